@@ -1,0 +1,275 @@
+"""Model and dataset cards: YAML front matter and Markdown sections, parsed defensively.
+
+Cards are written by strangers. The front matter is split with the same regex the Hub uses
+(huggingface_hub's REGEX_YAML_BLOCK), parsed with PyYAML's SafeLoader after a bounded pass over
+the event stream (aliases, nesting, size), and a bad block never stops the body being read. The
+body is parsed with markdown-it-py into sections by heading; every text block and link keeps its
+line number in the file, so evidence can point at the exact line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from huggingface_hub.repocard import REGEX_YAML_BLOCK
+from markdown_it import MarkdownIt
+
+MAX_FRONT_MATTER_BYTES = 256 * 1024
+MAX_YAML_ALIASES = 200
+MAX_YAML_DEPTH = 50
+MAX_YAML_NODES = 50_000
+MAX_BODY_CHARS = 1_000_000
+
+_URL_RE = re.compile(r"https?://[^\s<>()\[\]\"'`]+[^\s<>()\[\]\"'`.,;:!?]")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    level: int
+    line: int  # 1-based line of the heading in the file (0 for the preamble before any heading)
+    path: tuple[str, ...]  # headings from the top down to this one
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph, list item or table cell of plain text, with its line and section."""
+
+    text: str
+    line: int
+    section: Section
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    text: str
+    line: int
+    section: Section
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    line: int
+    section: Section
+
+
+@dataclass
+class ParsedCard:
+    present: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata_error: str | None = None
+    metadata_start_line: int = 0
+    key_lines: dict[str, int] = field(default_factory=dict)  # top-level YAML key -> 1-based line in file
+    sections: list[Section] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    truncated: bool = False
+
+    def sections_matching(self, pattern: str) -> list[Section]:
+        rx = re.compile(pattern, re.IGNORECASE)
+        return [s for s in self.sections if rx.search(s.heading)]
+
+    def blocks_in(self, pattern: str) -> list[Block]:
+        """Blocks inside any section whose heading (or an ancestor heading) matches."""
+        rx = re.compile(pattern, re.IGNORECASE)
+        return [b for b in self.blocks if any(rx.search(h) for h in b.section.path)]
+
+    def sentences(self, pattern: str, within: str | None = None) -> list[Sentence]:
+        """Sentences matching a regex, optionally only inside sections matching `within`."""
+        rx = re.compile(pattern, re.IGNORECASE)
+        blocks = self.blocks_in(within) if within else self.blocks
+        out: list[Sentence] = []
+        for b in blocks:
+            for s in _SENTENCE_SPLIT.split(b.text):
+                if rx.search(s):
+                    out.append(Sentence(text=s.strip()[:400], line=b.line, section=b.section))
+        return out
+
+    def text(self) -> str:
+        return "\n".join(b.text for b in self.blocks)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader; the bounds are checked on the event stream before construction."""
+
+
+def _check_yaml_bounds(text: str) -> None:
+    aliases = depth = nodes = 0
+    for event in yaml.parse(text, Loader=_BoundedLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                raise ValueError(f"more than {MAX_YAML_ALIASES} YAML aliases (possible alias bomb)")
+        elif isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise ValueError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        if isinstance(event, yaml.NodeEvent):
+            nodes += 1
+            if nodes > MAX_YAML_NODES:
+                raise ValueError(f"YAML has more than {MAX_YAML_NODES} nodes")
+
+
+def _expanded_size(obj: Any, budget: int) -> int:
+    """Count nodes as JSON would see them (aliases expanded), stopping past the budget."""
+    stack = [obj]
+    n = 0
+    while stack:
+        cur = stack.pop()
+        n += 1
+        if n > budget:
+            return n
+        if isinstance(cur, dict):
+            stack.extend(cur.keys())
+            stack.extend(cur.values())
+        elif isinstance(cur, list):
+            stack.extend(cur)
+    return n
+
+
+def _jsonable(obj: Any) -> Any:
+    """YAML can yield dates, sets and non-string keys; reports are JSON."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_jsonable(v) for v in obj]
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    return str(obj)
+
+
+def parse_front_matter(yaml_text: str) -> tuple[dict[str, Any], str | None]:
+    """Parse a YAML block safely. Returns (mapping, error); the mapping is {} on any error."""
+    if len(yaml_text.encode("utf-8", errors="replace")) > MAX_FRONT_MATTER_BYTES:
+        return {}, f"front matter larger than {MAX_FRONT_MATTER_BYTES} bytes"
+    try:
+        _check_yaml_bounds(yaml_text)
+        data = yaml.load(yaml_text, Loader=_BoundedLoader)  # noqa: S506 - SafeLoader subclass
+    except ValueError as e:
+        return {}, str(e)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        return {}, f"malformed YAML{where}: {problem}"
+    except RecursionError:
+        return {}, "YAML nested too deeply"
+    if data is None:
+        return {}, None
+    if not isinstance(data, dict):
+        return {}, f"front matter is a YAML {type(data).__name__}, not a mapping"
+    if _expanded_size(data, MAX_YAML_NODES) > MAX_YAML_NODES:
+        return {}, "front matter expands to too many nodes (alias expansion)"
+    return _jsonable(data), None
+
+
+def _key_lines(yaml_text: str, first_line: int) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i, line in enumerate(yaml_text.splitlines()):
+        m = re.match(r"^([A-Za-z0-9_\-]+)\s*:", line)
+        if m and m.group(1) not in out:
+            out[m.group(1)] = first_line + i
+    return out
+
+
+def parse_card(text: str | None) -> ParsedCard:
+    """Parse a README.md. `None` (no README) gives a card with present=False."""
+    card = ParsedCard()
+    if text is None:
+        return card
+    card.present = True
+    if len(text) > MAX_BODY_CHARS:
+        text = text[:MAX_BODY_CHARS]
+        card.truncated = True
+    body_offset = 0
+    m = REGEX_YAML_BLOCK.search(text)
+    if m and text[: m.start()].strip() == "":
+        yaml_text = m.group(2)
+        fm_first_line = text[: m.start(2)].count("\n") + 1
+        card.metadata_start_line = fm_first_line
+        card.metadata, card.metadata_error = parse_front_matter(yaml_text)
+        card.key_lines = _key_lines(yaml_text, fm_first_line)
+        body_offset = text[: m.end()].count("\n")
+        body = text[m.end() :]
+    elif text.lstrip().startswith("---"):
+        card.metadata_error = "front matter opened with '---' but never closed"
+        body = text
+    else:
+        body = text
+    _parse_body(card, body, body_offset)
+    return card
+
+
+def _parse_body(card: ParsedCard, body: str, offset: int) -> None:
+    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    try:
+        tokens = md.parse(body)
+    except RecursionError:
+        tokens = []
+    preamble = Section(heading="", level=0, line=0, path=())
+    current = preamble
+    stack: list[Section] = []
+    pending_heading: tuple[int, int] | None = None
+    for tok in tokens:
+        line = (tok.map[0] + 1 + offset) if tok.map else 0
+        if tok.type == "heading_open":
+            pending_heading = (int(tok.tag[1]), line)
+            continue
+        if tok.type != "inline":
+            continue
+        content = tok.content.strip()
+        if pending_heading is not None:
+            level, hline = pending_heading
+            pending_heading = None
+            heading = _plain(tok)
+            while stack and stack[-1].level >= level:
+                stack.pop()
+            current = Section(
+                heading=heading, level=level, line=hline, path=(*(s.heading for s in stack), heading)
+            )
+            stack.append(current)
+            card.sections.append(current)
+            _collect_links(card, tok, line, current)
+            continue
+        if not content:
+            continue
+        card.blocks.append(Block(text=_plain(tok), line=line, section=current))
+        _collect_links(card, tok, line, current)
+
+
+def _plain(inline: Any) -> str:
+    parts: list[str] = []
+    for child in inline.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return "".join(parts).strip() or inline.content.strip()
+
+
+def _collect_links(card: ParsedCard, inline: Any, line: int, section: Section) -> None:
+    children = inline.children or []
+    seen: set[str] = set()
+    for i, child in enumerate(children):
+        if child.type == "link_open":
+            href = str(child.attrs.get("href", ""))
+            text_parts = []
+            for nxt in children[i + 1 :]:
+                if nxt.type == "link_close":
+                    break
+                text_parts.append(nxt.content)
+            card.links.append(Link(url=href, text="".join(text_parts).strip(), line=line, section=section))
+            seen.add(href)
+    for m in _URL_RE.finditer(inline.content):
+        url = m.group(0)
+        if url not in seen and not any(url in s for s in seen):
+            card.links.append(Link(url=url, text=url, line=line, section=section))
+            seen.add(url)

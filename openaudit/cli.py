@@ -1,0 +1,252 @@
+"""The command line: parse, call openaudit.api, render, exit. No audit logic lives here.
+
+Exit codes (DESIGN §7): 0 complete and policy passed (or none), 1 policy failed, 2 usage or input
+error, 3 incomplete. Machine formats go to stdout or --output; progress and logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from openaudit import __version__
+from openaudit.errors import ExitCode, OpenAuditError, UsageError
+from openaudit.report import Report
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Audit how open a published AI model really is, with evidence.")
+criteria_app = typer.Typer(no_args_is_help=True, help="The profiles and criteria, from the YAML.")
+app.add_typer(criteria_app, name="criteria")
+
+ProfileOpt = Annotated[list[str] | None, typer.Option("--profile", "-p", help="Profile id or YAML file (repeatable). "
+                                                      "Default: openaudit plus every framework profile.")]
+FormatOpt = Annotated[list[str] | None, typer.Option("--format", "-f", help="Output format (repeatable): terminal, "
+                                                     "json, md, html, sarif, junit, github, ...")]
+OutputOpt = Annotated[list[Path] | None, typer.Option("--output", "-o", help="File for the format at the same "
+                                                      "position (repeatable); formats without one go to stdout.")]
+SnapshotsOpt = Annotated[Path | None, typer.Option("--snapshots", help="Read a snapshot store instead of the Hub.")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 3 when any model is skipped; MOF strict licences.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+TokenOpt = Annotated[str | None, typer.Option("--token", help="Hub token (default: HF_TOKEN). Never printed.",
+                                              show_default=False)]
+OfflineOpt = Annotated[bool, typer.Option("--offline", help="No network: read only --snapshots.")]
+
+
+def _err(msg: str) -> None:
+    typer.echo(f"openaudit: {msg}", err=True)
+
+
+def _pair_outputs(formats: list[str] | None, outputs: list[Path] | None, default: str) -> list[tuple[str, Path | None]]:
+    fmts = formats or [default]
+    outs = list(outputs or [])
+    if len(outs) > len(fmts):
+        raise UsageError("more --output than --format options")
+    pairs: list[tuple[str, Path | None]] = [(f, outs[i] if i < len(outs) else None) for i, f in enumerate(fmts)]
+    to_stdout = [f for f, o in pairs if o is None]
+    if len(to_stdout) > 1:
+        raise UsageError(f"formats {', '.join(to_stdout)} would all go to stdout: give each an --output")
+    return pairs
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    from openaudit.sources.store import _atomic_write as write
+
+    write(path, text.encode("utf-8"))
+
+
+def emit(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
+    """Render every format first, then write: nothing is partially written when a renderer fails."""
+    from openaudit.render import renderer
+
+    rendered = [(renderer(f)(report), out) for f, out in pairs]
+    for text, out in rendered:
+        if out is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            _atomic_write(out, text)
+
+
+def exit_code(report: Report, strict: bool = False) -> ExitCode:
+    policy = report.policy or {}
+    if any(s.status == "incomplete" for s in report.subjects):
+        return ExitCode.INCOMPLETE
+    skipped = [s for s in report.subjects if s.status == "skipped"]
+    if skipped and (strict or any(not (s.reason or "").startswith("offline") for s in skipped)):
+        return ExitCode.INCOMPLETE
+    if policy and not policy.get("passed", True):
+        return ExitCode.POLICY_FAILED
+    return ExitCode.OK
+
+
+def _run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    try:
+        return fn(*args, **kwargs)
+    except OpenAuditError as e:
+        _err(str(e))
+        raise typer.Exit(int(e.exit_code)) from None
+    except KeyboardInterrupt:
+        _err("interrupted; no output was written")
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def audit(
+    targets: Annotated[list[str], typer.Argument(help="owner/name, owner/name@revision, or a local model folder")],
+    profile: ProfileOpt = None,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    snapshots: SnapshotsOpt = None,
+    offline: OfflineOpt = False,
+    strict: StrictOpt = False,
+    quiet: QuietOpt = False,
+    token: TokenOpt = None,
+) -> None:
+    """Audit models on the Hub (or in a snapshot store, or a local folder)."""
+    from openaudit import api
+
+    def progress(repo_id: str) -> None:
+        if not quiet:
+            typer.echo(f"auditing {repo_id} …", err=True)
+
+    def go() -> Report:
+        pairs = _pair_outputs(format, output, "terminal")
+        if offline and snapshots is None and any(not Path(t).is_dir() for t in targets):
+            raise UsageError("--offline needs --snapshots STORE")
+        report = api.audit_models(targets, snapshots=snapshots, profiles=profile, token=token, strict=strict,
+                                  progress=progress)
+        emit(report, pairs)
+        return report
+
+    report = _run(go)
+    raise typer.Exit(int(exit_code(report, strict)))
+
+
+@app.command()
+def snapshot(
+    targets: Annotated[list[str], typer.Argument(help="owner/name[@revision] ...")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Store directory to write.")],
+    snapshots: SnapshotsOpt = None,
+    token: TokenOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Record what the source served (and the datasets and base models it links to) into a store."""
+    from openaudit import api
+    from openaudit.errors import FetchError
+    from openaudit.repoid import parse_ref
+    from openaudit.sources.store import write_snapshot
+
+    def go() -> int:
+        refs = [parse_ref(t) for t in targets]
+        src = api.make_source(snapshots, token=token)
+        failed = 0
+        memo = api.RunMemo()
+        for ref in refs:
+            try:
+                snap = src.model(ref.repo_id, ref.revision)
+            except FetchError as e:
+                _err(f"{ref.repo_id}: {e}")
+                failed += 1
+                continue
+            bundle = api.fetch_bundle(src, snap, memo)
+            for s in (snap, *bundle.related.values()):
+                write_snapshot(output, s)
+            if not quiet:
+                typer.echo(f"wrote {snap.repo_id}@{(snap.revision or '')[:12]} (+{len(bundle.related)} linked)",
+                           err=True)
+        return failed
+
+    failed = _run(go)
+    raise typer.Exit(int(ExitCode.INCOMPLETE if failed else ExitCode.OK))
+
+
+FLAGSHIPS = ("meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1", "deepseek-ai/DeepSeek-R1",
+             "allenai/OLMo-2-1124-7B")
+
+
+def bundled_store() -> Path:
+    from importlib import resources
+
+    packaged = Path(str(resources.files("openaudit").joinpath("_snapshots")))
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "tests" / "store"
+
+
+@app.command()
+def demo(
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """The flagship audit (Llama 3.1, Mistral 7B, DeepSeek-R1, OLMo 2) on the bundled snapshots, offline."""
+    from openaudit import api
+
+    def go() -> Report:
+        pairs = _pair_outputs(format, output, "terminal")
+        report = api.audit_models(list(FLAGSHIPS), snapshots=bundled_store())
+        emit(report, pairs)
+        return report
+
+    _run(go)
+    raise typer.Exit(0)
+
+
+@app.command()
+def report(
+    files: Annotated[list[Path], typer.Argument(help="Saved JSON reports")],
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Re-render saved audits with no network."""
+    from openaudit.report import load_report
+
+    def go() -> None:
+        pairs = _pair_outputs(format, output, "terminal")
+        reports = [load_report(f) for f in files]
+        merged = reports[0].model_copy(update={"subjects": [s for r in reports for s in r.subjects]})
+        emit(merged, pairs)
+
+    _run(go)
+
+
+@criteria_app.command("list")
+def criteria_list(profile: ProfileOpt = None) -> None:
+    """List profiles and their criteria."""
+    from openaudit.render.criteria import render_list
+
+    _run(lambda: typer.echo(render_list(profile)))
+
+
+@criteria_app.command("explain")
+def criteria_explain(criterion: Annotated[str, typer.Argument(help="Criterion id (OA-LIC-001) or flag id")]) -> None:
+    """Explain one criterion: question, outcomes and rules, evidence used, remediation, references."""
+    from openaudit.render.criteria import render_explain
+
+    _run(lambda: typer.echo(render_explain(criterion)))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"openaudit {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False) -> None:
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except SystemExit as e:
+        # click's own usage errors exit 2 already; keep every other code as given.
+        raise e
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Data: declared datasets resolved on the Hub, and what the card's training-data prose says.
+
+Naming sources is not the same as publishing them: a dataset is counted as obtainable only when
+its repo was found, is public and not gated.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from openaudit.evidence import EvidenceContext
+from openaudit.evidence._util import as_list, hf_link, human_count
+from openaudit.evidence.model import EvidenceList
+
+_DATASET_ID_RE = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
+DATA_SECTIONS = r"training data|pre-?training data|\bdata\b|dataset|training details|training procedure|corpus"
+# Named corpora an expert would recognise in prose.
+_SOURCES = [
+    "Common Crawl", "CommonCrawl", "C4", "RefinedWeb", "The Pile", "Pile", "Dolma", "FineWeb-Edu", "FineWeb",
+    "DCLM", "The Stack", "StarCoder", "StarCoderData", "Wikipedia", "arXiv", "ArXiv", "PubMed", "StackExchange",
+    "Stack Exchange", "GitHub", "ROOTS", "SlimPajama", "RedPajama", "OpenWebMath", "Project Gutenberg",
+    "Books3", "BookCorpus", "OLMo-Mix", "olmo-mix", "Dolmino", "dolmino-mix", "FineMath", "Stack-Edu",
+    "Cosmopedia", "AmberDatasets", "USPTO", "Reddit", "HackerNews", "OpenAssistant", "Tulu",
+]
+_SOURCE_RE = re.compile(r"(?<![\w-])(" + "|".join(re.escape(s) for s in _SOURCES) + r")(?![\w-])")
+VAGUE_RE = (
+    r"publicly available (online )?(data|sources|datasets)|a new mix of|proprietary|undisclosed|not (been )?"
+    r"(disclosed|released|publicly released)|internal data|in-house data|licensed data|mix of open[- ]source and"
+    r"|diverse and high-quality|will (be )?release|not release"
+)
+_TOKENS_RE = re.compile(
+    r"(\d[\d,.]*)\s*(trillion|billion|million|[TBM])\+?\s*(?:unique\s+|training\s+|pre-?training\s+)?tokens",
+    re.IGNORECASE,
+)
+_MULT = {"trillion": 1e12, "t": 1e12, "billion": 1e9, "b": 1e9, "million": 1e6, "m": 1e6}
+
+
+def valid_dataset_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(_DATASET_ID_RE.match(value)) and ".." not in value
+
+
+def declared_datasets(metadata: dict[str, Any], tags: list[str]) -> list[tuple[str, str]]:
+    """(id, via) for `datasets:` entries and `dataset:` tags, in order, deduplicated."""
+    out: dict[str, str] = {}
+    for d in as_list(metadata.get("datasets")):
+        if isinstance(d, str):
+            out.setdefault(d.strip(), "metadata")
+        else:
+            out.setdefault(repr(d)[:100], "metadata")
+    for t in tags:
+        if t.startswith("dataset:"):
+            out.setdefault(t.split(":", 1)[1], "tag")
+    return list(out.items())
+
+
+def parse_tokens(text: str) -> float | None:
+    m = _TOKENS_RE.search(text)
+    if not m:
+        return None
+    try:
+        n = float(m.group(1).replace(",", ""))
+    except ValueError:
+        return None
+    return n * _MULT[m.group(2).lower()]
+
+
+def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
+    snap = ctx.snap
+    for did, via in declared_datasets(ctx.metadata, snap.tags()):
+        pointer = ctx.meta_pointer("datasets") if via == "metadata" else "tags"
+        if not valid_dataset_id(did):
+            out.add("data.dataset-invalid", {"id": did[:200]}, source=ctx.meta_source(), pointer=pointer,
+                    summary=f"datasets entry '{did[:80]}' is not a valid dataset id.", url=ctx.meta_url("datasets"))
+            continue
+        ds = ctx.bundle.get("dataset", did)
+        value: dict[str, Any] = {"id": did, "via": via, "found": ds is not None}
+        if ds is not None:
+            cd = ds.card_data()
+            lic = cd.get("license") or next((t.split(":", 1)[1] for t in ds.tags() if t.startswith("license:")), None)
+            value.update(gated=ds.gated() or False, private=bool(ds.info.get("private")),
+                         license=lic, has_card=ds.readme() is not None or bool(cd))
+            public = not value["gated"] and not value["private"]
+            summary = (f"Training dataset {did} is on the Hub ({'public' if public else 'gated'}"
+                       + (f", licence {lic}" if lic else "") + ").")
+            url = ds.repo_url()
+        else:
+            reason = ctx.bundle.related_errors.get(f"dataset:{did}", "not resolved")
+            value.update(reason=reason)
+            summary = f"Declared dataset {did} could not be found on the Hub ({reason})."
+            url = None
+        out.add("data.dataset", value, source="linked-repo" if ds else ctx.meta_source(), pointer=pointer,
+                summary=summary, url=url or ctx.meta_url("datasets"))
+
+    data_blocks = ctx.card.blocks_in(DATA_SECTIONS)
+    if data_blocks:
+        sec = data_blocks[0].section
+        out.add("data.section", {"heading": sec.heading, "line": sec.line, "blocks": len(data_blocks)},
+                source="card.body", pointer=ctx.body_pointer(sec.heading, sec.line),
+                summary=f"The card has a section on training data (“{sec.heading}”).", url=ctx.line_url(sec.line))
+
+    named: dict[str, tuple[int, str]] = {}
+    for b in data_blocks:
+        for m in _SOURCE_RE.finditer(b.text):
+            named.setdefault(m.group(1), (b.line, b.section.heading))
+    for link in ctx.card.links:
+        hl = hf_link(link.url)
+        if hl and hl[0] == "dataset" and any(link.section == b.section for b in data_blocks):
+            named.setdefault(hl[1], (link.line, link.section.heading))
+    if named:
+        line, heading = next(iter(named.values()))
+        out.add("data.source-named", {"sources": sorted(named)}, source="card.body",
+                pointer=ctx.body_pointer(heading, line), confidence="detected", url=ctx.line_url(line),
+                summary=f"The card names training sources: {', '.join(sorted(named)[:8])}.")
+
+    for s in ctx.card.sentences(VAGUE_RE, within=DATA_SECTIONS)[:3]:
+        out.add("data.vague", {"text": s.text}, source="card.body", pointer=ctx.body_pointer(s.section.heading, s.line),
+                confidence="detected", url=ctx.line_url(s.line), summary=f"Vague about data: “{s.text[:160]}”")
+
+    for s in ctx.card.sentences(_TOKENS_RE.pattern):
+        tokens = parse_tokens(s.text)
+        if tokens:
+            out.add("data.tokens", {"tokens": tokens, "text": s.text}, source="card.body",
+                    pointer=ctx.body_pointer(s.section.heading, s.line), confidence="detected",
+                    url=ctx.line_url(s.line), summary=f"Training tokens disclosed: {human_count(tokens)}.")
+            break
+
+    for path in snap.sibling_names():
+        low = path.lower().rsplit("/", 1)[-1]
+        if low.startswith(("data_summary", "datasheet", "training_data_summary")):
+            out.add("data.summary-doc", {"path": path, "readable": path in snap.files}, source="file",
+                    pointer=ctx.file_pointer(path), url=snap.file_url(path),
+                    summary=f"Training-data summary document: {path}.")

@@ -1,0 +1,148 @@
+"""Lineage: base models declared in metadata and tags, or only named in prose, followed through the bundle.
+
+`declared_bases` and `prose_bases` are also used by the API to decide what to fetch; the walk
+below only reads snapshots already in the bundle.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from openaudit.card import ParsedCard, parse_card
+from openaudit.evidence import EvidenceContext
+from openaudit.evidence._util import as_list, hf_link
+from openaudit.evidence.model import EvidenceList
+from openaudit.repoid import validate_repo_id
+from openaudit.snapshot import RepoSnapshot
+
+MAX_DEPTH = 8
+_RELATIONS = {"adapter", "merge", "quantized", "finetune"}
+_PROSE_RE = (
+    r"\b(fine-?tuned|distill(?:ed)?|derived|based|built|trained|initiali[sz]ed|adapted|continued[- ]pretrain\w*|"
+    r"quantized|quantised|merged)\s+(from|on|upon|of|with)\b|\bderivative of\b|\boriginally licensed\b"
+)
+_ID_IN_TEXT = re.compile(r"\b([A-Za-z0-9][\w.-]{1,95}/[A-Za-z0-9][\w.-]{1,95})\b")
+
+
+def _valid(repo_id: str) -> bool:
+    try:
+        validate_repo_id(repo_id)
+    except Exception:
+        return False
+    return True
+
+
+def declared_bases(metadata: dict[str, Any], tags: list[str]) -> list[tuple[str, str | None, str]]:
+    """(id, relation, via) from `base_model` and `base_model:` tags, in order, without duplicates."""
+    rel = metadata.get("base_model_relation")
+    relation = rel if isinstance(rel, str) and rel in _RELATIONS else None
+    out: dict[str, tuple[str, str | None, str]] = {}
+    for b in as_list(metadata.get("base_model")):
+        if isinstance(b, str) and b.strip():
+            out.setdefault(b.strip(), (b.strip(), relation, "metadata"))
+    for t in tags:
+        parts = t.split(":")
+        if parts[0] != "base_model" or len(parts) < 2:
+            continue
+        if len(parts) == 3 and parts[1] in _RELATIONS:
+            bid = parts[2]
+            prev = out.get(bid)
+            out[bid] = (bid, parts[1], prev[2] if prev else "tag")
+        elif len(parts) == 2:
+            out.setdefault(parts[1], (parts[1], relation, "tag"))
+    return list(out.values())
+
+
+def prose_bases(card: ParsedCard) -> list[tuple[str, str, int, str]]:
+    """(id, sentence, line, heading) for Hub ids named in lineage sentences ("fine-tuned from X")."""
+    found: dict[str, tuple[str, str, int, str]] = {}
+    links_by_line: dict[int, list[str]] = {}
+    for link in card.links:
+        hl = hf_link(link.url)
+        if hl and hl[0] == "model":
+            links_by_line.setdefault(link.line, []).append(hl[1])
+    for s in card.sentences(_PROSE_RE):
+        candidates = list(links_by_line.get(s.line, []))
+        candidates += [m.group(1) for m in _ID_IN_TEXT.finditer(s.text)]
+        for cid in candidates:
+            if _valid(cid) and cid not in found and not cid.lower().startswith(("http", "www.")):
+                found[cid] = (cid, s.text, s.line, s.section.heading)
+    return list(found.values())
+
+
+def _snapshot_bases(snap: RepoSnapshot) -> list[tuple[str, str | None, str]]:
+    readme = snap.readme()
+    meta = snap.card_data()
+    if readme is not None:
+        card = parse_card(readme.text)
+        if card.metadata_error is None and card.metadata:
+            meta = card.metadata
+    return declared_bases(meta, snap.tags())
+
+
+def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
+    snap = ctx.snap
+    direct = declared_bases(ctx.metadata, snap.tags())
+    direct_ids = {d[0] for d in direct}
+    for bid, relation, via in direct:
+        base = ctx.bundle.get("model", bid)
+        pointer = ctx.meta_pointer("base_model") if via == "metadata" else "tags"
+        value = {"id": bid, "canonical_id": base.repo_id if base else None, "relation": relation, "via": via,
+                 "depth": 1, "found": base is not None}
+        renamed = f" (now {base.repo_id})" if base and base.repo_id != bid else ""
+        out.add("lineage.base_model", value, source=ctx.meta_source() if via == "metadata" else "api",
+                pointer=pointer, url=ctx.meta_url("base_model") if via == "metadata" else snap.repo_url(),
+                summary=f"Base model {bid}{renamed}" + (f" ({relation})" if relation else "") + ".")
+        if base is None and _valid(bid):
+            reason = ctx.bundle.related_errors.get(f"model:{bid}", "not resolved")
+            out.add("lineage.missing-base", {"id": bid, "reason": reason}, source="linked-repo", pointer=pointer,
+                    summary=f"Declared base model {bid} could not be read: {reason}.")
+        elif not _valid(bid):
+            out.add("lineage.invalid-base", {"id": bid[:200]}, source=ctx.meta_source(), pointer=pointer,
+                    summary=f"base_model '{bid[:80]}' is not a valid repo id.")
+
+    for bid, sentence, line, heading in prose_bases(ctx.card):
+        if bid in direct_ids or bid == snap.repo_id:
+            continue
+        base = ctx.bundle.get("model", bid)
+        value = {"id": bid, "canonical_id": base.repo_id if base else None, "relation": None, "via": "prose",
+                 "depth": 1, "found": base is not None, "text": sentence}
+        out.add("lineage.base_model", value, source="card.body", pointer=ctx.body_pointer(heading, line),
+                summary=f"The card says it derives from {bid}: “{sentence[:140]}”", confidence="detected",
+                url=ctx.line_url(line))
+        if not direct:
+            out.add("lineage.base-undeclared", {"id": bid, "text": sentence}, source="card.body",
+                    pointer=ctx.body_pointer(heading, line), confidence="detected", url=ctx.line_url(line),
+                    summary=f"The card names {bid} as its base, but the metadata declares no base_model.")
+
+    # Walk further up through what the bundle holds, detecting cycles.
+    seen = {snap.repo_id}
+    frontier = [(d[0], 1) for d in direct]
+    while frontier:
+        bid, depth = frontier.pop(0)
+        base = ctx.bundle.get("model", bid)
+        if base is None:
+            continue
+        if base.repo_id in seen:
+            out.add("lineage.cycle", {"id": base.repo_id, "depth": depth}, source="linked-repo",
+                    pointer=f"{bid}:base_model", summary=f"Lineage cycle: {base.repo_id} is its own ancestor.")
+            continue
+        seen.add(base.repo_id)
+        if depth >= MAX_DEPTH:
+            out.add("lineage.depth-limit", {"id": bid, "depth": depth}, source="linked-repo", pointer=bid,
+                    summary=f"Lineage followed to depth {depth}; deeper ancestors were not read.")
+            continue
+        for pid, relation, via in _snapshot_bases(base):
+            if pid in seen:
+                out.add("lineage.cycle", {"id": pid, "depth": depth + 1}, source="linked-repo",
+                        pointer=f"{base.repo_id}:base_model",
+                        summary=f"Lineage cycle: {base.repo_id} declares {pid}, which is already in its lineage.")
+                continue
+            found = ctx.bundle.get("model", pid)
+            out.add("lineage.base_model", {"id": pid, "canonical_id": found.repo_id if found else None,
+                                           "relation": relation, "via": via, "depth": depth + 1,
+                                           "found": found is not None, "child": base.repo_id},
+                    source="linked-repo", pointer=f"{base.repo_id}:base_model", url=base.repo_url(),
+                    summary=f"Ancestor {pid} (base of {base.repo_id}).")
+            frontier.append((pid, depth + 1))

@@ -1,0 +1,31 @@
+"""Renderers: Report -> text. Each format is one function; machine formats go to stdout or --output."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+
+from openaudit.report import Report
+
+Renderer = Callable[[Report], str]
+
+# format name -> "module:function"; modules are imported on first use so `--format json` stays light.
+FORMATS: dict[str, str] = {
+    "terminal": "openaudit.render.terminal:render",
+    "json": "openaudit.render.jsonfmt:render",
+}
+
+
+def register(name: str, target: str) -> None:
+    FORMATS[name] = target
+
+
+def renderer(name: str) -> Renderer:
+    try:
+        mod, _, fn = FORMATS[name].partition(":")
+    except KeyError:
+        from openaudit.errors import UsageError
+
+        raise UsageError(f"unknown format '{name}'; available: {', '.join(sorted(FORMATS))}") from None
+    func: Renderer = getattr(import_module(mod), fn)
+    return func

@@ -1,0 +1,58 @@
+"""`openaudit criteria list|explain`, rendered from the YAML so the docs cannot drift from the rules."""
+
+from __future__ import annotations
+
+import json
+
+from openaudit.criteria import Criterion, Profile, available_profiles, load_profile
+from openaudit.errors import UsageError
+from openaudit.flags import load_flags
+
+
+def render_list(names: list[str] | None = None) -> str:
+    lines = []
+    for name in names or available_profiles():
+        p = load_profile(name)
+        lines.append(f"{p.id} {p.version} — {p.title} ({len(p.criteria)} criteria, sha256 {p.sha256[:12]})")
+        for c in p.criteria:
+            lines.append(f"  {c.id:<14} {c.slug:<34} [{c.dimension}] {c.title}")
+        lines.append("")
+    flags = load_flags()
+    lines.append(f"flags {flags.version}")
+    for f in flags.flags:
+        lines.append(f"  {f.id:<24} {f.severity:<8} {f.title}")
+    return "\n".join(lines)
+
+
+def _pred(pred: object) -> str:
+    return json.dumps(pred, separators=(", ", ": ")) if pred is not None else "otherwise"
+
+
+def _explain_criterion(p: Profile, c: Criterion) -> str:
+    out = [f"{c.id} {c.slug} — {c.title}",
+           f"profile: {p.id} {p.version}   dimension: {c.dimension}   severity: {c.severity}   weight: {c.weight}",
+           "", f"Question: {c.question}", "", "Outcomes (first rule that holds):"]
+    for r in c.rules:
+        out.append(f"  {r.then:<14} if {_pred(r.when)}")
+        out.append(f"  {'':<14} because: {r.because}")
+    out.append("  unknown        when no rule holds, or the evidence could not be read")
+    if c.evidence:
+        out += ["", f"Evidence used: {', '.join(c.evidence)}"]
+    if c.remediation:
+        out += ["", f"Remediation: {c.remediation}"]
+    if c.references:
+        out += ["", "References:", *[f"  {r}" for r in c.references]]
+    return "\n".join(out)
+
+
+def render_explain(cid: str) -> str:
+    for name in available_profiles():
+        p = load_profile(name)
+        c = p.criterion(cid)
+        if c is not None:
+            return _explain_criterion(p, c)
+    for f in load_flags().flags:
+        if f.id == cid:
+            return (f"flag {f.id} — {f.title}\nseverity: {f.severity}\n\nFires when: {_pred(f.when)}\n"
+                    f"Message: {f.message}\n\nRemediation: {f.remediation}")
+    raise UsageError(f"no criterion or flag '{cid}'; see `openaudit criteria list`")

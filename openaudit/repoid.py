@@ -1,0 +1,48 @@
+"""Repo id parsing and validation: the guard against path traversal into the store or the cache."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from openaudit.errors import InvalidRepoId
+
+# The Hub's rule: owner and name of letters, digits, '-', '_', '.', no '--' or '..', at most 96 chars.
+_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
+_REPO_ID_RE = re.compile(rf"^{_PART}/{_PART}$")
+_OWNER_RE = re.compile(rf"^{_PART}$")
+_REV_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+
+
+class RepoRef(NamedTuple):
+    repo_id: str
+    revision: str | None
+
+
+def validate_repo_id(repo_id: str) -> str:
+    """Return the id unchanged if it is a valid `owner/name`, else raise InvalidRepoId naming it."""
+    if not isinstance(repo_id, str) or not repo_id:
+        raise InvalidRepoId("invalid repo id '': expected 'owner/name'")
+    shown = repo_id.encode("unicode_escape").decode("ascii")[:120]
+    if not _REPO_ID_RE.match(repo_id) or ".." in repo_id or "--" in repo_id:
+        raise InvalidRepoId(f"invalid repo id '{shown}': expected 'owner/name' (letters, digits, '-', '_', '.')")
+    return repo_id
+
+
+def validate_owner(owner: str) -> str:
+    if not _OWNER_RE.match(owner or "") or ".." in owner:
+        shown = (owner or "").encode("unicode_escape").decode("ascii")[:120]
+        raise InvalidRepoId(f"invalid organisation '{shown}'")
+    return owner
+
+
+def parse_ref(text: str) -> RepoRef:
+    """Parse `owner/name` or `owner/name@revision`."""
+    repo_id, sep, rev = text.partition("@")
+    validate_repo_id(repo_id)
+    if sep:
+        if not _REV_RE.match(rev) or ".." in rev:
+            shown = rev.encode("unicode_escape").decode("ascii")[:80]
+            raise InvalidRepoId(f"invalid revision '{shown}' in '{repo_id}@…'")
+        return RepoRef(repo_id, rev)
+    return RepoRef(repo_id, None)

@@ -1,0 +1,145 @@
+"""The report envelope (DESIGN §6): versioned pydantic models and the JSON Schema generated from them.
+
+Additive changes keep the major version of SCHEMA_VERSION; renames or removals bump it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from openaudit import __version__
+from openaudit.evaluate import Finding
+from openaudit.evidence.model import Evidence
+from openaudit.flags import Flag
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_PATH = Path(__file__).parent / "schema" / "report.v1.json"
+Status = Literal["audited", "incomplete", "skipped"]
+
+
+class DimensionResult(BaseModel):
+    verdict: Literal["open", "partial", "closed", "unknown"]
+    score: float | None = Field(None, description="0-1; None when every criterion was unknown.")
+    rationale: str
+    evidence: list[str] = Field(default_factory=list)
+    criteria: list[str] = Field(default_factory=list)
+
+
+class FrameworkResult(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    profile: str
+    title: str
+    version: str
+    verdict: str = Field(description="mof: the class label or 'none'; osaid: likely-meets|likely-fails|"
+                         "undetermined; eu-ai-act: likely-exempt|likely-not-exempt|undetermined; "
+                         "osai-index: the score as a percentage.")
+    mof_class: str | None = Field(None, alias="class", serialization_alias="class")
+    score: float | None = None
+    coverage: float | None = None
+    progress: dict[str, float] = Field(default_factory=dict)
+    missing: dict[str, list[str]] = Field(default_factory=dict,
+                                          description="Per class or verdict, what is missing or blocking.")
+    reasons: list[str] = Field(default_factory=list)
+    components: dict[str, str] = Field(default_factory=dict, description="criterion id -> outcome")
+    warnings: list[str] = Field(default_factory=list)
+
+
+class LicenseSummary(BaseModel):
+    key: str | None = None
+    name: str | None = None
+    category: str = "unknown"
+    restrictions: list[str] = Field(default_factory=list)
+    description: str = ""
+    source: str = "none"
+
+
+class LineageEntry(BaseModel):
+    id: str
+    canonical_id: str | None = None
+    relation: str | None = None
+    via: str
+    depth: int
+    found: bool
+    child: str | None = None
+
+
+class Subject(BaseModel):
+    repo_id: str
+    revision: str | None = None
+    requested_revision: str | None = None
+    source: str
+    status: Status
+    reason: str | None = None
+    taken_at: datetime | None = None
+    score: float | None = Field(None, description="openaudit profile score, 0-100.")
+    coverage: float | None = Field(None, description="Share of criteria that could be decided, 0-1.")
+    dimensions: dict[str, DimensionResult] = Field(default_factory=dict)
+    frameworks: dict[str, FrameworkResult] = Field(default_factory=dict)
+    license: LicenseSummary | None = None
+    flags: list[Flag] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    lineage: list[LineageEntry] = Field(default_factory=list)
+
+
+class ToolInfo(BaseModel):
+    name: str = "openaudit"
+    version: str = __version__
+
+
+class ProfileRef(BaseModel):
+    id: str
+    version: str
+    sha256: str
+
+
+class Report(BaseModel):
+    schema_version: str = SCHEMA_VERSION
+    tool: ToolInfo = Field(default_factory=ToolInfo)
+    profiles: list[ProfileRef] = Field(default_factory=list)
+    generated_at: datetime
+    subjects: list[Subject] = Field(default_factory=list)
+    policy: dict[str, Any] | None = None
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2, by_alias=True) + "\n"
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Report.model_json_schema(by_alias=True, mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://openaudit.dev/schema/report.v1.json"
+    return schema
+
+
+def write_schema(path: Path = SCHEMA_PATH) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def load_report(path: Path) -> Report:
+    """Read a saved report; a report of another major schema version is a usage error."""
+    from openaudit.errors import ConfigFileError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigFileError(str(path), "file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigFileError(str(path), f"not a JSON report: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigFileError(str(path), "not an openaudit report (expected a JSON object)")
+    version = str(data.get("schema_version", ""))
+    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        raise ConfigFileError(str(path), f"report schema_version {version or '?'} is not supported "
+                              f"(this openaudit reads {SCHEMA_VERSION.split('.')[0]}.x)", field="schema_version")
+    try:
+        return Report.model_validate(data)
+    except Exception as e:
+        raise ConfigFileError(str(path), f"invalid report: {str(e).splitlines()[0]}") from None

@@ -1,0 +1,165 @@
+"""Findings -> dimension verdicts, scores and framework results. Pure; all numbers live in the profiles."""
+
+from __future__ import annotations
+
+from openaudit.criteria import Profile
+from openaudit.evaluate import Finding, _Env, holds
+from openaudit.report import DimensionResult, FrameworkResult
+
+_DECIDED = ("open", "partial", "closed")
+
+
+def _verdict(score: float | None) -> str:
+    if score is None:
+        return "unknown"
+    if score >= 0.999:
+        return "open"
+    if score <= 0.001:
+        return "closed"
+    return "partial"
+
+
+def _weighted(profile: Profile, findings: list[Finding]) -> tuple[float | None, float]:
+    """(weighted mean value over decided findings, coverage)."""
+    values = profile.scoring.values
+    total = weight = 0.0
+    decided = applicable = 0
+    for f in findings:
+        c = profile.criterion(f.criterion)
+        w = c.weight if c else 1.0
+        if f.outcome == "not-applicable":
+            continue
+        applicable += 1
+        if f.outcome in _DECIDED:
+            decided += 1
+            total += w * values[f.outcome]  # type: ignore[index]
+            weight += w
+    score = total / weight if weight else None
+    return score, (decided / applicable if applicable else 1.0)
+
+
+def score_dimensions(profile: Profile, findings: list[Finding]) -> tuple[dict[str, DimensionResult],
+                                                                         float | None, float]:
+    """Dimension verdicts, the 0-100 score and coverage for a `dimensions` profile."""
+    dims: dict[str, DimensionResult] = {}
+    total = weight = 0.0
+    for name, dim in profile.dimensions.items():
+        fs = [f for f in findings if f.dimension == name]
+        score, _ = _weighted(profile, fs)
+        decided = [f for f in fs if f.outcome in _DECIDED]
+        lead = next((f for f in decided if f.outcome != "open"), decided[0] if decided else (fs[0] if fs else None))
+        dims[name] = DimensionResult(
+            verdict=_verdict(score),  # type: ignore[arg-type]
+            score=round(score, 4) if score is not None else None,
+            rationale=lead.rationale if lead else "No criterion applies.",
+            evidence=list(dict.fromkeys(e for f in fs for e in f.evidence)),
+            criteria=[f.criterion for f in fs],
+        )
+        if score is not None:
+            total += dim.weight * score
+            weight += dim.weight
+    _, coverage = _weighted(profile, findings)
+    overall = round(100 * total / weight, 1) if weight else None
+    return dims, overall, round(coverage, 4)
+
+
+def _label(profile: Profile, cid: str) -> str:
+    c = profile.criterion(cid)
+    return c.title if c else cid
+
+
+def score_framework(profile: Profile, findings: list[Finding], strict: bool = False) -> FrameworkResult:
+    method = profile.scoring.method
+    base = FrameworkResult(profile=profile.id, title=profile.title, version=profile.version, verdict="",
+                           components={f.criterion: f.outcome for f in findings})
+    if method == "mean":
+        score, coverage = _weighted(profile, findings)
+        base.score = round(100 * score, 1) if score is not None else None
+        base.coverage = round(coverage, 4)
+        base.verdict = f"{base.score:.0f}%" if base.score is not None else "undetermined"
+        base.reasons = [f"{f.title}: {f.outcome} — {f.rationale}" for f in findings if f.outcome == "unknown"]
+        return base
+    if method == "mof-classes":
+        return _mof(profile, findings, base, strict or profile.scoring.strict)
+    if method == "verdict-rules":
+        env = _Env(by_kind={}, outcomes={f.criterion: f.outcome for f in findings})
+        for rule in profile.scoring.verdicts:
+            ok, _ = holds(rule.when, env)
+            if ok:
+                base.verdict = rule.verdict
+                if rule.because:
+                    base.reasons.append(rule.because)
+                break
+        else:
+            base.verdict = "undetermined"
+        base.reasons += [f"{f.title}: {f.rationale}" for f in findings if f.outcome != "open"]
+        base.missing = {base.verdict: [f.title for f in findings if f.outcome in ("closed", "partial")]}
+        undecided = [f.title for f in findings if f.outcome == "unknown"]
+        if undecided:
+            base.missing["undetermined"] = undecided
+        return base
+    if method == "dimensions":
+        dims, overall, coverage = score_dimensions(profile, findings)
+        base.score, base.coverage = overall, coverage
+        base.verdict = f"{overall:.0f}" if overall is not None else "undetermined"
+        return base
+    raise ValueError(f"unknown scoring method {method}")
+
+
+def _mof(profile: Profile, findings: list[Finding], base: FrameworkResult, strict: bool) -> FrameworkResult:
+    """MOF classes with MOT semantics (frameworks.md §2.4).
+
+    A component counts when its outcome is `open` (included, open licence); in strict mode it must
+    also not carry the `type-inappropriate` mark. The paper stands in for a missing tech report.
+    Progress walks down from the first class: a class below one that is not met shows 0.
+    """
+    by_id = {f.criterion: f for f in findings}
+
+    def counts(cid: str) -> bool:
+        f = by_id.get(cid)
+        if f is None or f.outcome != "open":
+            return False
+        return not (strict and "type-inappropriate" in f.marks)
+
+    substitute = profile.scoring.stands_in
+    met_so_far = True
+    cumulative: list[str] = []
+    best: str | None = None
+    for cls in profile.scoring.classes:
+        cumulative += cls.requires
+        required = list(cumulative)
+        for comp, sub in substitute.items():
+            if comp in required and not counts(comp) and sub in by_id and by_id[sub].outcome != "closed":
+                required = [sub if r == comp else r for r in required]
+        required = list(dict.fromkeys(required))
+        included = [r for r in required if counts(r)]
+        missing = [r for r in required if not counts(r)]
+        pct = 100.0 * len(included) / len(required) if required else 100.0
+        base.progress[cls.id] = round(min(pct, 100.0), 1) if met_so_far else 0.0
+        if missing:
+            base.missing[cls.id] = [
+                f"{_label(profile, r)} ({_why(by_id.get(r), strict)})" for r in missing]
+        if met_so_far and not missing:
+            best = cls.id
+        else:
+            met_so_far = False
+        for r in required:
+            f = by_id.get(r)
+            if f and f.outcome == "open" and "type-inappropriate" in f.marks:
+                warning = f"{_label(profile, r)}: open licence, but not the type MOF recommends"
+                if warning not in base.warnings:
+                    base.warnings.append(warning)
+    label = next((c.label for c in profile.scoring.classes if c.id == best), None)
+    base.mof_class = best or "none"
+    base.verdict = label or "none"
+    base.score = round(sum(base.progress.values()) / max(len(base.progress), 1), 1)
+    return base
+
+
+def _why(f: Finding | None, strict: bool) -> str:
+    if f is None:
+        return "not evaluated"
+    if f.outcome == "open" and strict:
+        return "licence not type-appropriate (strict)"
+    return {"partial": "included, licence not open", "closed": "not published",
+            "unknown": "undetermined"}.get(f.outcome, f.outcome)

@@ -1,0 +1,163 @@
+"""RepoSnapshot: everything the auditor knows about one repo at one commit.
+
+A snapshot is produced by a source (hub, store, localdir) and is the only input of every later
+stage. It is frozen and JSON-serialisable, so that offline replay, caching, parity tests and
+golden files are all the same thing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RepoType = Literal["model", "dataset"]
+SourceKind = Literal["hub", "store", "localdir"]
+
+# Text files worth reading: the card, licence texts, use policies, notices, and data summaries.
+# Matched case-insensitively against the path's last component, top level or one folder down.
+TEXT_FILE_PATTERNS: tuple[str, ...] = (
+    "readme.md",
+    "license",
+    "license.*",
+    "license-*",
+    "license_*",
+    "licence",
+    "licence.*",
+    "licence-*",
+    "copying",
+    "copying.*",
+    "use_policy*",
+    "notice",
+    "notice.*",
+    "data_summary*",
+    "datasheet*",
+    "readme_weights.md",
+)
+# Larger files are recorded as unreadable("too-large") instead of read.
+MAX_TEXT_FILE_BYTES = 2 * 1024 * 1024
+SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+
+
+class Unreadable(StrEnum):
+    """Why a listed text file could not be read."""
+
+    GATED = "gated"
+    MISSING = "missing"
+    TOO_LARGE = "too-large"
+    BINARY = "binary"
+    ERROR = "error"
+
+
+class TextFile(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    text: str
+    size: int = Field(description="Size of the raw bytes read.")
+
+
+class UnreadableFile(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    reason: Unreadable
+    detail: str = ""
+
+
+class RepoSnapshot(BaseModel):
+    """One repo at one commit, as a source served it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repo_id: str
+    repo_type: RepoType = "model"
+    revision: str | None = Field(None, description="Commit sha the files were read at (None for a local folder).")
+    requested_revision: str | None = None
+    source: SourceKind
+    taken_at: datetime
+    info: dict[str, Any] = Field(default_factory=dict, description="The Hub's JSON for the repo (blobs=true).")
+    files: dict[str, TextFile] = Field(default_factory=dict)
+    unreadable: dict[str, UnreadableFile] = Field(default_factory=dict)
+
+    # Convenience views over `info`; kept as methods so the JSON stays exactly what the Hub sent.
+    def siblings(self) -> list[dict[str, Any]]:
+        sib = self.info.get("siblings") or []
+        return [s for s in sib if isinstance(s, dict) and isinstance(s.get("rfilename"), str)]
+
+    def sibling_names(self) -> list[str]:
+        return [s["rfilename"] for s in self.siblings()]
+
+    def card_data(self) -> dict[str, Any]:
+        cd = self.info.get("cardData")
+        return cd if isinstance(cd, dict) else {}
+
+    def tags(self) -> list[str]:
+        return [t for t in (self.info.get("tags") or []) if isinstance(t, str)]
+
+    def gated(self) -> str | bool:
+        g = self.info.get("gated", False)
+        return g if isinstance(g, str) else bool(g)
+
+    def readme(self) -> TextFile | None:
+        for path, f in self.files.items():
+            if path.lower() == "readme.md":
+                return f
+        return None
+
+    def file_url(self, path: str) -> str | None:
+        """Link to a file at the pinned commit on the Hub (None for local folders)."""
+        if self.source == "localdir" or not self.revision:
+            return None
+        prefix = "" if self.repo_type == "model" else "datasets/"
+        return f"https://huggingface.co/{prefix}{self.repo_id}/blob/{self.revision}/{path}"
+
+    def repo_url(self) -> str | None:
+        if self.source == "localdir":
+            return None
+        prefix = "" if self.repo_type == "model" else "datasets/"
+        return f"https://huggingface.co/{prefix}{self.repo_id}"
+
+
+def is_text_file_of_interest(path: str) -> bool:
+    """True for README/LICENSE*/USE_POLICY*/NOTICE* and data summaries, top level or one folder down."""
+    parts = path.split("/")
+    if len(parts) > 2:
+        return False
+    name = parts[-1].lower()
+    if len(parts) == 2 and name == "readme.md":
+        return False  # a README in a sub-folder is not the card
+    return any(fnmatch.fnmatchcase(name, pat) for pat in TEXT_FILE_PATTERNS)
+
+
+def decode_text(raw: bytes) -> str | None:
+    """Decode bytes as text, or None when they look binary (NUL bytes) or are not UTF-8/Latin-1 text."""
+    if b"\x00" in raw[:8192]:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", errors="replace")
+        # Mostly valid UTF-8 with a few bad bytes is still a readable card; mostly garbage is binary.
+        return text if text.count("\ufffd") <= max(8, len(text) // 100) else None
+
+
+class SnapshotBundle(BaseModel):
+    """A subject snapshot plus the snapshots of what it links to (datasets, base models).
+
+    `related` is keyed "model:owner/name" or "dataset:owner/name"; a value of None means the
+    source could not produce it, with the reason in `related_errors`.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: RepoSnapshot
+    related: dict[str, RepoSnapshot] = Field(default_factory=dict)
+    related_errors: dict[str, str] = Field(default_factory=dict)
+
+    def get(self, repo_type: RepoType, repo_id: str) -> RepoSnapshot | None:
+        return self.related.get(f"{repo_type}:{repo_id}")

@@ -1,0 +1,425 @@
+"""The Hub source (DESIGN §2): one API call per repo, then the text files pinned to its commit.
+
+All huggingface_hub calls live here. Per repo:
+
+1. ``GET {endpoint}/api/{models|datasets}/{id}[/revision/{rev}]?blobs=true`` — the request
+   ``HfApi.model_info(repo_id, revision=..., files_metadata=True, timeout=...)`` sends, made through
+   huggingface_hub's own session and ``hf_raise_for_status`` so the errors are the library's typed
+   ones. We keep the raw JSON instead of ``ModelInfo``: the snapshot (and the store it is written to)
+   holds the Hub's JSON verbatim, and ``ModelInfo`` does not round-trip (dates become datetimes,
+   ``cardData`` is re-parsed, siblings become objects). That call does not retry and has no default
+   timeout (hub-api §1), so the retry loop and the timeout are ours.
+2. ``hf_hub_download(..., revision=<sha>)`` for each text file of interest, in parallel, into a
+   cache keyed by commit: a re-run on an unchanged repo costs no resolver request. Files listed
+   larger than MAX_TEXT_FILE_BYTES are not fetched; weights never are. A gated repo read without
+   a token costs no resolver request either: every file would answer 401.
+
+Tokens: the explicit argument, else huggingface_hub's own lookup (HF_TOKEN, the token file), or
+``token=False`` for none. A token is never logged nor put in a message, an exception or a snapshot;
+mapped exceptions are raised ``from None`` so that the library's exception (which holds the request
+and its Authorization header) does not travel with them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from hashlib import sha1
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import (
+    DisabledRepoError,
+    FileMetadataError,
+    GatedRepoError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    LocalTokenNotFoundError,
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.utils import (
+    build_hf_headers,
+    get_session,
+    hf_raise_for_status,
+    httpx,
+    parse_ratelimit_headers,
+)
+
+from openaudit import errors
+from openaudit.repoid import parse_ref
+from openaudit.snapshot import (
+    MAX_TEXT_FILE_BYTES,
+    SHA_RE,
+    RepoSnapshot,
+    RepoType,
+    TextFile,
+    Unreadable,
+    UnreadableFile,
+    decode_text,
+    is_text_file_of_interest,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+_RETRY_STATUS = frozenset({408, 500, 502, 503, 504})
+_T = TypeVar("_T")
+
+try:  # pragma: no cover - version lookup
+    from importlib.metadata import version as _pkg_version
+
+    _VERSION = _pkg_version("openaudit")
+except Exception:  # pragma: no cover
+    _VERSION = "0"
+
+
+def _default_cache_dir(endpoint: str) -> Path:
+    import platformdirs
+
+    base = Path(platformdirs.user_cache_dir("openaudit")) / "hf"
+    if endpoint == DEFAULT_ENDPOINT:
+        return base
+    # Another endpoint (a mirror, a fake hub) gets its own cache: commits are only unique per Hub.
+    return base / "endpoints" / sha1(endpoint.encode()).hexdigest()[:16]
+
+
+def _display(endpoint: str) -> str:
+    """The endpoint without any user:password@ part, for messages."""
+    parts = urlsplit(endpoint)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return endpoint
+
+
+class HubSource:
+    """Snapshots from the Hugging Face Hub (or any server speaking its API, e.g. tests/fakehub.py)."""
+
+    name = "hub"
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        token: str | bool | None = None,
+        timeout: float = 10.0,
+        cache_dir: Path | None = None,
+        max_retries: int = 4,
+        *,
+        backoff: float = 1.0,
+        max_wait: float = 300.0,
+        workers: int = 4,
+    ):
+        ep = endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
+        self.endpoint = ep.rstrip("/")
+        self._token = token
+        self.timeout = float(timeout)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else _default_cache_dir(self.endpoint)
+        self.max_retries = max(0, int(max_retries))
+        self.backoff = float(backoff)
+        self.max_wait = float(max_wait)
+        self.workers = max(1, int(workers))
+        self._shown = _display(self.endpoint)
+
+    def __repr__(self) -> str:  # never show the token
+        return f"HubSource(endpoint={self._shown!r})"
+
+    # ---- public ---------------------------------------------------------------------------
+    def model(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
+        return self._snapshot("model", repo_id, revision)
+
+    def dataset(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
+        return self._snapshot("dataset", repo_id, revision)
+
+    # ---- the flow -------------------------------------------------------------------------
+    def _snapshot(self, repo_type: RepoType, repo_id: str, revision: str | None) -> RepoSnapshot:
+        ref = parse_ref(f"{repo_id}@{revision}" if revision is not None else repo_id)  # InvalidRepoId
+        headers = self._headers()
+        info = self._info(repo_type, ref.repo_id, revision, headers)
+        sha = info.get("sha") if isinstance(info.get("sha"), str) and SHA_RE.match(info["sha"]) else None
+        pin = sha or revision or "main"
+        gated = info.get("gated") not in (False, None)
+        has_token = "authorization" in {k.lower() for k in headers}
+
+        files: dict[str, TextFile] = {}
+        unreadable: dict[str, UnreadableFile] = {}
+        todo: list[tuple[str, Any]] = []
+        seen: set[str] = set()
+        for sib in info.get("siblings") or []:
+            path = sib.get("rfilename") if isinstance(sib, dict) else None
+            if not isinstance(path, str) or path in seen or not is_text_file_of_interest(path):
+                continue
+            seen.add(path)
+            size = sib.get("size")
+            if isinstance(size, int) and size > MAX_TEXT_FILE_BYTES:
+                unreadable[path] = _too_large(path, size)
+            elif gated and not has_token:
+                unreadable[path] = UnreadableFile(
+                    path=path,
+                    reason=Unreadable.GATED,
+                    detail=f"{repo_id}: {path} is gated; pass a token with access (HF_TOKEN or --token)",
+                )
+            else:
+                todo.append((path, size))
+
+        if todo:
+            with ThreadPoolExecutor(
+                max_workers=min(self.workers, len(todo)), thread_name_prefix="openaudit-hub"
+            ) as ex:
+                futures = [ex.submit(self._read_file, repo_type, ref.repo_id, pin, p, s) for p, s in todo]
+                results = []
+                first_error: BaseException | None = None
+                for fut in futures:
+                    try:
+                        results.append(fut.result())
+                    except BaseException as e:
+                        first_error = first_error or e
+                if first_error is not None:
+                    raise first_error
+            for r in results:
+                if isinstance(r, TextFile):
+                    files[r.path] = r
+                else:
+                    unreadable[r.path] = r
+
+        return RepoSnapshot(
+            repo_id=info["id"],
+            repo_type=repo_type,
+            revision=sha,
+            requested_revision=revision,
+            source="hub",
+            taken_at=datetime.now(UTC),
+            info=info,
+            files=dict(sorted(files.items())),
+            unreadable=dict(sorted(unreadable.items())),
+        )
+
+    def _headers(self) -> dict[str, str]:
+        try:
+            return build_hf_headers(token=self._token, library_name="openaudit", library_version=_VERSION)
+        except LocalTokenNotFoundError:
+            raise errors.UsageError(
+                "a Hub token was required but none was found; set HF_TOKEN or pass --token"
+            ) from None
+
+    # ---- the API call ---------------------------------------------------------------------
+    def _info(
+        self, repo_type: RepoType, repo_id: str, revision: str | None, headers: dict[str, str]
+    ) -> dict[str, Any]:
+        url = f"{self.endpoint}/api/{repo_type}s/{repo_id}"
+        if revision is not None:
+            url += f"/revision/{quote(revision, safe='')}"
+        what = f"{repo_type} '{repo_id}'" + (f" at revision '{revision}'" if revision else "")
+
+        def call() -> dict[str, Any]:
+            r = get_session().get(url, headers=headers, params={"blobs": True}, timeout=self.timeout)
+            hf_raise_for_status(r)
+            data = r.json()
+            if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+                raise errors.FetchError(
+                    repo_id, f"{what}: {self._shown} answered with JSON that is not a repo"
+                )
+            return data
+
+        try:
+            return self._with_retries(repo_id, what, call)
+        except GatedRepoError:
+            raise errors.AccessDenied(
+                repo_id,
+                f"{what}: the metadata is gated on {self._shown}; "
+                "pass a token with access (HF_TOKEN or --token)",
+            ) from None
+        except RepositoryNotFoundError:
+            raise errors.RepoNotFound(
+                repo_id,
+                f"{what} not found on {self._shown} (check the id; a private repo needs a token with access)",
+            ) from None
+        except RevisionNotFoundError:
+            raise errors.RevisionNotFound(
+                repo_id, f"revision '{revision}' of {repo_type} '{repo_id}' not found on {self._shown}"
+            ) from None
+        except DisabledRepoError:
+            raise errors.AccessDenied(
+                repo_id, f"{what} is disabled on {self._shown}: access to it is disabled"
+            ) from None
+        except HfHubHTTPError as e:
+            status = _status(e)
+            if status == 401:
+                msg = f"{what}: {self._shown} rejected the credentials (HTTP 401); check HF_TOKEN or --token"
+                raise errors.AccessDenied(repo_id, msg) from None
+            if status == 403:
+                raise errors.AccessDenied(
+                    repo_id, f"{what}: access denied by {self._shown} (HTTP 403)"
+                ) from None
+            raise errors.FetchError(repo_id, f"{what}: {self._shown} answered HTTP {status}") from None
+        except ValueError:  # body is not JSON (json.JSONDecodeError)
+            raise errors.NetworkError(
+                repo_id, f"{what}: {self._shown} answered with a body that is not JSON"
+            ) from None
+
+    def _with_retries(self, repo_id: str, what: str, call: Callable[[], _T]) -> _T:
+        """Run `call`, retrying 429 (honouring RateLimit / Retry-After), 408/5xx and transport errors."""
+        attempt = 0
+        while True:
+            try:
+                return call()
+            except HfHubHTTPError as e:
+                status = _status(e)
+                if status == 429:
+                    wait = _rate_limit_wait(e)
+                    if attempt >= self.max_retries or (wait is not None and wait > self.max_wait):
+                        reset = f"; the limit resets in {wait:.0f} s" if wait is not None else ""
+                        raise errors.RateLimited(
+                            repo_id,
+                            f"{what}: rate limited by {self._shown} (HTTP 429) "
+                            f"after {attempt + 1} attempts{reset}",
+                        ) from None
+                    self._sleep(attempt, wait)
+                elif status in _RETRY_STATUS:
+                    if attempt >= self.max_retries:
+                        raise errors.NetworkError(
+                            repo_id,
+                            f"{what}: {self._shown} answered HTTP {status} on all {attempt + 1} attempts",
+                        ) from None
+                    self._sleep(attempt, None)
+                else:
+                    raise
+            except httpx.TransportError as e:
+                if attempt >= self.max_retries:
+                    raise errors.NetworkError(
+                        repo_id,
+                        f"{what}: cannot reach {self._shown} ({type(e).__name__}, "
+                        f"timeout {self.timeout:g} s) after {attempt + 1} attempts",
+                    ) from None
+                self._sleep(attempt, None)
+            attempt += 1
+
+    def _sleep(self, attempt: int, wait: float | None) -> None:
+        if wait is None:
+            wait = min(8.0, self.backoff * (2**attempt)) * (1 + random.random() / 4)
+        else:
+            wait = wait + min(1.0, self.backoff / 4)
+        log.debug("retrying in %.2f s (attempt %d)", wait, attempt + 1)
+        time.sleep(wait)
+
+    # ---- one file -------------------------------------------------------------------------
+    def _read_file(
+        self, repo_type: RepoType, repo_id: str, pin: str, path: str, listed: Any
+    ) -> TextFile | UnreadableFile:
+        what = f"{repo_id}: {path}"
+
+        def download() -> str:
+            return hf_hub_download(
+                repo_id,
+                path,
+                repo_type=repo_type,
+                revision=pin,
+                endpoint=self.endpoint,
+                token=self._token,
+                cache_dir=str(self.cache_dir),
+                etag_timeout=self.timeout,
+                library_name="openaudit",
+                library_version=_VERSION,
+            )
+
+        try:
+            local = self._with_retries(repo_id, what, download)
+        except GatedRepoError as e:
+            if _status(e) == 403:
+                detail = (
+                    f"{what} is gated and the token has not been granted access; "
+                    f"request it at https://huggingface.co/{repo_id}"
+                )
+            else:
+                detail = f"{what} is gated; pass a token with access (HF_TOKEN or --token)"
+            return UnreadableFile(path=path, reason=Unreadable.GATED, detail=detail)
+        except RemoteEntryNotFoundError:
+            return UnreadableFile(
+                path=path,
+                reason=Unreadable.MISSING,
+                detail=f"listed in siblings but {self._shown} answered 404",
+            )
+        except RepositoryNotFoundError:
+            raise errors.RepoNotFound(
+                repo_id, f"{what}: the repo is no longer found on {self._shown}"
+            ) from None
+        except RevisionNotFoundError:
+            raise errors.RevisionNotFound(
+                repo_id, f"{what}: commit {pin} not found on {self._shown}"
+            ) from None
+        except DisabledRepoError:
+            raise errors.AccessDenied(repo_id, f"{what}: the repo is disabled on {self._shown}") from None
+        except LocalEntryNotFoundError as e:
+            # hf_hub_download already retried; it wraps the real error.
+            self._raise_file_failure(repo_id, what, e.__cause__ or e)
+        except HfHubHTTPError as e:
+            self._raise_file_failure(repo_id, what, e)
+        except OSError as e:  # e.g. "Consistency check failed" after a truncated body
+            raise errors.NetworkError(repo_id, f"{what}: download failed ({type(e).__name__})") from None
+        return _read_local(Path(local), path, listed)
+
+    def _raise_file_failure(self, repo_id: str, what: str, cause: BaseException) -> NoReturn:
+        if isinstance(cause, HfHubHTTPError):
+            status = _status(cause)
+            if status == 429:
+                raise errors.RateLimited(
+                    repo_id, f"{what}: rate limited by {self._shown} (HTTP 429)"
+                ) from None
+            if status in (401, 403):
+                raise errors.AccessDenied(
+                    repo_id, f"{what}: access denied by {self._shown} (HTTP {status})"
+                ) from None
+            raise errors.NetworkError(repo_id, f"{what}: {self._shown} answered HTTP {status}") from None
+        if isinstance(cause, FileMetadataError):
+            raise errors.NetworkError(
+                repo_id, f"{what}: {self._shown} does not answer like a Hub (no X-Repo-Commit/ETag)"
+            ) from None
+        raise errors.NetworkError(
+            repo_id, f"{what}: cannot download from {self._shown} ({type(cause).__name__})"
+        ) from None
+
+
+def _read_local(local: Path, path: str, listed: Any) -> TextFile | UnreadableFile:
+    size = local.stat().st_size
+    if size > MAX_TEXT_FILE_BYTES:
+        return _too_large(path, max(size, listed if isinstance(listed, int) else 0))
+    raw = local.read_bytes()
+    text = decode_text(raw)
+    if text is None:
+        return UnreadableFile(path=path, reason=Unreadable.BINARY, detail="not UTF-8 text")
+    return TextFile(path=path, text=text, size=len(raw))
+
+
+def _too_large(path: str, size: int) -> UnreadableFile:
+    # Same wording as the store source, so both sources give equal snapshots.
+    return UnreadableFile(
+        path=path, reason=Unreadable.TOO_LARGE, detail=f"{size} bytes (cap {MAX_TEXT_FILE_BYTES})"
+    )
+
+
+def _status(e: HfHubHTTPError) -> int:
+    resp = getattr(e, "response", None)
+    return int(getattr(resp, "status_code", 0) or 0)
+
+
+def _rate_limit_wait(e: HfHubHTTPError) -> float | None:
+    """Seconds to wait before retrying a 429: the RateLimit reset when exhausted, else Retry-After."""
+    resp = getattr(e, "response", None)
+    if resp is None:
+        return None
+    info = parse_ratelimit_headers(resp.headers)
+    if info is not None and info.remaining == 0:
+        return float(info.reset_in_seconds)
+    retry_after = resp.headers.get("Retry-After")
+    if retry_after and retry_after.strip().isdigit():
+        return float(retry_after.strip())
+    return None

@@ -1,0 +1,124 @@
+"""A model folder on disk (a publisher about to upload): README front matter is the card, files are siblings.
+
+Nothing outside the folder is read: symlinks are listed as files only when they resolve inside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from openaudit.card import parse_card
+from openaudit.errors import UsageError
+from openaudit.evidence._util import as_list
+from openaudit.snapshot import RepoSnapshot, TextFile, UnreadableFile, is_text_file_of_interest
+from openaudit.sources.store import read_text_file
+
+MAX_FILES = 100_000
+_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _hub_tags(meta: dict[str, Any]) -> list[str]:
+    """The computed tags the Hub would add from card metadata, so evidence reads a folder like a repo."""
+    tags = [t for t in as_list(meta.get("tags")) if isinstance(t, str)]
+    for lic in as_list(meta.get("license")):
+        if isinstance(lic, str):
+            tags.append(f"license:{lic}")
+    for d in as_list(meta.get("datasets")):
+        if isinstance(d, str):
+            tags.append(f"dataset:{d}")
+    return tags
+
+
+def _safetensors_params(path: Path) -> dict[str, int]:
+    """Parameter counts per dtype from a safetensors header (8-byte length + JSON), without reading tensors."""
+    counts: dict[str, int] = {}
+    try:
+        with path.open("rb") as fh:
+            (n,) = struct.unpack("<Q", fh.read(8))
+            if n > 100_000_000:
+                return {}
+            header = json.loads(fh.read(n))
+    except (OSError, struct.error, ValueError):
+        return {}
+    for name, t in header.items():
+        if name == "__metadata__" or not isinstance(t, dict):
+            continue
+        size = 1
+        for dim in t.get("shape", []):
+            size *= int(dim)
+        dtype = str(t.get("dtype", "?"))
+        counts[dtype] = counts.get(dtype, 0) + size
+    return counts
+
+
+class LocalDirSource:
+    name = "localdir"
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+
+    def model(self, repo_id: str | None = None, revision: str | None = None) -> RepoSnapshot:
+        root = self.root
+        if not root.is_dir():
+            raise UsageError(f"'{root}' is not a folder")
+        base = root.resolve()
+        siblings: list[dict[str, Any]] = []
+        files: dict[str, TextFile] = {}
+        unreadable: dict[str, UnreadableFile] = {}
+        params: dict[str, int] = {}
+        for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".git") and not (Path(dirpath) / d).is_symlink())
+            for fn in sorted(filenames):
+                full = Path(dirpath) / fn
+                rel = full.relative_to(base).as_posix()
+                try:
+                    real = full.resolve(strict=True)
+                except OSError:
+                    continue
+                if not real.is_relative_to(base) or not real.is_file():
+                    continue  # a symlink out of the folder is neither listed nor read
+                siblings.append({"rfilename": rel, "size": real.stat().st_size})
+                if len(siblings) > MAX_FILES:
+                    raise UsageError(f"'{root}' holds more than {MAX_FILES} files; point at the model folder itself")
+                if is_text_file_of_interest(rel):
+                    read = read_text_file(base, rel)
+                    if isinstance(read, TextFile):
+                        files[rel] = read
+                    elif read is not None:
+                        unreadable[rel] = read
+                if rel.endswith(".safetensors") and "/" not in rel:
+                    for k, v in _safetensors_params(real).items():
+                        params[k] = params.get(k, 0) + v
+        readme = files.get("README.md")
+        card = parse_card(readme.text if readme else None)
+        info: dict[str, Any] = {
+            "id": f"local/{_NAME_RE.sub('-', base.name).strip('-.') or 'model'}",
+            "sha": None,
+            "private": True,
+            "gated": False,
+            "cardData": card.metadata,
+            "tags": _hub_tags(card.metadata),
+            "siblings": siblings,
+        }
+        cfg_path = base / "config.json"
+        if cfg_path.is_file() and cfg_path.resolve().is_relative_to(base) and cfg_path.stat().st_size < 1_000_000:
+            try:
+                cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+                if isinstance(cfg, dict):
+                    info["config"] = {k: cfg[k] for k in ("architectures", "model_type", "quantization_config")
+                                      if k in cfg}
+            except (ValueError, UnicodeDecodeError):
+                pass
+        if params:
+            info["safetensors"] = {"parameters": params, "total": sum(params.values())}
+        lib = card.metadata.get("library_name")
+        if isinstance(lib, str):
+            info["library_name"] = lib
+        return RepoSnapshot(repo_id=info["id"], source="localdir", revision=None, requested_revision=None,
+                            taken_at=datetime.now(UTC), info=info, files=files, unreadable=unreadable)

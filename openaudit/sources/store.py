@@ -1,0 +1,225 @@
+"""The snapshot store (DESIGN §2): read offline, and written by `openaudit snapshot`.
+
+Layout, mirroring Hub paths so a store can be replayed offline or served by tests/fakehub.py:
+
+    STORE/models/<owner>/<name>/info.json          the Hub's JSON (blobs=true)
+    STORE/models/<owner>/<name>/files/<path>       raw bytes of the text files at info.sha
+    STORE/models/<owner>/<name>/revisions/<sha>/   the same two entries for another revision
+    STORE/models/<owner>/<name>/snapshot.json      optional: taken_at, source, unreadable reasons
+    STORE/datasets/<owner>/<name>/...              the same for datasets
+
+A text file listed in `siblings` but absent under files/ was not readable when the snapshot was
+taken: `gated` when the repo is gated, else `missing`, unless snapshot.json says why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from openaudit.errors import ConfigFileError, RepoNotFound, RevisionNotFound
+from openaudit.repoid import validate_repo_id
+from openaudit.snapshot import (
+    MAX_TEXT_FILE_BYTES,
+    SHA_RE,
+    RepoSnapshot,
+    RepoType,
+    TextFile,
+    Unreadable,
+    UnreadableFile,
+    decode_text,
+    is_text_file_of_interest,
+)
+
+SIDECAR = "snapshot.json"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def repo_dir(store: Path, repo_type: RepoType, repo_id: str) -> Path:
+    """The folder of a repo in the store. The id is validated first: no traversal out of the store."""
+    validate_repo_id(repo_id)
+    return store / f"{repo_type}s" / repo_id
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ConfigFileError(str(path), f"invalid JSON: {e.msg}", line=e.lineno) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigFileError(str(path), f"cannot read: {e}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise ConfigFileError(str(path), "expected a JSON object with an 'id' (the Hub's repo JSON)")
+    return data
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+class StoreSource:
+    """Reads snapshots from a store directory with no network."""
+
+    name = "store"
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise ConfigFileError(str(self.root), "snapshot store directory does not exist")
+
+    def _locate(self, repo_type: RepoType, repo_id: str, revision: str | None) -> Path:
+        base = repo_dir(self.root, repo_type, repo_id)
+        if not base.is_dir():
+            raise RepoNotFound(repo_id, f"{repo_type} '{repo_id}' is not in the snapshot store {self.root}")
+        if not (base / "info.json").is_file():
+            raise ConfigFileError(str(base / "info.json"), "missing: every repo in a store needs an info.json")
+        if revision is None or revision == "main":
+            return base
+        top = _load_json(base / "info.json")
+        if revision == top.get("sha"):
+            return base
+        if SHA_RE.match(revision) and (base / "revisions" / revision / "info.json").is_file():
+            return base / "revisions" / revision
+        raise RevisionNotFound(repo_id, f"revision '{revision}' of '{repo_id}' is not in the snapshot store")
+
+    def model(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
+        return self._read("model", repo_id, revision)
+
+    def dataset(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
+        return self._read("dataset", repo_id, revision)
+
+    def list_models(self, author: str) -> list[dict[str, Any]]:
+        """Infos of every model of an owner in the store (the analogue of a Hub listing)."""
+        owner_dir = self.root / "models" / author
+        if not owner_dir.is_dir():
+            return []
+        out = []
+        for d in sorted(owner_dir.iterdir()):
+            info_path = d / "info.json"
+            if info_path.is_file():
+                info = _load_json(info_path)
+                if info.get("id") == f"{author}/{d.name}":  # skip old-name aliases
+                    out.append(info)
+        return out
+
+    def _read(self, repo_type: RepoType, repo_id: str, revision: str | None) -> RepoSnapshot:
+        d = self._locate(repo_type, repo_id, revision)
+        info = _load_json(d / "info.json")
+        sidecar = _load_sidecar(d / SIDECAR)
+        files: dict[str, TextFile] = {}
+        unreadable: dict[str, UnreadableFile] = {}
+        recorded = {
+            p: UnreadableFile(path=p, reason=Unreadable(r.get("reason", "error")), detail=r.get("detail", ""))
+            for p, r in (sidecar.get("unreadable") or {}).items()
+            if isinstance(r, dict)
+        }
+        gated = info.get("gated") not in (False, None)
+        for sib in info.get("siblings") or []:
+            path = sib.get("rfilename") if isinstance(sib, dict) else None
+            if not isinstance(path, str) or not is_text_file_of_interest(path):
+                continue
+            read = read_text_file(d / "files", path, sib.get("size"))
+            if isinstance(read, TextFile):
+                files[path] = read
+            elif read is not None:
+                unreadable[path] = read
+            elif path in recorded:
+                unreadable[path] = recorded[path]
+            else:
+                reason = Unreadable.GATED if gated else Unreadable.MISSING
+                unreadable[path] = UnreadableFile(path=path, reason=reason, detail="not in the snapshot store")
+        taken = _parse_time(sidecar.get("taken_at")) or _parse_time(info.get("lastModified")) or _EPOCH
+        return RepoSnapshot(
+            repo_id=info["id"],
+            repo_type=repo_type,
+            revision=info.get("sha") if isinstance(info.get("sha"), str) else None,
+            requested_revision=revision,
+            source="store",
+            taken_at=taken,
+            info=info,
+            files=files,
+            unreadable=unreadable,
+        )
+
+
+def _load_sidecar(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, OSError, UnicodeDecodeError) as e:
+        raise ConfigFileError(str(path), f"invalid JSON: {e}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def read_text_file(files_dir: Path, path: str, listed_size: Any = None) -> TextFile | UnreadableFile | None:
+    """Read one text file from a folder, refusing anything outside it. None when absent."""
+    target = files_dir / path
+    try:
+        resolved = target.resolve(strict=True)
+    except (FileNotFoundError, OSError):
+        return None
+    if not resolved.is_relative_to(files_dir.resolve()) or not resolved.is_file():
+        return UnreadableFile(path=path, reason=Unreadable.ERROR, detail="path leaves the snapshot folder")
+    size = resolved.stat().st_size
+    if size > MAX_TEXT_FILE_BYTES or (isinstance(listed_size, int) and listed_size > MAX_TEXT_FILE_BYTES):
+        return UnreadableFile(
+            path=path, reason=Unreadable.TOO_LARGE, detail=f"{max(size, listed_size or 0)} bytes (cap {MAX_TEXT_FILE_BYTES})"
+        )
+    raw = resolved.read_bytes()
+    text = decode_text(raw)
+    if text is None:
+        return UnreadableFile(path=path, reason=Unreadable.BINARY, detail="not UTF-8 text")
+    return TextFile(path=path, text=text, size=len(raw))
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_snapshot(store: str | os.PathLike[str], snap: RepoSnapshot) -> Path:
+    """Write a snapshot into a store (DESIGN §2 layout). Returns the repo's folder.
+
+    The requested id is the folder (so an old name that the Hub redirects stays replayable),
+    the info JSON is written as the source served it.
+    """
+    root = Path(store)
+    base = repo_dir(root, snap.repo_type, snap.repo_id)
+    d = base
+    top_info = base / "info.json"
+    if snap.requested_revision not in (None, "main") and top_info.is_file():
+        existing = _load_json(top_info)
+        if existing.get("sha") != snap.revision and snap.revision:
+            d = base / "revisions" / snap.revision
+    for f in snap.files.values():
+        target = (d / "files" / f.path).resolve()
+        if not target.is_relative_to((d / "files").resolve()):
+            continue
+        _atomic_write(target, f.text.encode("utf-8"))
+    sidecar = {
+        "taken_at": snap.taken_at.isoformat(),
+        "source": snap.source,
+        "unreadable": {p: {"reason": u.reason.value, "detail": u.detail} for p, u in sorted(snap.unreadable.items())},
+    }
+    _atomic_write(d / SIDECAR, (json.dumps(sidecar, indent=2, sort_keys=True) + "\n").encode())
+    # info.json last: a store entry is only visible once it is complete.
+    _atomic_write(d / "info.json", (json.dumps(snap.info, indent=2, ensure_ascii=False) + "\n").encode())
+    return d

@@ -1,0 +1,87 @@
+"""Load user-facing YAML files (profiles, policies) into pydantic models with precise errors.
+
+Every error names the file, the line and the field, because the people who write these files
+fix them from the message alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from openaudit.card import MAX_YAML_ALIASES, _check_yaml_bounds
+from openaudit.errors import ConfigFileError
+
+M = TypeVar("M", bound=BaseModel)
+MAX_CONFIG_BYTES = 2 * 1024 * 1024
+
+
+def read_yaml(path: Path, text: str | None = None) -> tuple[Any, yaml.Node | None]:
+    """Parse safely; returns (data, node tree for line lookups)."""
+    if text is None:
+        try:
+            if path.stat().st_size > MAX_CONFIG_BYTES:
+                raise ConfigFileError(str(path), f"file larger than {MAX_CONFIG_BYTES} bytes")
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigFileError(str(path), "file not found") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigFileError(str(path), f"cannot read: {e}") from None
+    try:
+        _check_yaml_bounds(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except ValueError as e:
+        raise ConfigFileError(str(path), f"{e} (at most {MAX_YAML_ALIASES} aliases)") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigFileError(str(path), f"malformed YAML: {problem}", line=mark.line + 1 if mark else None) from None
+    return data, node
+
+
+def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the deepest node reachable along a pydantic error location."""
+    line = node.start_mark.line + 1 if node is not None else None
+    cur = node
+    for part in loc:
+        if isinstance(cur, yaml.MappingNode):
+            nxt = None
+            for k, v in cur.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == str(part):
+                    nxt = v
+                    line = k.start_mark.line + 1
+                    break
+            cur = nxt
+        elif isinstance(cur, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(cur.value):
+            cur = cur.value[part]
+            line = cur.start_mark.line + 1
+        else:
+            break
+        if cur is None:
+            break
+    return line
+
+
+def validation_error(path: Path, node: yaml.Node | None, err: ValidationError) -> ConfigFileError:
+    first = err.errors()[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-"))))
+    field = ".".join(str(p) for p in loc) or None
+    msg = first["msg"]
+    more = len(err.errors()) - 1
+    if more:
+        msg += f" (and {more} more error{'s' if more > 1 else ''})"
+    return ConfigFileError(str(path), msg, line=line_of(node, loc), field=field)
+
+
+def load_model(path: Path, model: type[M], text: str | None = None) -> M:
+    data, node = read_yaml(path, text)
+    if not isinstance(data, dict):
+        raise ConfigFileError(str(path), "expected a YAML mapping at the top level", line=1)
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise validation_error(path, node, e) from None

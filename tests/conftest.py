@@ -1,0 +1,147 @@
+"""Shared test setup: a clean Hugging Face environment and a fake Hub to run the real client against.
+
+huggingface_hub reads its settings when it is imported, so they are set here, before any test
+module imports it: no telemetry (and no agent-registry request), a throwaway HF_HOME (no stray
+token file, no shared cache), no HF_TOKEN, no HF_ENDPOINT (tests pass the endpoint explicitly).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_HF_HOME = tempfile.mkdtemp(prefix="openaudit-test-hfhome-")
+os.environ["HF_HOME"] = _HF_HOME
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE", "HF_TOKEN_PATH"):
+    os.environ.pop(_var, None)
+
+TESTS_DIR = Path(__file__).resolve().parent
+FAKEHUB = TESTS_DIR / "fakehub.py"
+
+
+class HubProcess:
+    """A running `tests/fakehub.py` subprocess: its base URL and its request log."""
+
+    def __init__(self, store: Path, log: Path, opts: dict[str, Any]):
+        self.store = store
+        self.log_path = log
+        args = [sys.executable, str(FAKEHUB), "--store", str(store), "--port", "0", "--log", str(log)]
+        for key, value in opts.items():
+            if value is None or value is False:
+                continue
+            args.append("--" + key.replace("_", "-"))
+            if value is not True:
+                args.append(str(value))
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("http://"):
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            self.proc.kill()
+            raise RuntimeError(f"fakehub did not start: {line!r} {err}")
+        self.url = line
+
+    def requests(self) -> list[dict[str, Any]]:
+        if not self.log_path.exists():
+            return []
+        lines = self.log_path.read_text(encoding="utf-8").splitlines()
+        return [json.loads(x) for x in lines if x.strip()]
+
+    def mark(self) -> int:
+        """A position in the log; pass it to `since` to get the requests made after it."""
+        return len(self.requests())
+
+    def since(self, mark: int) -> list[dict[str, Any]]:
+        return self.requests()[mark:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream:
+                stream.close()
+
+
+@pytest.fixture(scope="session")
+def store_dir() -> Path:
+    """The fixture snapshot store (tests/store)."""
+    return TESTS_DIR / "store"
+
+
+@pytest.fixture(scope="session")
+def fakehub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Factory: `fakehub(store, **options)` starts (or reuses) a fake Hub subprocess; returns a HubProcess.
+
+    Options are the CLI flags in snake_case (`page_size=2`, `rate_limit="1/2"`, `fail_rate=1.0`, ...).
+    The same store and options reuse one server for the session; pass `fresh=True` for a new one
+    (with its own, empty log). All servers are killed at the end of the session.
+    """
+    started: dict[tuple[Any, ...], HubProcess] = {}
+    everything: list[HubProcess] = []
+    logs = tmp_path_factory.mktemp("fakehub-logs")
+
+    def start(store: Path | str, *, fresh: bool = False, **opts: Any) -> HubProcess:
+        key = (str(store), tuple(sorted((k, str(v)) for k, v in opts.items())))
+        if not fresh and key in started and started[key].proc.poll() is None:
+            return started[key]
+        hub = HubProcess(Path(store), logs / f"hub-{len(everything)}.jsonl", opts)
+        everything.append(hub)
+        if not fresh:
+            started[key] = hub
+        return hub
+
+    yield start
+    for hub in everything:
+        hub.stop()
+
+
+def write_repo(
+    store: Path,
+    repo_id: str,
+    info: dict[str, Any],
+    files: dict[str, bytes | str] | None = None,
+    repo_type: str = "model",
+    revision: str | None = None,
+) -> Path:
+    """Write one repo (or, with `revision`, one older commit of it) into a store folder.
+
+    `info` gets `id`, `_id` and `sha` filled in when absent; siblings get `size` and `blobId` from
+    `files` when they name one of them.
+    """
+    folder = store / f"{repo_type}s" / repo_id
+    if revision:
+        folder = folder / "revisions" / revision
+    files = {p: (b.encode() if isinstance(b, str) else b) for p, b in (files or {}).items()}
+    info = {"_id": "0" * 24, "id": repo_id, "sha": revision or "a" * 40, **info}
+    sibs = []
+    for s in info.get("siblings", []):
+        s = dict(s)
+        if s["rfilename"] in files:
+            s.setdefault("size", len(files[s["rfilename"]]))
+        sibs.append(s)
+    if "siblings" in info:
+        info["siblings"] = sibs
+    for path, data in files.items():
+        target = folder / "files" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "info.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def repo_writer() -> Any:
+    """`repo_writer(store, repo_id, info, files, repo_type=..., revision=...)`: build a tiny store."""
+    return write_repo
