@@ -227,6 +227,8 @@ def parse_targets(targets: Iterable[str]) -> list[RepoRef | Path]:
     """Validate every target before any fetch: a bad id is a usage error naming it (exit 2)."""
     out: list[RepoRef | Path] = []
     for t in targets:
+        if not t.strip():
+            raise UsageError("invalid repo id '': expected 'owner/name[@revision]' or a model folder")
         p = Path(t)
         if t.startswith((".", "/", "~")) or (os.sep in t and p.is_dir()) or (p.is_dir() and "/" not in t):
             if not p.expanduser().is_dir():

@@ -7,8 +7,10 @@ token file, no shared cache), no HF_TOKEN, no HF_ENDPOINT (tests pass the endpoi
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +21,7 @@ from typing import Any
 import pytest
 
 _HF_HOME = tempfile.mkdtemp(prefix="openaudit-test-hfhome-")
+atexit.register(shutil.rmtree, _HF_HOME, ignore_errors=True)
 os.environ["HF_HOME"] = _HF_HOME
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
@@ -42,13 +45,14 @@ class HubProcess:
             args.append("--" + key.replace("_", "-"))
             if value is not True:
                 args.append(str(value))
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.err_path = log.with_suffix(".stderr")
+        with open(self.err_path, "w") as err:  # a file, not a pipe: a full pipe would block the server
+            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
         if not line.startswith("http://"):
-            err = self.proc.stderr.read() if self.proc.stderr else ""
             self.proc.kill()
-            raise RuntimeError(f"fakehub did not start: {line!r} {err}")
+            raise RuntimeError(f"fakehub did not start: {line!r} {self.err_path.read_text()}")
         self.url = line
 
     def requests(self) -> list[dict[str, Any]]:
@@ -68,9 +72,8 @@ class HubProcess:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=10)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream:
-                stream.close()
+        if self.proc.stdout:
+            self.proc.stdout.close()
 
 
 @pytest.fixture(scope="session")

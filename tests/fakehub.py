@@ -210,6 +210,12 @@ class _Server(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):  # the client went away: not the fake's bug
+            return
+        super().handle_error(request, client_address)
+
     def record(self, entry: dict[str, Any]) -> None:
         with self.state.lock:
             self.state.log.append(entry)

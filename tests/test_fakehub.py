@@ -24,30 +24,63 @@ LICENSE = "MIT License\n\nPermission is hereby granted, free of charge...\n" * 2
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory, repo_writer: Any) -> Path:
     root = tmp_path_factory.mktemp("fh-store")
-    sib = [{"rfilename": "README.md"}, {"rfilename": "LICENSE"}, {"rfilename": "model.safetensors",
-           "size": 1000, "blobId": "f" * 40, "lfs": {"sha256": "e" * 64, "size": 1000, "pointerSize": 134}}]
-    base = {"author": "acme", "gated": False, "tags": ["license:mit", "text-generation"], "likes": 3,
-            "downloads": 10, "private": False, "cardData": {"license": "mit"}, "pipeline_tag": "text-generation",
-            "createdAt": "2024-01-01T00:00:00.000Z", "lastModified": "2024-02-01T00:00:00.000Z",
-            "modelId": "acme/m1", "siblings": sib}
+    sib = [
+        {"rfilename": "README.md"},
+        {"rfilename": "LICENSE"},
+        {
+            "rfilename": "model.safetensors",
+            "size": 1000,
+            "blobId": "f" * 40,
+            "lfs": {"sha256": "e" * 64, "size": 1000, "pointerSize": 134},
+        },
+    ]
+    base = {
+        "author": "acme",
+        "gated": False,
+        "tags": ["license:mit", "text-generation"],
+        "likes": 3,
+        "downloads": 10,
+        "private": False,
+        "cardData": {"license": "mit"},
+        "pipeline_tag": "text-generation",
+        "createdAt": "2024-01-01T00:00:00.000Z",
+        "lastModified": "2024-02-01T00:00:00.000Z",
+        "modelId": "acme/m1",
+        "siblings": sib,
+    }
     repo_writer(root, "acme/m1", base, {"README.md": README, "LICENSE": LICENSE})
-    repo_writer(root, "acme/m1", {**base, "tags": ["license:apache-2.0"]}, {"README.md": "old card\n"},
-                revision=OLD_SHA)
+    repo_writer(
+        root,
+        "acme/m1",
+        {**base, "tags": ["license:apache-2.0"]},
+        {"README.md": "old card\n"},
+        revision=OLD_SHA,
+    )
     for i in range(2, 6):
-        repo_writer(root, f"acme/m{i}", {**base, "modelId": f"acme/m{i}", "siblings": sib[:1]}, {"README.md": "x"})
+        repo_writer(
+            root, f"acme/m{i}", {**base, "modelId": f"acme/m{i}", "siblings": sib[:1]}, {"README.md": "x"}
+        )
     repo_writer(root, "other/zeta", {**base, "modelId": "other/zeta"}, {"README.md": "z"})
-    repo_writer(root, "acme/gated", {**base, "gated": "manual", "sha": GATED_SHA}, {"README.md": "secret card"})
+    repo_writer(
+        root, "acme/gated", {**base, "gated": "manual", "sha": GATED_SHA}, {"README.md": "secret card"}
+    )
     repo_writer(root, "acme/off", {**base, "disabled": True}, {"README.md": "gone"})
     # An old name: the folder is the old id, the JSON carries the canonical one.
     repo_writer(root, "acme/Old-Name", {**base, "id": "acme/m1"}, {"README.md": README})
-    repo_writer(root, "acme/data", {"gated": False, "siblings": [{"rfilename": "README.md"}]},
-                {"README.md": "dataset card"}, repo_type="dataset")
+    repo_writer(
+        root,
+        "acme/data",
+        {"gated": False, "siblings": [{"rfilename": "README.md"}]},
+        {"README.md": "dataset card"},
+        repo_type="dataset",
+    )
     (root.parent / "secret.txt").write_text("do not serve me")
     return root
 
 
-def request(url: str, method: str, path: str, headers: dict[str, str] | None = None,
-            timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+def request(
+    url: str, method: str, path: str, headers: dict[str, str] | None = None, timeout: float = 10
+) -> tuple[int, dict[str, str], bytes]:
     u = urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     try:
@@ -84,7 +117,7 @@ def test_expand_returns_only_requested_keys(fakehub: Any, store: Path) -> None:
     hub = fakehub(store)
     _, _, data = get_json(hub.url, "/api/models/acme/m1?expand=gated&expand=cardData&expand=sha")
     assert set(data) == {"_id", "id", "gated", "cardData", "sha"}
-    status, headers, body = get_json(hub.url, "/api/models/acme/m1?expand=gated&expand=bogus")
+    status, _headers, body = get_json(hub.url, "/api/models/acme/m1?expand=gated&expand=bogus")
     assert status == 400 and "bogus" in body["error"]
 
 
@@ -168,12 +201,14 @@ def test_gated_files_need_a_token_but_json_is_public(fakehub: Any, store: Path) 
     assert status == 200 and data["gated"] == "manual" and data["cardData"] == {"license": "mit"}
     status, headers, body = request(hub.url, "HEAD", "/acme/gated/resolve/main/README.md")
     assert (status, headers["x-error-code"], headers["x-repo-commit"]) == (401, "GatedRepo", GATED_SHA)
-    status, headers, body = request(hub.url, "GET", "/acme/gated/resolve/main/README.md",
-                                    {"Authorization": "Bearer anything"})
+    status, headers, body = request(
+        hub.url, "GET", "/acme/gated/resolve/main/README.md", {"Authorization": "Bearer anything"}
+    )
     assert status == 200 and body == b"secret card"
     # listed but not recorded in the store: the recorder had no access to it
-    status, headers, _ = request(hub.url, "HEAD", "/acme/gated/resolve/main/LICENSE",
-                                 {"Authorization": "Bearer anything"})
+    status, headers, _ = request(
+        hub.url, "HEAD", "/acme/gated/resolve/main/LICENSE", {"Authorization": "Bearer anything"}
+    )
     assert (status, headers["x-error-code"]) == (403, "GatedRepo")
 
 
@@ -183,8 +218,9 @@ def test_tokens_file_restricts_gated_access(fakehub: Any, store: Path, tmp_path:
     hub = fakehub(store, tokens=tokens)
     auth = {"Authorization": "Bearer hf_good"}
     assert request(hub.url, "GET", "/acme/gated/resolve/main/README.md", auth)[0] == 200
-    status, headers, _ = request(hub.url, "GET", "/acme/gated/resolve/main/README.md",
-                                 {"Authorization": "Bearer hf_other"})
+    status, headers, _ = request(
+        hub.url, "GET", "/acme/gated/resolve/main/README.md", {"Authorization": "Bearer hf_other"}
+    )
     assert (status, headers["x-error-code"]) == (403, "GatedRepo")
     assert request(hub.url, "GET", "/acme/gated/resolve/main/README.md")[0] == 401
 
@@ -230,7 +266,7 @@ def test_list_pagination_uses_absolute_link_keeping_the_query(fakehub: Any, stor
         assert m, link
         assert m.group(1).startswith(hub.url + "/api/models?")
         assert "author=acme" in m.group(1) and "expand=gated&expand=sha" in m.group(1)
-        path = m.group(1)[len(hub.url):]
+        path = m.group(1)[len(hub.url) :]
     assert seen == ["acme/gated", "acme/m1", "acme/m2", "acme/m3", "acme/m4", "acme/m5", "acme/off"]
     assert pages == 4
 
@@ -277,8 +313,9 @@ def test_rate_limit_fixed_window_per_bucket(fakehub: Any, store: Path) -> None:
     assert status == 200 and headers["ratelimit"].startswith('"resolvers";r=1;')
     from huggingface_hub.utils import parse_ratelimit_headers
 
-    info = parse_ratelimit_headers({"RateLimit": f'"api";r=0;t={m.group(1)}',
-                                    "RateLimit-Policy": '"fixed window";"api";q=2;w=60'})
+    info = parse_ratelimit_headers(
+        {"RateLimit": f'"api";r=0;t={m.group(1)}', "RateLimit-Policy": '"fixed window";"api";q=2;w=60'}
+    )
     assert info is not None and info.limit == 2 and info.window_seconds == 60
 
 
@@ -366,5 +403,5 @@ def test_in_process_serve(store: Path) -> None:
     from fakehub import serve
 
     with serve(store, page_size=1) as url:
-        status, headers, items = get_json(url, "/api/models?author=other")
+        status, _headers, items = get_json(url, "/api/models?author=other")
         assert status == 200 and [m["id"] for m in items] == ["other/zeta"]

@@ -1,11 +1,498 @@
-"""TEMPORARY stub until the licence module lands (helper-3 replaces this file)."""
+"""Licence evidence: the tag, the licence files, the card's licence prose, and what governs the weights.
 
+Runs after the lineage extractor: `lineage.base_model` items already in `out.items` say which
+base models the bundle holds, and a base's licence is compared with what the derivative declares.
+
+Kinds emitted (values are small mappings):
+  license.tag              {raw, license, license_name, license_link, key, category, known, reason}
+  license.file             {path, key, confidence, method, category, scope[, reason]}
+  license.file-unreadable  {path, reason}
+  license.card             {key, scope, text}
+  license.effective        exactly one: {key, name, category, osi_approved, fsf_libre, open_data,
+                           restrictions, user_cap, from, scope, path}
+  license.code             {key, name, category, from, path}
+  license.restriction      {restriction, key, inherited, base}
+  license.mismatch         {tag, file, card, path, detail}
+  license.inherited        {base, base_license, declared, via, category, restrictions}
+  license.file-missing     {tag}
+  license.unknown          {reason}
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from openaudit.card import Sentence, parse_card
 from openaudit.evidence import EvidenceContext
-from openaudit.evidence.model import EvidenceList
+from openaudit.evidence.model import Evidence, EvidenceList
+from openaudit.licenses.describe import describe, restriction_phrase
+from openaudit.licenses.identify import Identification, identify_with_reason
+from openaudit.licenses.kb import LicenseFacts, facts_for, load_kb, more_restrictive, spdx_id
+from openaudit.licenses.normalize import TagResolution, resolve_tag
+from openaudit.snapshot import RepoSnapshot
+
+MIN_FILE_CONFIDENCE = 0.5
+MAX_CARD_STATEMENTS = 8
+_LICENSE_TEXT_RE = re.compile(r"^(?:licen[cs]e|copying)", re.IGNORECASE)
+_LICENSE_ANY_RE = re.compile(r"^(?:licen[cs]e|copying|use_policy|notice)", re.IGNORECASE)
+_SECTION_RE = r"licen[cs]|terms of use|usage terms"
+_STATEMENT_RE = (r"licen[cs]ed under|\bunder (?:the |a |an )?[\w .\-]*licen[cs]e|subject to|governed by|"
+                 r"originally licensed|\blicen[cs]e\b")
+_BASE_RE = re.compile(r"\b(?:derived from|based on|fine-?tuned (?:from|on)|originally licensed|built (?:on|upon)|"
+                      r"distilled from)\b", re.IGNORECASE)
+_CODE_RE = re.compile(r"\b(?:code|repository|source|scripts?|software)\b", re.IGNORECASE)
+_WEIGHTS_RE = re.compile(r"\b(?:models?|weights?|checkpoints?|parameters)\b", re.IGNORECASE)
+_THIS_MODEL_RE = re.compile(r"\b(?:this|our) (?:model|checkpoint|repo(?:sitory)?)\b", re.IGNORECASE)
+_BASE_NAME_RE = re.compile(r"\b(?:derived from|based on|fine-?tuned from|distilled from)\s+(?:the\s+)?([\w./\-]+)",
+                           re.IGNORECASE)
 
 
+_SCOPE_WORDS = {"weights": "weights'", "code": "code's", "all": "repo's", "base": "base model's"}
+
+
+@dataclass(frozen=True)
+class _File:
+    path: str
+    scope: str
+    ident: Identification | None
+    facts: LicenseFacts | None
+    evidence: Evidence
+
+    @property
+    def usable(self) -> bool:
+        return self.ident is not None and self.ident.confidence >= MIN_FILE_CONFIDENCE and self.facts is not None
+
+    @property
+    def is_text(self) -> bool:
+        return bool(_LICENSE_TEXT_RE.match(posixpath.basename(self.path)))
+
+
+@dataclass(frozen=True)
+class _Statement:
+    key: str
+    scope: str  # weights | code | all | base
+    facts: LicenseFacts
+    sentence: Sentence
+    base_name: str | None
+    evidence: Evidence
+
+
+def file_scope(path: str) -> str:
+    """weights | code | all | policy, from a licence file's name (LICENSE-MODEL, LICENSE-CODE, USE_POLICY.md)."""
+    name = posixpath.basename(path).lower()
+    if name.startswith("use_policy"):
+        return "policy"
+    if _LICENSE_TEXT_RE.match(name):
+        rest = re.sub(r"^(?:licen[cs]e|copying)", "", name)
+        if re.search(r"model|weight", rest):
+            return "weights"
+        if re.search(r"code|software|source", rest):
+            return "code"
+    return "all"
+
+
+def is_license_path(path: str) -> bool:
+    parts = path.split("/")
+    return len(parts) <= 2 and bool(_LICENSE_ANY_RE.match(parts[-1]))
+
+
+def _same_key(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+
+    def base(k: str) -> str:
+        return re.sub(r"-(?:only|or-later)$", "", (spdx_id(k) or k).lower())
+
+    if base(a) == base(b):
+        return True
+    fa, fb = facts_for(a), facts_for(b)
+    return bool((fa and b in fa.members) or (fb and a in fb.members))
+
+
+# ------------------------------------------------------------------------------------------ tag
+def _tag(ctx: EvidenceContext, out: EvidenceList) -> tuple[TagResolution, Evidence | None]:
+    md = ctx.metadata
+    lic = md.get("license")
+    source, pointer, url = ctx.meta_source(), ctx.meta_pointer("license"), ctx.meta_url("license")
+    if lic is None:
+        tagged = [t.split(":", 1)[1] for t in ctx.snap.tags() if t.startswith("license:")]
+        if tagged:
+            lic = tagged[0] if len(tagged) == 1 else tagged
+            source, pointer, url = "api", "tags[license:*]", ctx.snap.repo_url()
+    res = resolve_tag(lic, md.get("license_name"), md.get("license_link"))
+    if res.status == "absent":
+        return res, None
+    facts = res.facts
+    value = {
+        "raw": res.raw,
+        "license": res.raw.strip().lower() if isinstance(res.raw, str) else res.raw,
+        "license_name": res.license_name,
+        "license_link": res.license_link,
+        "key": res.key,
+        "category": facts.category if facts else "unknown",
+        "known": res.known,
+        "reason": res.reason,
+    }
+    shown = res.raw if isinstance(res.raw, str) else str(res.raw)
+    if res.license_name:
+        shown += f" / {res.license_name}"
+    summary = (f"Licence tag '{shown[:80]}' → {res.key} ({facts.category})." if res.known and facts
+               else f"Licence tag '{shown[:80]}' not decided: {res.reason}.")
+    ev = out.add("license.tag", value, source=source, pointer=pointer, url=url, summary=summary)
+    return res, ev
+
+
+# ---------------------------------------------------------------------------------------- files
+def _files(ctx: EvidenceContext, out: EvidenceList) -> tuple[list[_File], bool]:
+    """Identify each readable licence file; record unreadable ones. Returns (files, any listed)."""
+    snap = ctx.snap
+    found: list[_File] = []
+    listed = False
+    for path in sorted(snap.files):
+        if not is_license_path(path):
+            continue
+        listed = True
+        tf = snap.files[path]
+        ident, why = identify_with_reason(tf.text, path)
+        facts = facts_for(ident.key) if ident else None
+        scope = file_scope(path)
+        value: dict[str, Any] = {
+            "path": path,
+            "key": ident.key if ident else None,
+            "confidence": ident.confidence if ident else 0.0,
+            "method": ident.method if ident else None,
+            "category": facts.category if facts else "unknown",
+            "scope": scope,
+        }
+        if ident is None:
+            value["reason"] = why
+            summary = f"{path} ({scope}): licence not recognised — {why}."
+        else:
+            summary = (f"{path} ({scope}) reads as {ident.key} ({value['category']}, {ident.method}, "
+                       f"confidence {ident.confidence:.2f}).")
+        ev = out.add("license.file", value, source="file", pointer=ctx.file_pointer(path),
+                     url=snap.file_url(path), summary=summary, confidence="detected")
+        found.append(_File(path, scope, ident, facts, ev))
+    for path in sorted(snap.unreadable):
+        if not is_license_path(path):
+            continue
+        listed = True
+        u = snap.unreadable[path]
+        out.add("license.file-unreadable", {"path": path, "reason": str(u.reason.value)}, source="file",
+                pointer=ctx.file_pointer(path), url=snap.file_url(path), confidence="detected",
+                summary=f"{path} is listed but could not be read ({u.reason.value}).")
+    for path in sorted(snap.sibling_names()):
+        if is_license_path(path) and path not in snap.files and path not in snap.unreadable:
+            listed = True
+            out.add("license.file-unreadable", {"path": path, "reason": "not-read"}, source="api",
+                    pointer=ctx.file_pointer(path), url=snap.file_url(path), confidence="detected",
+                    summary=f"{path} is listed but its text was not in the snapshot.")
+    return found, listed
+
+
+# ----------------------------------------------------------------------------------------- card
+def _mention_patterns() -> list[tuple[re.Pattern[str], str]]:
+    kb = load_kb()
+    pats: list[tuple[re.Pattern[str], str]] = []
+    for e in kb.entries:
+        if e.key:
+            pats.extend((re.compile(m, re.IGNORECASE), e.key) for m in e.mentions)
+    return pats
+
+
+_MENTIONS: list[tuple[re.Pattern[str], str]] | None = None
+
+
+def _mentioned_key(text: str) -> str | None:
+    global _MENTIONS
+    if _MENTIONS is None:
+        _MENTIONS = _mention_patterns()
+    trigger = re.search(r"licen[cs]ed under|subject to|governed by|under the", text, re.IGNORECASE)
+    start = trigger.end() if trigger else 0
+    best: tuple[int, int, str] | None = None
+    for rx, key in _MENTIONS:
+        for m in rx.finditer(text):
+            after = m.start() >= start
+            cand = (0 if after else 1, m.start() if after else -m.start(), key)
+            # prefer the first mention after the trigger; longest match breaks ties at one position
+            if best is None or cand[:2] < best[:2]:
+                best = cand
+            break
+    return best[2] if best else None
+
+
+def _names_subject(text: str, repo_id: str) -> bool:
+    name = repo_id.split("/")[-1]
+    return bool(re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-]|\.\w)", text, re.IGNORECASE))
+
+
+def _statements(ctx: EvidenceContext, out: EvidenceList, files: list[_File]) -> list[_Statement]:
+    card = ctx.card
+    if not card.present:
+        return []
+    by_path = {f.path.lower(): f for f in files}
+    links_by_line: dict[int, list[tuple[str, str]]] = {}
+    for link in card.links:
+        links_by_line.setdefault(link.line, []).append((link.text, link.url))
+    sentences = card.sentences(_STATEMENT_RE, within=_SECTION_RE)
+    seen_lines = {(s.line, s.text) for s in sentences}
+    sentences += [s for s in card.sentences(r"licen[cs]ed under|originally licensed|subject to the .*licen[cs]e")
+                  if (s.line, s.text) not in seen_lines]
+    result: list[_Statement] = []
+    seen: set[tuple[str, str]] = set()
+    for s in sentences:
+        text = s.text
+        bm = _BASE_RE.search(text)
+        is_base = bm is not None
+        if bm is not None:
+            before = text[: bm.start()]  # the model the sentence is about comes before "derived from"
+            if not (_names_subject(before, ctx.snap.repo_id) or _THIS_MODEL_RE.search(before)):
+                continue  # about another model (e.g. the distill list in DeepSeek-R1's card)
+        key = _mentioned_key(text)
+        if key is None:
+            for ltext, url in links_by_line.get(s.line, []):
+                if not ltext or ltext not in text:
+                    continue  # a link of another sentence in the same paragraph
+                target = _repo_path(url, ctx.snap.repo_id)
+                f = by_path.get(target.lower()) if target else None
+                if f is not None and f.usable and f.ident:
+                    key = f.ident.key
+                    break
+        if key is None:
+            continue
+        facts = facts_for(key)
+        if facts is None:
+            continue
+        if is_base:
+            scope = "base"
+        else:
+            code, weights = bool(_CODE_RE.search(text)), bool(_WEIGHTS_RE.search(text))
+            scope = "all" if code == weights else ("code" if code else "weights")
+        if (key, scope) in seen:
+            continue
+        seen.add((key, scope))
+        m = _BASE_NAME_RE.search(text)
+        base_name = m.group(1).rstrip(".,;") if (is_base and m) else None
+        ev = out.add("license.card", {"key": key, "scope": scope, "text": text[:400]}, source="card.body",
+                     pointer=ctx.body_pointer(s.section.heading, s.line), url=ctx.line_url(s.line),
+                     confidence="detected", summary=f"The card names {key} as the {_SCOPE_WORDS[scope]} licence: “{text[:120]}”")
+        result.append(_Statement(key, scope, facts, s, base_name, ev))
+        if len(result) >= MAX_CARD_STATEMENTS:
+            break
+    return result
+
+
+def _repo_path(url: str, repo_id: str) -> str | None:
+    """A link to a file in this repo (relative, or huggingface.co/<repo>/blob|resolve/<rev>/<path>)."""
+    if not re.match(r"^[a-z]+://", url):
+        return url.lstrip("./").split("#")[0] or None
+    m = re.match(rf"^https?://(?:www\.)?(?:huggingface\.co|hf\.co)/{re.escape(repo_id)}/(?:blob|resolve)/[^/]+/(.+)$",
+                 url, re.IGNORECASE)
+    return m.group(1).split("#")[0] if m else None
+
+
+# ------------------------------------------------------------------------------------ lineage
+def _snapshot_license(snap: RepoSnapshot) -> tuple[LicenseFacts | None, str]:
+    """A base model's licence: cardData / README front matter / license: tags, else its licence files."""
+    meta = snap.card_data()
+    if meta.get("license") is None:
+        readme = snap.readme()
+        if readme is not None:
+            parsed = parse_card(readme.text)
+            if parsed.metadata_error is None and parsed.metadata:
+                meta = parsed.metadata
+    lic = meta.get("license")
+    if lic is None:
+        tagged = [t.split(":", 1)[1] for t in snap.tags() if t.startswith("license:")]
+        lic = tagged[0] if len(tagged) == 1 else (tagged or None)
+    res = resolve_tag(lic, meta.get("license_name"), meta.get("license_link"))
+    if res.known and res.facts:
+        return res.facts, "tag"
+    for path in sorted(snap.files):
+        if is_license_path(path) and file_scope(path) in ("weights", "all") and _LICENSE_TEXT_RE.match(
+            posixpath.basename(path)
+        ):
+            ident, _ = identify_with_reason(snap.files[path].text, path)
+            if ident and ident.confidence >= MIN_FILE_CONFIDENCE:
+                f = facts_for(ident.key)
+                if f:
+                    return f, "file"
+    return None, ""
+
+
+def _bases(ctx: EvidenceContext, out: EvidenceList) -> list[tuple[str, LicenseFacts, str, Evidence]]:
+    found: list[tuple[str, LicenseFacts, str, Evidence]] = []
+    for ev in list(out.items):
+        if ev.kind != "lineage.base_model" or not isinstance(ev.value, dict) or not ev.value.get("found"):
+            continue
+        bid = ev.value.get("id")
+        if not isinstance(bid, str):
+            continue
+        snap = ctx.bundle.get("model", bid)
+        canonical = ev.value.get("canonical_id")
+        if snap is None and isinstance(canonical, str):
+            snap = ctx.bundle.get("model", canonical)
+        if snap is None:
+            continue
+        facts, _ = _snapshot_license(snap)
+        if facts is not None:
+            found.append((bid, facts, str(ev.value.get("via") or "metadata"), ev))
+    return found
+
+
+# ------------------------------------------------------------------------------------- extract
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
-    lic = ctx.metadata.get("license")
-    cat = {"mit": "permissive", "apache-2.0": "permissive", "llama3.1": "custom-community"}.get(str(lic), "unknown")
-    out.add("license.effective", {"key": lic, "category": cat, "restrictions": [], "from": "tag"},
-            source="card.metadata", pointer="license", summary=f"Licence {lic} ({cat}).")
+    res, tag_ev = _tag(ctx, out)
+    files, files_listed = _files(ctx, out)
+    statements = _statements(ctx, out, files)
+
+    tag_facts = res.facts if res.known else None
+    weights_files = [f for f in files if f.scope == "weights" and f.usable]
+    all_files = [f for f in files if f.scope == "all" and f.is_text and f.usable]
+    code_files = [f for f in files if f.scope == "code" and f.usable]
+    card_weights = [s for s in statements if s.scope in ("weights", "all")]
+    card_code = [s for s in statements if s.scope == "code"]
+
+    # ---- which licence governs the weights
+    eff: LicenseFacts | None = None
+    origin, scope, path, eff_ev = "none", "all", None, None
+    if weights_files:
+        f = weights_files[0]
+        eff, origin, scope, path, eff_ev = f.facts, "file", "weights", f.path, f.evidence
+    elif tag_facts is not None:
+        eff, origin, eff_ev = tag_facts, "tag", tag_ev
+        stricter = [f for f in all_files if f.facts and not _same_key(f.ident.key if f.ident else None, res.key)
+                    and more_restrictive(f.facts, tag_facts)]
+        if stricter:  # the legal text binds more than the tag claims: report the stricter one
+            f = stricter[0]
+            eff, origin, path, eff_ev = f.facts, "file", f.path, f.evidence
+    elif all_files:
+        f = all_files[0]
+        eff, origin, path, eff_ev = f.facts, "file", f.path, f.evidence
+    elif card_weights:
+        s = card_weights[0]
+        eff, origin, scope, eff_ev = s.facts, "card", ("weights" if s.scope == "weights" else "all"), s.evidence
+
+    anything = tag_ev is not None or files_listed or bool(statements)
+    if eff is not None:
+        value: dict[str, Any] = {**eff.as_value(), "from": origin, "scope": scope, "path": path}
+        summary = f"Weights licence ({origin}): {describe(eff)}."
+    else:
+        value = {"key": None, "name": None, "category": "unknown" if anything else "none", "osi_approved": False,
+                 "fsf_libre": False, "open_data": False, "restrictions": [], "user_cap": None, "from": "none",
+                 "scope": "all", "path": None}
+        summary = ("No licence could be decided for the weights." if anything
+                   else "No licence declared: no license tag, no licence file, no licence statement in the card.")
+    if eff_ev is not None:
+        out.add("license.effective", value, source=eff_ev.source, pointer=eff_ev.pointer, url=eff_ev.url,
+                summary=summary, confidence=eff_ev.confidence)
+    else:
+        out.add("license.effective", value, source=ctx.meta_source(), pointer=ctx.meta_pointer("license"),
+                url=ctx.meta_url("license"), summary=summary, confidence="inferred")
+
+    # ---- code licensed separately
+    code_src: tuple[LicenseFacts, str, str | None, Evidence] | None = None
+    if code_files and code_files[0].facts:
+        code_src = (code_files[0].facts, "file", code_files[0].path, code_files[0].evidence)
+    elif card_code and not (eff and _same_key(card_code[0].key, eff.key)):
+        code_src = (card_code[0].facts, "card", None, card_code[0].evidence)
+    if code_src is not None:
+        cf, corigin, cpath, cev = code_src
+        out.add("license.code", {"key": cf.key, "name": cf.name, "category": cf.category, "from": corigin,
+                                 "path": cpath}, source=cev.source, pointer=cev.pointer, url=cev.url,
+                confidence=cev.confidence, summary=f"Code is licensed separately: {describe(cf)}.")
+
+    # ---- restrictions of the effective licence
+    if eff is not None:
+        for r in eff.restrictions:
+            out.add("license.restriction", {"restriction": r, "key": eff.key, "inherited": False, "base": None},
+                    source=(eff_ev.source if eff_ev else "api"), pointer=(eff_ev.pointer if eff_ev else "license"),
+                    url=eff_ev.url if eff_ev else None, confidence=eff_ev.confidence if eff_ev else "inferred",
+                    summary=f"{eff.key}: {restriction_phrase(r, eff)}.")
+
+    # ---- mismatches on the weights licence
+    code_keys = [f.ident.key for f in code_files if f.ident] + [s.key for s in card_code]
+    tag_is_code_licence = tag_facts is not None and any(_same_key(res.key, k) for k in code_keys)
+    if tag_facts is not None and not tag_is_code_licence:
+        for f in [*weights_files, *all_files]:
+            fkey = f.ident.key if f.ident else None
+            if not _same_key(res.key, fkey):
+                out.add("license.mismatch", {"tag": res.key, "file": fkey, "card": None, "path": f.path,
+                                             "detail": f"the tag says {res.key} but {f.path} is {fkey}"},
+                        source="file", pointer=f.evidence.pointer, url=f.evidence.url, confidence="detected",
+                        summary=f"Licence mismatch: tag {res.key} vs {f.path} ({fkey}).")
+        for s in card_weights:
+            if not _same_key(res.key, s.key):
+                out.add("license.mismatch", {"tag": res.key, "file": None, "card": s.key, "path": s.evidence.pointer,
+                                             "detail": f"the tag says {res.key} but the card says {s.key}"},
+                        source="card.body", pointer=s.evidence.pointer, url=s.evidence.url, confidence="detected",
+                        summary=f"Licence mismatch: tag {res.key} vs card prose ({s.key}).")
+    elif tag_facts is None:
+        for f in [*weights_files, *all_files][:1]:
+            fkey = f.ident.key if f.ident else None
+            for s in card_weights:
+                if not _same_key(fkey, s.key):
+                    out.add("license.mismatch", {"tag": None, "file": fkey, "card": s.key, "path": f.path,
+                                                 "detail": f"{f.path} is {fkey} but the card says {s.key}"},
+                            source="card.body", pointer=s.evidence.pointer, url=s.evidence.url,
+                            confidence="detected", summary=f"Licence mismatch: {f.path} ({fkey}) vs card ({s.key}).")
+
+    # ---- obligations inherited from base models
+    declared = eff
+    inherited_keys: set[str] = set()
+    candidates: list[tuple[str, LicenseFacts, str, Evidence]] = _bases(ctx, out)
+    for s in statements:
+        if s.scope == "base":
+            candidates.append((s.base_name or "upstream model", s.facts, "card", s.evidence))
+    for base_id, bfacts, via, bev in candidates:
+        if bfacts.key is None or bfacts.key in inherited_keys or bfacts.category == "unknown":
+            continue
+        if declared is not None and (_same_key(bfacts.key, declared.key) or not more_restrictive(bfacts, declared)):
+            continue
+        inherited_keys.add(bfacts.key)
+        out.add("license.inherited", {"base": base_id, "base_license": bfacts.key,
+                                      "declared": declared.key if declared else None, "via": via,
+                                      "category": bfacts.category, "restrictions": list(bfacts.restrictions)},
+                source="linked-repo" if via != "card" else "card.body", pointer=bev.pointer, url=bev.url,
+                confidence="inferred" if via != "card" else "detected",
+                summary=(f"Built on {base_id} under {bfacts.key}: its obligations bind this model, which declares "
+                         f"{declared.key if declared else 'no licence'} ({describe(bfacts)})."))
+        for r in bfacts.restrictions:
+            if eff is None or r not in eff.restrictions:
+                out.add("license.restriction", {"restriction": r, "key": bfacts.key, "inherited": True,
+                                                 "base": base_id},
+                        source="linked-repo" if via != "card" else "card.body", pointer=bev.pointer, url=bev.url,
+                        confidence="inferred", summary=f"Inherited from {base_id} ({bfacts.key}): "
+                                                       f"{restriction_phrase(r, bfacts)}.")
+
+    # ---- declared but no licence file in the repo
+    if tag_ev is not None and res.status not in ("unknown", "invalid"):
+        known_paths = set(ctx.snap.files) | set(ctx.snap.unreadable) | set(ctx.snap.sibling_names())
+        has_text = any(is_license_path(p) and _LICENSE_TEXT_RE.match(posixpath.basename(p)) for p in known_paths)
+        if known_paths and not has_text:
+            shown = res.key or (res.raw if isinstance(res.raw, str) else str(res.raw))
+            out.add("license.file-missing", {"tag": shown}, source="api", pointer="siblings",
+                    url=ctx.snap.repo_url(), confidence="detected",
+                    summary=f"The card declares {shown} but the repo has no LICENSE/COPYING file.")
+
+    # ---- nothing decides it
+    if eff is None and anything or (eff is not None and eff.category == "unknown"):
+        reasons: list[str] = []
+        if tag_ev is not None and not res.known:
+            reasons.append(res.reason)
+        if eff is not None and eff.category == "unknown":
+            reasons.append(f"{eff.key}: {eff.notes or 'category not known'}")
+        for ev in out.items:
+            if ev.kind == "license.file-unreadable" and isinstance(ev.value, dict):
+                reasons.append(f"{ev.value['path']} unreadable ({ev.value['reason']})")
+        reasons += [f"{f.path}: {f.evidence.value.get('reason', 'low confidence')}" for f in files
+                    if not f.usable and f.scope != "policy"]
+        reason = "; ".join(reasons) or "no licence text or tag could be read"
+        out.add("license.unknown", {"reason": reason[:500]}, source=ctx.meta_source(),
+                pointer=ctx.meta_pointer("license"), url=ctx.meta_url("license"), confidence="inferred",
+                summary=f"Licence undetermined: {reason[:160]}.")

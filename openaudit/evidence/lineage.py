@@ -22,7 +22,10 @@ _PROSE_RE = (
     r"\b(fine-?tuned|distill(?:ed)?|derived|based|built|trained|initiali[sz]ed|adapted|continued[- ]pretrain\w*|"
     r"quantized|quantised|merged)\s+(from|on|upon|of|with)\b|\bderivative of\b|\boriginally licensed\b"
 )
-_ID_IN_TEXT = re.compile(r"\b([A-Za-z0-9][\w.-]{1,95}/[A-Za-z0-9][\w.-]{1,95})\b")
+# An owner/name in prose: not part of a path or URL (no '.', '/', ':' or word char before or '/' after),
+# and not a file name.
+_ID_IN_TEXT = re.compile(r"(?<![\w./:-])([A-Za-z0-9][\w.-]{1,95}/[A-Za-z0-9][\w.-]{1,95})(?![\w/-])")
+_FILE_EXT = re.compile(r"\.(py|md|json|txt|ya?ml|sh|toml|cfg|html?|pdf|safetensors|bin)$", re.IGNORECASE)
 
 
 def _valid(repo_id: str) -> bool:
@@ -66,7 +69,8 @@ def prose_bases(card: ParsedCard) -> list[tuple[str, str, int, str]]:
         candidates = list(links_by_line.get(s.line, []))
         candidates += [m.group(1) for m in _ID_IN_TEXT.finditer(s.text)]
         for cid in candidates:
-            if _valid(cid) and cid not in found and not cid.lower().startswith(("http", "www.")):
+            if (_valid(cid) and cid not in found and not _FILE_EXT.search(cid)
+                    and not cid.lower().startswith(("http", "www."))):
                 found[cid] = (cid, s.text, s.line, s.section.heading)
     return list(found.values())
 

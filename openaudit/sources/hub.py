@@ -55,7 +55,7 @@ from huggingface_hub.utils import (
 )
 
 from openaudit import errors
-from openaudit.repoid import parse_ref
+from openaudit.repoid import parse_ref, validate_repo_id
 from openaudit.snapshot import (
     MAX_TEXT_FILE_BYTES,
     SHA_RE,
@@ -145,6 +145,12 @@ class HubSource:
         ref = parse_ref(f"{repo_id}@{revision}" if revision is not None else repo_id)  # InvalidRepoId
         headers = self._headers()
         info = self._info(repo_type, ref.repo_id, revision, headers)
+        try:
+            validate_repo_id(info["id"])
+        except errors.InvalidRepoId:
+            raise errors.FetchError(
+                repo_id, f"{repo_type} '{repo_id}': {self._shown} answered with an invalid id"
+            ) from None
         sha = info.get("sha") if isinstance(info.get("sha"), str) and SHA_RE.match(info["sha"]) else None
         pin = sha or revision or "main"
         gated = info.get("gated") not in (False, None)
@@ -160,7 +166,11 @@ class HubSource:
                 continue
             seen.add(path)
             size = sib.get("size")
-            if isinstance(size, int) and size > MAX_TEXT_FILE_BYTES:
+            if _unsafe_path(path):
+                unreadable[path] = UnreadableFile(
+                    path=path, reason=Unreadable.ERROR, detail="unsafe file name; not fetched"
+                )
+            elif isinstance(size, int) and size > MAX_TEXT_FILE_BYTES:
                 unreadable[path] = _too_large(path, size)
             elif gated and not has_token:
                 unreadable[path] = UnreadableFile(
@@ -363,6 +373,8 @@ class HubSource:
             self._raise_file_failure(repo_id, what, e.__cause__ or e)
         except HfHubHTTPError as e:
             self._raise_file_failure(repo_id, what, e)
+        except ValueError as e:  # the library refused the file name
+            return UnreadableFile(path=path, reason=Unreadable.ERROR, detail=f"not fetched: {e}")
         except OSError as e:  # e.g. "Consistency check failed" after a truncated body
             raise errors.NetworkError(repo_id, f"{what}: download failed ({type(e).__name__})") from None
         return _read_local(Path(local), path, listed)
@@ -397,6 +409,11 @@ def _read_local(local: Path, path: str, listed: Any) -> TextFile | UnreadableFil
     if text is None:
         return UnreadableFile(path=path, reason=Unreadable.BINARY, detail="not UTF-8 text")
     return TextFile(path=path, text=text, size=len(raw))
+
+
+def _unsafe_path(path: str) -> bool:
+    parts = path.split("/")
+    return path.startswith("/") or "\\" in path or "\x00" in path or any(p in ("", ".", "..") for p in parts)
 
 
 def _too_large(path: str, size: int) -> UnreadableFile:

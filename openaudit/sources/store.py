@@ -168,6 +168,10 @@ def read_text_file(files_dir: Path, path: str, listed_size: Any = None) -> TextF
     try:
         resolved = target.resolve(strict=True)
     except (FileNotFoundError, OSError):
+        if isinstance(listed_size, int) and listed_size > MAX_TEXT_FILE_BYTES:
+            # Not recorded because it is listed over the cap: the hub source never fetches it either.
+            detail = f"{listed_size} bytes (cap {MAX_TEXT_FILE_BYTES})"
+            return UnreadableFile(path=path, reason=Unreadable.TOO_LARGE, detail=detail)
         return None
     if not resolved.is_relative_to(files_dir.resolve()) or not resolved.is_file():
         return UnreadableFile(path=path, reason=Unreadable.ERROR, detail="path leaves the snapshot folder")

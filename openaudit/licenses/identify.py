@@ -1,0 +1,154 @@
+"""Identify a licence text: AI-licence fingerprints first, then askalono, then title fallbacks.
+
+Why this order. askalono (pyaskalono, the Rust matcher behind `askalono`, ~1 ms per text, SPDX
+corpus) is accurate on standard licences, including reflowed or prefixed copies, but its corpus
+is SPDX only: it has never seen the Llama, Gemma, DeepSeek, Qwen or Falcon licences, and gives
+its nearest SPDX neighbour for them. Some of those licences also embed standard text (the TII
+Falcon License is Apache-2.0 based), so the knowledge base's fingerprints (a title line, a
+version/date line, distinctive clauses) are checked first. Titles only count on their own line,
+so a MIT licence that merely mentions "the Llama 3.1 Community License" is not taken for it.
+One known askalono confusion is corrected: an Apache-2.0 text without its appendix scores as
+"Pixar" (the Pixar licence is Apache-2.0 with a changed trademark clause).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+from openaudit.licenses.kb import KBEntry, KnowledgeBase, load_kb, spdx_id
+
+Method = Literal["askalono", "fingerprint"]
+
+MAX_SCAN_CHARS = 200_000  # fingerprints look at the head of the text only
+MAX_ASKALONO_CHARS = 64_000  # the longest common licence (GPL-3.0) is ~35 kB
+ASKALONO_ACCEPT = 0.6
+FINGERPRINT_ACCEPT = 0.5
+W_TITLE, W_VERSION, W_CLAUSE, MAX_CLAUSES = 0.6, 0.35, 0.1, 3
+
+
+@dataclass(frozen=True)
+class Identification:
+    key: str
+    confidence: float  # 0..1
+    method: Method
+    excerpt: str  # the title / matched line, at most 160 characters
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    entry: KBEntry
+    titles: tuple[re.Pattern[str], ...]
+    versions: tuple[re.Pattern[str], ...]
+    clauses: tuple[re.Pattern[str], ...]
+
+
+@cache
+def _compiled(kb: KnowledgeBase) -> tuple[tuple[_Compiled, ...], tuple[_Compiled, ...]]:
+    """(AI licences, standard licences) with fingerprints, regexes compiled."""
+    ai: list[_Compiled] = []
+    std: list[_Compiled] = []
+    for e in kb.entries:
+        fp = e.fingerprints
+        if fp is None or e.key is None:
+            continue
+        c = _Compiled(
+            entry=e,
+            titles=tuple(re.compile(rf"^[ \t#*_>|\-]*(?:{t})[ \t*_.:|]*$", re.I | re.M) for t in fp.titles),
+            versions=tuple(re.compile(v, re.I) for v in fp.versions),
+            clauses=tuple(re.compile(c, re.I) for c in fp.clauses),
+        )
+        (std if spdx_id(e.key) else ai).append(c)
+    return tuple(ai), tuple(std)
+
+
+def _score(c: _Compiled, lines_text: str, flat: str) -> tuple[float, str]:
+    score, excerpt = 0.0, ""
+    for rx in c.titles:
+        m = rx.search(lines_text)
+        if m:
+            score += W_TITLE
+            excerpt = m.group(0).strip().strip("#*_>|-").strip()
+            break
+    for rx in c.versions:
+        m = rx.search(flat)
+        if m:
+            score += W_VERSION
+            excerpt = excerpt or m.group(0)
+            break
+    hits = sum(1 for rx in c.clauses if rx.search(flat))
+    score += W_CLAUSE * min(hits, MAX_CLAUSES)
+    return min(score, 1.0), excerpt
+
+
+def _best(cands: tuple[_Compiled, ...], lines_text: str, flat: str) -> Identification | None:
+    best: tuple[float, int, str, str] | None = None
+    for c in cands:
+        s, ex = _score(c, lines_text, flat)
+        if s >= FINGERPRINT_ACCEPT and c.entry.key and (best is None or (s, len(ex)) > best[:2]):
+            best = (s, len(ex), ex, c.entry.key)
+    if best is None:
+        return None
+    return Identification(key=best[3], confidence=round(best[0], 3), method="fingerprint", excerpt=best[2][:160])
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:160]
+    return ""
+
+
+def _askalono(text: str) -> tuple[str, float] | None:
+    try:
+        import askalono
+    except ImportError:  # pragma: no cover - a declared dependency; keep the fingerprints usable
+        return None
+    try:
+        r = askalono.identify(text)
+    except Exception:  # the Rust side should not raise, but a licence file must never stop an audit
+        return None
+    return str(r.name), float(r.score)
+
+
+def identify_with_reason(text: str | None, path: str = "", kb: KnowledgeBase | None = None
+                         ) -> tuple[Identification | None, str]:
+    """Identify a licence text; when nothing is identified, say why."""
+    if not isinstance(text, str):
+        return None, "no text"
+    if "\x00" in text[:8192]:
+        return None, "binary content (NUL bytes)"
+    head = text[:MAX_SCAN_CHARS].replace("\r\n", "\n").replace("\r", "\n")
+    if not head.strip():
+        return None, "empty file"
+    note = f"only the first {MAX_SCAN_CHARS} characters were read" if len(text) > MAX_SCAN_CHARS else ""
+    kb = kb or load_kb()
+    ai, std = _compiled(kb)
+    flat = re.sub(r"\s+", " ", head)
+    hit = _best(ai, head, flat)
+    if hit:
+        return (Identification(hit.key, hit.confidence, hit.method, hit.excerpt, note) if note else hit), ""
+    guess = _askalono(head[:MAX_ASKALONO_CHARS])
+    if guess and guess[1] >= ASKALONO_ACCEPT:
+        key, score = guess
+        extra = ""
+        if key == "Pixar" and "pixar" not in head.lower():
+            key, extra = "Apache-2.0", "askalono said Pixar (Apache-2.0 with a changed clause); no Pixar text, read as Apache-2.0"
+        return Identification(key=spdx_id(key) or key, confidence=round(score, 3), method="askalono",
+                              excerpt=_first_line(head), note="; ".join(x for x in (extra, note) if x)), ""
+    hit = _best(std, head, flat)
+    if hit:
+        return Identification(hit.key, min(hit.confidence, 0.7), hit.method, hit.excerpt,
+                              note or "title line only; the full text did not match"), ""
+    why = "no known licence text recognised"
+    if guess:
+        why += f" (askalono's nearest: {guess[0]} at {guess[1]:.2f}, below {ASKALONO_ACCEPT})"
+    return None, why
+
+
+def identify_text(text: str | None, path: str = "") -> Identification | None:
+    """The licence a text is, or None (empty, binary, or not recognised)."""
+    return identify_with_reason(text, path)[0]

@@ -1,0 +1,391 @@
+"""Self-contained HTML reports (DESIGN §6, §9): one model, or several side by side.
+
+Every page is one file: inline CSS and inline SVG, no external scripts, fonts or images, a strict
+Content-Security-Policy, jinja2 autoescape on. Card-derived strings (summaries, pointers,
+rationales, flag messages) are untrusted: they are only ever escaped text, and only http(s) URLs
+become links. The view model built here (`subject_view`) is shared by the Markdown, site and badge
+renderers so every format says the same thing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from openaudit.evidence.model import Evidence
+from openaudit.report import DimensionResult, FrameworkResult, Report, Subject
+
+DIMENSIONS = ("weights", "code", "data", "license", "documentation")
+DIM_LABEL = {"weights": "Weights", "code": "Code", "data": "Training data", "license": "Licence",
+             "documentation": "Documentation"}
+FRAMEWORK_ORDER = ("mof", "osaid", "osai-index", "eu-ai-act")
+FRAMEWORK_SHORT = {"mof": "MOF", "osaid": "OSAID", "osai-index": "OSAI Index", "eu-ai-act": "EU AI Act"}
+VERDICT_LABEL = {"open": "open", "partial": "partly open", "closed": "closed", "unknown": "unknown",
+                 "not-applicable": "n/a"}
+# How a framework verdict reads: good, bad or neutral (colour only; the words are always shown).
+_GOOD = ("likely-meets", "likely-exempt", "meets", "exempt")
+_BAD = ("likely-fails", "likely-not-exempt", "fails", "not-exempt", "none")
+
+# The leaderboard's only script: sorts a table by the clicked column (data-sort values).
+SORT_SCRIPT = (
+    "document.querySelectorAll('table.sortable').forEach(function(t){"
+    "t.querySelectorAll('thead th button').forEach(function(b){b.addEventListener('click',function(){"
+    "var th=b.parentNode,col=Array.prototype.indexOf.call(th.parentNode.children,th),"
+    "asc=th.getAttribute('aria-sort')!=='ascending';"
+    "t.querySelectorAll('thead th').forEach(function(h){h.removeAttribute('aria-sort')});"
+    "th.setAttribute('aria-sort',asc?'ascending':'descending');"
+    "var tb=t.tBodies[0],rows=Array.prototype.slice.call(tb.rows);"
+    "rows.sort(function(x,y){var a=x.cells[col].getAttribute('data-sort')||'',"
+    "c=y.cells[col].getAttribute('data-sort')||'',na=parseFloat(a),nc=parseFloat(c),"
+    "d=(!isNaN(na)&&!isNaN(nc))?na-nc:a.localeCompare(c);return asc?d:-d});"
+    "rows.forEach(function(r){tb.appendChild(r)})})})});"
+)
+
+
+def script_hash(script: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+
+
+def csp(script: str | None = None) -> str:
+    policy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+    if script:
+        policy += f"; script-src '{script_hash(script)}'"
+    return policy
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is a plain http(s) URL, else None (shown as text, never a link)."""
+    if not url or not isinstance(url, str) or len(url) > 2048:
+        return None
+    if any(ord(c) < 0x21 or c in "\"'<>\\`" for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
+
+
+def file_slug(repo_id: str) -> str:
+    """owner/name -> owner__name (the store's naming), safe as a file name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", repo_id.replace("/", "__")).strip(".-") or "model"
+
+
+def fw_tone(verdict: str) -> str:
+    v = verdict.lower()
+    if v in _GOOD:
+        return "good"
+    if v in _BAD:
+        return "bad"
+    return "neutral"
+
+
+def words(verdict: str) -> str:
+    return verdict.replace("-", " ")
+
+
+@dataclass
+class DimView:
+    name: str
+    label: str
+    verdict: str
+    score: float | None
+    rationale: str
+    anchor: str
+    evidence: list[EvidenceView]
+
+
+@dataclass
+class EvidenceView:
+    id: str
+    anchor: str
+    kind: str
+    summary: str
+    pointer: str
+    source: str
+    confidence: str
+    url: str | None
+    raw_url: str | None
+
+
+@dataclass
+class FrameworkView:
+    id: str
+    short: str
+    title: str
+    version: str
+    verdict: str
+    display: str
+    tone: str
+    score: float | None
+    coverage: float | None
+    progress: list[tuple[str, float]]
+    missing: list[tuple[str, list[str]]]
+    reasons: list[str]
+    warnings: list[str]
+
+
+@dataclass
+class LineageView:
+    svg_width: int
+    svg_height: int
+    nodes: list[dict[str, Any]]
+    edges: list[dict[str, Any]]
+    entries: list[dict[str, Any]]
+
+
+@dataclass
+class SubjectView:
+    subject: Subject
+    index: int
+    prefix: str
+    repo_id: str
+    revision: str | None
+    short_rev: str
+    repo_url: str | None
+    status: str
+    reason: str | None
+    score: float | None
+    coverage: float | None
+    dims: list[DimView]
+    dim_by_name: dict[str, DimView]
+    frameworks: list[FrameworkView]
+    fw_by_id: dict[str, FrameworkView]
+    flags: list[dict[str, Any]]
+    license: dict[str, Any]
+    access: str | None
+    gated: bool
+    in_short: list[tuple[str, list[str]]]
+    not_published: list[dict[str, Any]]
+    other_evidence: list[EvidenceView]
+    lineage: LineageView | None
+    file_slug: str = ""
+    evidence_anchor: dict[str, str] = field(default_factory=dict)
+
+
+def _framework_view(fid: str, fr: FrameworkResult) -> FrameworkView:
+    display = fr.verdict
+    if fid == "mof":
+        display = f"Class {fr.mof_class}" if fr.mof_class and fr.mof_class != "none" else (
+            words(fr.verdict) if fr.verdict != "none" else "no class")
+    elif fr.score is not None and fid == "osai-index":
+        display = f"{fr.score:.0f}%"
+    else:
+        display = words(fr.verdict)
+    tone = fw_tone(fr.mof_class or fr.verdict) if fid == "mof" else fw_tone(fr.verdict)
+    if fid == "mof" and fr.mof_class and fr.mof_class != "none":
+        tone = "good"
+    return FrameworkView(id=fid, short=FRAMEWORK_SHORT.get(fid, fr.title or fid), title=fr.title or fid,
+                         version=fr.version, verdict=fr.verdict, display=display, tone=tone, score=fr.score,
+                         coverage=fr.coverage,
+                         progress=[(k, max(0.0, min(100.0, float(v)))) for k, v in fr.progress.items()],
+                         missing=[(k, list(v)) for k, v in fr.missing.items() if v],
+                         reasons=list(fr.reasons), warnings=list(fr.warnings))
+
+
+def _ev_view(e: Evidence, anchor: str) -> EvidenceView:
+    return EvidenceView(id=e.id, anchor=anchor, kind=e.kind, summary=e.summary or e.kind, pointer=e.pointer,
+                        source=e.source, confidence=e.confidence, url=safe_url(e.url), raw_url=e.url)
+
+
+def _lineage_view(s: Subject) -> LineageView | None:
+    if not s.lineage:
+        return None
+    node_w, node_h, gap_x, gap_y = 230, 40, 24, 46
+    levels: dict[int, list[str]] = {0: [s.repo_id]}
+    info: dict[str, dict[str, Any]] = {s.repo_id: {"found": True, "subject": True}}
+    alias: dict[str, str] = {s.repo_id: s.repo_id}
+    for entry in sorted(s.lineage, key=lambda x: x.depth):
+        name = entry.canonical_id or entry.id
+        alias[entry.id] = name
+        if name not in info:
+            info[name] = {"found": entry.found, "subject": False}
+            levels.setdefault(max(1, entry.depth), []).append(name)
+    edges_raw = []
+    for entry in s.lineage:
+        child = alias.get(entry.child or "", entry.child) if entry.child else s.repo_id
+        if child not in info:
+            child = s.repo_id
+        edges_raw.append((alias[entry.id], child, entry.relation or "base", entry.via))
+    depth_max = max(levels)
+    cols = max(len(v) for v in levels.values())
+    width = cols * node_w + (cols - 1) * gap_x + 2
+    height = (depth_max + 1) * node_h + depth_max * gap_y + 2
+    pos: dict[str, tuple[int, int]] = {}
+    nodes = []
+    for depth, names in levels.items():
+        row_w = len(names) * node_w + (len(names) - 1) * gap_x
+        x0 = (width - row_w) // 2
+        y = (depth_max - depth) * (node_h + gap_y) + 1
+        for i, name in enumerate(names):
+            x = x0 + i * (node_w + gap_x)
+            pos[name] = (x, y)
+            label = name if len(name) <= 32 else name[:31] + "…"
+            nodes.append({"x": x, "y": y, "w": node_w, "h": node_h, "label": label, "name": name,
+                          "found": info[name]["found"], "subject": info[name]["subject"]})
+    edges = []
+    for base, child, relation, via in edges_raw:
+        if base not in pos or child not in pos or base == child:
+            continue
+        bx, by = pos[base]
+        cx, cy = pos[child]
+        x1, y1, x2, y2 = bx + node_w // 2, by + node_h, cx + node_w // 2, cy
+        edges.append({"x1": x1, "y1": y1, "x2": x2, "y2": y2 - 2, "lx": (x1 + x2) // 2 + 6,
+                      "ly": (y1 + y2) // 2 + 4, "label": relation, "via": via})
+    entries = [{"id": e.id, "canonical_id": e.canonical_id, "relation": e.relation, "via": e.via,
+                "depth": e.depth, "found": e.found, "child": e.child or s.repo_id} for e in s.lineage]
+    return LineageView(svg_width=width, svg_height=height, nodes=nodes, edges=edges, entries=entries)
+
+
+def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
+    """Everything a page shows about one subject, in display order, computed from the report only."""
+    ev_by_id = {e.id: e for e in s.evidence}
+    anchors: dict[str, str] = {}
+
+    def anchor_for(eid: str) -> str:
+        return f"{prefix}ev-{slug(eid)}"
+
+    dims: list[DimView] = []
+    placed: set[str] = set()
+    names = [d for d in DIMENSIONS if d in s.dimensions] + sorted(set(s.dimensions) - set(DIMENSIONS))
+    for d in names:
+        res: DimensionResult = s.dimensions[d]
+        evs = []
+        for eid in res.evidence:
+            e = ev_by_id.get(eid)
+            if e is None or eid in placed:
+                if e is not None:
+                    evs.append(_ev_view(e, anchors[eid]))
+                continue
+            placed.add(eid)
+            anchors[eid] = anchor_for(eid)
+            evs.append(_ev_view(e, anchors[eid]))
+        dims.append(DimView(name=d, label=DIM_LABEL.get(d, d.replace("_", " ").capitalize()), verdict=res.verdict,
+                            score=res.score, rationale=res.rationale, anchor=f"{prefix}dim-{slug(d)}", evidence=evs))
+    other = []
+    for e in s.evidence:
+        if e.id not in placed:
+            placed.add(e.id)
+            anchors[e.id] = anchor_for(e.id)
+            other.append(_ev_view(e, anchors[e.id]))
+
+    fids = [f for f in FRAMEWORK_ORDER if f in s.frameworks] + sorted(set(s.frameworks) - set(FRAMEWORK_ORDER))
+    frameworks = [_framework_view(f, s.frameworks[f]) for f in fids]
+
+    flags = [{"id": f.id, "title": f.title, "severity": f.severity, "message": f.message,
+              "evidence": [(eid, anchors[eid]) for eid in f.evidence if eid in anchors]} for f in s.flags]
+
+    lic = s.license
+    license = {"name": None, "key": None, "category": "unknown", "restrictions": [], "description": ""}
+    if lic is not None:
+        license = {"name": lic.name or lic.key, "key": lic.key, "category": lic.category,
+                   "restrictions": list(lic.restrictions), "description": lic.description, "source": lic.source}
+    gated_ev = next((e for e in s.evidence if e.kind == "access.gated"), None)
+    gated = bool(gated_ev is not None and gated_ev.value not in (False, None, "", "false"))
+    access = None
+    if gated_ev is not None:
+        access = (f"gated ({gated_ev.value}): users must accept terms before downloading" if gated
+                  else "no gate: anyone can download")
+
+    groups: dict[str, list[str]] = {}
+    for dv in dims:
+        groups.setdefault(dv.verdict, []).append(dv.label.lower())
+    in_short = [(VERDICT_LABEL.get(v, v), groups[v]) for v in ("open", "partial", "closed", "unknown") if v in groups]
+
+    not_published = []
+    seen: set[tuple[str, str]] = set()
+    for f in s.findings:
+        if f.outcome not in ("closed", "unknown") or (f.profile, f.criterion) in seen:
+            continue
+        seen.add((f.profile, f.criterion))
+        not_published.append({"profile": f.profile, "criterion": f.criterion, "title": f.title,
+                              "outcome": f.outcome, "rationale": f.rationale, "dimension": f.dimension,
+                              "evidence": [(eid, anchors[eid]) for eid in f.evidence if eid in anchors]})
+    not_published.sort(key=lambda x: (x["profile"] != "openaudit", x["outcome"] != "closed"))
+
+    rev = s.revision
+    repo_url = None
+    if s.source != "local" and "/" in s.repo_id:
+        repo_url = safe_url(f"https://huggingface.co/{s.repo_id}" + (f"/tree/{rev}" if rev else ""))
+    return SubjectView(subject=s, index=index, prefix=prefix, repo_id=s.repo_id, revision=rev,
+                       short_rev=(rev or "")[:12], repo_url=repo_url, status=s.status, reason=s.reason,
+                       score=s.score, coverage=s.coverage, dims=dims, dim_by_name={d.name: d for d in dims},
+                       frameworks=frameworks, fw_by_id={f.id: f for f in frameworks}, flags=flags,
+                       license=license, access=access, gated=gated, in_short=in_short,
+                       not_published=not_published, other_evidence=other, lineage=_lineage_view(s),
+                       file_slug=file_slug(s.repo_id), evidence_anchor=anchors)
+
+
+def subject_views(report: Report, prefixed: bool) -> list[SubjectView]:
+    views = []
+    used: set[str] = set()
+    for i, s in enumerate(report.subjects):
+        p = f"m{i + 1}-{slug(s.repo_id)}-" if prefixed else ""
+        views.append(subject_view(s, i, p))
+        fs = views[-1].file_slug
+        if fs in used:  # the same repo at two revisions
+            fs = f"{fs}@{(s.revision or str(i))[:12]}"
+            views[-1].file_slug = file_slug(fs)
+        used.add(views[-1].file_slug)
+    return views
+
+
+def all_framework_columns(views: list[SubjectView]) -> list[tuple[str, str]]:
+    ids: list[str] = []
+    for fid in FRAMEWORK_ORDER:
+        if any(fid in v.fw_by_id for v in views):
+            ids.append(fid)
+    extra = sorted({f for v in views for f in v.fw_by_id} - set(FRAMEWORK_ORDER))
+    out = []
+    for fid in (*ids, *extra):
+        title = next(v.fw_by_id[fid].short for v in views if fid in v.fw_by_id)
+        out.append((fid, title))
+    return out
+
+
+@cache
+def environment() -> Any:
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(loader=PackageLoader("openaudit.render", "templates"),
+                      autoescape=select_autoescape(enabled_extensions=("html", "svg", "xml"), default=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.globals.update(DIM_LABEL=DIM_LABEL, VERDICT_LABEL=VERDICT_LABEL, words=words)
+    env.filters["pct"] = lambda v: "—" if v is None else f"{float(v):.0f}"
+    env.filters["score100"] = lambda v: "—" if v is None else f"{float(v) * 100:.0f}"
+    return env
+
+
+def _common(report: Report) -> dict[str, Any]:
+    return {"report": report, "generated": report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "tool": report.tool, "profiles": report.profiles}
+
+
+def render_single(report: Report, subject_index: int = 0, back_href: str | None = None) -> str:
+    view = subject_view(report.subjects[subject_index])
+    return environment().get_template("single.html").render(
+        v=view, csp=csp(None), back_href=back_href, **_common(report))
+
+
+def render_comparison(report: Report) -> str:
+    views = subject_views(report, prefixed=True)
+    return environment().get_template("comparison.html").render(
+        views=views, fw_cols=all_framework_columns(views), dims=DIMENSIONS, csp=csp(None), **_common(report))
+
+
+def render(report: Report) -> str:
+    """One subject: the single-model page; several: the side-by-side comparison."""
+    if len(report.subjects) == 1:
+        return render_single(report)
+    return render_comparison(report)

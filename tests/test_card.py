@@ -1,0 +1,94 @@
+"""The card parser: front matter read like the Hub reads it, hostile YAML contained, sections and lines exact."""
+
+from __future__ import annotations
+
+from openaudit.card import parse_card
+
+CARD = """---
+license: mit
+library_name: transformers
+base_model:
+  - meta-llama/Llama-3.1-8B
+---
+# My Model
+
+See the [paper](https://arxiv.org/abs/2501.12948) and https://github.com/org/train-repo.
+
+## Training Data
+
+It was trained on a new mix of publicly available online data, 15 trillion tokens in all.
+
+## Evaluation
+
+| Benchmark | Score |
+|---|---|
+| MMLU | 66.7 |
+"""
+
+
+def test_front_matter_keys_and_lines_are_kept() -> None:
+    card = parse_card(CARD)
+    assert card.metadata == {"license": "mit", "library_name": "transformers",
+                             "base_model": ["meta-llama/Llama-3.1-8B"]}
+    assert card.metadata_error is None
+    # Lines are file lines (1-based), so evidence can link to README.md#L2.
+    assert card.key_lines["license"] == 2
+    assert card.key_lines["base_model"] == 4
+
+
+def test_sections_blocks_and_links_carry_file_lines() -> None:
+    card = parse_card(CARD)
+    assert [s.heading for s in card.sections] == ["My Model", "Training Data", "Evaluation"]
+    training = card.sections_matching("training data")[0]
+    assert training.line == 11 and training.path == ("My Model", "Training Data")
+    sentences = card.sentences("publicly available", within="training")
+    assert sentences and sentences[0].line == 13
+    urls = {link.url for link in card.links}
+    assert "https://arxiv.org/abs/2501.12948" in urls
+    assert "https://github.com/org/train-repo" in urls  # bare URLs count as links too
+    assert any(b.text == "66.7" for b in card.blocks_in("evaluation"))
+
+
+def test_no_readme_is_a_fact_not_an_error() -> None:
+    card = parse_card(None)
+    assert not card.present and card.metadata == {} and card.sections == []
+
+
+def test_malformed_yaml_is_reported_and_body_still_read() -> None:
+    card = parse_card("---\nlicense: [mit\n---\n# Title\n\nBody text.\n")
+    assert card.metadata == {}
+    assert card.metadata_error and "malformed YAML" in card.metadata_error
+    assert [s.heading for s in card.sections] == ["Title"]
+
+
+def test_non_mapping_front_matter() -> None:
+    card = parse_card("---\n- a\n- b\n---\ntext\n")
+    assert card.metadata == {} and "not a mapping" in (card.metadata_error or "")
+
+
+def test_billion_laughs_is_refused_without_expanding() -> None:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    prev = "a"
+    for name in "bcdefghi":
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+        prev = name
+    card = parse_card("---\n" + "\n".join(lines) + "\n---\n# Body\n")
+    assert card.metadata == {}
+    assert "alias" in (card.metadata_error or "")
+    assert [s.heading for s in card.sections] == ["Body"]
+
+
+def test_deep_nesting_is_refused() -> None:
+    deep = "k: " + "[" * 200 + "]" * 200
+    card = parse_card(f"---\n{deep}\n---\ntext\n")
+    assert card.metadata == {} and card.metadata_error
+
+
+def test_unclosed_front_matter() -> None:
+    card = parse_card("---\nlicense: mit\n# Title\n")
+    assert card.metadata_error and "never closed" in card.metadata_error
+
+
+def test_yaml_dates_and_odd_keys_become_json() -> None:
+    card = parse_card("---\ndate: 2024-01-01\n1: one\n---\n")
+    assert card.metadata == {"date": "2024-01-01", "1": "one"}

@@ -1,0 +1,188 @@
+"""The command line as a user meets it: exit codes, bad input, stores, local folders, the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+STORE = Path(__file__).parent / "store"
+ENV = {**os.environ, "HF_HUB_DISABLE_TELEMETRY": "1", "COLUMNS": "200"}
+ENV.pop("HF_TOKEN", None)
+
+
+def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "openaudit.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env or ENV, timeout=120)
+
+
+def mini_store(root: Path) -> Path:
+    """One tiny, valid repo: enough to test the CLI without the big fixture store."""
+    repo = root / "models" / "acme" / "tiny"
+    (repo / "files").mkdir(parents=True)
+    info = {"_id": "x", "id": "acme/tiny", "sha": "a" * 40, "gated": False, "private": False,
+            "lastModified": "2025-01-01T00:00:00.000Z", "tags": ["license:apache-2.0"],
+            "cardData": {"license": "apache-2.0"},
+            "siblings": [{"rfilename": "README.md", "size": 60}, {"rfilename": "LICENSE", "size": 11},
+                         {"rfilename": "model.safetensors", "size": 500_000_000}]}
+    (repo / "info.json").write_text(json.dumps(info))
+    (repo / "files" / "README.md").write_text("---\nlicense: apache-2.0\n---\n# Tiny\n\nA tiny model.\n")
+    (repo / "files" / "LICENSE").write_text("Apache License\nVersion 2.0, January 2004\n")
+    return root
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    return mini_store(tmp_path / "store")
+
+
+def test_audit_from_store_emits_json_pinned_to_the_store_sha(store: Path) -> None:
+    r = run("audit", "acme/tiny", "--snapshots", str(store), "--format", "json", "--quiet")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)  # stdout is pure JSON: progress goes to stderr
+    (subject,) = report["subjects"]
+    assert subject["revision"] == "a" * 40 and subject["status"] == "audited"
+    assert set(subject["dimensions"]) == {"weights", "code", "data", "license", "documentation"}
+
+
+def test_progress_goes_to_stderr_only(store: Path) -> None:
+    r = run("audit", "acme/tiny", "--snapshots", str(store), "--format", "json")
+    assert "auditing acme/tiny" in r.stderr
+    json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("bad", ["../etc", "a/b/c", "", "acme/..", "acme/tiny@../../x", "/abs/../path"])
+def test_invalid_repo_id_exits_2_naming_it(store: Path, bad: str) -> None:
+    r = run("audit", bad, "--snapshots", str(store))
+    assert r.returncode == 2, (bad, r.stdout, r.stderr)
+    assert "openaudit:" in r.stderr and (bad.split("@")[-1][:6] in r.stderr or "invalid" in r.stderr)
+    assert r.stdout == ""
+
+
+def test_missing_repo_is_skipped_exit_3_and_others_still_audited(store: Path) -> None:
+    r = run("audit", "acme/tiny", "acme/ghost", "--snapshots", str(store), "-f", "json", "-q")
+    assert r.returncode == 3
+    subjects = {s["repo_id"]: s for s in json.loads(r.stdout)["subjects"]}
+    assert subjects["acme/tiny"]["status"] == "audited"
+    assert subjects["acme/ghost"]["status"] == "skipped"
+    assert "not in the snapshot store" in subjects["acme/ghost"]["reason"]
+
+
+def test_unknown_revision_is_skipped(store: Path) -> None:
+    r = run("audit", "acme/tiny@" + "b" * 40, "--snapshots", str(store), "-f", "json", "-q")
+    assert r.returncode == 3
+    assert json.loads(r.stdout)["subjects"][0]["reason"].startswith("revision-not-found")
+
+
+def test_store_without_info_json_exits_2_naming_the_file(store: Path) -> None:
+    (store / "models" / "acme" / "broken").mkdir(parents=True)
+    r = run("audit", "acme/broken", "--snapshots", str(store))
+    assert r.returncode == 2 and "acme/broken/info.json" in r.stderr
+
+
+def test_store_with_invalid_json_exits_2_naming_file_and_line(store: Path) -> None:
+    bad = store / "models" / "acme" / "bad"
+    bad.mkdir(parents=True)
+    (bad / "info.json").write_text('{"id": "acme/bad",\n  "sha": }\n')
+    r = run("audit", "acme/bad", "--snapshots", str(store))
+    assert r.returncode == 2 and "acme/bad/info.json:2" in r.stderr
+
+
+def test_missing_store_directory_is_a_usage_error(tmp_path: Path) -> None:
+    r = run("audit", "acme/tiny", "--snapshots", str(tmp_path / "nope"))
+    assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_local_folder_without_readme_is_audited_with_that_fact(tmp_path: Path) -> None:
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"\x00" * 2_000_000)
+    r = run("audit", str(folder), "-f", "json", "-q")
+    assert r.returncode == 0, r.stderr
+    (subject,) = json.loads(r.stdout)["subjects"]
+    kinds = {e["kind"] for e in subject["evidence"]}
+    assert "docs.card-missing" in kinds and subject["source"] == "localdir"
+    assert subject["dimensions"]["documentation"]["verdict"] == "closed"
+
+
+def test_local_folder_symlink_out_is_not_followed(tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    (folder / "LICENSE").symlink_to(secret)
+    (folder / "README.md").write_text("---\nlicense: mit\n---\n# m\n")
+    r = run("audit", str(folder), "-f", "json", "-q")
+    assert r.returncode == 0, r.stderr
+    assert "TOP-SECRET-CONTENT" not in r.stdout
+    subject = json.loads(r.stdout)["subjects"][0]
+    assert all("LICENSE" not in e["pointer"] for e in subject["evidence"] if e["kind"].startswith("license.file"))
+
+
+def test_snapshot_round_trips_through_a_new_store(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "copy"
+    r = run("snapshot", "acme/tiny", "--snapshots", str(store), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    a = run("audit", "acme/tiny", "--snapshots", str(store), "-f", "json", "-q")
+    b = run("audit", "acme/tiny", "--snapshots", str(out), "-f", "json", "-q")
+    ja, jb = json.loads(a.stdout), json.loads(b.stdout)
+    for j in (ja, jb):
+        j.pop("generated_at")
+    assert ja == jb
+
+
+def test_several_formats_in_one_run(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    r = run("audit", "acme/tiny", "--snapshots", str(store), "-f", "json", "-o", str(out), "-f", "terminal", "-q")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text())["subjects"][0]["repo_id"] == "acme/tiny"
+    assert "acme/tiny" in r.stdout and "weights" in r.stdout
+
+
+def test_two_formats_to_stdout_is_refused(store: Path) -> None:
+    r = run("audit", "acme/tiny", "--snapshots", str(store), "-f", "json", "-f", "terminal")
+    assert r.returncode == 2 and "stdout" in r.stderr
+
+
+def test_unknown_format_is_refused_before_writing(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    r = run("audit", "acme/tiny", "--snapshots", str(store), "-f", "json", "-o", str(out), "-f", "nope")
+    assert r.returncode == 2 and "unknown format" in r.stderr
+    assert not out.exists(), "nothing is partially written"
+
+
+def test_report_rerenders_saved_json_without_network(store: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "a.json"
+    run("audit", "acme/tiny", "--snapshots", str(store), "-f", "json", "-o", str(saved), "-q")
+    r = run("report", str(saved), "-f", "json")
+    assert r.returncode == 0 and json.loads(r.stdout)["subjects"][0]["repo_id"] == "acme/tiny"
+
+
+def test_report_of_another_schema_major_is_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "old.json"
+    bad.write_text(json.dumps({"schema_version": "0.3", "subjects": []}))
+    r = run("report", str(bad))
+    assert r.returncode == 2 and "schema_version" in r.stderr
+
+
+def test_criteria_list_and_explain() -> None:
+    r = run("criteria", "list")
+    assert r.returncode == 0 and "OA-LIC-001" in r.stdout and "license-mismatch" in r.stdout
+    r = run("criteria", "explain", "OA-WGT-001")
+    assert r.returncode == 0 and "Question:" in r.stdout and "Remediation:" in r.stdout
+    r = run("criteria", "explain", "NOPE-1")
+    assert r.returncode == 2
+
+
+@pytest.mark.skipif(not (STORE / "models").is_dir(), reason="fixture store not generated")
+def test_demo_prints_the_four_flagships_offline() -> None:
+    env = {**ENV, "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}  # any network use would fail
+    r = run("demo", env=env)
+    assert r.returncode == 0, r.stderr
+    for name in ("meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1", "deepseek-ai/DeepSeek-R1",
+                 "allenai/OLMo-2-1124-7B"):
+        assert name in r.stdout
