@@ -204,7 +204,7 @@ def audit_bundle(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
 
 def failed_subject(ref: RepoRef, source_name: str, err: FetchError) -> Subject:
     return Subject(repo_id=ref.repo_id, requested_revision=ref.revision, source=source_name,
-                   status=err.status, reason=f"{err.kind}: {err}")  # type: ignore[arg-type]
+                   status=err.status, reason=f"{err.kind}: {err}")
 
 
 def _license_changes(subjects: list[Subject]) -> None:
@@ -280,8 +280,12 @@ def audit_models(
         return audit_bundle(bundle, profs, strict)
 
     if len(refs) > 1 and jobs > 1:
-        with ThreadPoolExecutor(max_workers=min(jobs, len(refs))) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(jobs, len(refs)))
+        try:
             subjects = list(pool.map(one, refs))
+        finally:
+            # On Ctrl-C/SIGTERM, drop the queued models instead of auditing them all before exiting.
+            pool.shutdown(wait=False, cancel_futures=True)
     else:
         subjects = [one(r) for r in refs]
     _license_changes(subjects)

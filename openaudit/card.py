@@ -152,7 +152,7 @@ def parse_front_matter(yaml_text: str) -> tuple[dict[str, Any], str | None]:
         return {}, f"front matter larger than {MAX_FRONT_MATTER_BYTES} bytes"
     try:
         _check_yaml_bounds(yaml_text)
-        data = yaml.load(yaml_text, Loader=_BoundedLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(yaml_text, Loader=_BoundedLoader)
     except ValueError as e:
         return {}, str(e)
     except yaml.YAMLError as e:

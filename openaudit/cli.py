@@ -58,13 +58,39 @@ def _atomic_write(path: Path, text: str) -> None:
     write(path, text.encode("utf-8"))
 
 
+# Formats whose --output is a directory: `site` always, `badge` unless -o names one .svg file.
+TREE_FORMATS = {"site": "openaudit.render.site:site_files", "badge": "openaudit.render.badge:badge_files"}
+
+
+def _tree_files(report: Report, fmt: str, out: Path | None) -> dict[str, str] | None:
+    from importlib import import_module
+
+    if fmt == "site" and out is None:
+        raise UsageError("--format site writes a directory: give it --output DIR")
+    if fmt == "badge" and out is not None and out.suffix.lower() == ".svg" and len(report.subjects) > 1:
+        raise UsageError("several models give several badges: pass --output DIR instead of a .svg file")
+    if fmt not in TREE_FORMATS or out is None or (fmt == "badge" and out.suffix.lower() == ".svg"):
+        return None
+    mod, _, fn = TREE_FORMATS[fmt].partition(":")
+    files: dict[str, str] = getattr(import_module(mod), fn)(report)
+    return files
+
+
 def emit(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
     """Render every format first, then write: nothing is partially written when a renderer fails."""
     from openaudit.render import renderer
 
-    rendered = [(renderer(f)(report), out) for f, out in pairs]
+    rendered: list[tuple[str | dict[str, str], Path | None]] = []
+    for f, out in pairs:
+        tree = _tree_files(report, f, out)
+        rendered.append((tree if tree is not None else renderer(f)(report), out))
     for text, out in rendered:
-        if out is None:
+        if isinstance(text, dict):
+            from openaudit.render.site import write_tree
+
+            assert out is not None
+            write_tree(out, text)
+        elif out is None:
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
@@ -83,7 +109,7 @@ def exit_code(report: Report, strict: bool = False) -> ExitCode:
     return ExitCode.OK
 
 
-def _run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _run(fn, *args, **kwargs):  # noqa: ANN001 - a thin wrapper around any command body
     try:
         return fn(*args, **kwargs)
     except OpenAuditError as e:
@@ -240,12 +266,26 @@ def _main(version: Annotated[bool, typer.Option("--version", callback=_version, 
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends a run exactly like Ctrl-C: no output written, exit 130
+
+
 def main() -> None:
+    import signal
+
+    if threading_is_main():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         app(standalone_mode=True)
     except SystemExit as e:
         # click's own usage errors exit 2 already; keep every other code as given.
         raise e
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

@@ -160,14 +160,17 @@ class VerdictRule(BaseModel):
         return v
 
 
+def _default_values() -> dict[Literal["open", "partial", "closed"], float]:
+    return {"open": 1.0, "partial": 0.5, "closed": 0.0}
+
+
 class Scoring(BaseModel):
     """How findings become a result. `method` names one of a few aggregations in scoring.py."""
 
     model_config = ConfigDict(extra="forbid")
 
     method: Literal["dimensions", "mean", "mof-classes", "verdict-rules"]
-    values: dict[Literal["open", "partial", "closed"], float] = Field(
-        default_factory=lambda: {"open": 1.0, "partial": 0.5, "closed": 0.0})
+    values: dict[Literal["open", "partial", "closed"], float] = Field(default_factory=_default_values)
     classes: list[MofClass] = Field(default_factory=list)
     stands_in: dict[str, str] = Field(default_factory=dict, description="MOF: component -> substitute component")
     strict: bool = False

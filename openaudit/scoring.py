@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from openaudit.criteria import Profile
 from openaudit.evaluate import Finding, _Env, holds
 from openaudit.report import DimensionResult, FrameworkResult
@@ -9,7 +11,7 @@ from openaudit.report import DimensionResult, FrameworkResult
 _DECIDED = ("open", "partial", "closed")
 
 
-def _verdict(score: float | None) -> str:
+def _verdict(score: float | None) -> Literal["open", "partial", "closed", "unknown"]:
     if score is None:
         return "unknown"
     if score >= 0.999:
@@ -30,9 +32,9 @@ def _weighted(profile: Profile, findings: list[Finding]) -> tuple[float | None, 
         if f.outcome == "not-applicable":
             continue
         applicable += 1
-        if f.outcome in _DECIDED:
+        if f.outcome == "open" or f.outcome == "partial" or f.outcome == "closed":
             decided += 1
-            total += w * values[f.outcome]  # type: ignore[index]
+            total += w * values[f.outcome]
             weight += w
     score = total / weight if weight else None
     return score, (decided / applicable if applicable else 1.0)
@@ -49,7 +51,7 @@ def score_dimensions(profile: Profile, findings: list[Finding]) -> tuple[dict[st
         decided = [f for f in fs if f.outcome in _DECIDED]
         lead = next((f for f in decided if f.outcome != "open"), decided[0] if decided else (fs[0] if fs else None))
         dims[name] = DimensionResult(
-            verdict=_verdict(score),  # type: ignore[arg-type]
+            verdict=_verdict(score),
             score=round(score, 4) if score is not None else None,
             rationale=lead.rationale if lead else "No criterion applies.",
             evidence=list(dict.fromkeys(e for f in fs for e in f.evidence)),
@@ -99,7 +101,7 @@ def score_framework(profile: Profile, findings: list[Finding], strict: bool = Fa
             base.missing["undetermined"] = undecided
         return base
     if method == "dimensions":
-        dims, overall, coverage = score_dimensions(profile, findings)
+        _, overall, coverage = score_dimensions(profile, findings)
         base.score, base.coverage = overall, coverage
         base.verdict = f"{overall:.0f}" if overall is not None else "undetermined"
         return base

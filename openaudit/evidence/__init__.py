@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from openaudit.card import ParsedCard, parse_card
-from openaudit.evidence.model import Evidence, EvidenceList
+from openaudit.evidence.model import Evidence, EvidenceList, EvidenceSource
 from openaudit.snapshot import RepoSnapshot, SnapshotBundle, Unreadable
 
 __all__ = ["Evidence", "EvidenceContext", "EvidenceList", "collect_evidence"]
@@ -45,7 +45,7 @@ class EvidenceContext:
             return f"README.md:L{self.card.key_lines[key]} ({key})"
         return f"cardData.{key}"
 
-    def meta_source(self) -> str:
+    def meta_source(self) -> EvidenceSource:
         return "card.metadata" if self.metadata_from_readme else "api"
 
     def meta_url(self, key: str) -> str | None:

@@ -43,7 +43,8 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                 summary=f"Model card present ({len(card.sections)} sections).")
         if card.metadata_error:
             out.add("docs.metadata-invalid", {"error": card.metadata_error}, source="card.metadata",
-                    pointer=f"README.md:L{card.metadata_start_line or 1}", url=ctx.line_url(card.metadata_start_line or 1),
+                    pointer=f"README.md:L{card.metadata_start_line or 1}",
+                    url=ctx.line_url(card.metadata_start_line or 1),
                     summary=f"The card's YAML metadata could not be used: {card.metadata_error}.")
     for topic, pattern in TOPICS.items():
         rx = re.compile(pattern, re.IGNORECASE)
@@ -89,7 +90,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         if aid:
             papers.setdefault(aid, ("card.body", ctx.body_pointer(link.section.heading, link.line),
                                     ctx.line_url(link.line)))
-    for aid, (via, pointer, url) in papers.items():
+    for aid, (via, pointer, _url) in papers.items():
         out.add("docs.paper", {"arxiv": aid, "via": via}, source="api" if via == "tag" else "card.body",
                 pointer=pointer, url=f"https://arxiv.org/abs/{aid}", summary=f"Paper: arXiv {aid}.")
     for link in card.links:

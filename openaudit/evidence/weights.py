@@ -60,7 +60,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     snap = ctx.snap
     by_format = weight_files(snap.siblings())
     for fmt, files in sorted(by_format.items()):
-        sizes = [f.get("size") for f in files if isinstance(f.get("size"), int)]
+        sizes: list[int] = [f["size"] for f in files if isinstance(f.get("size"), int)]
         total = sum(sizes) if sizes else None
         folders = sorted({f["rfilename"].rsplit("/", 1)[0] for f in files if "/" in f["rfilename"]})
         first = files[0]["rfilename"]

@@ -13,6 +13,10 @@ Renderer = Callable[[Report], str]
 FORMATS: dict[str, str] = {
     "terminal": "openaudit.render.terminal:render",
     "json": "openaudit.render.jsonfmt:render",
+    "html": "openaudit.render.html:render",
+    "md": "openaudit.render.markdown:render",
+    "badge": "openaudit.render.badge:render",
+    "site": "openaudit.render.site:render",
 }
 
 

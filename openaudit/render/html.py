@@ -177,7 +177,8 @@ class SubjectView:
 def _framework_view(fid: str, fr: FrameworkResult) -> FrameworkView:
     display = fr.verdict
     if fid == "mof":
-        display = f"Class {fr.mof_class}" if fr.mof_class and fr.mof_class != "none" else (
+        label = fr.mof_class or ""
+        display = (label if label.lower().startswith("class") else f"Class {label}") if label and label != "none" else (
             words(fr.verdict) if fr.verdict != "none" else "no class")
     elif fr.score is not None and fid == "osai-index":
         display = f"{fr.score:.0f}%"

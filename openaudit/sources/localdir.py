@@ -73,7 +73,8 @@ class LocalDirSource:
         unreadable: dict[str, UnreadableFile] = {}
         params: dict[str, int] = {}
         for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".git") and not (Path(dirpath) / d).is_symlink())
+            dirnames[:] = sorted(d for d in dirnames
+                                 if not d.startswith(".git") and not (Path(dirpath) / d).is_symlink())
             for fn in sorted(filenames):
                 full = Path(dirpath) / fn
                 rel = full.relative_to(base).as_posix()

@@ -177,9 +177,9 @@ def read_text_file(files_dir: Path, path: str, listed_size: Any = None) -> TextF
         return UnreadableFile(path=path, reason=Unreadable.ERROR, detail="path leaves the snapshot folder")
     size = resolved.stat().st_size
     if size > MAX_TEXT_FILE_BYTES or (isinstance(listed_size, int) and listed_size > MAX_TEXT_FILE_BYTES):
-        return UnreadableFile(
-            path=path, reason=Unreadable.TOO_LARGE, detail=f"{max(size, listed_size or 0)} bytes (cap {MAX_TEXT_FILE_BYTES})"
-        )
+        biggest = max(size, listed_size if isinstance(listed_size, int) else 0)
+        return UnreadableFile(path=path, reason=Unreadable.TOO_LARGE,
+                              detail=f"{biggest} bytes (cap {MAX_TEXT_FILE_BYTES})")
     raw = resolved.read_bytes()
     text = decode_text(raw)
     if text is None:

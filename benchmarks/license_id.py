@@ -1,0 +1,114 @@
+"""Measure licence-text identification on tests/license_corpus (labels.yaml).
+
+    python benchmarks/license_id.py [CORPUS_DIR]
+
+Prints accuracy per expected method (askalono / fingerprint / none) and overall, then every
+confusion. `-only`/`-or-later` variants of a GNU licence count as the same key.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from openaudit.licenses.identify import identify_with_reason
+
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "license_corpus"
+# Held out: licence paraphrases written by someone else for the fixture store (not used to tune
+# the fingerprints). Expected keys by file name; files that are absent are skipped.
+HELD_OUT = Path(__file__).resolve().parents[1] / "tests" / "store_build" / "texts" / "licenses"
+HELD_OUT_LABELS: dict[str, str] = {
+    "apache-2.0.txt": "Apache-2.0",
+    "mit.txt": "MIT",
+    "bigscience-bloom-rail-1.0.txt": "bigscience-rail-1.0",
+    "deepseek-license.txt": "deepseek-la-1.0",
+    "llama2.txt": "llama-2-license-2023",
+    "llama3.1.txt": "llama-3.1-license-2024",
+    "llama3.2.txt": "llama-3.2-license-2024",
+    "microsoft-research-license.txt": "LicenseRef-openaudit-microsoft-research-license",
+    "tii-falcon-llm-license-1.0.txt": "LicenseRef-openaudit-tii-falcon-llm-1.0",
+    "use_policy_llama2.md": "llama-2-license-2023",
+    "use_policy_llama3.1.md": "llama-3.1-license-2024",
+    "use_policy_llama3.2.md": "llama-3.2-license-2024",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    path: str
+    expected: str | None
+    expected_method: str
+    got: str | None
+    method: str | None
+    confidence: float
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        if self.expected is None or self.got is None:
+            return self.expected is self.got
+        return _base(self.expected) == _base(self.got)
+
+
+def _base(key: str) -> str:
+    return re.sub(r"-(?:only|or-later)$", "", key.lower())
+
+
+def evaluate(corpus: Path = CORPUS) -> list[Row]:
+    labels = yaml.safe_load((corpus / "labels.yaml").read_text(encoding="utf-8"))["files"]
+    rows: list[Row] = []
+    for name, label in sorted(labels.items()):
+        raw = (corpus / name).read_bytes()
+        text = raw.decode("utf-8", errors="replace")
+        ident, why = identify_with_reason(text, name)
+        rows.append(Row(name, label.get("key"), label.get("method") or "none",
+                        ident.key if ident else None, ident.method if ident else None,
+                        ident.confidence if ident else 0.0, why))
+    return rows
+
+
+def evaluate_held_out(folder: Path = HELD_OUT) -> list[Row]:
+    rows: list[Row] = []
+    for name, key in sorted(HELD_OUT_LABELS.items()):
+        p = folder / name
+        if not p.is_file():
+            continue
+        ident, why = identify_with_reason(p.read_text(encoding="utf-8", errors="replace"), name)
+        rows.append(Row(name, key, "held-out", ident.key if ident else None, ident.method if ident else None,
+                        ident.confidence if ident else 0.0, why))
+    return rows
+
+
+def accuracy(rows: list[Row]) -> float:
+    return sum(r.ok for r in rows) / len(rows) if rows else 0.0
+
+
+def main(argv: list[str]) -> int:
+    corpus = Path(argv[1]) if len(argv) > 1 else CORPUS
+    t0 = time.perf_counter()
+    rows = evaluate(corpus)
+    dt = time.perf_counter() - t0
+    for method in ("askalono", "fingerprint", "none"):
+        sub = [r for r in rows if r.expected_method == method]
+        if sub:
+            print(f"{method:12s} {sum(r.ok for r in sub):3d}/{len(sub):<3d} {accuracy(sub):6.1%}")
+    print(f"{'overall':12s} {sum(r.ok for r in rows):3d}/{len(rows):<3d} {accuracy(rows):6.1%}"
+          f"   ({dt * 1000 / max(len(rows), 1):.1f} ms per file)")
+    held = evaluate_held_out()
+    if held:
+        print(f"{'held-out':12s} {sum(r.ok for r in held):3d}/{len(held):<3d} {accuracy(held):6.1%}"
+              f"   (tests/store_build texts, written independently)")
+    bad = [r for r in [*rows, *held] if not r.ok]
+    print("confusions:" if bad else "confusions: none")
+    for r in bad:
+        print(f"  {r.path}: expected {r.expected}, got {r.got} ({r.method}, {r.confidence:.2f}) {r.reason}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

@@ -1,0 +1,97 @@
+"""Regenerate the published flagship reports (reports/ in the repository).
+
+    python -m openaudit.render.publish reports/          # from the bundled snapshots, offline
+    python -m openaudit.render.publish reports/ --live   # against the live Hub (HF_TOKEN for gated cards)
+
+Writes flagships.json, flagships.md, comparison.html, badges/<owner>__<name>.svg and README.md.
+From snapshots the report is dated by its newest snapshot, so regenerating is byte-for-byte
+reproducible and a test can tell when the checked-in files are stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from openaudit.report import Report
+
+README = """# Flagship audits
+
+The audits of {names} by openaudit {version}, from the snapshots bundled with openaudit
+(`tests/store`), re-read offline: no network was used.
+
+| model | commit audited | snapshot taken | score | licence |
+|---|---|---|---|---|
+{rows}
+
+Files:
+
+- `comparison.html`: the side-by-side report; one self-contained file, open it in any browser
+  (every verdict cell links to its evidence, every piece of evidence to the file at the commit above).
+- `flagships.md`: the same content in Markdown (PR comments, GitHub step summaries).
+- `flagships.json`: the machine report (schema `openaudit/schema/report.v1.json`, version {schema}).
+- `badges/*.svg`: one badge per model ("openness <score> · MOF <class>").
+
+Regenerate (a test fails when these files are stale):
+
+    python -m openaudit.render.publish reports/
+
+Against the live Hub instead of the snapshots (the result is dated now and will differ as the
+repositories change; `HF_TOKEN` lets gated cards such as Llama's be read):
+
+    python -m openaudit.render.publish reports/ --live
+
+Any saved JSON can be re-rendered without network:
+`openaudit report reports/flagships.json --format html -o comparison.html --format md -o x.md`.
+"""
+
+
+def build(live: bool = False, now: datetime | None = None) -> Report:
+    from openaudit import api
+    from openaudit.cli import FLAGSHIPS, bundled_store
+
+    if live:
+        return api.audit_models(list(FLAGSHIPS), now=now or datetime.now(UTC))
+    store = bundled_store()
+    report = api.audit_models(list(FLAGSHIPS), snapshots=store, now=now or datetime(1970, 1, 1, tzinfo=UTC))
+    if now is None:
+        taken = [s.taken_at for s in report.subjects if s.taken_at is not None]
+        report.generated_at = max(taken) if taken else report.generated_at
+    return report
+
+
+def files(report: Report) -> dict[str, str]:
+    from openaudit.render import badge, html, markdown
+
+    out = {"flagships.json": report.to_json(), "flagships.md": markdown.render(report),
+           "comparison.html": html.render_comparison(report)}
+    for name, svg in badge.badge_files(report).items():
+        out[f"badges/{name}"] = svg
+    rows = []
+    for s in report.subjects:
+        lic = s.license.name or s.license.key if s.license else None
+        url = f"https://huggingface.co/{s.repo_id}/tree/{s.revision}" if s.revision else ""
+        rev = f"[`{s.revision[:12]}`]({url})" if s.revision else s.status
+        rows.append(f"| {s.repo_id} | {rev} | {s.taken_at.date() if s.taken_at else '?'} | "
+                    f"{'—' if s.score is None else f'{s.score:.0f}'} | {lic or '?'} |")
+    out["README.md"] = README.format(names=", ".join(s.repo_id for s in report.subjects), version=report.tool.version,
+                                     rows="\n".join(rows), schema=report.schema_version)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m openaudit.render.publish", description=__doc__.splitlines()[0])
+    ap.add_argument("directory", type=Path)
+    ap.add_argument("--live", action="store_true", help="audit the live Hub instead of the bundled snapshots")
+    args = ap.parse_args(argv)
+    from openaudit.render.site import write_tree
+
+    write_tree(args.directory, files(build(live=args.live)))
+    print(f"wrote {args.directory}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
