@@ -7,12 +7,13 @@ I/O (through a source); `audit_bundle` is a pure function of a bundle and the pr
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from openaudit.criteria import BUILTIN_PROFILES, Profile, available_profiles, load_profile
 from openaudit.errors import FetchError, OpenAuditError, UsageError
@@ -27,7 +28,8 @@ from openaudit.report import LicenseSummary, LineageEntry, ProfileRef, Report, S
 from openaudit.scoring import score_dimensions, score_framework
 from openaudit.snapshot import RepoSnapshot, RepoType, SnapshotBundle
 
-__all__ = ["audit_bundle", "audit_models", "default_profiles", "fetch_bundle", "load_profile", "make_source"]
+__all__ = ["audit_bundle", "audit_models", "audit_org", "default_profiles", "fetch_bundle", "load_profile",
+           "make_source"]
 
 LINEAGE_FETCH_DEPTH = 3  # bases fetched per subject; deeper ancestors are named, not audited
 
@@ -77,28 +79,52 @@ def resolve_profiles(names: Sequence[str] | None) -> list[Profile]:
 
 @dataclass
 class RunMemo:
-    """Linked repos fetched once per run, however many subjects name them."""
+    """Linked repos fetched once per run, however many subjects name them. Thread-safe: when several
+    threads ask for the same repo at once, one fetches it and the others wait for its result."""
 
     snapshots: dict[str, RepoSnapshot] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _inflight: dict[str, threading.Event] = field(default_factory=dict, repr=False, compare=False)
+
+    def seed(self, snap: RepoSnapshot) -> None:
+        """Make an already-fetched snapshot (e.g. a model of the audited organisation) the answer for its id."""
+        with self._lock:
+            self.snapshots.setdefault(f"{snap.repo_type}:{snap.repo_id}", snap)
 
     def get(self, source: Source, repo_type: RepoType, repo_id: str) -> RepoSnapshot | None:
         key = f"{repo_type}:{repo_id}"
-        if key in self.snapshots:
-            return self.snapshots[key]
-        if key in self.errors:
-            return None
+        while True:
+            with self._lock:
+                if key in self.snapshots:
+                    return self.snapshots[key]
+                if key in self.errors:
+                    return None
+                event = self._inflight.get(key)
+                mine = event is None
+                if event is None:
+                    event = self._inflight[key] = threading.Event()
+            if mine:
+                break
+            event.wait()
+        snap: RepoSnapshot | None = None
+        error: str | None = None
         try:
             if repo_type == "model":
                 validate_repo_id(repo_id)
             snap = source.model(repo_id) if repo_type == "model" else source.dataset(repo_id)
         except FetchError as e:
-            self.errors[key] = f"{e.kind}: {e}"
-            return None
+            error = f"{e.kind}: {e}"
         except OpenAuditError as e:
-            self.errors[key] = f"invalid: {e}"
-            return None
-        self.snapshots[key] = snap
+            error = f"invalid: {e}"
+        finally:
+            with self._lock:
+                if snap is not None:
+                    self.snapshots[key] = snap
+                elif error is not None:
+                    self.errors[key] = error
+                self._inflight.pop(key, None)
+            event.set()
         return snap
 
 
@@ -122,7 +148,7 @@ def fetch_bundle(source: Source, snap: RepoSnapshot, memo: RunMemo | None = None
         if valid_dataset_id(did):
             take("dataset", did)
     frontier = [b[0] for b in declared_bases(ctx.metadata, snap.tags())]
-    frontier += [p[0] for p in prose_bases(ctx.card)]
+    frontier += [p[0] for p in prose_bases(ctx.card, snap.repo_id.split("/")[-1])]
     seen = {snap.repo_id}
     depth = 1
     while frontier and depth <= min(LINEAGE_FETCH_DEPTH, MAX_DEPTH):
@@ -291,3 +317,164 @@ def audit_models(
     _license_changes(subjects)
     return Report(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
                   generated_at=now or datetime.now(UTC), subjects=subjects)
+
+
+ORG_DEPTHS = ("metadata", "card", "full")
+_TRANSIENT = ("budget:", "rate-limited:", "network:")
+
+
+def audit_org(
+    org: str,
+    *,
+    snapshots: str | os.PathLike[str] | None = None,
+    profiles: Sequence[str] | None = None,
+    token: str | None = None,
+    strict: bool = False,
+    jobs: int = 8,
+    depth: str = "full",
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    since: str | None = None,
+    limit: int | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    refresh: bool = False,
+    offline: bool = False,
+    max_requests: int | None = None,
+    endpoint: str | None = None,
+    timeout: float = 10.0,
+    progress: Callable[[str, int, int], Any] | None = None,
+    stats: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Audit every model of an organisation (DESIGN §8): one listing, pinned parallel reads, a cache.
+
+    `depth`: metadata (the listing only), card (+ README), full (+ licence files, datasets, base models).
+    With `snapshots`, the organisation is the store's owner folder. Every listed model is in the
+    report: what could not be fetched (budget spent, rate limited, offline and not cached) is an
+    `incomplete` or `skipped` subject with its reason.
+    """
+    from openaudit.cache import Depth, SnapshotCache, default_cache_dir, trim_to_depth
+    from openaudit.repoid import validate_owner
+    from openaudit.sources.bulk import BulkHubSource, CachedSource, RequestGate, parse_since, select_models
+    from openaudit.sources.store import StoreSource
+
+    validate_owner(org)
+    if depth not in ORG_DEPTHS:
+        raise UsageError(f"--depth must be one of {', '.join(ORG_DEPTHS)}; got '{depth}'")
+    if jobs < 1 or (limit is not None and limit < 1) or (max_requests is not None and max_requests < 0):
+        raise UsageError("--jobs and --limit must be at least 1, --max-requests at least 0")
+    dep = cast("Depth", depth)
+    when = parse_since(since)
+    profs = resolve_profiles(profiles)
+    filtered = bool(include or exclude or when)
+    extra: list[Subject] = []
+    hub: BulkHubSource | None = None
+    cache: SnapshotCache | None = None
+    store: StoreSource | None = None
+    linked: Source
+
+    if snapshots is not None:
+        store = StoreSource(snapshots)
+        listed = store.list_models(org)
+        linked = store
+    else:
+        cache = SnapshotCache(cache_dir if cache_dir is not None else default_cache_dir(endpoint))
+        if offline:
+            rows = cache.get_listing(org)
+            if rows is None:
+                raise OfflineMissOrg(org, f"offline: nothing cached for organisation '{org}' in {cache.root}; "
+                                     "run once without --offline first")
+            listed = rows
+        else:
+            hub = BulkHubSource(endpoint=endpoint, token=token, timeout=timeout, workers=jobs,
+                                gate=RequestGate(jobs, max_requests))
+            listed = []
+            try:
+                for item in hub.list_models(org, None if filtered else limit):
+                    listed.append(item)
+                    if not filtered and limit is not None and len(listed) >= limit:
+                        break
+            except FetchError as e:
+                if not listed:
+                    raise
+                extra.append(Subject(repo_id=f"{org}/*", source="hub", status="incomplete",
+                                     reason=f"{e.kind}: the listing stopped after {len(listed)} models: {e}"))
+            if not filtered and limit is None and not extra:
+                cache.put_listing(org, listed)
+        linked = CachedSource(hub, cache, offline=offline, refresh=refresh)
+    chosen = select_models(listed, include, exclude, when, limit)
+    total = len(chosen)
+
+    def fetch(item: dict[str, Any]) -> RepoSnapshot | Subject:
+        rid, sha = item["id"], item.get("sha")
+        try:
+            if store is not None:
+                return trim_to_depth(store.model(rid), dep)
+            assert cache is not None
+            if not refresh or offline:
+                got = cache.get("model", rid, sha, dep)
+                if got is not None:
+                    return got
+            if offline or hub is None:
+                return Subject(repo_id=rid, revision=sha, source="hub", status="skipped",
+                               reason=f"offline: {rid}@{str(sha)[:12]} is not in the cache at depth {depth} "
+                                      f"({cache.root})")
+            snap, paths = hub.snapshot_from_listing(item, dep)
+            cache.put(snap, dep, paths)
+            return snap
+        except FetchError as e:
+            return Subject(repo_id=rid, revision=sha, source="hub" if store is None else "store",
+                           status=e.status, reason=f"{e.kind}: {e}")
+
+    memo = RunMemo()
+    done = [0]
+    done_lock = threading.Lock()
+
+    def tick(what: str) -> None:
+        if progress:
+            with done_lock:
+                done[0] += 1
+                progress(what, done[0], 2 * total)
+
+    def fetch_one(item: dict[str, Any]) -> RepoSnapshot | Subject:
+        out = fetch(item)
+        tick(f"reading {org}")
+        return out
+
+    def finish(got: RepoSnapshot | Subject) -> Subject:
+        if isinstance(got, Subject):
+            tick(f"auditing {org}")
+            return got
+        bundle = fetch_bundle(linked, got, memo) if depth == "full" else SnapshotBundle(subject=got)
+        subject = audit_bundle(bundle, profs, strict)
+        lost = sorted(f"{k} ({v})" for k, v in bundle.related_errors.items() if v.startswith(_TRANSIENT))
+        if lost and subject.status == "audited":
+            subject.status = "incomplete"
+            subject.reason = f"linked repos not fetched: {'; '.join(lost)[:500]}"
+        tick(f"auditing {org}")
+        return subject
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="openaudit-org") as pool:
+        fetched = list(pool.map(fetch_one, chosen))
+        for got in fetched:
+            if isinstance(got, RepoSnapshot):
+                memo.seed(got)  # a model of the org that another one names as its base: no second fetch
+        subjects = list(pool.map(finish, fetched))
+    _license_changes(subjects)
+    if stats is not None:
+        stats.update(listed=len(listed), audited=total,
+                     requests=hub.gate.sent if hub else 0,
+                     api_requests=hub.gate.by_bucket.get("api", 0) if hub else 0,
+                     file_requests=hub.gate.by_bucket.get("resolvers", 0) if hub else 0,
+                     rate_limited=hub.gate.rate_limited if hub else 0,
+                     deduped_reads=hub.deduped_reads if hub else 0,
+                     cache=str(cache.root) if cache else None)
+    return Report(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
+                  generated_at=now or datetime.now(UTC), subjects=[*subjects, *extra])
+
+
+class OfflineMissOrg(FetchError):
+    """--offline and the cache knows nothing of the organisation (exit 3)."""
+
+    kind = "offline"
+    status = "skipped"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +35,12 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on st
 TokenOpt = Annotated[str | None, typer.Option("--token", help="Hub token (default: HF_TOKEN). Never printed.",
                                               show_default=False)]
 OfflineOpt = Annotated[bool, typer.Option("--offline", help="No network: read only --snapshots.")]
+PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="Policy file (.openaudit.yaml or pyproject.toml). "
+                                                "Default: .openaudit.yaml, .openaudit.yml or [tool.openaudit] "
+                                                "in pyproject.toml in the current directory.")]
+NoPolicyOpt = Annotated[bool, typer.Option("--no-policy", help="Ignore a policy file in the current directory.")]
+BaselineOpt = Annotated[Path | None, typer.Option("--baseline", help="Earlier JSON report: fail only on what is new "
+                                                  "or worse (without a policy: on any regression).")]
 
 
 def _err(msg: str) -> None:
@@ -97,9 +104,17 @@ def emit(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
             _atomic_write(out, text)
 
 
+def summarize(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
+    """With --format github on GitHub Actions: append the Markdown step summary, also when all passed."""
+    if any(f == "github" for f, _ in pairs) and os.environ.get("GITHUB_STEP_SUMMARY"):
+        from openaudit.render.github import append_step_summary
+
+        append_step_summary(Path(os.environ["GITHUB_STEP_SUMMARY"]), report)
+
+
 def exit_code(report: Report, strict: bool = False) -> ExitCode:
     policy = report.policy or {}
-    if any(s.status == "incomplete" for s in report.subjects):
+    if any(s.status == "incomplete" for s in report.subjects) and policy.get("fail_on_incomplete", True):
         return ExitCode.INCOMPLETE
     skipped = [s for s in report.subjects if s.status == "skipped"]
     if skipped and (strict or any(not (s.reason or "").startswith("offline") for s in skipped)):
@@ -131,9 +146,13 @@ def audit(
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
     token: TokenOpt = None,
+    policy: PolicyOpt = None,
+    no_policy: NoPolicyOpt = False,
+    baseline: BaselineOpt = None,
 ) -> None:
     """Audit models on the Hub (or in a snapshot store, or a local folder)."""
     from openaudit import api
+    from openaudit import policy as pol
 
     def progress(repo_id: str) -> None:
         if not quiet:
@@ -143,9 +162,89 @@ def audit(
         pairs = _pair_outputs(format, output, "terminal")
         if offline and snapshots is None and any(not Path(t).is_dir() for t in targets):
             raise UsageError("--offline needs --snapshots STORE")
-        report = api.audit_models(targets, snapshots=snapshots, profiles=profile, token=token, strict=strict,
-                                  progress=progress)
+        today = date.today()
+        rules, base = pol.resolve(policy, no_policy, baseline, Path.cwd(), today)
+        if rules is not None and not quiet:
+            _err(f"policy: {rules.file}")
+        report = api.audit_models(targets, snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
+                                  token=token, strict=strict, progress=progress)
+        report = pol.evaluate(report, rules, today, base, strict)
         emit(report, pairs)
+        summarize(report, pairs)
+        return report
+
+    report = _run(go)
+    raise typer.Exit(int(exit_code(report, strict)))
+
+
+@app.command()
+def org(
+    organisation: Annotated[str, typer.Argument(metavar="ORG", help="Organisation or user on the Hub "
+                                                "(with --snapshots: the store's owner folder)")],
+    include: Annotated[list[str] | None, typer.Option("--include", help="Only models whose id or name matches "
+                                                      "GLOB (repeatable).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Leave out models matching GLOB "
+                                                      "(repeatable).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only models created or modified after DATE "
+                                              "(ISO, e.g. 2024-06-01).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most N models (listing order).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Concurrent requests.")] = 8,
+    depth: Annotated[str, typer.Option("--depth", help="metadata (listing only), card (+ README), "
+                                       "full (+ licence files, datasets, base models).")] = "full",
+    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Snapshot cache (a snapshot store). "
+                                                   "Default: the user cache, openaudit/snapshots.")] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached snapshots; fetch again.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="No request at all: audit from the cache "
+                                          "(or --snapshots); models not cached are skipped.")] = False,
+    max_requests: Annotated[int | None, typer.Option("--max-requests", help="Request budget; models left "
+                                                     "unfetched when it is spent are reported incomplete.")] = None,
+    profile: ProfileOpt = None,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    snapshots: SnapshotsOpt = None,
+    strict: StrictOpt = False,
+    quiet: QuietOpt = False,
+    token: TokenOpt = None,
+    policy: PolicyOpt = None,
+    no_policy: NoPolicyOpt = False,
+    baseline: BaselineOpt = None,
+) -> None:
+    """Audit every model of an organisation: one listing, pinned parallel reads, a cache."""
+    from openaudit import api
+    from openaudit import policy as pol
+
+    def go() -> Report:
+        pairs = _pair_outputs(format, output, "terminal")
+        today = date.today()
+        rules, base = pol.resolve(policy, no_policy, baseline, Path.cwd(), today)
+        if rules is not None and not quiet:
+            _err(f"policy: {rules.file}")
+        stats: dict[str, object] = {}
+        kwargs = dict(snapshots=snapshots, profiles=profile or (rules.profiles if rules else None), token=token,
+                      strict=strict, jobs=jobs, depth=depth, include=include or (), exclude=exclude or (),
+                      since=since, limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline,
+                      max_requests=max_requests, stats=stats)
+        if not quiet and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=Console(stderr=True), transient=True) as bar:
+                task = bar.add_task(f"listing {organisation}", total=None)
+
+                def progress(what: str, done: int, total: int) -> None:
+                    bar.update(task, description=what, completed=done, total=total)
+
+                report = api.audit_org(organisation, progress=progress, **kwargs)  # type: ignore[arg-type]
+        else:
+            report = api.audit_org(organisation, **kwargs)  # type: ignore[arg-type]
+        if not quiet and stats.get("requests") is not None and snapshots is None:
+            _err(f"{organisation}: {stats.get('audited')} of {stats.get('listed')} listed models; "
+                 f"{stats.get('api_requests')} API + {stats.get('file_requests')} file requests; "
+                 f"cache {stats.get('cache')}")
+        report = pol.evaluate(report, rules, today, base, strict)
+        emit(report, pairs)
+        summarize(report, pairs)
         return report
 
     report = _run(go)
@@ -237,6 +336,34 @@ def report(
         emit(merged, pairs)
 
     _run(go)
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="Earlier JSON report")],
+    new: Annotated[Path, typer.Argument(help="Later JSON report")],
+    format: Annotated[str, typer.Option("--format", "-f", help="terminal, md or json")] = "terminal",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression",
+                                                     help="Exit 1 when any model is less open than before.")] = False,
+) -> None:
+    """What changed between two saved audits: models, verdicts, classes, flags, licences, revisions."""
+    from openaudit.diff import DIFF_FORMATS, diff_reports
+    from openaudit.report import load_report
+
+    def go() -> int:
+        if format not in DIFF_FORMATS:
+            raise UsageError(f"unknown diff format '{format}'; available: {', '.join(DIFF_FORMATS)}")
+        d = diff_reports(load_report(old), load_report(new))
+        text = DIFF_FORMATS[format](d)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            _atomic_write(output, text)
+        return int(d["regressions"])
+
+    regressions = _run(go)
+    raise typer.Exit(int(ExitCode.POLICY_FAILED if fail_on_regression and regressions else ExitCode.OK))
 
 
 @criteria_app.command("list")

@@ -29,6 +29,13 @@ def validate_repo_id(repo_id: str) -> str:
     return repo_id
 
 
+def validate_dataset_id(repo_id: str) -> str:
+    """Datasets also have legacy canonical ids with no owner (`the_pile`, `squad`)."""
+    if isinstance(repo_id, str) and "/" not in repo_id and re.match(rf"^{_PART}$", repo_id) and ".." not in repo_id:
+        return repo_id
+    return validate_repo_id(repo_id)
+
+
 def validate_owner(owner: str) -> str:
     if not _OWNER_RE.match(owner or "") or ".." in owner:
         shown = (owner or "").encode("unicode_escape").decode("ascii")[:120]

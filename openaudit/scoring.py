@@ -152,6 +152,11 @@ def _mof(profile: Profile, findings: list[Finding], base: FrameworkResult, stric
                 if warning not in base.warnings:
                     base.warnings.append(warning)
     label = next((c.label for c in profile.scoring.classes if c.id == best), None)
+    if not strict and base.warnings:
+        # Both readings side by side: MOT's lenient one decides, the strict one is stated.
+        strict_res = _mof(profile, findings, FrameworkResult(profile=profile.id, title=profile.title,
+                                                             version=profile.version, verdict=""), True)
+        base.reasons.append(f"Strict reading (type-appropriate licences required): {strict_res.verdict}.")
     base.mof_class = best or "none"
     base.verdict = label or "none"
     base.score = round(sum(base.progress.values()) / max(len(base.progress), 1), 1)

@@ -6,6 +6,7 @@ fix them from the message alone.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,9 +67,36 @@ def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
+def _find_scalar(node: yaml.Node | None, value: str, loc: tuple[int | str, ...] = ()) -> list[tuple[tuple[int | str, ...], int]]:
+    """Every (location, line) where a scalar equal to `value` sits, in document order."""
+    if isinstance(node, yaml.ScalarNode):
+        return [(loc, node.start_mark.line + 1)] if node.value == value else []
+    found: list[tuple[tuple[int | str, ...], int]] = []
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode):
+                found += _find_scalar(v, value, (*loc, k.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            found += _find_scalar(v, value, (*loc, i))
+    return found
+
+
+def _locate_named(node: yaml.Node | None, msg: str) -> tuple[int | str, ...]:
+    """A whole-document check (duplicate id, undefined reference) names the offending value last:
+    point at its last occurrence (the duplicate, or the reference), not at line 1."""
+    for token in reversed(re.findall(r"[\w.:-]+", msg)):
+        hits = _find_scalar(node, token.strip("'\""))
+        if hits:
+            return hits[-1][0]
+    return ()
+
+
 def validation_error(path: Path, node: yaml.Node | None, err: ValidationError) -> ConfigFileError:
     first = err.errors()[0]
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-"))))
+    if not loc:
+        loc = _locate_named(node, first["msg"])
     field = ".".join(str(p) for p in loc) or None
     msg = first["msg"]
     more = len(err.errors()) - 1

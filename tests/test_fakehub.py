@@ -57,13 +57,9 @@ def store(tmp_path_factory: pytest.TempPathFactory, repo_writer: Any) -> Path:
         revision=OLD_SHA,
     )
     for i in range(2, 6):
-        repo_writer(
-            root, f"acme/m{i}", {**base, "modelId": f"acme/m{i}", "siblings": sib[:1]}, {"README.md": "x"}
-        )
+        repo_writer(root, f"acme/m{i}", {**base, "modelId": f"acme/m{i}", "siblings": sib[:1]}, {"README.md": "x"})
     repo_writer(root, "other/zeta", {**base, "modelId": "other/zeta"}, {"README.md": "z"})
-    repo_writer(
-        root, "acme/gated", {**base, "gated": "manual", "sha": GATED_SHA}, {"README.md": "secret card"}
-    )
+    repo_writer(root, "acme/gated", {**base, "gated": "manual", "sha": GATED_SHA}, {"README.md": "secret card"})
     repo_writer(root, "acme/off", {**base, "disabled": True}, {"README.md": "gone"})
     # An old name: the folder is the old id, the JSON carries the canonical one.
     repo_writer(root, "acme/Old-Name", {**base, "id": "acme/m1"}, {"README.md": README})

@@ -180,9 +180,7 @@ def test_dataset_and_old_name(fakehub: Any, store: Path, tmp_path: Path) -> None
 
 
 # ---- gating -------------------------------------------------------------------------------------
-def test_gated_without_token_keeps_metadata_and_marks_files_gated(
-    fakehub: Any, store: Path, tmp_path: Path
-) -> None:
+def test_gated_without_token_keeps_metadata_and_marks_files_gated(fakehub: Any, store: Path, tmp_path: Path) -> None:
     hub = fakehub(store)
     mark = hub.mark()
     snap = src(hub, tmp_path, token=None).model("meta/gated")  # HF_TOKEN is unset for the session
@@ -286,9 +284,7 @@ def test_rate_limit_longer_than_max_wait_fails_fast(fakehub: Any, store: Path, t
     assert "rate limited" in str(ei.value) and "resets in" in str(ei.value)
 
 
-def test_persistent_5xx_gives_network_error_after_bounded_retries(
-    fakehub: Any, store: Path, tmp_path: Path
-) -> None:
+def test_persistent_5xx_gives_network_error_after_bounded_retries(fakehub: Any, store: Path, tmp_path: Path) -> None:
     hub = fakehub(store, fresh=True, fail_rate=1.0)
     with pytest.raises(errors.NetworkError) as ei:
         src(hub, tmp_path, max_retries=3).model("acme/open")

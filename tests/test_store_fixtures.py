@@ -24,22 +24,49 @@ GENERATOR = TESTS / "store_build" / "build_store.py"
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 
 FACT_REPOS = [
-    "meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.2-1B",
-    "meta-llama/Llama-2-7b-hf", "mistralai/Mistral-7B-v0.1", "mistralai/Mistral-7B-Instruct-v0.3",
-    "mistralai/Mixtral-8x7B-v0.1", "deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-V3",
-    "deepseek-ai/DeepSeek-R1-Distill-Llama-8B", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
-    "allenai/OLMo-2-1124-7B", "EleutherAI/pythia-1b", "bigscience/bloom-560m", "google/gemma-2-9b",
-    "microsoft/phi-2", "Qwen/Qwen2.5-7B", "tiiuae/falcon-7b", "HuggingFaceTB/SmolLM2-1.7B",
-    "LLM360/Amber", "ibm-granite/granite-3.0-8b-base",
+    "meta-llama/Llama-3.1-8B",
+    "meta-llama/Llama-3.1-8B-Instruct",
+    "meta-llama/Llama-3.2-1B",
+    "meta-llama/Llama-2-7b-hf",
+    "mistralai/Mistral-7B-v0.1",
+    "mistralai/Mistral-7B-Instruct-v0.3",
+    "mistralai/Mixtral-8x7B-v0.1",
+    "deepseek-ai/DeepSeek-R1",
+    "deepseek-ai/DeepSeek-V3",
+    "deepseek-ai/DeepSeek-R1-Distill-Llama-8B",
+    "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
+    "allenai/OLMo-2-1124-7B",
+    "EleutherAI/pythia-1b",
+    "bigscience/bloom-560m",
+    "google/gemma-2-9b",
+    "microsoft/phi-2",
+    "Qwen/Qwen2.5-7B",
+    "tiiuae/falcon-7b",
+    "HuggingFaceTB/SmolLM2-1.7B",
+    "LLM360/Amber",
+    "ibm-granite/granite-3.0-8b-base",
 ]
 FIXTURES = [
-    "apache-tag-llama-license", "llama-finetune-mit", "no-card", "placeholder-card", "bad-yaml",
-    "cycle-a", "cycle-b", "missing-base", "gguf-only", "eval-datasets-invalid",
+    "apache-tag-llama-license",
+    "llama-finetune-mit",
+    "no-card",
+    "placeholder-card",
+    "bad-yaml",
+    "cycle-a",
+    "cycle-b",
+    "missing-base",
+    "gguf-only",
+    "eval-datasets-invalid",
 ]
 GATED_FACT_REPOS = {
-    "meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.2-1B",
-    "meta-llama/Llama-2-7b-hf", "mistralai/Mistral-7B-v0.1", "mistralai/Mistral-7B-Instruct-v0.3",
-    "mistralai/Mixtral-8x7B-v0.1", "google/gemma-2-9b",
+    "meta-llama/Llama-3.1-8B",
+    "meta-llama/Llama-3.1-8B-Instruct",
+    "meta-llama/Llama-3.2-1B",
+    "meta-llama/Llama-2-7b-hf",
+    "mistralai/Mistral-7B-v0.1",
+    "mistralai/Mistral-7B-Instruct-v0.3",
+    "mistralai/Mixtral-8x7B-v0.1",
+    "google/gemma-2-9b",
 }
 LFS_SUFFIXES = (".safetensors", ".bin", ".pth", ".gguf", ".onnx", ".msgpack", ".parquet", ".zst", ".gz")
 
@@ -107,8 +134,12 @@ def test_all_fact_repos_and_fixtures_are_present() -> None:
 def test_referenced_repos_are_present_and_the_pile_is_not() -> None:
     for rid in ("meta-llama/Meta-Llama-3.1-8B", "mistralai/Mistral-7B-v0.3", "Qwen/Qwen2.5-Math-7B"):
         assert (model_dir(rid) / "info.json").exists(), rid
-    for did in ("allenai/olmo-mix-1124", "allenai/dolmino-mix-1124", "tiiuae/falcon-refinedweb",
-                "LLM360/AmberDatasets"):
+    for did in (
+        "allenai/olmo-mix-1124",
+        "allenai/dolmino-mix-1124",
+        "tiiuae/falcon-refinedweb",
+        "LLM360/AmberDatasets",
+    ):
         assert (STORE / "datasets" / did / "info.json").exists(), did
     # pythia declares `the_pile`, whose hosting was withdrawn: resolving it must fail.
     assert not list((STORE / "datasets").glob("*the_pile*"))
@@ -142,8 +173,11 @@ def test_info_json_has_hub_shape(d: Path) -> None:
         assert "description" in info and "cardData" in info
 
 
-@pytest.mark.parametrize("d", repo_dirs("models") + repo_dirs("datasets"),
-                         ids=[store_id(d) for d in repo_dirs("models") + repo_dirs("datasets")])
+@pytest.mark.parametrize(
+    "d",
+    repo_dirs("models") + repo_dirs("datasets"),
+    ids=[store_id(d) for d in repo_dirs("models") + repo_dirs("datasets")],
+)
 def test_id_matches_path_except_redirects(d: Path) -> None:
     info = load(d)
     if store_id(d) == "meta-llama/Meta-Llama-3.1-8B":
@@ -217,8 +251,16 @@ def test_no_card_fixture_has_weights_but_no_readme() -> None:
 def test_placeholder_card_is_the_unfilled_template() -> None:
     text = (model_dir("openaudit-fixtures/placeholder-card") / "files" / "README.md").read_text()
     assert text.count("[More Information Needed]") >= 30
-    for heading in ("## Model Details", "## Uses", "## Bias, Risks, and Limitations", "## Training Details",
-                    "### Training Data", "### Training Procedure", "## Evaluation", "## Citation"):
+    for heading in (
+        "## Model Details",
+        "## Uses",
+        "## Bias, Risks, and Limitations",
+        "## Training Details",
+        "### Training Data",
+        "### Training Procedure",
+        "## Evaluation",
+        "## Citation",
+    ):
         assert heading in text
 
 
@@ -310,16 +352,21 @@ def test_identical_files_share_blob_ids_across_the_store() -> None:
     assert blob_ids == {git_blob_sha1(mit_paths[0].read_bytes())}
     assert len(mit_paths[0].read_bytes()) == 1064
     # The licence-mismatch fixture ships Meta's exact LICENSE bytes.
-    assert (model_dir("openaudit-fixtures/apache-tag-llama-license") / "files" / "LICENSE").read_bytes() == \
-        (model_dir("meta-llama/Llama-3.1-8B") / "files" / "LICENSE").read_bytes()
+    assert (model_dir("openaudit-fixtures/apache-tag-llama-license") / "files" / "LICENSE").read_bytes() == (
+        model_dir("meta-llama/Llama-3.1-8B") / "files" / "LICENSE"
+    ).read_bytes()
 
 
 def test_weights_and_parameter_counts_are_realistic() -> None:
     llama = load(model_dir("meta-llama/Llama-3.1-8B"))
-    shards = [s["size"] for s in llama["siblings"] if re.fullmatch(r"model-0000\d-of-00004\.safetensors", s["rfilename"])]
+    shards = [
+        s["size"] for s in llama["siblings"] if re.fullmatch(r"model-0000\d-of-00004\.safetensors", s["rfilename"])
+    ]
     assert len(shards) == 4 and abs(sum(shards) - 16_060_522_496) < 5_000_000
     assert any(s["rfilename"] == "original/consolidated.00.pth" and s["size"] > 16 * 10**9 for s in llama["siblings"])
-    qwen_distill = {s["rfilename"]: s["size"] for s in load(model_dir("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"))["siblings"]}
+    qwen_distill = {
+        s["rfilename"]: s["size"] for s in load(model_dir("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"))["siblings"]
+    }
     assert qwen_distill["model-00001-of-000002.safetensors"] == 8_606_596_466
     assert qwen_distill["model-00002-of-000002.safetensors"] == 6_624_675_384
     r1 = load(model_dir("deepseek-ai/DeepSeek-R1"))
@@ -348,15 +395,25 @@ def names(rid: str) -> set[str]:
 
 def test_licence_metadata_and_files_match_the_facts() -> None:
     expected = {
-        "meta-llama/Llama-3.1-8B": "llama3.1", "meta-llama/Llama-3.1-8B-Instruct": "llama3.1",
-        "meta-llama/Llama-3.2-1B": "llama3.2", "meta-llama/Llama-2-7b-hf": "llama2",
-        "mistralai/Mistral-7B-v0.1": "apache-2.0", "mistralai/Mistral-7B-Instruct-v0.3": "apache-2.0",
-        "mistralai/Mixtral-8x7B-v0.1": "apache-2.0", "deepseek-ai/DeepSeek-R1": "mit",
-        "deepseek-ai/DeepSeek-R1-Distill-Llama-8B": "mit", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": "mit",
-        "allenai/OLMo-2-1124-7B": "apache-2.0", "EleutherAI/pythia-1b": "apache-2.0",
-        "bigscience/bloom-560m": "bigscience-bloom-rail-1.0", "google/gemma-2-9b": "gemma",
-        "microsoft/phi-2": "mit", "Qwen/Qwen2.5-7B": "apache-2.0", "tiiuae/falcon-7b": "apache-2.0",
-        "HuggingFaceTB/SmolLM2-1.7B": "apache-2.0", "LLM360/Amber": "apache-2.0",
+        "meta-llama/Llama-3.1-8B": "llama3.1",
+        "meta-llama/Llama-3.1-8B-Instruct": "llama3.1",
+        "meta-llama/Llama-3.2-1B": "llama3.2",
+        "meta-llama/Llama-2-7b-hf": "llama2",
+        "mistralai/Mistral-7B-v0.1": "apache-2.0",
+        "mistralai/Mistral-7B-Instruct-v0.3": "apache-2.0",
+        "mistralai/Mixtral-8x7B-v0.1": "apache-2.0",
+        "deepseek-ai/DeepSeek-R1": "mit",
+        "deepseek-ai/DeepSeek-R1-Distill-Llama-8B": "mit",
+        "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": "mit",
+        "allenai/OLMo-2-1124-7B": "apache-2.0",
+        "EleutherAI/pythia-1b": "apache-2.0",
+        "bigscience/bloom-560m": "bigscience-bloom-rail-1.0",
+        "google/gemma-2-9b": "gemma",
+        "microsoft/phi-2": "mit",
+        "Qwen/Qwen2.5-7B": "apache-2.0",
+        "tiiuae/falcon-7b": "apache-2.0",
+        "HuggingFaceTB/SmolLM2-1.7B": "apache-2.0",
+        "LLM360/Amber": "apache-2.0",
         "ibm-granite/granite-3.0-8b-base": "apache-2.0",
     }
     for rid, lic in expected.items():
@@ -370,8 +427,13 @@ def test_licence_metadata_and_files_match_the_facts() -> None:
     assert "DEEPSEEK LICENSE AGREEMENT" in model_lic and "Version 1.0, 23 October 2023" in model_lic
     assert "Attachment A" in model_lic and "distillation" in model_lic
     # Licence only in metadata: Mistral and Gemma ship no licence file.
-    for rid in ("mistralai/Mistral-7B-v0.1", "mistralai/Mistral-7B-Instruct-v0.3", "mistralai/Mixtral-8x7B-v0.1",
-                "mistralai/Mistral-7B-v0.3", "google/gemma-2-9b"):
+    for rid in (
+        "mistralai/Mistral-7B-v0.1",
+        "mistralai/Mistral-7B-Instruct-v0.3",
+        "mistralai/Mixtral-8x7B-v0.1",
+        "mistralai/Mistral-7B-v0.3",
+        "google/gemma-2-9b",
+    ):
         assert not any(n.upper().startswith("LICENSE") for n in names(rid)), rid
     # Non-default licence file names.
     assert "LICENSE.txt" in names("meta-llama/Llama-3.2-1B") and "LICENSE" not in names("meta-llama/Llama-3.2-1B")
@@ -385,8 +447,11 @@ def test_licence_metadata_and_files_match_the_facts() -> None:
 def test_lineage_metadata_matches_the_facts() -> None:
     assert card("meta-llama/Llama-3.1-8B-Instruct")["base_model"] == "meta-llama/Meta-Llama-3.1-8B"
     assert card("mistralai/Mistral-7B-Instruct-v0.3")["base_model"] == "mistralai/Mistral-7B-v0.3"
-    for rid in ("deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-R1-Distill-Llama-8B",
-                "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"):
+    for rid in (
+        "deepseek-ai/DeepSeek-R1",
+        "deepseek-ai/DeepSeek-R1-Distill-Llama-8B",
+        "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
+    ):
         assert "base_model" not in card(rid), rid
     prose = (model_dir("deepseek-ai/DeepSeek-R1-Distill-Llama-8B") / "files" / "README.md").read_text()
     assert "Llama3.1-8B-Base" in prose and "llama3.1 license" in prose
@@ -414,8 +479,14 @@ def test_cards_carry_the_facts_an_auditor_needs() -> None:
         return (model_dir(rid) / "files" / "README.md").read_text()
 
     llama = readme("meta-llama/Llama-3.1-8B")
-    for heading in ("## Model Information", "## Intended Use", "## Hardware and Software", "## Training Data",
-                    "## Benchmark scores", "## Responsibility & Safety"):
+    for heading in (
+        "## Model Information",
+        "## Intended Use",
+        "## Hardware and Software",
+        "## Training Data",
+        "## Benchmark scores",
+        "## Responsibility & Safety",
+    ):
         assert heading in llama
     assert "15 trillion tokens" in llama and "1.46M" in llama and "publicly available" in llama
     assert "training data" not in readme("mistralai/Mistral-7B-v0.1").lower()
@@ -429,8 +500,11 @@ def test_cards_carry_the_facts_an_auditor_needs() -> None:
 
 def test_standard_licence_texts_are_recognised() -> None:
     askalono = pytest.importorskip("askalono")
-    for rid, path, spdx in (("deepseek-ai/DeepSeek-R1", "LICENSE", "MIT"), ("microsoft/phi-2", "LICENSE", "MIT"),
-                            ("Qwen/Qwen2.5-7B", "LICENSE", "Apache-2.0")):
+    for rid, path, spdx in (
+        ("deepseek-ai/DeepSeek-R1", "LICENSE", "MIT"),
+        ("microsoft/phi-2", "LICENSE", "MIT"),
+        ("Qwen/Qwen2.5-7B", "LICENSE", "Apache-2.0"),
+    ):
         text = (model_dir(rid) / "files" / path).read_text()
         result = str(askalono.identify(text))
         assert result.startswith(spdx + " "), (rid, result)

@@ -21,8 +21,9 @@ _TRAINING_FILE_RE = re.compile(
 _ROLES: list[tuple[str, re.Pattern[str]]] = [
     ("data-processing", re.compile(r"data[- ]?(prep|processing|pipeline|curation|cleaning|toolkit)|dedup|"
                                    r"tokeni[sz]ation pipeline|data-prep", re.I)),
-    ("training", re.compile(r"\b(pre-?train(ing|ed)?|training code|training (codebase|framework|pipeline|repo)"
-                            r"|train(ed)? (with|using)|reproduce|from scratch|\w+-train\b|training, inference)", re.I)),
+    ("training", re.compile(r"\b(pre-?train(ing|ed)?|training code|training (codebase|framework|pipeline|repo\w*|"
+                            r"procedure|scripts?|configs?|recipes?|setup)|train(ed)? (with|using)|reproduc\w*|"
+                            r"from scratch|\w+-train\b|training, inference|config files)", re.I)),
     ("evaluation", re.compile(r"\beval(uation|s)?\b|benchmark harness|lm-evaluation|lighteval|analysis", re.I)),
     ("fine-tuning", re.compile(r"fine-?tun|recipes?|post-?training|instruct(ion)?[- ]tun|alignment", re.I)),
     ("inference", re.compile(r"inference|run(ning)? the model|serv(e|ing)|deploy|demo|generate|usage|"

@@ -24,6 +24,8 @@ _SOURCES = [
     "Cosmopedia", "AmberDatasets", "USPTO", "Reddit", "HackerNews", "OpenAssistant", "Tulu",
 ]
 _SOURCE_RE = re.compile(r"(?<![\w-])(" + "|".join(re.escape(s) for s in _SOURCES) + r")(?![\w-])")
+_TRAINING_WORDS = re.compile(r"\b(trained|training|pre-?train\w*|corpus|corpora|mixture|tokens|data ?mix)\b",
+                             re.IGNORECASE)
 VAGUE_RE = (
     r"publicly available (online )?(data|sources|datasets)|a new mix of|proprietary|undisclosed|not (been )?"
     r"(disclosed|released|publicly released)|internal data|in-house data|licensed data|mix of open[- ]source and"
@@ -99,13 +101,15 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                 source="card.body", pointer=ctx.body_pointer(sec.heading, sec.line),
                 summary=f"The card has a section on training data (“{sec.heading}”).", url=ctx.line_url(sec.line))
 
+    # Sources named in data sections, or in any sentence about training data; Hub dataset links anywhere.
     named: dict[str, tuple[int, str]] = {}
-    for b in data_blocks:
+    blocks = data_blocks + [b for b in ctx.card.blocks if b not in data_blocks and _TRAINING_WORDS.search(b.text)]
+    for b in blocks:
         for m in _SOURCE_RE.finditer(b.text):
             named.setdefault(m.group(1), (b.line, b.section.heading))
     for link in ctx.card.links:
         hl = hf_link(link.url)
-        if hl and hl[0] == "dataset" and any(link.section == b.section for b in data_blocks):
+        if hl and hl[0] == "dataset":
             named.setdefault(hl[1], (link.line, link.section.heading))
     if named:
         line, heading = next(iter(named.values()))

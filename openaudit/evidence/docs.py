@@ -19,8 +19,19 @@ TOPICS: dict[str, str] = {
     "hardware": r"hardware|compute|infrastructure|environmental|carbon|emission",
     "citation": r"citation|cite|bibtex|reference",
 }
+# A topic without its own heading still counts when the card discusses it at length in prose.
+TOPIC_PROSE: dict[str, str] = {
+    "training": r"\b(pre-?train\w*|post-?train\w*|trained (on|with|using)|training (data|procedure|pipeline|stage|"
+                r"recipe|run)|reinforcement learning|fine-?tun\w*|supervised)",
+    "evaluation": r"\b(benchmark\w*|evaluat\w+ (on|results)|accuracy|pass@1|scores? (on|of))",
+    "limitations": r"\b(limitation\w*|bias\w*|may (produce|generate)|hallucinat\w*|not (intended|suitable)|"
+                   r"out[- ]of[- ]scope|harmful|moderation)",
+}
+PROSE_MIN_SENTENCES = 3
 PLACEHOLDER = "[More Information Needed]"
 _HARDWARE_RE = r"\b(H100|H800|A100|V100|TPU\s?v?\d\w*|GPU[- ]hours?|GPUs?\b|accelerators?|supercomputer)"
+# The Hugging Face card template cites the ML CO2 calculator paper; it says nothing about the model.
+_TEMPLATE_ARXIV = {"1910.09700"}
 _REPORT_RE = re.compile(r"technical[- ]report|tech report|whitepaper|\.pdf($|\?)", re.IGNORECASE)
 
 
@@ -55,6 +66,15 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                         source="card.body", pointer=ctx.body_pointer(sec.heading, sec.line),
                         url=ctx.line_url(sec.line), summary=f"Card section on {topic}: “{sec.heading}”.")
                 break
+        else:
+            prose = card.sentences(TOPIC_PROSE[topic]) if topic in TOPIC_PROSE else []
+            if len(prose) >= PROSE_MIN_SENTENCES:
+                first = prose[0]
+                out.add("docs.section", {"topic": topic, "heading": first.section.heading, "line": first.line,
+                                         "sentences": len(prose)},
+                        source="card.body", pointer=ctx.body_pointer(first.section.heading, first.line),
+                        url=ctx.line_url(first.line), confidence="detected",
+                        summary=f"The card discusses {topic} in {len(prose)} sentences (no heading of its own).")
     placeholders = [b for b in card.blocks if PLACEHOLDER in b.text]
     if placeholders:
         out.add("docs.placeholder", {"count": len(placeholders)}, source="card.body",
@@ -83,11 +103,11 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
 
     papers: dict[str, tuple[str, str, str | None]] = {}
     for t in snap.tags():
-        if t.startswith("arxiv:"):
+        if t.startswith("arxiv:") and t[6:] not in _TEMPLATE_ARXIV:
             papers.setdefault(t[6:], ("tag", "tags", snap.repo_url()))
     for link in card.links:
         aid = arxiv_id(link.url)
-        if aid:
+        if aid and aid not in _TEMPLATE_ARXIV:
             papers.setdefault(aid, ("card.body", ctx.body_pointer(link.section.heading, link.line),
                                     ctx.line_url(link.line)))
     for aid, (via, pointer, _url) in papers.items():

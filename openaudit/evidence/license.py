@@ -280,7 +280,8 @@ def _statements(ctx: EvidenceContext, out: EvidenceList, files: list[_File]) -> 
         base_name = m.group(1).rstrip(".,;") if (is_base and m) else None
         ev = out.add("license.card", {"key": key, "scope": scope, "text": text[:400]}, source="card.body",
                      pointer=ctx.body_pointer(s.section.heading, s.line), url=ctx.line_url(s.line),
-                     confidence="detected", summary=f"The card names {key} as the {_SCOPE_WORDS[scope]} licence: “{text[:120]}”")
+                     confidence="detected",
+                     summary=f"The card names {key} as the {_SCOPE_WORDS[scope]} licence: “{text[:120]}”")
         result.append(_Statement(key, scope, facts, s, base_name, ev))
         if len(result) >= MAX_CARD_STATEMENTS:
             break
@@ -481,7 +482,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                     summary=f"The card declares {shown} but the repo has no LICENSE/COPYING file.")
 
     # ---- nothing decides it
-    if eff is None and anything or (eff is not None and eff.category == "unknown"):
+    if (eff is None and anything) or (eff is not None and eff.category == "unknown"):
         reasons: list[str] = []
         if tag_ev is not None and not res.known:
             reasons.append(res.reason)

@@ -25,6 +25,9 @@ _PROSE_RE = (
 # An owner/name in prose: not part of a path or URL (no '.', '/', ':' or word char before or '/' after),
 # and not a file name.
 _ID_IN_TEXT = re.compile(r"(?<![\w./:-])([A-Za-z0-9][\w.-]{1,95}/[A-Za-z0-9][\w.-]{1,95})(?![\w/-])")
+# A model-like name: letters with a hyphen and a digit (DeepSeek-R1-Distill-Llama-8B, Llama-3.1-8B).
+_MODEL_NAME = re.compile(r"\b[A-Za-z][\w.]*-[\w.-]*\d[\w.-]*")
+_WINDOW = 80  # characters after a lineage phrase in which the base must be named
 _FILE_EXT = re.compile(r"\.(py|md|json|txt|ya?ml|sh|toml|cfg|html?|pdf|safetensors|bin)$", re.IGNORECASE)
 
 
@@ -57,21 +60,44 @@ def declared_bases(metadata: dict[str, Any], tags: list[str]) -> list[tuple[str,
     return list(out.values())
 
 
-def prose_bases(card: ParsedCard) -> list[tuple[str, str, int, str]]:
-    """(id, sentence, line, heading) for Hub ids named in lineage sentences ("fine-tuned from X")."""
+def _names_other_model(before: str, own_name: str) -> bool:
+    """True when the words before a lineage phrase name a model other than this one.
+
+    Family cards (DeepSeek-R1's describes every distill) say "X-Distill-Llama-8B is derived from
+    Llama": that sentence is about X-Distill-Llama-8B, not about the repo the card sits in.
+    """
+    names = _MODEL_NAME.findall(before)
+    if not names:
+        return False
+    own = own_name.lower()
+    return all(n.lower().strip(".") != own and not own.endswith(n.lower().strip(".")) for n in names)
+
+
+def prose_bases(card: ParsedCard, own_name: str = "") -> list[tuple[str, str, int, str]]:
+    """(id, sentence, line, heading) for Hub ids that closely follow a lineage phrase ("fine-tuned from X").
+
+    The id must come within a few words after the phrase, as text or as a Hub link whose text does;
+    a model merely mentioned in the same paragraph ("the same tokenizer as X") is not a base.
+    """
     found: dict[str, tuple[str, str, int, str]] = {}
-    links_by_line: dict[int, list[str]] = {}
+    hub_links: dict[tuple[int, str], list[tuple[str, str]]] = {}
     for link in card.links:
         hl = hf_link(link.url)
-        if hl and hl[0] == "model":
-            links_by_line.setdefault(link.line, []).append(hl[1])
+        if hl and hl[0] == "model" and link.text:
+            hub_links.setdefault((link.line, link.section.heading), []).append((link.text, hl[1]))
+    rx = re.compile(_PROSE_RE, re.IGNORECASE)
     for s in card.sentences(_PROSE_RE):
-        candidates = list(links_by_line.get(s.line, []))
-        candidates += [m.group(1) for m in _ID_IN_TEXT.finditer(s.text)]
-        for cid in candidates:
-            if (_valid(cid) and cid not in found and not _FILE_EXT.search(cid)
-                    and not cid.lower().startswith(("http", "www."))):
-                found[cid] = (cid, s.text, s.line, s.section.heading)
+        for m in rx.finditer(s.text):
+            if own_name and _names_other_model(s.text[max(0, m.start() - 120): m.start()], own_name):
+                continue
+            window = s.text[m.end(): m.end() + _WINDOW]
+            candidates = [(window.find(text), cid) for text, cid in hub_links.get((s.line, s.section.heading), [])
+                          if text in window]
+            candidates += [(im.start(), im.group(1)) for im in _ID_IN_TEXT.finditer(window)]
+            for _, cid in sorted(candidates)[:1]:
+                if (_valid(cid) and cid not in found and not _FILE_EXT.search(cid)
+                        and not cid.lower().startswith(("http", "www."))):
+                    found[cid] = (cid, s.text, s.line, s.section.heading)
     return list(found.values())
 
 
@@ -106,7 +132,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
             out.add("lineage.invalid-base", {"id": bid[:200]}, source=ctx.meta_source(), pointer=pointer,
                     summary=f"base_model '{bid[:80]}' is not a valid repo id.")
 
-    for bid, sentence, line, heading in prose_bases(ctx.card):
+    for bid, sentence, line, heading in prose_bases(ctx.card, snap.repo_id.split("/")[-1]):
         if bid in direct_ids or bid == snap.repo_id:
             continue
         base = ctx.bundle.get("model", bid)

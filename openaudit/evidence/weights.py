@@ -32,6 +32,10 @@ _FORMATS: dict[str, str] = {
     ".npz": "numpy",
 }
 _QUANTISED_FORMATS = {"gguf", "ggml"}
+# Post-training quantisation methods: weights in these are a derivative of a full-precision model.
+# FP8 / MXFP4 and the like can be a model's native training precision (DeepSeek-V3/R1), so they are not.
+_DERIVATIVE_QUANT = {"gptq", "awq", "bitsandbytes", "exl2", "aqlm", "hqq", "eetq", "quanto", "compressed-tensors",
+                     "gguf", "marlin", "squeezellm"}
 _NOT_WEIGHTS = re.compile(r"(^|/)(training_args|optimizer|scheduler|rng_state[^/]*|scaler)\.(bin|pt|pth)$")
 _SMALL = 1_000_000  # files under 1 MB with a weight extension are configs or stubs, not weights
 _INTERMEDIATE_RE = (
@@ -79,7 +83,9 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         snap.info.get("config"), dict) else None
     if formats:
         full = formats - _QUANTISED_FORMATS
-        quantised_only = not full or bool(quant_cfg)
+        method = str(quant_cfg.get("quant_method", "")).lower() if isinstance(quant_cfg, dict) else ""
+        relation = ctx.metadata.get("base_model_relation")
+        quantised_only = not full or method in _DERIVATIVE_QUANT or (bool(quant_cfg) and relation == "quantized")
         out.add(
             "weights.published",
             {"formats": sorted(formats), "full_precision": not quantised_only,

@@ -17,7 +17,9 @@ def restriction_phrase(restriction: str, facts: LicenseFacts | None = None) -> s
     """One restriction in plain words."""
     if restriction == "user-cap":
         cap = facts.user_cap if facts else None
-        return f"separate licence above {_users(cap)} monthly users" if cap else "separate licence above a user threshold"
+        if cap:
+            return f"separate licence above {_users(cap)} monthly users"
+        return "separate licence above a user threshold"
     if restriction == "naming-attribution":
         prefix = facts.naming_prefix if facts else None
         return (f"derived models must be named '{prefix}…'" if prefix

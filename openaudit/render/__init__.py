@@ -13,6 +13,10 @@ Renderer = Callable[[Report], str]
 FORMATS: dict[str, str] = {
     "terminal": "openaudit.render.terminal:render",
     "json": "openaudit.render.jsonfmt:render",
+    "mof-yaml": "openaudit.render.mof_yaml:render",
+    "sarif": "openaudit.render.sarif:render",
+    "junit": "openaudit.render.junit:render",
+    "github": "openaudit.render.github:render",
     "html": "openaudit.render.html:render",
     "md": "openaudit.render.markdown:render",
     "badge": "openaudit.render.badge:render",

@@ -288,7 +288,8 @@ def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
               "evidence": [(eid, anchors[eid]) for eid in f.evidence if eid in anchors]} for f in s.flags]
 
     lic = s.license
-    license = {"name": None, "key": None, "category": "unknown", "restrictions": [], "description": ""}
+    license: dict[str, Any] = {"name": None, "key": None, "category": "unknown", "restrictions": [],
+                               "description": ""}
     if lic is not None:
         license = {"name": lic.name or lic.key, "key": lic.key, "category": lic.category,
                    "restrictions": list(lic.restrictions), "description": lic.description, "source": lic.source}
@@ -355,13 +356,26 @@ def all_framework_columns(views: list[SubjectView]) -> list[tuple[str, str]]:
     return out
 
 
+# Bidi overrides/isolates (Trojan-Source style spoofing) and C0 controls other than tab/newline are
+# shown as visible code points instead of being passed to the browser.
+_INVISIBLE = {c: f"<U+{c:04X}>" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F,
+                                          *(i for i in range(0x20) if i not in (9, 10, 13)), 0x7F)}
+
+
+def _visible(value: Any) -> Any:
+    if type(value) is str:
+        return value.translate(_INVISIBLE)
+    return value
+
+
 @cache
 def environment() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     env = Environment(loader=PackageLoader("openaudit.render", "templates"),
                       autoescape=select_autoescape(enabled_extensions=("html", "svg", "xml"), default=True),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                      finalize=_visible)
     env.globals.update(DIM_LABEL=DIM_LABEL, VERDICT_LABEL=VERDICT_LABEL, words=words)
     env.filters["pct"] = lambda v: "—" if v is None else f"{float(v):.0f}"
     env.filters["score100"] = lambda v: "—" if v is None else f"{float(v) * 100:.0f}"

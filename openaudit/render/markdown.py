@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 
 from openaudit.render.html import (
-    DIMENSIONS,
     DIM_LABEL,
+    DIMENSIONS,
     VERDICT_LABEL,
     SubjectView,
     all_framework_columns,
@@ -99,11 +99,11 @@ def _subject(v: SubjectView, level: str) -> list[str]:
         out.append("")
     if v.frameworks:
         out += ["| framework | result | notes |", "|---|---|---|"]
-        for f in v.frameworks:
-            notes = "; ".join(esc(r, 160) for r in f.reasons[:2])
-            if f.progress:
-                notes = (notes + "; " if notes else "") + ", ".join(f"{esc(k)} {p:.0f}%" for k, p in f.progress)
-            out.append(f"| {esc(f.title)} | {TONE_ICON[f.tone]} {esc(f.display)} | {notes or '—'} |")
+        for fw in v.frameworks:
+            notes = "; ".join(esc(r, 160) for r in fw.reasons[:2])
+            if fw.progress:
+                notes = (notes + "; " if notes else "") + ", ".join(f"{esc(k)} {p:.0f}%" for k, p in fw.progress)
+            out.append(f"| {esc(fw.title)} | {TONE_ICON[fw.tone]} {esc(fw.display)} | {notes or '—'} |")
         out.append("")
     if v.lineage:
         chain = "; ".join(f"{esc(e['child'])} ← {esc(e['relation'] or 'derived', 30)} ← "

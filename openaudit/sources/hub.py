@@ -55,7 +55,7 @@ from huggingface_hub.utils import (
 )
 
 from openaudit import errors
-from openaudit.repoid import parse_ref, validate_repo_id
+from openaudit.repoid import RepoRef, parse_ref, validate_dataset_id, validate_repo_id
 from openaudit.snapshot import (
     MAX_TEXT_FILE_BYTES,
     SHA_RE,
@@ -142,11 +142,14 @@ class HubSource:
 
     # ---- the flow -------------------------------------------------------------------------
     def _snapshot(self, repo_type: RepoType, repo_id: str, revision: str | None) -> RepoSnapshot:
-        ref = parse_ref(f"{repo_id}@{revision}" if revision is not None else repo_id)  # InvalidRepoId
+        if repo_type == "dataset" and "/" not in repo_id:  # legacy canonical dataset id (`the_pile`)
+            ref = RepoRef(validate_dataset_id(repo_id), revision)
+        else:
+            ref = parse_ref(f"{repo_id}@{revision}" if revision is not None else repo_id)  # InvalidRepoId
         headers = self._headers()
         info = self._info(repo_type, ref.repo_id, revision, headers)
         try:
-            validate_repo_id(info["id"])
+            (validate_dataset_id if repo_type == "dataset" else validate_repo_id)(info["id"])
         except errors.InvalidRepoId:
             raise errors.FetchError(
                 repo_id, f"{repo_type} '{repo_id}': {self._shown} answered with an invalid id"
@@ -182,9 +185,7 @@ class HubSource:
                 todo.append((path, size))
 
         if todo:
-            with ThreadPoolExecutor(
-                max_workers=min(self.workers, len(todo)), thread_name_prefix="openaudit-hub"
-            ) as ex:
+            with ThreadPoolExecutor(max_workers=min(self.workers, len(todo)), thread_name_prefix="openaudit-hub") as ex:
                 futures = [ex.submit(self._read_file, repo_type, ref.repo_id, pin, p, s) for p, s in todo]
                 results = []
                 first_error: BaseException | None = None
@@ -222,9 +223,7 @@ class HubSource:
             ) from None
 
     # ---- the API call ---------------------------------------------------------------------
-    def _info(
-        self, repo_type: RepoType, repo_id: str, revision: str | None, headers: dict[str, str]
-    ) -> dict[str, Any]:
+    def _info(self, repo_type: RepoType, repo_id: str, revision: str | None, headers: dict[str, str]) -> dict[str, Any]:
         url = f"{self.endpoint}/api/{repo_type}s/{repo_id}"
         if revision is not None:
             url += f"/revision/{quote(revision, safe='')}"
@@ -235,9 +234,7 @@ class HubSource:
             hf_raise_for_status(r)
             data = r.json()
             if not isinstance(data, dict) or not isinstance(data.get("id"), str):
-                raise errors.FetchError(
-                    repo_id, f"{what}: {self._shown} answered with JSON that is not a repo"
-                )
+                raise errors.FetchError(repo_id, f"{what}: {self._shown} answered with JSON that is not a repo")
             return data
 
         try:
@@ -245,8 +242,7 @@ class HubSource:
         except GatedRepoError:
             raise errors.AccessDenied(
                 repo_id,
-                f"{what}: the metadata is gated on {self._shown}; "
-                "pass a token with access (HF_TOKEN or --token)",
+                f"{what}: the metadata is gated on {self._shown}; pass a token with access (HF_TOKEN or --token)",
             ) from None
         except RepositoryNotFoundError:
             raise errors.RepoNotFound(
@@ -267,14 +263,12 @@ class HubSource:
                 msg = f"{what}: {self._shown} rejected the credentials (HTTP 401); check HF_TOKEN or --token"
                 raise errors.AccessDenied(repo_id, msg) from None
             if status == 403:
-                raise errors.AccessDenied(
-                    repo_id, f"{what}: access denied by {self._shown} (HTTP 403)"
-                ) from None
+                raise errors.AccessDenied(repo_id, f"{what}: access denied by {self._shown} (HTTP 403)") from None
             raise errors.FetchError(repo_id, f"{what}: {self._shown} answered HTTP {status}") from None
+        except RecursionError:  # JSON nested deeper than the parser's recursion limit
+            raise errors.FetchError(repo_id, f"{what}: {self._shown} answered with JSON nested too deeply") from None
         except ValueError:  # body is not JSON (json.JSONDecodeError)
-            raise errors.NetworkError(
-                repo_id, f"{what}: {self._shown} answered with a body that is not JSON"
-            ) from None
+            raise errors.NetworkError(repo_id, f"{what}: {self._shown} answered with a body that is not JSON") from None
 
     def _with_retries(self, repo_id: str, what: str, call: Callable[[], _T]) -> _T:
         """Run `call`, retrying 429 (honouring RateLimit / Retry-After), 408/5xx and transport errors."""
@@ -290,8 +284,7 @@ class HubSource:
                         reset = f"; the limit resets in {wait:.0f} s" if wait is not None else ""
                         raise errors.RateLimited(
                             repo_id,
-                            f"{what}: rate limited by {self._shown} (HTTP 429) "
-                            f"after {attempt + 1} attempts{reset}",
+                            f"{what}: rate limited by {self._shown} (HTTP 429) after {attempt + 1} attempts{reset}",
                         ) from None
                     self._sleep(attempt, wait)
                 elif status in _RETRY_STATUS:
@@ -359,13 +352,9 @@ class HubSource:
                 detail=f"listed in siblings but {self._shown} answered 404",
             )
         except RepositoryNotFoundError:
-            raise errors.RepoNotFound(
-                repo_id, f"{what}: the repo is no longer found on {self._shown}"
-            ) from None
+            raise errors.RepoNotFound(repo_id, f"{what}: the repo is no longer found on {self._shown}") from None
         except RevisionNotFoundError:
-            raise errors.RevisionNotFound(
-                repo_id, f"{what}: commit {pin} not found on {self._shown}"
-            ) from None
+            raise errors.RevisionNotFound(repo_id, f"{what}: commit {pin} not found on {self._shown}") from None
         except DisabledRepoError:
             raise errors.AccessDenied(repo_id, f"{what}: the repo is disabled on {self._shown}") from None
         except LocalEntryNotFoundError as e:
@@ -383,13 +372,9 @@ class HubSource:
         if isinstance(cause, HfHubHTTPError):
             status = _status(cause)
             if status == 429:
-                raise errors.RateLimited(
-                    repo_id, f"{what}: rate limited by {self._shown} (HTTP 429)"
-                ) from None
+                raise errors.RateLimited(repo_id, f"{what}: rate limited by {self._shown} (HTTP 429)") from None
             if status in (401, 403):
-                raise errors.AccessDenied(
-                    repo_id, f"{what}: access denied by {self._shown} (HTTP {status})"
-                ) from None
+                raise errors.AccessDenied(repo_id, f"{what}: access denied by {self._shown} (HTTP {status})") from None
             raise errors.NetworkError(repo_id, f"{what}: {self._shown} answered HTTP {status}") from None
         if isinstance(cause, FileMetadataError):
             raise errors.NetworkError(
@@ -418,9 +403,7 @@ def _unsafe_path(path: str) -> bool:
 
 def _too_large(path: str, size: int) -> UnreadableFile:
     # Same wording as the store source, so both sources give equal snapshots.
-    return UnreadableFile(
-        path=path, reason=Unreadable.TOO_LARGE, detail=f"{size} bytes (cap {MAX_TEXT_FILE_BYTES})"
-    )
+    return UnreadableFile(path=path, reason=Unreadable.TOO_LARGE, detail=f"{size} bytes (cap {MAX_TEXT_FILE_BYTES})")
 
 
 def _status(e: HfHubHTTPError) -> int:

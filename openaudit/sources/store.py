@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from openaudit.errors import ConfigFileError, RepoNotFound, RevisionNotFound
-from openaudit.repoid import validate_repo_id
+from openaudit.repoid import validate_dataset_id, validate_repo_id
 from openaudit.snapshot import (
     MAX_TEXT_FILE_BYTES,
     SHA_RE,
@@ -41,7 +41,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def repo_dir(store: Path, repo_type: RepoType, repo_id: str) -> Path:
     """The folder of a repo in the store. The id is validated first: no traversal out of the store."""
-    validate_repo_id(repo_id)
+    if repo_type == "dataset":
+        validate_dataset_id(repo_id)
+    else:
+        validate_repo_id(repo_id)
     return store / f"{repo_type}s" / repo_id
 
 
@@ -50,6 +53,8 @@ def _load_json(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise ConfigFileError(str(path), f"invalid JSON: {e.msg}", line=e.lineno) from None
+    except RecursionError:
+        raise ConfigFileError(str(path), "invalid JSON: nested too deeply") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigFileError(str(path), f"cannot read: {e}") from None
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
@@ -114,6 +119,10 @@ class StoreSource:
 
     def _read(self, repo_type: RepoType, repo_id: str, revision: str | None) -> RepoSnapshot:
         d = self._locate(repo_type, repo_id, revision)
+        root = self.root.resolve()
+        for p in (d, d / "info.json", d / "files", d / SIDECAR):  # no symlink out of the store
+            if (p.exists() or p.is_symlink()) and not p.resolve().is_relative_to(root):
+                raise ConfigFileError(str(p), "leaves the snapshot store (a symlink out of it); not read")
         info = _load_json(d / "info.json")
         sidecar = _load_sidecar(d / SIDECAR)
         files: dict[str, TextFile] = {}
@@ -157,7 +166,7 @@ def _load_sidecar(path: Path) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, OSError, UnicodeDecodeError) as e:
+    except (json.JSONDecodeError, RecursionError, OSError, UnicodeDecodeError) as e:
         raise ConfigFileError(str(path), f"invalid JSON: {e}") from None
     return data if isinstance(data, dict) else {}
 

@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,8 +50,8 @@ class Case:
 CASES: list[Case] = [
     Case("billion-laughs", "YAML front matter with 9 levels of anchor expansion (billion laughs)"),
     Case("deep-nesting-flow", "YAML front matter nested 100,000 levels deep ([[[[…]]]])"),
-    Case("deep-nesting-block", "YAML front matter mapping nested 5,000 levels deep"),
-    Case("deep-json-carddata", "the Hub JSON's cardData nested 100,000 levels deep"),
+    Case("deep-nesting-block", "YAML front matter mapping nested 600 levels deep"),
+    Case("deep-json-carddata", "the Hub JSON's cardData nested 20,000 levels deep"),
     Case("non-mapping-list", "YAML front matter that is a list"),
     Case("non-mapping-scalar", "YAML front matter that is a bare string"),
     Case("yaml-python-tag", "YAML front matter with !!python/object/apply:os.system"),
@@ -125,13 +124,10 @@ def build_small(store: Path) -> list[str]:
     w = write_repo
     w(store, "billion-laughs", {"README.md": _billion_laughs()})
     w(store, "deep-nesting-flow", {"README.md": _card("x: " + "[" * 100_000 + "]" * 100_000, PLAIN_BODY)})
-    block = "\n".join(" " * i + f"k{i}:" for i in range(5000)) + " end"
+    block = "\n".join(" " * i + f"k{i}:" for i in range(600)) + " end"
     w(store, "deep-nesting-block", {"README.md": _card(block, PLAIN_BODY)})
-    deep: Any = "leaf"
-    for _ in range(100_000):
-        deep = {"x": deep}
     # json.dumps would recurse; write the nested JSON by hand.
-    deep_text = '{"x":' * 100_000 + '"leaf"' + "}" * 100_000
+    deep_text = '{"x":' * 20_000 + '"leaf"' + "}" * 20_000
     folder = w(store, "deep-json-carddata", {"README.md": _card("license: mit", PLAIN_BODY)})
     info = json.loads((folder / "info.json").read_text(encoding="utf-8"))
     info["cardData"] = "__DEEP__"
@@ -168,7 +164,8 @@ def build_small(store: Path) -> list[str]:
         f"tags:\n- {json.dumps(XSS['svg'])}",
         f"library_name: {json.dumps(XSS['script'])}",
         f"pipeline_tag: {json.dumps(XSS['img'])}",
-        "model-index:\n- name: \"<script>alert(5)</script>\"\n  results:\n  - task: {type: \"<b onmouseover=alert(6)>\"}",
+        "model-index:\n- name: \"<script>alert(5)</script>\"\n  results:\n"
+        "  - task: {type: \"<b onmouseover=alert(6)>\"}",
     ])
     w(store, "xss-metadata", {"README.md": _card(meta, PLAIN_BODY)},
       info={"cardData": {"license": "other", "license_name": XSS["script"], "license_link": "javascript:alert(1)"},
@@ -185,7 +182,7 @@ def build_small(store: Path) -> list[str]:
     w(store, "license-weird-types", {"README.md": _card(
         "license: {a: b, c: [1, 2, {d: e}]}\nlicense_name: 12345\nlicense_link: [x, y]\n"
         "datasets: {x: y}\nbase_model: 42\ntags: 7", PLAIN_BODY)},
-      info={"cardData": {"license": [[["mit"]], None, 3.5, {"x": 1}, "a" * 1_000_000]}})
+      info={"cardData": {"license": [[["mit"]], None, 3.5, {"x": 1}, "a" * 300_000]}})
     w(store, "sibling-traversal", {"README.md": _card("license: mit", PLAIN_BODY)},
       extra_siblings=[{"rfilename": p, "size": 10} for p in (
           "../../etc/passwd", "/etc/passwd", "..\\..\\LICENSE", "LICENSE/../../../etc/passwd", "./LICENSE",
@@ -291,8 +288,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {len(names)} cases to {a.out}")
     return 0
 
-
-Registry = dict[str, Callable[..., Any]]
 
 if __name__ == "__main__":
     os.umask(0o022)

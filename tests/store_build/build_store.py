@@ -39,14 +39,44 @@ import repos  # noqa: E402
 # Extensions the Hub's default .gitattributes routes to LFS, plus binary files that the Hub
 # refuses to store without LFS/Xet.
 LFS_EXTENSIONS = (
-    ".safetensors", ".bin", ".pth", ".pt", ".ckpt", ".msgpack", ".h5", ".onnx", ".onnx_data",
-    ".gguf", ".model", ".v3", ".pdf", ".png", ".jpg", ".jpeg", ".parquet", ".arrow", ".zst",
-    ".gz", ".npy", ".tflite", ".ot",
+    ".safetensors",
+    ".bin",
+    ".pth",
+    ".pt",
+    ".ckpt",
+    ".msgpack",
+    ".h5",
+    ".onnx",
+    ".onnx_data",
+    ".gguf",
+    ".model",
+    ".v3",
+    ".pdf",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".parquet",
+    ".arrow",
+    ".zst",
+    ".gz",
+    ".npy",
+    ".tflite",
+    ".ot",
 )
 LFS_THRESHOLD = 10 * 1024 * 1024
 TGI_MODEL_TYPES = {
-    "llama", "mistral", "mixtral", "qwen2", "gemma2", "phi", "falcon", "gpt_neox", "bloom",
-    "olmo2", "granite", "deepseek_v3",
+    "llama",
+    "mistral",
+    "mixtral",
+    "qwen2",
+    "gemma2",
+    "phi",
+    "falcon",
+    "gpt_neox",
+    "bloom",
+    "olmo2",
+    "granite",
+    "deepseek_v3",
 }
 REPO_ID_RE = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*$")
 ARXIV_RE = re.compile(r"(?:arxiv\.org/(?:abs|pdf)/|arXiv:)(\d{4}\.\d{4,5})", re.IGNORECASE)
@@ -114,7 +144,7 @@ def split_card(text: str) -> tuple[dict[str, Any], str, bool]:
     m = FRONT_MATTER_RE.match(text)
     if not m:
         return {}, text, True
-    body = text[m.end():]
+    body = text[m.end() :]
     try:
         data = yaml.safe_load(m.group(1))
     except yaml.YAMLError:
@@ -163,8 +193,11 @@ def build_siblings(spec: dict[str, Any], stored: dict[str, bytes]) -> list[dict[
     wkey = spec.get("weights_key", spec["version"])
     sibs: dict[str, dict[str, Any]] = {}
     gitattributes = read_text("gitattributes.txt").encode()
-    sibs[".gitattributes"] = {"rfilename": ".gitattributes", "blobId": git_blob_sha1(gitattributes),
-                              "size": len(gitattributes)}
+    sibs[".gitattributes"] = {
+        "rfilename": ".gitattributes",
+        "blobId": git_blob_sha1(gitattributes),
+        "size": len(gitattributes),
+    }
     for path, data in stored.items():
         sibs[path] = {"rfilename": path, "blobId": git_blob_sha1(data), "size": len(data)}
     for path, size in spec.get("files", []):
@@ -173,8 +206,12 @@ def build_siblings(spec: dict[str, Any], stored: dict[str, bytes]) -> list[dict[
         if is_lfs(path, size):
             sha256 = hashlib.sha256(f"openaudit-fixture-lfs:{rid}:{path}:{wkey}".encode()).hexdigest()
             ptr = lfs_pointer(sha256, size)
-            sibs[path] = {"rfilename": path, "blobId": git_blob_sha1(ptr), "size": size,
-                          "lfs": {"sha256": sha256, "size": size, "pointerSize": len(ptr)}}
+            sibs[path] = {
+                "rfilename": path,
+                "blobId": git_blob_sha1(ptr),
+                "size": size,
+                "lfs": {"sha256": sha256, "size": size, "pointerSize": len(ptr)},
+            }
         else:
             stand_in = f"openaudit-fixture-blob:{rid}:{path}:{wkey}\n".encode()
             sibs[path] = {"rfilename": path, "blobId": git_blob_sha1(stand_in), "size": size}
@@ -182,8 +219,9 @@ def build_siblings(spec: dict[str, Any], stored: dict[str, bytes]) -> list[dict[
 
 
 # --------------------------------------------------------------------------- models
-def model_tags(spec: dict[str, Any], card: dict[str, Any], body: str, names: list[str],
-               library: str | None, pipeline: str | None) -> list[str]:
+def model_tags(
+    spec: dict[str, Any], card: dict[str, Any], body: str, names: list[str], library: str | None, pipeline: str | None
+) -> list[str]:
     tags: list[str] = []
     if library:
         tags.append(library)
@@ -271,8 +309,11 @@ def build_model(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]
     if spec.get("transformers_info"):
         info["transformersInfo"] = spec["transformers_info"]
     elif library == "transformers" and pipeline == "text-generation":
-        info["transformersInfo"] = {"auto_model": "AutoModelForCausalLM", "pipeline_tag": "text-generation",
-                                    "processor": "AutoTokenizer"}
+        info["transformersInfo"] = {
+            "auto_model": "AutoModelForCausalLM",
+            "pipeline_tag": "text-generation",
+            "processor": "AutoTokenizer",
+        }
     if spec.get("gguf"):
         info["gguf"] = spec["gguf"]
     if spec.get("params"):
@@ -293,8 +334,12 @@ def build_dataset(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes
     card, body, _ok = split_card(readme)
     siblings = build_siblings(spec, stored)
     tags: list[str] = []
-    for key, prefix in (("task_categories", "task_categories"), ("language", "language"),
-                        ("license", "license"), ("size_categories", "size_categories")):
+    for key, prefix in (
+        ("task_categories", "task_categories"),
+        ("language", "language"),
+        ("license", "license"),
+        ("size_categories", "size_categories"),
+    ):
         tags += [f"{prefix}:{v}" for v in as_list(card.get(key)) if isinstance(v, str)]
     tags += [t for t in as_list(card.get("tags")) if isinstance(t, str)]
     tags += spec.get("extra_tags", [])

@@ -1,0 +1,225 @@
+"""The snapshot cache (DESIGN §8): a snapshot store keyed by repo and commit sha.
+
+The cache IS a snapshot store (DESIGN §2 layout, written with `write_snapshot`), so it can be
+replayed with `--snapshots`, served by tests/fakehub.py, or shared. Next to each repo's
+`info.json` it keeps `cache.json`:
+
+    {"sha": "<commit>", "depth": "metadata|card|full", "paths": [text files attempted],
+     "taken_at": "<ISO time>"}
+
+`depth` and `paths` say what was read: at depth `card` the licence files were not attempted, so a
+licence file absent from `files/` is "not read", not "missing". An entry answers a request for
+(repo, sha, depth) when its sha is that sha and its depth is at least the one asked for.
+Linked repos (datasets, base models), whose current sha is not known without a request, are taken
+from the cache while younger than a TTL (any age with --offline).
+
+`listings/models/<owner>.json` keeps the ids and shas of the last organisation listing, so that
+`--offline` knows which models it has to skip. Every file is written atomically (temp + rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import UTC, datetime, timedelta
+from hashlib import sha1
+from pathlib import Path
+from typing import Any, Literal
+
+from openaudit.repoid import validate_owner
+from openaudit.snapshot import RepoSnapshot, RepoType, TextFile, Unreadable, UnreadableFile
+from openaudit.sources.store import SIDECAR, _atomic_write, read_text_file, repo_dir, write_snapshot
+
+Depth = Literal["metadata", "card", "full"]
+DEPTHS: tuple[Depth, ...] = ("metadata", "card", "full")
+META = "cache.json"
+DEFAULT_LINKED_TTL = timedelta(hours=24)
+_HUB = "https://huggingface.co"
+
+
+def depth_rank(depth: str) -> int:
+    return list(DEPTHS).index(depth) if depth in DEPTHS else 0
+
+
+def default_cache_dir(endpoint: str | None = None) -> Path:
+    """platformdirs' user cache `openaudit/snapshots`; another endpoint gets its own sub-store."""
+    import platformdirs
+
+    base = Path(platformdirs.user_cache_dir("openaudit")) / "snapshots"
+    ep = (endpoint or os.environ.get("HF_ENDPOINT") or _HUB).rstrip("/")
+    if ep == _HUB:
+        return base
+    return base / "endpoints" / sha1(ep.encode()).hexdigest()[:16]
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # a damaged entry is a miss, never a crash
+    return data if isinstance(data, dict) else None
+
+
+class SnapshotCache:
+    """Read and write cached snapshots. Thread-safe: writes are atomic per file and serialised per repo."""
+
+    def __init__(self, root: str | os.PathLike[str], linked_ttl: timedelta = DEFAULT_LINKED_TTL):
+        self.root = Path(root)
+        self.linked_ttl = linked_ttl
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    # ---- entries ------------------------------------------------------------------------------
+    def get(self, repo_type: RepoType, repo_id: str, sha: str | None, depth: Depth) -> RepoSnapshot | None:
+        """The cached snapshot of `repo_id` at `sha`, read at `depth` or deeper; None on a miss."""
+        if not sha:
+            return None
+        got = self._load(repo_type, repo_id)
+        if got is None:
+            return None
+        snap, meta = got
+        if meta.get("sha") != sha or depth_rank(meta.get("depth", "metadata")) < depth_rank(depth):
+            return None
+        return trim_to_depth(snap, depth)
+
+    def get_linked(self, repo_type: RepoType, repo_id: str, *, any_age: bool = False) -> RepoSnapshot | None:
+        """A linked repo (dataset, base model) read in full, younger than the TTL (or any age)."""
+        got = self._load(repo_type, repo_id)
+        if got is None:
+            return None
+        snap, meta = got
+        if meta.get("depth") != "full":
+            return None
+        if not any_age:
+            cached = _parse_time(meta.get("cached_at")) or snap.taken_at
+            if datetime.now(UTC) - cached > self.linked_ttl:
+                return None
+        return snap
+
+    def _load(self, repo_type: RepoType, repo_id: str) -> tuple[RepoSnapshot, dict[str, Any]] | None:
+        try:
+            d = repo_dir(self.root, repo_type, repo_id)
+        except Exception:
+            return None
+        meta = _read_json(d / META)
+        info = _read_json(d / "info.json")
+        if meta is None or info is None or info.get("sha") != meta.get("sha") or info.get("id") != repo_id:
+            return None
+        sidecar = _read_json(d / SIDECAR) or {}
+        recorded = sidecar.get("unreadable") or {}
+        files: dict[str, TextFile] = {}
+        unreadable: dict[str, UnreadableFile] = {}
+        sizes = {s.get("rfilename"): s.get("size") for s in info.get("siblings") or [] if isinstance(s, dict)}
+        for path in meta.get("paths") or []:
+            if not isinstance(path, str):
+                continue
+            rec = recorded.get(path)
+            if isinstance(rec, dict):
+                try:
+                    reason = Unreadable(rec.get("reason", "error"))
+                except ValueError:
+                    reason = Unreadable.ERROR
+                unreadable[path] = UnreadableFile(path=path, reason=reason, detail=str(rec.get("detail", "")))
+                continue
+            read = read_text_file(d / "files", path, sizes.get(path))
+            if isinstance(read, TextFile):
+                files[path] = read
+            else:  # the entry is damaged (a file went away): a miss
+                return None
+        for path, rec in recorded.items():  # e.g. README.md "not read" at depth metadata
+            if path not in unreadable and path not in files and isinstance(rec, dict):
+                try:
+                    reason = Unreadable(rec.get("reason", "error"))
+                except ValueError:
+                    reason = Unreadable.ERROR
+                unreadable[path] = UnreadableFile(path=path, reason=reason, detail=str(rec.get("detail", "")))
+        source = sidecar.get("source") if sidecar.get("source") in ("hub", "store", "localdir") else "hub"
+        taken = _parse_time(sidecar.get("taken_at")) or datetime.now(UTC)
+        snap = RepoSnapshot(repo_id=repo_id, repo_type=repo_type, revision=meta["sha"], source=source,
+                            taken_at=taken, info=info, files=dict(sorted(files.items())),
+                            unreadable=dict(sorted(unreadable.items())))
+        return snap, meta
+
+    def put(self, snap: RepoSnapshot, depth: Depth, paths: list[str]) -> None:
+        """Record a snapshot read at `depth`; `paths` are the text files attempted at that depth."""
+        if not snap.revision:
+            return  # not keyed by a commit: nothing a later run could trust
+        key = f"{snap.repo_type}:{snap.repo_id}"
+        with self._lock(key):
+            # The cache keeps the latest commit only: write at the top level whatever was there before.
+            d = write_snapshot(self.root, snap.model_copy(update={"requested_revision": None}))
+            meta = {"sha": snap.revision, "depth": depth, "paths": sorted(set(paths)),
+                    "taken_at": snap.taken_at.isoformat(), "cached_at": datetime.now(UTC).isoformat()}
+            _atomic_write(d / META, (json.dumps(meta, indent=1) + "\n").encode())
+
+    # ---- organisation listings -------------------------------------------------------------------
+    def _listing_path(self, owner: str) -> Path:
+        return self.root / "listings" / "models" / f"{validate_owner(owner)}.json"
+
+    def put_listing(self, owner: str, items: list[dict[str, Any]]) -> None:
+        rows = [{"id": i.get("id"), "sha": i.get("sha"), "createdAt": i.get("createdAt"),
+                 "lastModified": i.get("lastModified")} for i in items if isinstance(i.get("id"), str)]
+        body = {"owner": owner, "taken_at": datetime.now(UTC).isoformat(), "models": rows}
+        _atomic_write(self._listing_path(owner), (json.dumps(body, indent=1) + "\n").encode())
+
+    def get_listing(self, owner: str) -> list[dict[str, Any]] | None:
+        """The last listing of an owner (ids, shas, dates), else the cached models of that owner, else None."""
+        data = _read_json(self._listing_path(owner))
+        if data is not None and isinstance(data.get("models"), list):
+            return [r for r in data["models"] if isinstance(r, dict) and isinstance(r.get("id"), str)]
+        owner_dir = self.root / "models" / owner
+        if not owner_dir.is_dir():
+            return None
+        rows = []
+        for d in sorted(owner_dir.iterdir()):
+            info = _read_json(d / "info.json")
+            if info and info.get("id") == f"{owner}/{d.name}":
+                rows.append({"id": info["id"], "sha": info.get("sha"), "createdAt": info.get("createdAt"),
+                             "lastModified": info.get("lastModified")})
+        return rows or None
+
+
+README_NOT_READ = "not read: --depth metadata reads the listing only"
+
+
+def paths_for_depth(info: dict[str, Any], depth: Depth) -> list[str]:
+    """The text files a snapshot at `depth` attempts: none, the card, or every file of interest."""
+    from openaudit.snapshot import is_text_file_of_interest
+
+    names = [s["rfilename"] for s in info.get("siblings") or []
+             if isinstance(s, dict) and isinstance(s.get("rfilename"), str)]
+    if depth == "metadata":
+        return []
+    if depth == "card":
+        return [n for n in names if n.lower() == "readme.md"]
+    return list(dict.fromkeys(n for n in names if is_text_file_of_interest(n)))
+
+
+def trim_to_depth(snap: RepoSnapshot, depth: Depth) -> RepoSnapshot:
+    """Keep only what a snapshot at `depth` reads. Licence files left out read as "not read" (evidence);
+    at depth metadata the README is recorded as unreadable so that the card is "unknown", not "missing"."""
+    keep = set(paths_for_depth(snap.info, depth))
+    files = {p: f for p, f in snap.files.items() if p in keep}
+    unreadable = {p: u for p, u in snap.unreadable.items() if p in keep}
+    if depth == "metadata":
+        for name in snap.sibling_names():
+            if name.lower() == "readme.md":
+                unreadable[name] = UnreadableFile(path=name, reason=Unreadable.MISSING, detail=README_NOT_READ)
+    if files == snap.files and unreadable == snap.unreadable:
+        return snap
+    return snap.model_copy(update={"files": files, "unreadable": unreadable})

@@ -1,0 +1,79 @@
+"""Shared helpers of the CI renderers (sarif, junit, github): rule metadata and card line lookup."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from openaudit.report import Report, Subject
+
+_README_LINE = re.compile(r"^README\.md(?:#.*)?:L(\d+)")
+
+
+@cache
+def _profile_rules(profile_id: str) -> dict[str, dict[str, Any]]:
+    from openaudit.criteria import load_profile
+
+    try:
+        prof = load_profile(profile_id)
+    except Exception:  # a profile that no longer loads still renders, with what the findings carry
+        return {}
+    return {c.id: {"id": c.id, "name": c.slug, "title": c.title, "question": c.question,
+                   "remediation": c.remediation.strip(), "references": list(c.references), "severity": c.severity,
+                   "profile": prof.id, "dimension": c.dimension} for c in prof.criteria}
+
+
+def criterion_rules(report: Report) -> dict[str, dict[str, Any]]:
+    """Every criterion of every profile that ran, by id, in profile order."""
+    out: dict[str, dict[str, Any]] = {}
+    for ref in report.profiles:
+        for cid, meta in _profile_rules(ref.id).items():
+            out.setdefault(cid, meta)
+    for s in report.subjects:  # profiles given as files: fall back to what the findings say
+        for f in s.findings:
+            out.setdefault(f.criterion, {"id": f.criterion, "name": f.slug, "title": f.title, "question": f.title,
+                                         "remediation": "", "references": [], "severity": f.severity,
+                                         "profile": f.profile, "dimension": f.dimension})
+    return out
+
+
+def flag_rules() -> dict[str, dict[str, Any]]:
+    from openaudit.flags import load_flags
+
+    out = {f.id: {"id": f.id, "name": f.id, "title": f.title, "question": f.title,
+                  "remediation": f.remediation, "references": [], "severity": f.severity} for f in load_flags().flags}
+    out.setdefault("license-changed", {"id": "license-changed", "name": "license-changed",
+                                       "title": "Licence changed between revisions", "question":
+                                       "Did the weights licence change between two audited revisions?",
+                                       "remediation": "Announce licence changes and keep old revisions' terms "
+                                       "documented.", "references": [], "severity": "warning"})
+    return out
+
+
+def readme_line(s: Subject, evidence_ids: list[str]) -> int | None:
+    """The README.md line an item's evidence points at, preferring the YAML front matter."""
+    by_id = {e.id: e for e in s.evidence}
+    lines = []
+    for eid in evidence_ids:
+        e = by_id.get(eid)
+        m = _README_LINE.match(e.pointer) if e else None
+        if e and m:
+            lines.append((0 if e.pointer.startswith("README.md:L") else 1, int(m.group(1))))
+    return min(lines)[1] if lines else None
+
+
+def hf_uri(s: Subject) -> str:
+    return f"hf://{s.repo_id}@{s.revision}" if s.revision else f"hf://{s.repo_id}"
+
+
+def waiver_for(report: Report, repo_id: str, rule: str) -> dict[str, Any] | None:
+    for v in (report.policy or {}).get("violations", []):
+        if v["repo_id"] == repo_id and v["rule"] == rule and v.get("waived_by"):
+            waived: dict[str, Any] = v["waived_by"]
+            return waived
+    return None
+
+
+def is_local(s: Subject) -> bool:
+    return s.source == "localdir"

@@ -1,0 +1,146 @@
+"""GitHub Actions workflow commands (`::error`/`::warning`/`::notice` lines) and the step summary.
+
+With a policy: an `::error` per violation that fails the run, a `::notice` per waived one, a
+`::warning` per expired or soon-expiring waiver. Without a policy: one line per flag that fired,
+at the flag's severity. `file=`/`line=` are given only for a local model folder (the card is then
+a file of the checked-out repository); Hub models are named in the title.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from openaudit.render.ci import is_local, readme_line
+from openaudit.report import Report, Subject
+
+CMD = {"error": "error", "warning": "warning", "note": "notice"}
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _prop(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _line(level: str, title: str, message: str, s: Subject | None = None, evidence: list[str] | None = None) -> str:
+    props = []
+    if s is not None and is_local(s):
+        props.append("file=README.md")
+        line = readme_line(s, evidence or [])
+        if line:
+            props.append(f"line={line}")
+    props.append(f"title={_prop(title)}")
+    return f"::{CMD.get(level, level)} {','.join(props)}::{_data(message)}"
+
+
+def _flag_evidence(s: Subject, rule: str) -> list[str]:
+    if rule.startswith("flag:"):
+        return next((list(f.evidence) for f in s.flags if f.id == rule[5:]), [])
+    if rule.startswith("criteria."):
+        return next((list(f.evidence) for f in s.findings if f.criterion == rule[9:]), [])
+    return []
+
+
+def render(report: Report) -> str:
+    subjects = {s.repo_id: s for s in report.subjects}
+    out: list[str] = []
+    policy = report.policy
+    if policy is not None:
+        for v in policy.get("violations", []):
+            s = subjects.get(v["repo_id"])
+            ev = _flag_evidence(s, v["rule"]) if s else []
+            title = f"openaudit {v['rule']} ({v['repo_id']})"
+            if v.get("waived_by"):
+                w = v["waived_by"]
+                out.append(_line("note", title, f"waived ({w['reason']}, expires {w['expires']}): {v['detail']}",
+                                 s, ev))
+            elif not v.get("baselined"):
+                out.append(_line("error", title, v["detail"], s, ev))
+        for w in policy.get("expired_waivers", []):
+            out.append(_line("error" if not policy.get("passed") and policy.get("strict_failed") else "warning",
+                             f"openaudit waiver {w['index']} expired",
+                             f"waiver for {w['target']} on {w['models']} expired on {w['expires']}"))
+        for w in policy.get("expiring_waivers", []):
+            out.append(_line("warning", f"openaudit waiver {w['index']} expires soon",
+                             f"waiver for {w['target']} on {w['models']} expires on {w['expires']}"))
+    else:
+        for s in report.subjects:
+            for f in s.flags:
+                out.append(_line(f.severity, f"openaudit {f.id} ({s.repo_id})", f"{f.title}. {f.message}", s,
+                                 list(f.evidence)))
+    for s in report.subjects:
+        if s.status != "audited":
+            out.append(_line("warning", f"openaudit {s.status} ({s.repo_id})", s.reason or s.status))
+    out.append(summary_line(report))
+    return "\n".join(out) + "\n"
+
+
+def summary_line(report: Report) -> str:
+    n = len(report.subjects)
+    p = report.policy
+    if p is None:
+        flags = sum(len(s.flags) for s in report.subjects)
+        return f"openaudit: {n} model(s) audited, {flags} flag(s), no policy"
+    verdict = "passed" if p.get("passed") else "FAILED"
+    return (f"openaudit: {n} model(s), policy {verdict}: {p.get('failed', 0)} violation(s), "
+            f"{p.get('waived', 0)} waived, {p.get('baselined', 0)} in the baseline, "
+            f"{len(p.get('expired_waivers', []))} expired waiver(s)")
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def step_summary(report: Report) -> str:
+    p = report.policy
+    head = "## openaudit"
+    if p is not None:
+        head += f": policy {'passed ✅' if p.get('passed') else 'failed ❌'}"
+    lines = [head, "", summary_line(report), "",
+             "| Model | Revision | Status | Score | MOF | Flags | Policy |", "|---|---|---|---|---|---|---|"]
+    fails: dict[str, int] = {}
+    for v in (p or {}).get("violations", []):
+        if not v.get("waived_by") and not v.get("baselined"):
+            fails[v["repo_id"]] = fails.get(v["repo_id"], 0) + 1
+    for s in report.subjects:
+        mof = s.frameworks.get("mof")
+        if p is None:
+            pol = "—"
+        elif s.repo_id not in p.get("checked", {}):
+            pol = "out of scope"
+        else:
+            pol = f"❌ {fails[s.repo_id]}" if s.repo_id in fails else "✅"
+        lines.append(f"| `{_cell(s.repo_id)}` | `{(s.revision or 'local')[:12]}` | {s.status} | "
+                     f"{'' if s.score is None else f'{s.score:g}'} | {_cell(mof.verdict) if mof else ''} | "
+                     f"{_cell(', '.join(f.id for f in s.flags)) or '—'} | {pol} |")
+    failing = [v for v in (p or {}).get("violations", []) if not v.get("waived_by") and not v.get("baselined")]
+    if failing:
+        lines += ["", "### Violations", ""]
+        lines += [f"- `{_cell(v['repo_id'])}` **{_cell(v['rule'])}**: {_cell(v['detail'])}" for v in failing]
+    waived = [v for v in (p or {}).get("violations", []) if v.get("waived_by")]
+    if waived:
+        lines += ["", "### Waived", ""]
+        lines += [f"- `{_cell(v['repo_id'])}` {_cell(v['rule'])}: {v['waived_by']['reason']}, expires "
+                  f"{v['waived_by']['expires']}" for v in waived]
+    expired = (p or {}).get("expired_waivers", [])
+    if expired:
+        lines += ["", "### Expired waivers", ""]
+        lines += [f"- waiver {w['index']} ({_cell(w['target'])} on `{_cell(w['models'])}`) expired {w['expires']}"
+                  for w in expired]
+    if p is not None and p.get("passed") and not failing:
+        lines += ["", f"All {len(p.get('checked', {}))} model(s) in scope pass the policy."]
+    return "\n".join(lines) + "\n\n"
+
+
+def append_step_summary(path: Path, report: Report) -> None:
+    """Append in one write with O_APPEND, so concurrent steps never interleave half summaries."""
+    data = step_summary(report).encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)

@@ -1,0 +1,123 @@
+"""SARIF 2.1.0 for code scanning (GitHub, GitLab, Azure DevOps).
+
+One rule per criterion of every profile that ran and per flag (also the ones that passed, so that
+fixed alerts close); rule help from the criterion's YAML (question, remediation, references).
+Results: findings whose outcome is closed, partial or unknown, and flags that fired. Each result
+has `partialFingerprints` from repo id + rule id (never a line number), a logical location
+`hf://ORG/NAME@SHA`, and a physical location README.md (the model card, where a publisher fixes
+nearly every finding) with the line when the evidence points into it. A finding waived by the
+policy carries a SARIF suppression with the waiver's reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from openaudit import __version__
+from openaudit.render.ci import criterion_rules, flag_rules, hf_uri, is_local, readme_line, waiver_for
+from openaudit.report import Report, Subject
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVEL = {"error": "error", "warning": "warning", "note": "note"}
+
+
+def _help(meta: dict[str, Any]) -> dict[str, str]:
+    md = [f"**{meta['title']}**", "", meta["question"]]
+    text = [meta["title"], meta["question"]]
+    if meta.get("remediation"):
+        md += ["", "**Remediation.** " + meta["remediation"]]
+        text.append("Remediation: " + meta["remediation"])
+    if meta.get("references"):
+        md += ["", "**References**", *[f"- {r}" for r in meta["references"]]]
+        text.append("References: " + "; ".join(meta["references"]))
+    return {"text": "\n".join(text), "markdown": "\n".join(md)}
+
+
+def _rule(meta: dict[str, Any], kind: str) -> dict[str, Any]:
+    tags = [kind] + ([meta["profile"], meta["dimension"]] if kind == "criterion" else [])
+    return {"id": meta["id"], "name": meta["name"], "shortDescription": {"text": meta["title"]},
+            "fullDescription": {"text": meta["question"]}, "help": _help(meta),
+            "defaultConfiguration": {"level": LEVEL.get(meta["severity"], "warning")},
+            "properties": {"tags": tags}}
+
+
+def _fingerprint(repo_id: str, rule_id: str) -> str:
+    return hashlib.sha256(f"{repo_id}\x00{rule_id}".encode()).hexdigest()[:32]
+
+
+def _location(s: Subject, line: int | None) -> dict[str, Any]:
+    artifact: dict[str, Any] = {"uri": "README.md"}
+    if not is_local(s):
+        artifact["uriBaseId"] = s.repo_id
+    physical: dict[str, Any] = {"artifactLocation": artifact}
+    if line:
+        physical["region"] = {"startLine": line}
+    return {"physicalLocation": physical,
+            "logicalLocations": [{"name": s.repo_id, "fullyQualifiedName": hf_uri(s), "kind": "module"}]}
+
+
+def _result(report: Report, s: Subject, rule_id: str, index: int, level: str, text: str,
+            evidence: list[str], policy_rule: str) -> dict[str, Any]:
+    res: dict[str, Any] = {"ruleId": rule_id, "ruleIndex": index, "level": level, "message": {"text": text},
+                           "locations": [_location(s, readme_line(s, evidence))],
+                           "partialFingerprints": {"openauditRepoRule/v1": _fingerprint(s.repo_id, rule_id)},
+                           "properties": {"repo_id": s.repo_id, "revision": s.revision, "evidence": evidence}}
+    waived = waiver_for(report, s.repo_id, policy_rule)
+    if waived:
+        res["suppressions"] = [{"kind": "external", "status": "accepted",
+                                "justification": f"{waived['reason']}: {waived.get('note') or ''} "
+                                                 f"(expires {waived['expires']})".replace(":  (", " (")}]
+    return res
+
+
+def _category(report: Report) -> str:
+    owners = sorted({s.repo_id.split("/")[0] for s in report.subjects})
+    return owners[0] if len(owners) == 1 else "models"
+
+
+def sarif(report: Report) -> dict[str, Any]:
+    crit = criterion_rules(report)
+    flags = flag_rules()
+    rules = [_rule(m, "criterion") for m in crit.values()] + [_rule(m, "flag") for m in flags.values()
+                                                             if m["id"] not in crit]
+    index = {r["id"]: i for i, r in enumerate(rules)}
+    results: list[dict[str, Any]] = []
+    bases: dict[str, Any] = {}
+    for s in report.subjects:
+        if s.status == "skipped":
+            continue
+        at = f"{s.repo_id}@{(s.revision or 'local')[:12]}"
+        if not is_local(s) and s.revision:
+            bases[s.repo_id] = {"uri": f"https://huggingface.co/{s.repo_id}/blob/{s.revision}/"}
+        for f in s.findings:
+            if f.outcome in ("open", "not-applicable") or f.criterion not in index:
+                continue
+            level = "note" if f.outcome == "unknown" else LEVEL.get(f.severity, "warning")
+            results.append(_result(report, s, f.criterion, index[f.criterion], level,
+                                   f"{at}: {f.title}: {f.outcome}. {f.rationale}", list(f.evidence),
+                                   f"criteria.{f.criterion}"))
+        for fl in s.flags:
+            if fl.id not in index:
+                continue
+            results.append(_result(report, s, fl.id, index[fl.id], LEVEL.get(fl.severity, "warning"),
+                                   f"{at}: {fl.title}. {fl.message}", list(fl.evidence), f"flag:{fl.id}"))
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "openaudit", "version": __version__, "semanticVersion": __version__,
+                            "rules": rules}},
+        "automationDetails": {"id": f"openaudit/{_category(report)}/"},
+        "invocations": [{"executionSuccessful": True, "endTimeUtc": report.generated_at.isoformat()}],
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+    }
+    if bases:
+        run["originalUriBaseIds"] = dict(sorted(bases.items()))
+    if report.policy is not None:
+        run["properties"] = {"policy": {"file": report.policy.get("file"), "passed": report.policy.get("passed"),
+                                        "failed": report.policy.get("failed")}}
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+def render(report: Report) -> str:
+    return json.dumps(sarif(report), indent=2, ensure_ascii=False) + "\n"
