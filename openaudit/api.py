@@ -23,7 +23,7 @@ from openaudit.evidence.data import declared_datasets, valid_dataset_id
 from openaudit.evidence.lineage import MAX_DEPTH, declared_bases, prose_bases
 from openaudit.evidence.model import Evidence
 from openaudit.flags import Flag, evaluate_flags
-from openaudit.repoid import RepoRef, parse_ref, validate_repo_id
+from openaudit.repoid import RepoRef, parse_ref, shown, validate_repo_id
 from openaudit.report import LicenseSummary, LineageEntry, ProfileRef, Report, Subject
 from openaudit.scoring import score_dimensions, score_framework
 from openaudit.snapshot import RepoSnapshot, RepoType, SnapshotBundle
@@ -258,8 +258,7 @@ def parse_targets(targets: Iterable[str]) -> list[RepoRef | Path]:
         p = Path(t)
         if t.startswith((".", "/", "~")) or (os.sep in t and p.is_dir()) or (p.is_dir() and "/" not in t):
             if not p.expanduser().is_dir():
-                shown = t.encode("unicode_escape").decode("ascii")[:120]
-                raise UsageError(f"'{shown}' is neither a model folder nor a valid repo id (owner/name[@revision])")
+                raise UsageError(f"'{shown(t)}' is neither a model folder nor a valid repo id (owner/name[@revision])")
             out.append(p.expanduser())
         else:
             out.append(parse_ref(t))

@@ -278,8 +278,9 @@ def snapshot(
                 failed += 1
                 continue
             bundle = api.fetch_bundle(src, snap, memo)
-            for s in (snap, *bundle.related.values()):
-                write_snapshot(output, s)
+            write_snapshot(output, snap)
+            for key, linked in bundle.related.items():
+                write_snapshot(output, linked, as_id=key.split(":", 1)[1])
             if not quiet:
                 typer.echo(f"wrote {snap.repo_id}@{(snap.revision or '')[:12]} (+{len(bundle.related)} linked)",
                            err=True)

@@ -14,6 +14,11 @@ _OWNER_RE = re.compile(rf"^{_PART}$")
 _REV_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 
 
+def shown(text: str, limit: int = 120) -> str:
+    """An id as the user typed it, safe to print: non-printable characters (controls, bidi overrides) escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text[:limit])
+
+
 class RepoRef(NamedTuple):
     repo_id: str
     revision: str | None
@@ -23,9 +28,8 @@ def validate_repo_id(repo_id: str) -> str:
     """Return the id unchanged if it is a valid `owner/name`, else raise InvalidRepoId naming it."""
     if not isinstance(repo_id, str) or not repo_id:
         raise InvalidRepoId("invalid repo id '': expected 'owner/name'")
-    shown = repo_id.encode("unicode_escape").decode("ascii")[:120]
     if not _REPO_ID_RE.match(repo_id) or ".." in repo_id or "--" in repo_id:
-        raise InvalidRepoId(f"invalid repo id '{shown}': expected 'owner/name' (letters, digits, '-', '_', '.')")
+        raise InvalidRepoId(f"invalid repo id '{shown(repo_id)}': expected 'owner/name' (letters, digits, '-', '_', '.')")
     return repo_id
 
 
@@ -38,8 +42,7 @@ def validate_dataset_id(repo_id: str) -> str:
 
 def validate_owner(owner: str) -> str:
     if not _OWNER_RE.match(owner or "") or ".." in owner:
-        shown = (owner or "").encode("unicode_escape").decode("ascii")[:120]
-        raise InvalidRepoId(f"invalid organisation '{shown}'")
+        raise InvalidRepoId(f"invalid organisation '{shown(owner or '')}'")
     return owner
 
 
@@ -49,7 +52,6 @@ def parse_ref(text: str) -> RepoRef:
     validate_repo_id(repo_id)
     if sep:
         if not _REV_RE.match(rev) or ".." in rev:
-            shown = rev.encode("unicode_escape").decode("ascii")[:80]
-            raise InvalidRepoId(f"invalid revision '{shown}' in '{repo_id}@…'")
+            raise InvalidRepoId(f"invalid revision '{shown(rev, 80)}' in '{repo_id}@…'")
         return RepoRef(repo_id, rev)
     return RepoRef(repo_id, None)

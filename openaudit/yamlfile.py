@@ -67,11 +67,14 @@ def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
-def _find_scalar(node: yaml.Node | None, value: str, loc: tuple[int | str, ...] = ()) -> list[tuple[tuple[int | str, ...], int]]:
+Loc = tuple[int | str, ...]
+
+
+def _find_scalar(node: yaml.Node | None, value: str, loc: Loc = ()) -> list[tuple[Loc, int]]:
     """Every (location, line) where a scalar equal to `value` sits, in document order."""
     if isinstance(node, yaml.ScalarNode):
         return [(loc, node.start_mark.line + 1)] if node.value == value else []
-    found: list[tuple[tuple[int | str, ...], int]] = []
+    found: list[tuple[Loc, int]] = []
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             if isinstance(k, yaml.ScalarNode):
@@ -82,7 +85,7 @@ def _find_scalar(node: yaml.Node | None, value: str, loc: tuple[int | str, ...] 
     return found
 
 
-def _locate_named(node: yaml.Node | None, msg: str) -> tuple[int | str, ...]:
+def _locate_named(node: yaml.Node | None, msg: str) -> Loc:
     """A whole-document check (duplicate id, undefined reference) names the offending value last:
     point at its last occurrence (the duplicate, or the reference), not at line 1."""
     for token in reversed(re.findall(r"[\w.:-]+", msg)):

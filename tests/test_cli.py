@@ -186,3 +186,18 @@ def test_demo_prints_the_four_flagships_offline() -> None:
     for name in ("meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1", "deepseek-ai/DeepSeek-R1",
                  "allenai/OLMo-2-1124-7B"):
         assert name in r.stdout
+
+
+@pytest.mark.skipif(not (STORE / "models").is_dir(), reason="fixture store not generated")
+def test_snapshot_keeps_renamed_bases_replayable(tmp_path: Path) -> None:
+    # The Instruct card's base_model is the pre-rename id; the recorded store must answer it too.
+    out = tmp_path / "rec"
+    r = run("snapshot", "meta-llama/Llama-3.1-8B-Instruct", "--snapshots", str(STORE), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / "models" / "meta-llama" / "Meta-Llama-3.1-8B" / "info.json").is_file()
+    a = json.loads(run("audit", "meta-llama/Llama-3.1-8B-Instruct", "--snapshots", str(STORE), "-f", "json",
+                       "-q").stdout)
+    b = json.loads(run("audit", "meta-llama/Llama-3.1-8B-Instruct", "--snapshots", str(out), "-f", "json",
+                       "-q").stdout)
+    assert a["subjects"][0]["lineage"] == b["subjects"][0]["lineage"]
+    assert b["subjects"][0]["lineage"][0]["found"] is True

@@ -60,7 +60,16 @@ def readme_line(s: Subject, evidence_ids: list[str]) -> int | None:
         m = _README_LINE.match(e.pointer) if e else None
         if e and m:
             lines.append((0 if e.pointer.startswith("README.md:L") else 1, int(m.group(1))))
-    return min(lines)[1] if lines else None
+    if lines:
+        return min(lines)[1]
+    # Evidence read from a file (LICENSE@sha) about metadata the card declares: the card's key of that family
+    # (a licence mismatch is fixed at the `license:` line), e.g. license.mismatch -> README.md:L2 (license).
+    families = {by_id[eid].kind.split(".")[0] for eid in evidence_ids if eid in by_id}
+    for e in s.evidence:
+        m = _README_LINE.match(e.pointer)
+        if m and e.pointer.startswith("README.md:L") and e.kind.split(".")[0] in families:
+            return int(m.group(1))
+    return None
 
 
 def hf_uri(s: Subject) -> str:

@@ -208,14 +208,16 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def write_snapshot(store: str | os.PathLike[str], snap: RepoSnapshot) -> Path:
+def write_snapshot(store: str | os.PathLike[str], snap: RepoSnapshot, as_id: str | None = None) -> Path:
     """Write a snapshot into a store (DESIGN §2 layout). Returns the repo's folder.
 
-    The requested id is the folder (so an old name that the Hub redirects stays replayable),
-    the info JSON is written as the source served it.
+    `as_id` is the id it was requested under, when that differs from the canonical `snap.repo_id`
+    (an old name the Hub redirects, like meta-llama/Meta-Llama-3.1-8B): the folder is that name, so
+    a card whose base_model still uses the old name replays as it resolved live. The info JSON is
+    written exactly as the source served it.
     """
     root = Path(store)
-    base = repo_dir(root, snap.repo_type, snap.repo_id)
+    base = repo_dir(root, snap.repo_type, as_id or snap.repo_id)
     d = base
     top_info = base / "info.json"
     if snap.requested_revision not in (None, "main") and top_info.is_file():

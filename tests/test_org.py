@@ -1,0 +1,321 @@
+"""`openaudit org` at Hub scale (issue 7): request counts from the fake hub's log, never timings.
+
+The real huggingface_hub session runs against tests/fakehub.py (a subprocess); nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from openaudit.api import RunMemo
+from openaudit.cli import app
+from openaudit.snapshot import RepoSnapshot
+
+ORG = "synth-org"
+N = 30
+GATED = {3, 17, 25}  # gated models: no file request without a token
+APACHE = "Apache License\nVersion 2.0, January 2004\nhttp://www.apache.org/licenses/\n" + "TERMS AND CONDITIONS\n" * 20
+MIT = "MIT License\n\nPermission is hereby granted, free of charge, to any person obtaining a copy...\n"
+
+
+def _card(i: int, *, datasets: list[str], base: str | None, license_id: str) -> str:
+    meta = [f"license: {license_id}", "library_name: transformers", "pipeline_tag: text-generation"]
+    if datasets:
+        meta.append("datasets:\n" + "".join(f"- {d}\n" for d in datasets).rstrip())
+    if base:
+        meta.append(f"base_model: {base}")
+    body = (f"# model-{i:02d}\n\nA synthetic model number {i}.\n\n## Training\n\nTrained on public web text.\n\n"
+            "## Evaluation\n\nMMLU 50.\n\n## Limitations\n\nIt makes mistakes.\n")
+    return "---\n" + "\n".join(meta) + "\n---\n" + body
+
+
+def build_org(store: Path, repo_writer: Any, n: int = N) -> dict[str, Any]:
+    """`n` models: distinct READMEs, two shared LICENSE blobs, a shared dataset, in-org base models."""
+    readme_blobs: dict[str, str] = {}
+    created = []
+    for i in range(n):
+        rid = f"{ORG}/model-{i:02d}"
+        license_id = "apache-2.0" if i % 3 else "mit"
+        datasets = ["synth-data/corpus"] if i % 2 == 0 else []
+        base = f"{ORG}/model-00" if i % 5 == 4 else None
+        readme = _card(i, datasets=datasets, base=base, license_id=license_id)
+        files: dict[str, str] = {"README.md": readme}
+        if i % 4 != 3:
+            files["LICENSE"] = APACHE if license_id == "apache-2.0" else MIT
+        sibs = [{"rfilename": ".gitattributes"}, {"rfilename": "config.json"}, {"rfilename": "model.safetensors"},
+                *({"rfilename": p} for p in files)]
+        tags = ["transformers", "safetensors", f"license:{license_id}", *(f"dataset:{d}" for d in datasets)]
+        if base:
+            tags.append(f"base_model:finetune:{base}")
+        day = 1 + i % 28
+        month = 1 + i // 10
+        info = {
+            "sha": f"{i:040x}",
+            "gated": "manual" if i in GATED else False,
+            "private": False,
+            "disabled": False,
+            "tags": tags,
+            "library_name": "transformers",
+            "pipeline_tag": "text-generation",
+            "createdAt": f"2024-{month:02d}-{day:02d}T00:00:00.000Z",
+            "lastModified": f"2024-{month:02d}-{day:02d}T12:00:00.000Z",
+            "cardData": {"license": license_id, **({"datasets": datasets} if datasets else {}),
+                         **({"base_model": base} if base else {})},
+            "safetensors": {"parameters": {"BF16": 1_000_000 + i}, "total": 1_000_000 + i},
+            "config": {"architectures": ["LlamaForCausalLM"], "model_type": "llama"},
+            "siblings": sibs,
+        }
+        repo_writer(store, rid, info, files)
+        if i not in GATED:
+            readme_blobs[rid] = readme
+        created.append(rid)
+    repo_writer(store, "synth-data/corpus",
+                {"sha": "d" * 40, "gated": False, "private": False, "tags": ["license:odc-by"],
+                 "cardData": {"license": "odc-by"}, "siblings": [{"rfilename": "README.md"}]},
+                {"README.md": "---\nlicense: odc-by\n---\n# corpus\n\nPublic web text.\n"}, repo_type="dataset")
+    return {"ids": created, "distinct_readmes": len(set(readme_blobs.values()))}
+
+
+@pytest.fixture(scope="module")
+def org_store(tmp_path_factory: pytest.TempPathFactory, repo_writer: Any) -> tuple[Path, dict[str, Any]]:
+    store = tmp_path_factory.mktemp("org-store")
+    return store, build_org(store, repo_writer)
+
+
+def run(monkeypatch: pytest.MonkeyPatch, url: str | None, *args: str) -> tuple[int, dict[str, Any] | None, str]:
+    if url:
+        monkeypatch.setenv("HF_ENDPOINT", url)
+    out_args = list(args)
+    report_path = None
+    if "-o" not in args:
+        report_path = Path(monkeypatch_tmp()) / "report.json"
+        out_args += ["-f", "json", "-o", str(report_path)]
+    res = CliRunner().invoke(app, out_args)
+    report = json.loads(report_path.read_text()) if report_path and report_path.exists() else None
+    return res.exit_code, report, res.output + (res.stderr if hasattr(res, "stderr") else "")
+
+
+_TMP: list[Path] = []
+
+
+def monkeypatch_tmp() -> Path:
+    return _TMP[-1]
+
+
+@pytest.fixture(autouse=True)
+def _tmp_out(tmp_path: Path) -> None:
+    _TMP.append(tmp_path)
+
+
+def files_requested(reqs: list[dict[str, Any]]) -> list[str]:
+    return [r["path"] for r in reqs if r["bucket"] == "resolvers"]
+
+
+def api_requested(reqs: list[dict[str, Any]]) -> list[str]:
+    return [r["path"] for r in reqs if r["bucket"] == "api" and r["path"] != "/api/agent-harnesses"]
+
+
+# ---- request counts ---------------------------------------------------------------------------------
+def test_card_depth_one_listing_one_readme_per_blob_then_warm_run_reads_nothing(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store, meta = org_store
+    hub = fakehub(store, fresh=True)
+    cache = tmp_path / "cache"
+    mark = hub.mark()
+    code, report, _ = run(monkeypatch, hub.url, "org", ORG, "--depth", "card", "--cache-dir", str(cache))
+    reqs = hub.since(mark)
+    assert report is not None and len(report["subjects"]) == N  # every listed model is reported
+    # One API request: the listing page. No model_info, no dataset_info at depth card.
+    assert api_requested(reqs) == ["/api/models"]
+    listing = next(r for r in reqs if r["path"] == "/api/models")
+    assert "author=synth-org" in listing["query"] and "expand=siblings" in listing["query"]
+    # README reads only, pinned to the listed sha, at most one per distinct blob, none for gated repos.
+    files = files_requested(reqs)
+    assert all(p.endswith("/README.md") for p in files)
+    assert len(files) <= meta["distinct_readmes"] == N - len(GATED)
+    assert all(f"/resolve/{i:040x}/" in p for p in files for i in [int(p.split("/")[2][-2:])])
+    assert not any(f"model-{i:02d}/" in p for p in files for i in GATED)
+    assert all(r["method"] == "GET" for r in reqs)  # no HEAD before GET
+    # Gated without a token: audited on public metadata, incomplete (exit 3) with the reason.
+    gated = [s for s in report["subjects"] if int(s["repo_id"][-2:]) in GATED]
+    assert {s["status"] for s in gated} == {"incomplete"} and all("gated" in s["reason"] for s in gated)
+    assert code == 3
+
+    # Warm run on unchanged repos: the listing page only, no file request, same verdicts.
+    mark = hub.mark()
+    code2, report2, _ = run(monkeypatch, hub.url, "org", ORG, "--depth", "card", "--cache-dir", str(cache))
+    reqs2 = hub.since(mark)
+    assert api_requested(reqs2) == ["/api/models"] and files_requested(reqs2) == []
+    assert code2 == code
+    assert [(s["repo_id"], s["score"], s["status"]) for s in report2["subjects"]] == [
+        (s["repo_id"], s["score"], s["status"]) for s in report["subjects"]]
+    # The cache is a snapshot store: it replays with --snapshots and no network.
+    assert (cache / "models" / ORG / "model-00" / "info.json").is_file()
+    assert (cache / "models" / ORG / "model-00" / "files" / "README.md").is_file()
+
+
+def test_full_depth_reads_licences_and_resolves_linked_repos_once(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store, _ = org_store
+    hub = fakehub(store, fresh=True)
+    code, report, _ = run(monkeypatch, hub.url, "org", ORG, "--cache-dir", str(tmp_path / "c"), "--jobs", "6")
+    reqs = hub.requests()
+    api = api_requested(reqs)
+    # The listing, then the shared dataset once (15 models name it); the in-org base model is never
+    # looked up again: the listing already gave it.
+    assert api.count("/api/models") == 1
+    assert api.count("/api/datasets/synth-data/corpus") == 1
+    assert not any(p.startswith(f"/api/models/{ORG}/") for p in api)
+    files = files_requested(reqs)
+    assert files.count("/datasets/synth-data/corpus/resolve/" + "d" * 40 + "/README.md") == 1
+    # One GET per readable text file of each non-gated model (a list item has no blob id to dedupe on).
+    expected = sum(1 + (i % 4 != 3) for i in range(N) if i not in GATED) + 1
+    assert len(files) == expected == len(set(files))
+    subj = {s["repo_id"]: s for s in report["subjects"]}
+    assert len(subj) == N and code == 3  # the gated ones are incomplete
+    assert subj[f"{ORG}/model-04"]["lineage"] and subj[f"{ORG}/model-04"]["lineage"][0]["found"] is True
+
+
+# ---- rate limits and budgets -----------------------------------------------------------------------
+def test_429_with_ratelimit_reset_is_waited_out(
+    tmp_path: Path, repo_writer: Any, fakehub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "store"
+    build_org(store, repo_writer, n=3)  # models 0-2: none gated
+    # 1 request per bucket per second: the listing spends the api window (RateLimit r=0;t=1), the
+    # concurrent README reads get 429 with `RateLimit: "resolvers";r=0;t=1`.
+    hub = fakehub(store, fresh=True, rate_limit="1/1")
+    code, report, _ = run(monkeypatch, hub.url, "org", ORG, "--depth", "card", "--cache-dir", str(tmp_path / "c"),
+                          "--jobs", "3")
+    reqs = hub.requests()
+    limited = [r for r in reqs if r["status"] == 429]
+    assert limited, "the fake hub should have rate limited some requests"
+    assert code == 0 and report is not None
+    assert [s["status"] for s in report["subjects"]] == ["audited"] * 3
+    ok = [r["path"] for r in reqs if r["bucket"] == "resolvers" and r["status"] == 200]
+    assert sorted(ok) == sorted(set(ok)) and len(ok) == 3  # each README read once, in the end
+
+
+def test_exhausted_budget_gives_incomplete_subjects_and_exit_3(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store, _ = org_store
+    hub = fakehub(store, fresh=True)
+    code, report, _out = run(monkeypatch, hub.url, "org", ORG, "--depth", "card", "--max-requests", "6",
+                            "--cache-dir", str(tmp_path / "c"), "--jobs", "2")
+    assert code == 3
+    assert len(hub.requests()) - sum(r["path"] == "/api/agent-harnesses" for r in hub.requests()) <= 6
+    assert report is not None and len(report["subjects"]) == N  # never dropped
+    budget = [s for s in report["subjects"] if (s["reason"] or "").startswith("budget:")]
+    assert len(budget) >= N - len(GATED) - 5
+    assert all(s["status"] == "incomplete" for s in budget)
+
+
+# ---- offline ---------------------------------------------------------------------------------------
+def test_offline_with_empty_cache_makes_no_request(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store, _ = org_store
+    hub = fakehub(store, fresh=True)
+    cache = tmp_path / "cache"
+    # Nothing at all cached: nothing to audit, exit 3, not one request.
+    code, report, out = run(monkeypatch, hub.url, "org", ORG, "--offline", "--cache-dir", str(cache))
+    assert code == 3 and "offline" in out and hub.requests() == []
+    # The listing known (a metadata run reads no file) but no snapshot at depth card: every model is
+    # skipped with a reason starting "offline", still with no request.
+    run(monkeypatch, hub.url, "org", ORG, "--depth", "metadata", "--cache-dir", str(cache))
+    assert files_requested(hub.requests()) == []
+    mark = hub.mark()
+    code, report, _ = run(monkeypatch, hub.url, "org", ORG, "--offline", "--depth", "card", "--cache-dir", str(cache))
+    assert hub.since(mark) == []
+    assert report is not None and len(report["subjects"]) == N
+    assert all(s["status"] == "skipped" and s["reason"].startswith("offline") for s in report["subjects"])
+    assert code == 0  # offline skips are reported, not failures...
+    code, _, _ = run(monkeypatch, hub.url, "org", ORG, "--offline", "--depth", "card", "--cache-dir", str(cache),
+                     "--strict")
+    assert code == 3  # ...unless --strict
+    # Depth metadata is in the cache: audited offline.
+    code, report, _ = run(monkeypatch, hub.url, "org", ORG, "--offline", "--depth", "metadata",
+                          "--cache-dir", str(cache))
+    assert hub.since(mark) == [] and {s["status"] for s in report["subjects"]} == {"audited"}
+
+
+# ---- filters and usage -------------------------------------------------------------------------------
+def test_include_exclude_since_limit(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store, _ = org_store
+    hub = fakehub(store)
+    c = ["--depth", "metadata", "--cache-dir", str(tmp_path / "c")]
+
+    def ids(*args: str) -> list[str]:
+        _, report, _ = run(monkeypatch, hub.url, "org", ORG, *c, *args)
+        assert report is not None
+        return [s["repo_id"].split("/")[1] for s in report["subjects"]]
+
+    assert ids("--include", "model-1*") == [f"model-{i}" for i in range(10, 20)]
+    assert ids("--include", f"{ORG}/model-2*", "--exclude", "model-2[0-4]") == [f"model-{i}" for i in range(25, 30)]
+    # created or modified after 2024-03-05: months come from i // 10, days from i % 28
+    assert ids("--since", "2024-03-05") == [f"model-{i}" for i in range(20, 28)]
+    mark = hub.mark()
+    assert ids("--limit", "4") == [f"model-0{i}" for i in range(4)]
+    assert "limit=4" in next(r["query"] for r in hub.since(mark) if r["path"] == "/api/models")
+
+
+@pytest.mark.parametrize("bad", ["bad..org", "-leading", "a/b", "x" * 200])
+def test_invalid_org_is_a_usage_error(bad: str, fakehub: Any, org_store: Any, monkeypatch: pytest.MonkeyPatch,
+                                       tmp_path: Path) -> None:
+    hub = fakehub(org_store[0], fresh=True)
+    code, _, _ = run(monkeypatch, hub.url, "org", bad, "--cache-dir", str(tmp_path / "c"))
+    assert code == 2 and hub.requests() == []
+
+
+def test_bad_since_and_depth_are_usage_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert run(monkeypatch, None, "org", ORG, "--since", "yesterday", "--offline",
+               "--cache-dir", str(tmp_path))[0] == 2
+    assert run(monkeypatch, None, "org", ORG, "--depth", "deep", "--offline", "--cache-dir", str(tmp_path))[0] == 2
+
+
+def test_org_from_a_snapshot_store_needs_no_network(org_store: tuple[Path, dict[str, Any]],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    code, report, _ = run(monkeypatch, None, "org", ORG, "--snapshots", str(org_store[0]))
+    assert report is not None and len(report["subjects"]) == N
+    assert code == 0 and {s["source"] for s in report["subjects"]} == {"store"}  # the store has the gated files
+
+
+# ---- the run memo ----------------------------------------------------------------------------------
+def test_run_memo_fetches_each_linked_repo_once_across_threads() -> None:
+    from datetime import UTC, datetime
+
+    calls: list[str] = []
+    gate = threading.Event()
+
+    class Slow:
+        name = "test"
+
+        def model(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
+            calls.append(repo_id)
+            gate.wait(2)
+            return RepoSnapshot(repo_id=repo_id, source="store", taken_at=datetime.now(UTC))
+
+        def dataset(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
+            return self.model(repo_id)
+
+    memo = RunMemo()
+    results: list[Any] = []
+    threads = [threading.Thread(target=lambda: results.append(memo.get(Slow(), "model", "a/b"))) for _ in range(16)]
+    for t in threads:
+        t.start()
+    gate.set()
+    for t in threads:
+        t.join()
+    assert calls == ["a/b"] and len(results) == 16 and len({id(r) for r in results}) == 1
