@@ -32,10 +32,15 @@ VAGUE_RE = (
     r"|diverse and high-quality|will (be )?release|not release"
 )
 _TOKENS_RE = re.compile(
-    r"(\d[\d,.]*)\s*(trillion|billion|million|[TBM])\+?\s*(?:unique\s+|training\s+|pre-?training\s+)?tokens",
+    r"(\d[\d,.]*)\s*(trillion|billion|million|[TBM]\b)?\+?\s*(?:(?:unique|training|pre-?training|high-quality|"
+    r"diverse|and|text|web|code|of)\s+){0,4}tokens",
     re.IGNORECASE,
 )
-_MULT = {"trillion": 1e12, "t": 1e12, "billion": 1e9, "b": 1e9, "million": 1e6, "m": 1e6}
+_MULT = {"trillion": 1e12, "t": 1e12, "billion": 1e9, "b": 1e9, "million": 1e6, "m": 1e6, "": 1.0}
+# Token counts that are not the training-set size.
+_NOT_TRAINING_TOKENS = re.compile(r"(batch size|context|window|every|per (step|batch|device)|sequence length)\W*"
+                                  r"(of\s+)?$", re.IGNORECASE)
+MIN_TRAINING_TOKENS = 1e9
 
 
 def valid_dataset_id(value: Any) -> bool:
@@ -57,14 +62,19 @@ def declared_datasets(metadata: dict[str, Any], tags: list[str]) -> list[tuple[s
 
 
 def parse_tokens(text: str) -> float | None:
-    m = _TOKENS_RE.search(text)
-    if not m:
-        return None
-    try:
-        n = float(m.group(1).replace(",", ""))
-    except ValueError:
-        return None
-    return n * _MULT[m.group(2).lower()]
+    """The largest training-token count in a sentence, ignoring batch sizes, context lengths and intervals."""
+    best: float | None = None
+    for m in _TOKENS_RE.finditer(text):
+        if _NOT_TRAINING_TOKENS.search(text[max(0, m.start() - 40): m.start()]):
+            continue
+        try:
+            n = float(m.group(1).replace(",", "").rstrip("."))
+        except ValueError:
+            continue
+        n *= _MULT[(m.group(2) or "").lower()]
+        if n >= MIN_TRAINING_TOKENS and (best is None or n > best):
+            best = n
+    return best
 
 
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
@@ -121,13 +131,13 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         out.add("data.vague", {"text": s.text}, source="card.body", pointer=ctx.body_pointer(s.section.heading, s.line),
                 confidence="detected", url=ctx.line_url(s.line), summary=f"Vague about data: “{s.text[:160]}”")
 
-    for s in ctx.card.sentences(_TOKENS_RE.pattern):
-        tokens = parse_tokens(s.text)
-        if tokens:
-            out.add("data.tokens", {"tokens": tokens, "text": s.text}, source="card.body",
-                    pointer=ctx.body_pointer(s.section.heading, s.line), confidence="detected",
-                    url=ctx.line_url(s.line), summary=f"Training tokens disclosed: {human_count(tokens)}.")
-            break
+    # The card's largest training-token figure (phi-2 names a 250B dataset seen as 1.4T training tokens).
+    counted = [(t, s) for s in ctx.card.sentences(_TOKENS_RE.pattern) if (t := parse_tokens(s.text))]
+    if counted:
+        tokens, s = max(counted, key=lambda ts: ts[0])
+        out.add("data.tokens", {"tokens": tokens, "text": s.text}, source="card.body",
+                pointer=ctx.body_pointer(s.section.heading, s.line), confidence="detected",
+                url=ctx.line_url(s.line), summary=f"Training tokens disclosed: {human_count(tokens)}.")
 
     for path in snap.sibling_names():
         low = path.lower().rsplit("/", 1)[-1]
