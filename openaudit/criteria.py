@@ -22,9 +22,9 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from openaudit.errors import ConfigFileError
 from openaudit.yamlfile import load_model
@@ -95,20 +95,23 @@ def criteria_referenced(pred: Any) -> set[str]:
     return out
 
 
+def _predicate(v: dict[str, Any] | None) -> dict[str, Any] | None:
+    if v is not None:
+        check_predicate(v)
+    return v
+
+
+# A rule's `if:`, validated against the predicate vocabulary when the file is loaded.
+Predicate = Annotated[dict[str, Any] | None, AfterValidator(_predicate)]
+
+
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    when: dict[str, Any] | None = Field(None, alias="if")
+    when: Predicate = Field(None, alias="if")
     then: Outcome
     because: str
     marks: list[str] = Field(default_factory=list)
-
-    @field_validator("when")
-    @classmethod
-    def _valid_predicate(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        if v is not None:
-            check_predicate(v)
-        return v
 
 
 class Criterion(BaseModel):
@@ -148,16 +151,9 @@ class MofClass(BaseModel):
 class VerdictRule(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    when: dict[str, Any] | None = Field(None, alias="if")
+    when: Predicate = Field(None, alias="if")
     verdict: str
     because: str = ""
-
-    @field_validator("when")
-    @classmethod
-    def _valid_predicate(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        if v is not None:
-            check_predicate(v)
-        return v
 
 
 def _default_values() -> dict[Literal["open", "partial", "closed"], float]:
