@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from openaudit import __version__
 from openaudit.errors import ExitCode, OpenAuditError, UsageError
 from openaudit.report import Report
+
+T = TypeVar("T")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Audit how open a published AI model really is, with evidence.")
@@ -124,7 +127,7 @@ def exit_code(report: Report, strict: bool = False) -> ExitCode:
     return ExitCode.OK
 
 
-def _run(fn, *args, **kwargs):  # noqa: ANN001 - a thin wrapper around any command body
+def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return fn(*args, **kwargs)
     except OpenAuditError as e:

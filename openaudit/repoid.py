@@ -29,7 +29,8 @@ def validate_repo_id(repo_id: str) -> str:
     if not isinstance(repo_id, str) or not repo_id:
         raise InvalidRepoId("invalid repo id '': expected 'owner/name'")
     if not _REPO_ID_RE.match(repo_id) or ".." in repo_id or "--" in repo_id:
-        raise InvalidRepoId(f"invalid repo id '{shown(repo_id)}': expected 'owner/name' (letters, digits, '-', '_', '.')")
+        raise InvalidRepoId(
+            f"invalid repo id '{shown(repo_id)}': expected 'owner/name' (letters, digits, '-', '_', '.')")
     return repo_id
 
 

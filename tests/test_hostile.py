@@ -300,7 +300,7 @@ def test_store_never_resolves_outside_its_root(repo_id: str, hostile: dict[str, 
 def test_fakehub_never_serves_outside_its_root(path: str, hostile: dict[str, Path], fakehub: Any) -> None:
     hub = fakehub(hostile["store"])
     try:
-        with urllib.request.urlopen(hub.url + path, timeout=10) as r:  # noqa: S310 - local test server
+        with urllib.request.urlopen(hub.url + path, timeout=10) as r:  # a local test server
             status, body = r.status, r.read()
     except urllib.error.HTTPError as e:
         status, body = e.code, e.read()

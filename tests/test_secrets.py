@@ -41,7 +41,8 @@ def secret_store(tmp_path_factory: pytest.TempPathFactory, repo_writer: Any) -> 
 def _run(args: list[str], tmp: Path, env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
     env.update(HF_HOME=str(tmp / "hf"), XDG_CACHE_HOME=str(tmp / "cache"), HF_HUB_DISABLE_TELEMETRY="1",
-               HF_TOKEN=TOKEN, COLUMNS="120", **env_extra)
+               HF_TOKEN=TOKEN, COLUMNS="120")
+    env.update(env_extra)
     return subprocess.run([sys.executable, "-m", "openaudit.cli", *args], cwd=tmp, env=env, capture_output=True,
                           text=True, timeout=300)
 
@@ -151,7 +152,7 @@ def test_exceptions_and_reprs_carry_no_token(secret_store: Path, fakehub: Any, t
 
 
 def _tokens_file(tmp: Path, *tokens: str) -> Path:
-    p = tmp / "tokens.txt"
+    p = tmp.parent / f"{tmp.name}-tokens.txt"  # outside the searched folder
     p.write_text("\n".join(tokens) + "\n", encoding="utf-8")
     return p
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence.model import EvidenceList
 
@@ -21,7 +23,8 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                 confidence="inferred", summary=f"Training compute cannot be estimated: {missing} not disclosed.")
         return
     flops = 6.0 * float(params.value["total"]) * float(tokens.value["tokens"])
-    cfg = ctx.snap.info.get("config") if isinstance(ctx.snap.info.get("config"), dict) else {}
+    raw_cfg = ctx.snap.info.get("config")
+    cfg: dict[str, Any] = raw_cfg if isinstance(raw_cfg, dict) else {}
     moe = any(k in cfg for k in _MOE_KEYS) or str(cfg.get("model_type", "")) in _MOE_TYPES
     above = flops >= SYSTEMIC_RISK_FLOP
     if moe and above:
