@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from openaudit.card import MAX_YAML_ALIASES, _check_yaml_bounds
+from openaudit.card import MAX_YAML_ALIASES, SafeLoader, _check_yaml_bounds
 from openaudit.errors import ConfigFileError
 
 M = TypeVar("M", bound=BaseModel)
@@ -33,8 +33,8 @@ def read_yaml(path: Path, text: str | None = None) -> tuple[Any, yaml.Node | Non
             raise ConfigFileError(str(path), f"cannot read: {e}") from None
     try:
         _check_yaml_bounds(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=SafeLoader)
+        data = yaml.load(text, Loader=SafeLoader)
     except ValueError as e:
         raise ConfigFileError(str(path), f"{e} (at most {MAX_YAML_ALIASES} aliases)") from None
     except yaml.YAMLError as e:
