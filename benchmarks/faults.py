@@ -94,7 +94,7 @@ def comparable(subject: dict[str, Any]) -> dict[str, Any]:
 
 
 def soak(models: int = 300, *, fail_rate: float = 0.10, reset_rate: float = 0.05, slow_rate: float = 0.05,
-         truncate_rate: float = 0.0, slow_ms: float = 3000, timeout: float = 2.0, rate_limit: str | None = "300/5",
+         truncate_rate: float = 0.0, slow_ms: float = 3000, timeout: float = 2.0, rate_limit: str | None = "100/5",
          seed: int = 1, jobs: int = 16, keep: bool = False) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="openaudit-faults-"))
     try:
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--slow-ms", type=float, default=3000)
     p.add_argument("--truncate-rate", type=float, default=0.0)
     p.add_argument("--timeout", type=float, default=2.0, help="client timeout (s); stalls last --slow-ms")
-    p.add_argument("--rate-limit", default="300/5", help="fakehub N/SECONDS per bucket ('' for none)")
+    p.add_argument("--rate-limit", default="100/5", help="fakehub N/SECONDS per bucket ('' for none)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--jobs", type=int, default=16)
     p.add_argument("--keep", action="store_true")

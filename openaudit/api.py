@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -91,6 +92,22 @@ class RunMemo:
         """Make an already-fetched snapshot (e.g. a model of the audited organisation) the answer for its id."""
         with self._lock:
             self.snapshots.setdefault(f"{snap.repo_type}:{snap.repo_id}", snap)
+
+    def reserve(self, repo_type: RepoType, repo_id: str) -> None:
+        """Announce that this repo is being fetched elsewhere (an org model): askers wait, not fetch."""
+        with self._lock:
+            self._inflight.setdefault(f"{repo_type}:{repo_id}", threading.Event())
+
+    def fulfil(self, repo_type: RepoType, repo_id: str, snap: RepoSnapshot | None) -> None:
+        """End a reservation: the snapshot (or None, and askers fetch it themselves)."""
+        key = f"{repo_type}:{repo_id}"
+        with self._lock:
+            if snap is not None:
+                self.snapshots.setdefault(key, snap)
+                self.snapshots.setdefault(f"{snap.repo_type}:{snap.repo_id}", snap)
+            event = self._inflight.pop(key, None)
+        if event is not None:
+            event.set()
 
     def get(self, source: Source, repo_type: RepoType, repo_id: str) -> RepoSnapshot | None:
         key = f"{repo_type}:{repo_id}"
@@ -322,6 +339,16 @@ ORG_DEPTHS = ("metadata", "card", "full")
 _TRANSIENT = ("budget:", "rate-limited:", "network:")
 
 
+def _bases_named_in(items: Sequence[dict[str, Any]]) -> set[str]:
+    """Ids that listed models declare as their base (card metadata or `base_model:` tags)."""
+    named: set[str] = set()
+    for item in items:
+        raw = item.get("cardData")
+        card: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        named.update(b[0] for b in declared_bases(card, [t for t in item.get("tags") or [] if isinstance(t, str)]))
+    return named
+
+
 def audit_org(
     org: str,
     *,
@@ -436,7 +463,13 @@ def audit_org(
                 progress(what, done[0], 2 * total)
 
     def fetch_one(item: dict[str, Any]) -> RepoSnapshot | Subject:
-        out = fetch(item)
+        try:
+            out = fetch(item)
+        except BaseException:
+            memo.fulfil("model", item["id"], None)
+            raise
+        if item["id"] in named:
+            memo.fulfil("model", item["id"], out if isinstance(out, RepoSnapshot) else None)
         tick(f"reading {org}")
         return out
 
@@ -453,12 +486,22 @@ def audit_org(
         tick(f"auditing {org}")
         return subject
 
+    # Pipelined: each model is audited as soon as it is read, so CPU-bound audits overlap the network
+    # waits of the reads still running. The org's own models are reserved in the memo first: one that
+    # another names as its base is waited for, never fetched twice. Every read is queued before any
+    # audit, so an audit waiting on a read cannot starve it of a worker.
+    # Only org models that another one names as its base are kept in the memo, so a large org's
+    # snapshots are freed as soon as each is audited (peak memory grows with the report, not the org).
+    named = _bases_named_in(chosen)
+    for item in chosen:
+        if item["id"] in named:
+            memo.reserve("model", item["id"])
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="openaudit-org") as pool:
-        fetched = list(pool.map(fetch_one, chosen))
-        for got in fetched:
-            if isinstance(got, RepoSnapshot):
-                memo.seed(got)  # a model of the org that another one names as its base: no second fetch
-        subjects = list(pool.map(finish, fetched))
+        reads = deque(pool.submit(fetch_one, item) for item in chosen)
+        audits = []
+        while reads:  # popped in order: a snapshot is dropped once its audit holds it
+            audits.append(pool.submit(finish, reads.popleft().result()))
+        subjects = [a.result() for a in audits]
     _license_changes(subjects)
     if stats is not None:
         stats.update(listed=len(listed), audited=total,

@@ -203,7 +203,7 @@ def parse_card(text: str | None) -> ParsedCard:
     return _parse_card_cached(text)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=64)
 def _parse_card_cached(text: str | None) -> ParsedCard:
     card = ParsedCard()
     if text is None:

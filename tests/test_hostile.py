@@ -158,10 +158,13 @@ CASE_NAMES = [c.name for c in hb.CASES]
 def test_hostile_case_from_the_store(case: str, hostile: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
     res = run_cli(["audit", f"hostile/{case}", "--snapshots", str(hostile["store"]), "-q",
-                   "-f", "json", "-o", str(out / "report.json"), "-f", "html", "-o", str(out / "report.html")],
-                  tmp_path)
+                   "-f", "json", "-o", str(out / "report.json"), "-f", "html", "-o", str(out / "report.html"),
+                   "-f", "terminal", "-o", str(out / "report.txt")], tmp_path)
     assert res["traceback"] is None, res["traceback"]
     assert res["peak_rss"] < MAX_RSS, f"peak RSS {res['peak_rss'] / 1e6:.0f} MB"
+    if (out / "report.txt").exists():  # no terminal escape or bidi override reaches the terminal
+        term = (out / "report.txt").read_text(encoding="utf-8")
+        assert "\x1b" not in term and "\u202e" not in term and "\x07" not in term
     assert not outside_reads(res["touched"], [hostile["store"]], [hostile["outside"], Path("/etc/passwd"),
                                                                   Path("/etc/hostname")])
     if case in EXIT_2:

@@ -131,7 +131,22 @@ def _askalono(text: str) -> tuple[str, float] | None:
 
 def identify_with_reason(text: str | None, path: str = "", kb: KnowledgeBase | None = None
                          ) -> tuple[Identification | None, str]:
-    """Identify a licence text; when nothing is identified, say why."""
+    """Identify a licence text; when nothing is identified, say why.
+
+    Results for the built-in knowledge base are cached by (text, path): the same LICENSE text
+    recurs across the repos of an organisation (DeepSeek ships one MIT file in dozens of repos).
+    """
+    if kb is None and isinstance(text, str):
+        return _identify_cached(text, path)
+    return _identify(text, path, kb)
+
+
+@lru_cache(maxsize=1024)
+def _identify_cached(text: str, path: str) -> tuple[Identification | None, str]:
+    return _identify(text, path, None)
+
+
+def _identify(text: str | None, path: str, kb: KnowledgeBase | None) -> tuple[Identification | None, str]:
     if not isinstance(text, str):
         return None, "no text"
     if "\x00" in text[:8192]:

@@ -64,7 +64,7 @@ CASES: list[Case] = [
     Case("xss-metadata", "<script>, onerror= and javascript: URLs in every metadata field"),
     Case("file-url-link", "Markdown link and license_link to file:///etc/passwd"),
     Case("license-10k-list", "license: a list of 10,000 items"),
-    Case("license-weird-types", "license: a mapping, a number, nested lists, a 1 MB string"),
+    Case("license-weird-types", "license: a mapping, a number, nested lists, a 300 kB string"),
     Case("sibling-traversal", "siblings named ../../etc/passwd, /etc/passwd, ..\\LICENSE, LICENSE/../../x"),
     Case("base-cycle-a", "base_model cycle a -> b -> a"),
     Case("base-self", "base_model naming itself"),
