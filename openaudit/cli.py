@@ -62,10 +62,10 @@ def _pair_outputs(formats: list[str] | None, outputs: list[Path] | None, default
     return pairs
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def _atomic_write(path: Path, text: str | bytes) -> None:
     from openaudit.sources.store import _atomic_write as write
 
-    write(path, text.encode("utf-8"))
+    write(path, text if isinstance(text, bytes) else text.encode("utf-8"))
 
 
 # Formats whose --output is a directory: `site` always, `badge` unless -o names one .svg file.
@@ -90,7 +90,7 @@ def emit(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
     """Render every format first, then write: nothing is partially written when a renderer fails."""
     from openaudit.render import renderer
 
-    rendered: list[tuple[str | dict[str, str], Path | None]] = []
+    rendered: list[tuple[str | bytes | dict[str, str], Path | None]] = []
     for f, out in pairs:
         tree = _tree_files(report, f, out)
         rendered.append((tree if tree is not None else renderer(f)(report), out))
@@ -101,8 +101,13 @@ def emit(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
             assert out is not None
             write_tree(out, text)
         elif out is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            if isinstance(text, bytes):
+                sys.stdout.flush()
+                sys.stdout.buffer.write(text)
+                sys.stdout.buffer.flush()
+            else:
+                sys.stdout.write(text)
+                sys.stdout.flush()
         else:
             _atomic_write(out, text)
 

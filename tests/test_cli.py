@@ -201,3 +201,18 @@ def test_snapshot_keeps_renamed_bases_replayable(tmp_path: Path) -> None:
                        "-q").stdout)
     assert a["subjects"][0]["lineage"] == b["subjects"][0]["lineage"]
     assert b["subjects"][0]["lineage"][0]["found"] is True
+
+
+def test_terminal_output_never_interprets_card_markup() -> None:
+    """A card is not allowed to style or break the terminal: `[/]`, `[bold]` and escapes stay inert."""
+    from openaudit.render.terminal import render
+    from openaudit.report import DimensionResult, Report, Subject
+
+    hostile = "closing [/] and [bold red]styled[/bold red] and \x1b[31mred\x1b[0m"
+    subject = Subject(repo_id="acme/x", source="store", status="audited",
+                      dimensions={"weights": DimensionResult(verdict="open", rationale=hostile)})
+    from datetime import UTC, datetime
+
+    out = render(Report(generated_at=datetime(2025, 1, 1, tzinfo=UTC), subjects=[subject]))
+    assert "closing [/] and [bold red]styled[/bold red]" in out
+    assert "\x1b" not in out and "\\x1b[31mred" in out

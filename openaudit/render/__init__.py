@@ -7,7 +7,8 @@ from importlib import import_module
 
 from openaudit.report import Report
 
-Renderer = Callable[[Report], str]
+# A renderer returns text, or UTF-8 bytes when the output can be large (json).
+Renderer = Callable[[Report], str | bytes]
 
 # format name -> "module:function"; modules are imported on first use so `--format json` stays light.
 FORMATS: dict[str, str] = {

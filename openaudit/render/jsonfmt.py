@@ -3,5 +3,6 @@
 from openaudit.report import Report
 
 
-def render(report: Report) -> str:
-    return report.to_json()
+def render(report: Report) -> bytes:
+    """UTF-8 bytes: an organisation's report is written without ever becoming one large str."""
+    return report.to_json_bytes()

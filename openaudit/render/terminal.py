@@ -39,45 +39,58 @@ def comparison_table(report: Report) -> Table:
     table.add_column("flags", overflow="fold")
     for s in report.subjects:
         if s.status == "skipped" or not s.dimensions:
-            table.add_row(s.repo_id, *[Text("—", style="dim")] * (len(DIMENSIONS) + 1 + len(fws) + len(extra)),
-                          Text(s.status, style="red"), Text((s.reason or "")[:80]))
+            blanks = [Text("—", style="dim")] * (len(DIMENSIONS) + 1 + len(fws) + len(extra))
+            table.add_row(Text(_safe(s.repo_id)), *blanks, Text(s.status, style="red"),
+                          Text(_safe(s.reason or "")[:80]))
             continue
-        row = [Text(s.repo_id + ("" if s.status == "audited" else f" ({s.status})"))]
+        row = [Text(_safe(s.repo_id) + ("" if s.status == "audited" else f" ({s.status})"))]
         row += [_verdict(s.dimensions[d].verdict) if d in s.dimensions else Text("—") for d in DIMENSIONS]
         row.append(Text(f"{s.score:.0f}" if s.score is not None else "—"))
         for f in (*fws, *extra):
             fr = s.frameworks.get(f)
-            row.append(Text(fr.verdict if fr else "—"))
+            row.append(Text(_safe(fr.verdict) if fr else "—"))
         lic = s.license
-        row.append(Text(f"{lic.key or '?'} ({lic.category})" if lic else "?"))
+        row.append(Text(_safe(f"{lic.key or '?'} ({lic.category})") if lic else "?"))
         row.append(Text(", ".join(fl.id for fl in s.flags) or "—"))
         table.add_row(*row)
     return table
 
 
+def _safe(text: object) -> str:
+    """Card-derived text as a terminal may show it: control characters (escape sequences, bidi
+    overrides) escaped. It is always printed with markup off, so `[bold]` in a card stays literal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
+
+
+def _line(console: Console, text: str) -> None:
+    console.print(text, markup=False, highlight=False, emoji=False)
+
+
 def _details(console: Console, s: Subject) -> None:
-    console.print(f"\n[bold]{s.repo_id}[/bold] @ {(s.revision or 'local')[:12]}  ({s.source}, {s.status})")
+    console.print()
+    console.print(Text(_safe(s.repo_id), style="bold"),
+                  Text(f"@ {_safe(s.revision or 'local')[:12]}  ({s.source}, {s.status})"))
     if s.reason:
-        console.print(f"  note: {s.reason}")
+        _line(console, f"  note: {_safe(s.reason)}")
     ev = {e.id: e for e in s.evidence}
     for d in DIMENSIONS:
         dim = s.dimensions.get(d)
         if not dim:
             continue
-        console.print(f"  {d:<14} {dim.verdict:<8} {dim.rationale}")
+        _line(console, f"  {d:<14} {dim.verdict:<8} {_safe(dim.rationale)}")
         for eid in dim.evidence[:2]:
             e = ev.get(eid)
             if e:
-                console.print(f"  {'':<23} ↳ {e.summary}  [{e.pointer}]")
+                _line(console, f"  {'':<23} ↳ {_safe(e.summary)}  [{_safe(e.pointer)}]")
     if s.license and s.license.description:
-        console.print(f"  licence        {s.license.description}")
+        _line(console, f"  licence        {_safe(s.license.description)}")
     for fl in s.flags:
-        console.print(f"  flag {fl.id}: {fl.message}")
+        _line(console, f"  flag {fl.id}: {_safe(fl.message)}")
     for name, fr in s.frameworks.items():
-        line = f"  {name:<14} {fr.verdict}"
+        line = f"  {name:<14} {_safe(fr.verdict)}"
         if fr.progress:
             line += "  (" + ", ".join(f"{k} {v:.0f}%" for k, v in fr.progress.items()) + ")"
-        console.print(line)
+        _line(console, line)
 
 
 def render(report: Report, width: int | None = None, details: bool = True) -> str:
