@@ -228,9 +228,14 @@ def org(
         if rules is not None and not quiet:
             _err(f"policy: {rules.file}")
         stats: dict[str, object] = {}
+        # The policy's scope decides what is audited at all; flags on the command line take precedence.
+        scope = rules.scope if rules is not None else None
+        scope_include = [g for g in scope.include if g != "*"] if scope else []
+        scope_since = scope.since.isoformat() if scope and scope.since else None
         kwargs = dict(snapshots=snapshots, profiles=profile or (rules.profiles if rules else None), token=token,
-                      strict=strict, jobs=jobs, depth=depth, include=include or (), exclude=exclude or (),
-                      since=since, limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline,
+                      strict=strict, jobs=jobs, depth=depth, include=include or scope_include,
+                      exclude=exclude or (scope.exclude if scope else ()), since=since or scope_since,
+                      limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline,
                       max_requests=max_requests, stats=stats)
         if not quiet and sys.stderr.isatty():
             from rich.console import Console

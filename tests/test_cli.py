@@ -216,3 +216,28 @@ def test_terminal_output_never_interprets_card_markup() -> None:
     out = render(Report(generated_at=datetime(2025, 1, 1, tzinfo=UTC), subjects=[subject]))
     assert "closing [/] and [bold red]styled[/bold red]" in out
     assert "\x1b" not in out and "\\x1b[31mred" in out
+
+
+@pytest.mark.skipif(not (STORE / "models").is_dir(), reason="fixture store not generated")
+def test_license_changed_between_two_revisions_in_one_run() -> None:
+    # phi-2 launched under the non-commercial Microsoft Research License and moved to MIT.
+    old = "7593e99bab0546342c2470c46ed898c30b890f22"
+    r = run("audit", f"microsoft/phi-2@{old}", "microsoft/phi-2", "--snapshots", str(STORE), "-f", "json", "-q",
+            "--profile", "openaudit")
+    assert r.returncode == 0, r.stderr
+    subjects = json.loads(r.stdout)["subjects"]
+    assert subjects[0]["revision"] == old
+    assert subjects[0]["dimensions"]["license"]["verdict"] == "closed", "non-commercial research licence"
+    assert subjects[1]["dimensions"]["license"]["verdict"] == "open", "MIT"
+    for s in subjects:
+        assert "license-changed" in {f["id"] for f in s["flags"]}
+
+
+@pytest.mark.skipif(not (STORE / "models").is_dir(), reason="fixture store not generated")
+def test_org_audits_only_what_the_policy_scope_covers(tmp_path: Path) -> None:
+    (tmp_path / ".openaudit.yaml").write_text("version: 1\nscope:\n  include: ['deepseek-ai/*Distill*']\n")
+    r = run("org", "deepseek-ai", "--snapshots", str(STORE), "-f", "json", "-q", "--profile", "openaudit",
+            cwd=tmp_path)
+    assert r.returncode in (0, 1), r.stderr
+    ids = {s["repo_id"] for s in json.loads(r.stdout)["subjects"]}
+    assert ids == {"deepseek-ai/DeepSeek-R1-Distill-Llama-8B", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"}
