@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from openaudit.repoid import validate_owner
-from openaudit.snapshot import RepoSnapshot, RepoType, TextFile, Unreadable, UnreadableFile
+from openaudit.snapshot import RepoSnapshot, RepoType, TextFile, Unreadable, UnreadableFile, parse_hub_time
 from openaudit.sources.store import SIDECAR, _atomic_write, read_text_file, repo_dir, write_snapshot
 
 Depth = Literal["metadata", "card", "full"]
@@ -52,15 +52,6 @@ def default_cache_dir(endpoint: str | None = None) -> Path:
         return base
     return base / "endpoints" / sha1(ep.encode()).hexdigest()[:16]
 
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -106,7 +97,7 @@ class SnapshotCache:
         if meta.get("depth") != "full":
             return None
         if not any_age:
-            cached = _parse_time(meta.get("cached_at")) or snap.taken_at
+            cached = parse_hub_time(meta.get("cached_at")) or snap.taken_at
             if datetime.now(UTC) - cached > self.linked_ttl:
                 return None
         return snap
@@ -149,7 +140,7 @@ class SnapshotCache:
                     reason = Unreadable.ERROR
                 unreadable[path] = UnreadableFile(path=path, reason=reason, detail=str(rec.get("detail", "")))
         source = sidecar.get("source") if sidecar.get("source") in ("hub", "store", "localdir") else "hub"
-        taken = _parse_time(sidecar.get("taken_at")) or datetime.now(UTC)
+        taken = parse_hub_time(sidecar.get("taken_at")) or datetime.now(UTC)
         snap = RepoSnapshot(repo_id=repo_id, repo_type=repo_type, revision=meta["sha"], source=source,
                             taken_at=taken, info=info, files=dict(sorted(files.items())),
                             unreadable=dict(sorted(unreadable.items())))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -121,6 +121,17 @@ class RepoSnapshot(BaseModel):
             return None
         prefix = "" if self.repo_type == "model" else "datasets/"
         return f"https://huggingface.co/{prefix}{self.repo_id}"
+
+
+def parse_hub_time(value: Any) -> datetime | None:
+    """A Hub timestamp ("2025-03-27T04:01:59.000Z") as an aware datetime; None when absent or malformed."""
+    if not isinstance(value, str):
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def is_text_file_of_interest(path: str) -> bool:

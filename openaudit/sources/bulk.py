@@ -58,6 +58,7 @@ from openaudit.snapshot import (
     Unreadable,
     UnreadableFile,
     decode_text,
+    parse_hub_time,
 )
 from openaudit.sources.hub import HubSource, _rate_limit_wait, _status, _too_large, _unsafe_path
 
@@ -383,15 +384,6 @@ def parse_since(text: str | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def _when(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
 
 def select_models(items: list[dict[str, Any]], include: Sequence[str] = (),
                   exclude: Sequence[str] = (), since: datetime | None = None,
@@ -412,7 +404,7 @@ def select_models(items: list[dict[str, Any]], include: Sequence[str] = (),
         if exclude and matches(rid, exclude):
             continue
         if since is not None:
-            dates = [d for d in (_when(item.get("createdAt")), _when(item.get("lastModified"))) if d]
+            dates = [d for d in (parse_hub_time(item.get("createdAt")), parse_hub_time(item.get("lastModified"))) if d]
             if not dates or max(dates) <= since:
                 continue
         out.append(item)

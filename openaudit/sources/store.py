@@ -33,6 +33,7 @@ from openaudit.snapshot import (
     UnreadableFile,
     decode_text,
     is_text_file_of_interest,
+    parse_hub_time,
 )
 
 SIDECAR = "snapshot.json"
@@ -61,15 +62,6 @@ def _load_json(path: Path) -> dict[str, Any]:
         raise ConfigFileError(str(path), "expected a JSON object with an 'id' (the Hub's repo JSON)")
     return data
 
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 class StoreSource:
@@ -147,7 +139,7 @@ class StoreSource:
             else:
                 reason = Unreadable.GATED if gated else Unreadable.MISSING
                 unreadable[path] = UnreadableFile(path=path, reason=reason, detail="not in the snapshot store")
-        taken = _parse_time(sidecar.get("taken_at")) or _parse_time(info.get("lastModified")) or _EPOCH
+        taken = parse_hub_time(sidecar.get("taken_at")) or parse_hub_time(info.get("lastModified")) or _EPOCH
         return RepoSnapshot(
             repo_id=info["id"],
             repo_type=repo_type,
