@@ -120,6 +120,27 @@ def summarize(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
         append_step_summary(Path(os.environ["GITHUB_STEP_SUMMARY"]), report)
 
 
+def _policy(path: Path | None, no_policy: bool, baseline: Path | None, today: date, quiet: bool) -> tuple[Any, Any]:
+    """The policy in force (given, discovered in the working directory, or none) and the baseline."""
+    from openaudit import policy as pol
+
+    rules, base = pol.resolve(path, no_policy, baseline, Path.cwd(), today)
+    if rules is not None and not quiet:
+        _err(f"policy: {rules.file}")
+    return rules, base
+
+
+def _conclude(report: Report, pairs: list[tuple[str, Path | None]], rules: Any, base: Any, today: date,
+              strict: bool) -> Report:
+    """Apply the policy, then write every output and the CI step summary: the same for audit and org."""
+    from openaudit import policy as pol
+
+    report = pol.evaluate(report, rules, today, base, strict)
+    emit(report, pairs)
+    summarize(report, pairs)
+    return report
+
+
 def exit_code(report: Report, strict: bool = False) -> ExitCode:
     policy = report.policy or {}
     if any(s.status == "incomplete" for s in report.subjects) and policy.get("fail_on_incomplete", True):
@@ -160,7 +181,6 @@ def audit(
 ) -> None:
     """Audit models on the Hub (or in a snapshot store, or a local folder)."""
     from openaudit import api
-    from openaudit import policy as pol
 
     def progress(repo_id: str) -> None:
         if not quiet:
@@ -171,14 +191,10 @@ def audit(
         if offline and snapshots is None and any(not Path(t).is_dir() for t in targets):
             raise UsageError("--offline needs --snapshots STORE")
         today = date.today()
-        rules, base = pol.resolve(policy, no_policy, baseline, Path.cwd(), today)
-        if rules is not None and not quiet:
-            _err(f"policy: {rules.file}")
+        rules, base = _policy(policy, no_policy, baseline, today, quiet)
         report = api.audit_models(targets, snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
                                   token=token, strict=strict, progress=progress)
-        report = pol.evaluate(report, rules, today, base, strict)
-        emit(report, pairs)
-        summarize(report, pairs)
+        report = _conclude(report, pairs, rules, base, today, strict)
         return report
 
     report = _run(go)
@@ -219,14 +235,11 @@ def org(
 ) -> None:
     """Audit every model of an organisation: one listing, pinned parallel reads, a cache."""
     from openaudit import api
-    from openaudit import policy as pol
 
     def go() -> Report:
         pairs = _pair_outputs(format, output, "terminal")
         today = date.today()
-        rules, base = pol.resolve(policy, no_policy, baseline, Path.cwd(), today)
-        if rules is not None and not quiet:
-            _err(f"policy: {rules.file}")
+        rules, base = _policy(policy, no_policy, baseline, today, quiet)
         stats: dict[str, object] = {}
         # The policy's scope decides what is audited at all; flags on the command line take precedence.
         scope = rules.scope if rules is not None else None
@@ -255,9 +268,7 @@ def org(
             _err(f"{organisation}: {stats.get('audited')} of {stats.get('listed')} listed models; "
                  f"{stats.get('api_requests')} API + {stats.get('file_requests')} file requests; "
                  f"cache {stats.get('cache')}")
-        report = pol.evaluate(report, rules, today, base, strict)
-        emit(report, pairs)
-        summarize(report, pairs)
+        report = _conclude(report, pairs, rules, base, today, strict)
         return report
 
     report = _run(go)

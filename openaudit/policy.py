@@ -275,7 +275,7 @@ def load_policy(path: Path, today: date | None = None) -> Policy:
     policy = load_model(path, Policy)
     _, node = read_yaml(path)
     _check_expiry(policy, path, node, today)
-    return policy.model_copy(update={"file": str(path)})
+    return policy.model_copy(update={"file": _shown_path(path)})
 
 
 def _toml_line(text: str, loc: tuple[int | str, ...]) -> int | None:
@@ -325,7 +325,7 @@ def _load_pyproject(path: Path, today: date | None) -> Policy:
             raise ConfigFileError(str(path), f"waiver expired on {w.expires.isoformat()}: renew it with a new "
                                   "`expires` date or remove it", line=_toml_line(text, ("waivers",)),
                                   field=f"tool.openaudit.waivers.{i}.expires")
-    return policy.model_copy(update={"file": f"{path} [tool.openaudit]"})
+    return policy.model_copy(update={"file": f"{_shown_path(path)} [tool.openaudit]"})
 
 
 def find_policy(cwd: Path) -> Path | None:
@@ -342,6 +342,15 @@ def find_policy(cwd: Path) -> Path | None:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
             return None
     return None
+
+
+def _shown_path(path: Path) -> str:
+    """The policy file as reports name it: relative to the working directory when inside it, so a
+    report (and a SARIF upload) neither depends on nor discloses where the checkout lives."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path)
 
 
 def regression_policy(file: str = "(--baseline)") -> Policy:
