@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from openaudit.criteria import BUILTIN_PROFILES, Profile, available_profiles, load_profile
-from openaudit.errors import FetchError, OpenAuditError, UsageError
+from openaudit.errors import FetchError, InvalidRepoId, OpenAuditError, UsageError
 from openaudit.evaluate import Finding, evaluate_profile
 from openaudit.evidence import collect_evidence, context_for
 from openaudit.evidence.data import declared_datasets, valid_dataset_id
@@ -267,18 +267,27 @@ def _license_changes(subjects: list[Subject]) -> None:
 
 
 def parse_targets(targets: Iterable[str]) -> list[RepoRef | Path]:
-    """Validate every target before any fetch: a bad id is a usage error naming it (exit 2)."""
+    """Validate every target before any fetch: a bad id is a usage error naming it (exit 2).
+
+    An explicit path (`./x`, `/x`, `~/x`) is a local folder; a valid `owner/name[@rev]` is a Hub
+    repo even when a folder of that name exists here; anything else must be an existing folder.
+    """
     out: list[RepoRef | Path] = []
     for t in targets:
         if not t.strip():
             raise UsageError("invalid repo id '': expected 'owner/name[@revision]' or a model folder")
-        p = Path(t)
-        if t.startswith((".", "/", "~")) or (os.sep in t and p.is_dir()) or (p.is_dir() and "/" not in t):
-            if not p.expanduser().is_dir():
+        p = Path(t).expanduser()
+        if t.startswith((".", "/", "~")):
+            if not p.is_dir():
                 raise UsageError(f"'{shown(t)}' is neither a model folder nor a valid repo id (owner/name[@revision])")
-            out.append(p.expanduser())
-        else:
+            out.append(p)
+            continue
+        try:
             out.append(parse_ref(t))
+        except InvalidRepoId:
+            if not p.is_dir():
+                raise
+            out.append(p)
     return out
 
 

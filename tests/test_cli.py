@@ -241,3 +241,14 @@ def test_org_audits_only_what_the_policy_scope_covers(tmp_path: Path) -> None:
     assert r.returncode in (0, 1), r.stderr
     ids = {s["repo_id"] for s in json.loads(r.stdout)["subjects"]}
     assert ids == {"deepseek-ai/DeepSeek-R1-Distill-Llama-8B", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"}
+
+
+def test_a_repo_id_means_the_repo_even_when_a_folder_has_that_name(store: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / "acme" / "tiny").mkdir(parents=True)  # e.g. a local clone laid out like the Hub
+    r = run("audit", "acme/tiny", "--snapshots", str(store), "-f", "json", "-q", cwd=work)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["subjects"][0]["source"] == "store"
+    r = run("audit", "./acme/tiny", "-f", "json", "-q", cwd=work)  # an explicit path is the folder
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["subjects"][0]["source"] == "localdir"
