@@ -423,21 +423,13 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main() -> None:
+    """Console entry point. SIGTERM ends a run like Ctrl-C: exit 130, nothing half-written."""
     import signal
-
-    if threading_is_main():
-        signal.signal(signal.SIGTERM, _terminate)
-    try:
-        app(standalone_mode=True)
-    except SystemExit as e:
-        # click's own usage errors exit 2 already; keep every other code as given.
-        raise e
-
-
-def threading_is_main() -> bool:
     import threading
 
-    return threading.current_thread() is threading.main_thread()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+    app(standalone_mode=True)  # click exits 2 on its own usage errors; commands exit with their codes
 
 
 if __name__ == "__main__":
