@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_render_fixtures import sample_report
 
-from openaudit.render import badge, html, markdown, site
+from openaudit.render import badge, html, markdown, mof_yaml, site, terminal
 from openaudit.report import SCHEMA_PATH, Report
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -42,6 +42,8 @@ def outputs(report: Report, prefix: str) -> dict[str, str]:
         f"{prefix}-site-index.html": site.render_index(report),
         f"{prefix}.md": markdown.render(report),
         f"{prefix}-badge.svg": badge.render(one),
+        f"{prefix}.terminal.txt": terminal.render(report, width=120),
+        f"{prefix}.mof.yaml": mof_yaml.render(report),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -25,33 +26,48 @@ def _console(buf: io.StringIO, width: int | None = None) -> Console:
                    no_color=True, highlight=False, soft_wrap=False)
 
 
-def comparison_table(report: Report) -> Table:
-    table = Table(title="openaudit — what was actually published", title_justify="left", show_lines=False)
-    table.add_column("model", overflow="fold")
+# Short column labels and values: the quick view must fit 120 columns with every framework shown.
+_DIM_LABEL = {"weights": "weights", "code": "code", "data": "data", "license": "licence", "documentation": "docs"}
+_FW_LABEL = {"mof": "MOF", "osaid": "OSAID", "osai-index": "OSAI", "eu-ai-act": "EU AI Act"}
+_SHORT = {"likely-meets": "meets", "likely-fails": "fails", "likely-exempt": "exempt",
+          "likely-not-exempt": "not exempt", "undetermined": "?"}
+
+
+def _framework_cell(fr: object) -> str:
+    from openaudit.report import FrameworkResult
+
+    if not isinstance(fr, FrameworkResult):
+        return "—"
+    if fr.mof_class is not None:
+        return "none" if fr.mof_class == "none" else f"Class {fr.mof_class}"
+    return _SHORT.get(fr.verdict, _safe(fr.verdict))
+
+
+def comparison_table(report: Report, width: int = 120) -> Table:
+    """The comparison table; below 120 columns the framework results are left to the details."""
+    table = Table(title="openaudit — what was actually published (details below)", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("model", overflow="fold", min_width=16)
     for d in DIMENSIONS:
-        table.add_column(d[:4] if d != "documentation" else "docs")
-    table.add_column("score", justify="right")
+        table.add_column(_DIM_LABEL[d], no_wrap=True, min_width=7)
+    table.add_column("score", justify="right", no_wrap=True)
     fws = [f for f in FRAMEWORK_ORDER if any(f in s.frameworks for s in report.subjects)]
     extra = sorted({k for s in report.subjects for k in s.frameworks} - set(FRAMEWORK_ORDER))
+    if width < 118:
+        fws, extra = [], []
     for f in (*fws, *extra):
-        table.add_column(f)
-    table.add_column("licence", overflow="fold")
-    table.add_column("flags", overflow="fold")
+        table.add_column(_FW_LABEL.get(f, f), no_wrap=True)
+    table.add_column("flags", justify="right", no_wrap=True)  # listed in plain words in the details
     for s in report.subjects:
         if s.status == "skipped" or not s.dimensions:
             blanks = [Text("—", style="dim")] * (len(DIMENSIONS) + 1 + len(fws) + len(extra))
-            table.add_row(Text(_safe(s.repo_id)), *blanks, Text(s.status, style="red"),
-                          Text(_safe(s.reason or "")[:80]))
+            table.add_row(Text(f"{_safe(s.repo_id)} ({s.status})"), *blanks, Text("—", style="dim"))
             continue
         row = [Text(_safe(s.repo_id) + ("" if s.status == "audited" else f" ({s.status})"))]
         row += [_verdict(s.dimensions[d].verdict) if d in s.dimensions else Text("—") for d in DIMENSIONS]
         row.append(Text(f"{s.score:.0f}" if s.score is not None else "—"))
-        for f in (*fws, *extra):
-            fr = s.frameworks.get(f)
-            row.append(Text(_safe(fr.verdict) if fr else "—"))
-        lic = s.license
-        row.append(Text(_safe(f"{lic.key or '?'} ({lic.category})") if lic else "?"))
-        row.append(Text(", ".join(fl.id for fl in s.flags) or "—"))
+        row += [Text(_framework_cell(s.frameworks.get(f))) for f in (*fws, *extra)]
+        row.append(Text(str(len(s.flags)) if s.flags else "—", style="red" if s.flags else "dim"))
         table.add_row(*row)
     return table
 
@@ -96,7 +112,7 @@ def _details(console: Console, s: Subject) -> None:
 def render(report: Report, width: int | None = None, details: bool = True) -> str:
     buf = io.StringIO()
     console = _console(buf, width)
-    console.print(comparison_table(report))
+    console.print(comparison_table(report, console.width))
     if details:
         for s in report.subjects:
             _details(console, s)
