@@ -2,14 +2,15 @@
 
 Regenerate with `OPENAUDIT_UPDATE_GOLDEN=1 pytest tests/test_render_golden.py` and review the diff.
 The `sample-*` goldens come from a synthetic report (frameworks, flags, lineage, incomplete and
-skipped subjects); the `flagships*` goldens from the fixture store (tests/store) at a fixed time.
+skipped subjects); the `flagships*` goldens from the published flagship audit (`publish.build()`,
+the report behind reports/). Its comparison page, Markdown and JSON are reports/ itself, checked
+against that report here and kept current by test_render_cli.test_reports_are_current.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ from openaudit.render import badge, html, markdown, mof_yaml, site, terminal
 from openaudit.report import SCHEMA_PATH, Report
 
 GOLDEN = Path(__file__).parent / "golden"
+REPORTS = Path(__file__).parent.parent / "reports"
 STORE = Path(__file__).parent / "store"
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 UPDATE = os.environ.get("OPENAUDIT_UPDATE_GOLDEN") == "1"
 
 
@@ -34,9 +35,10 @@ def check(name: str, text: str) -> None:
     assert text == expected, f"{name} differs from its golden; rerun with OPENAUDIT_UPDATE_GOLDEN=1 and review"
 
 
-def outputs(report: Report, prefix: str) -> dict[str, str]:
+def outputs(report: Report, prefix: str, published: bool = False) -> dict[str, str]:
+    """Every human format; `published` leaves out those reports/ already holds for this report."""
     one = report.model_copy(update={"subjects": report.subjects[:1]})
-    return {
+    out = {
         f"{prefix}-single.html": html.render(one),
         f"{prefix}-comparison.html": html.render(report),
         f"{prefix}-site-index.html": site.render_index(report),
@@ -45,16 +47,19 @@ def outputs(report: Report, prefix: str) -> dict[str, str]:
         f"{prefix}.terminal.txt": terminal.render(report, width=120),
         f"{prefix}.mof.yaml": mof_yaml.render(report),
     }
+    if published:
+        for name in (f"{prefix}-comparison.html", f"{prefix}.md"):
+            del out[name]
+    return out
 
 
 @pytest.fixture(scope="module")
 def flagships() -> Report:
     if not (STORE / "models").is_dir():
         pytest.skip("the fixture store tests/store has not been generated")
-    from openaudit import api
-    from openaudit.cli import FLAGSHIPS
+    from openaudit.render import publish
 
-    return api.audit_models(list(FLAGSHIPS), snapshots=STORE, now=NOW)
+    return publish.build()
 
 
 @pytest.mark.parametrize("name", list(outputs(sample_report(), "sample")))
@@ -62,9 +67,14 @@ def test_sample_golden(name: str) -> None:
     check(name, outputs(sample_report(), "sample")[name])
 
 
-@pytest.mark.parametrize("name", list(outputs(sample_report(), "flagships")))
+@pytest.mark.parametrize("name", list(outputs(sample_report(), "flagships", published=True)))
 def test_flagships_golden(flagships: Report, name: str) -> None:
-    check(name, outputs(flagships, "flagships")[name])
+    check(name, outputs(flagships, "flagships", published=True)[name])
+
+
+def test_published_flagship_pages_are_this_report(flagships: Report) -> None:
+    assert (REPORTS / "comparison.html").read_text(encoding="utf-8") == html.render(flagships)
+    assert (REPORTS / "flagships.md").read_text(encoding="utf-8") == markdown.render(flagships)
 
 
 def test_flagships_json_golden_and_schema(flagships: Report) -> None:
@@ -72,7 +82,7 @@ def test_flagships_json_golden_and_schema(flagships: Report) -> None:
 
     text = flagships.to_json()
     jsonschema.validate(json.loads(text), json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
-    check("flagships.json", text)
+    assert (REPORTS / "flagships.json").read_text(encoding="utf-8") == text
     # The saved JSON re-renders to the same pages: `openaudit report` needs no network.
     again = Report.model_validate_json(text)
     assert html.render(again) == html.render(flagships)
