@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from openaudit.repoid import validate_owner
 from openaudit.snapshot import RepoSnapshot, RepoType, TextFile, Unreadable, UnreadableFile, parse_hub_time
-from openaudit.sources.store import SIDECAR, _atomic_write, read_text_file, repo_dir, write_snapshot
+from openaudit.sources.store import SIDECAR, atomic_write, read_text_file, repo_dir, write_snapshot
 
 Depth = Literal["metadata", "card", "full"]
 DEPTHS: tuple[Depth, ...] = ("metadata", "card", "full")
@@ -156,7 +156,7 @@ class SnapshotCache:
             d = write_snapshot(self.root, snap.model_copy(update={"requested_revision": None}))
             meta = {"sha": snap.revision, "depth": depth, "paths": sorted(set(paths)),
                     "taken_at": snap.taken_at.isoformat(), "cached_at": datetime.now(UTC).isoformat()}
-            _atomic_write(d / META, (json.dumps(meta, indent=1) + "\n").encode())
+            atomic_write(d / META, (json.dumps(meta, indent=1) + "\n").encode())
 
     # ---- organisation listings -------------------------------------------------------------------
     def _listing_path(self, owner: str) -> Path:
@@ -166,7 +166,7 @@ class SnapshotCache:
         rows = [{"id": i.get("id"), "sha": i.get("sha"), "createdAt": i.get("createdAt"),
                  "lastModified": i.get("lastModified")} for i in items if isinstance(i.get("id"), str)]
         body = {"owner": owner, "taken_at": datetime.now(UTC).isoformat(), "models": rows}
-        _atomic_write(self._listing_path(owner), (json.dumps(body, indent=1) + "\n").encode())
+        atomic_write(self._listing_path(owner), (json.dumps(body, indent=1) + "\n").encode())
 
     def get_listing(self, owner: str) -> list[dict[str, Any]] | None:
         """The last listing of an owner (ids, shas, dates), else the cached models of that owner, else None."""

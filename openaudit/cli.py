@@ -62,12 +62,6 @@ def _pair_outputs(formats: list[str] | None, outputs: list[Path] | None, default
     return pairs
 
 
-def _atomic_write(path: Path, text: str | bytes) -> None:
-    from openaudit.sources.store import _atomic_write as write
-
-    write(path, text if isinstance(text, bytes) else text.encode("utf-8"))
-
-
 # Formats whose --output is a directory: `site` always, `badge` unless -o names one .svg file.
 TREE_FORMATS = {"site": "openaudit.render.site:site_files", "badge": "openaudit.render.badge:badge_files"}
 
@@ -109,7 +103,9 @@ def emit(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
                 sys.stdout.write(text)
                 sys.stdout.flush()
         else:
-            _atomic_write(out, text)
+            from openaudit.sources.store import atomic_write
+
+            atomic_write(out, text)
 
 
 def summarize(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
@@ -384,7 +380,9 @@ def diff(
         if output is None:
             sys.stdout.write(text)
         else:
-            _atomic_write(output, text)
+            from openaudit.sources.store import atomic_write
+
+            atomic_write(output, text)
         return int(d["regressions"])
 
     regressions = _run(go)

@@ -129,7 +129,7 @@ def test_atomic_write_failure_keeps_the_old_file_and_no_temp(tmp_path: Path, mon
 
     monkeypatch.setattr(store_mod.os, "replace", boom)
     with pytest.raises(KeyboardInterrupt):
-        store_mod._atomic_write(target, b"new")
+        store_mod.atomic_write(target, b"new")
     assert target.read_text(encoding="utf-8") == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
 

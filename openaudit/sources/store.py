@@ -188,7 +188,10 @@ def read_text_file(files_dir: Path, path: str, listed_size: Any = None) -> TextF
     return TextFile(path=path, text=text, size=len(raw))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write a file whole or not at all: a temporary file in the same folder, then a rename."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -220,13 +223,13 @@ def write_snapshot(store: str | os.PathLike[str], snap: RepoSnapshot, as_id: str
         target = (d / "files" / f.path).resolve()
         if not target.is_relative_to((d / "files").resolve()):
             continue
-        _atomic_write(target, f.text.encode("utf-8"))
+        atomic_write(target, f.text.encode("utf-8"))
     sidecar = {
         "taken_at": snap.taken_at.isoformat(),
         "source": snap.source,
         "unreadable": {p: {"reason": u.reason.value, "detail": u.detail} for p, u in sorted(snap.unreadable.items())},
     }
-    _atomic_write(d / SIDECAR, (json.dumps(sidecar, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write(d / SIDECAR, (json.dumps(sidecar, indent=2, sort_keys=True) + "\n").encode())
     # info.json last: a store entry is only visible once it is complete.
-    _atomic_write(d / "info.json", (json.dumps(snap.info, indent=2, ensure_ascii=False) + "\n").encode())
+    atomic_write(d / "info.json", (json.dumps(snap.info, indent=2, ensure_ascii=False) + "\n").encode())
     return d
