@@ -126,10 +126,6 @@ class RequestGate:
             self.pause(bucket, float(info.reset_in_seconds) + 0.1)
 
 
-def _bucket(url: str) -> str:
-    return "resolvers" if "/resolve/" in url else "api"
-
-
 class BulkHubSource(HubSource):
     """HubSource whose every request goes through a RequestGate, plus the listing and single-GET reads."""
 
