@@ -17,14 +17,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from openaudit.card import parse_card
-from openaudit.evidence import EvidenceContext
+from openaudit.evidence import EvidenceContext, context_for
 from openaudit.evidence._util import git_repo
 from openaudit.evidence.code import classify_link
 from openaudit.evidence.data import DATA_SECTIONS, VAGUE_RE, declared_datasets, valid_dataset_id
 from openaudit.evidence.model import EvidenceList
 from openaudit.evidence.weights import weight_files
-from openaudit.snapshot import RepoSnapshot
+from openaudit.snapshot import RepoSnapshot, SnapshotBundle
 
 _BENCHMARKS = [
     "MMLU-Pro", "MMLU", "HellaSwag", "HSwag", "ARC", "ARC-Challenge", "ARC-Easy", "WinoGrande", "WinoG", "TruthfulQA",
@@ -37,10 +36,8 @@ _EVAL_SECTIONS = r"evaluation|benchmark|results|performance"
 
 
 def _card_of(snap: RepoSnapshot) -> tuple[dict[str, Any], Any]:
-    readme = snap.readme()
-    card = parse_card(readme.text if readme else None)
-    meta = card.metadata if card.metadata_error is None and card.metadata else snap.card_data()
-    return meta, card
+    ctx = context_for(SnapshotBundle(subject=snap))
+    return ctx.metadata, ctx.card
 
 
 def _dataset_code(ctx: EvidenceContext, out: EvidenceList) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from openaudit.card import ParsedCard, parse_card
-from openaudit.evidence import EvidenceContext
+from openaudit.card import ParsedCard
+from openaudit.evidence import EvidenceContext, context_for
 from openaudit.evidence._util import as_list, hf_link
 from openaudit.evidence.model import EvidenceList
 from openaudit.repoid import validate_repo_id
-from openaudit.snapshot import RepoSnapshot
+from openaudit.snapshot import RepoSnapshot, SnapshotBundle
 
 MAX_DEPTH = 8
 _RELATIONS = {"adapter", "merge", "quantized", "finetune"}
@@ -102,13 +102,7 @@ def prose_bases(card: ParsedCard, own_name: str = "") -> list[tuple[str, str, in
 
 
 def _snapshot_bases(snap: RepoSnapshot) -> list[tuple[str, str | None, str]]:
-    readme = snap.readme()
-    meta = snap.card_data()
-    if readme is not None:
-        card = parse_card(readme.text)
-        if card.metadata_error is None and card.metadata:
-            meta = card.metadata
-    return declared_bases(meta, snap.tags())
+    return declared_bases(context_for(SnapshotBundle(subject=snap)).metadata, snap.tags())
 
 
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
