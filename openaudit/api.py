@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -27,7 +27,9 @@ from openaudit.flags import Flag, evaluate_flags
 from openaudit.repoid import RepoRef, parse_ref, shown, validate_repo_id
 from openaudit.report import LicenseSummary, LineageEntry, ProfileRef, Report, Subject
 from openaudit.scoring import score_dimensions, score_framework
-from openaudit.snapshot import RepoSnapshot, RepoType, SnapshotBundle
+from openaudit.snapshot import RepoSnapshot, RepoType, SnapshotBundle, TextFile
+from openaudit.subjects import Packed, SubjectStore
+from openaudit.workers import Auditors
 
 __all__ = ["audit_bundle", "audit_models", "audit_org", "default_profiles", "fetch_bundle", "load_profile",
            "make_source"]
@@ -145,8 +147,13 @@ class RunMemo:
         return snap
 
 
-def fetch_bundle(source: Source, snap: RepoSnapshot, memo: RunMemo | None = None) -> SnapshotBundle:
-    """Fetch what a subject links to: declared datasets, and base models up to a depth."""
+def fetch_bundle(source: Source, snap: RepoSnapshot, memo: RunMemo | None = None,
+                 prose: Sequence[str] | None = None) -> SnapshotBundle:
+    """Fetch what a subject links to: declared datasets, and base models up to a depth.
+
+    Base models named in the card's prose ("fine-tuned from X") are found by parsing the card's
+    body, unless `prose` gives them (see `prose_base_ids`; `[]`: fetch the declared ones only).
+    """
     memo = memo or RunMemo()
     related: dict[str, RepoSnapshot] = {}
     errors: dict[str, str] = {}
@@ -165,7 +172,7 @@ def fetch_bundle(source: Source, snap: RepoSnapshot, memo: RunMemo | None = None
         if valid_dataset_id(did):
             take("dataset", did)
     frontier = [b[0] for b in declared_bases(ctx.metadata, snap.tags())]
-    frontier += [p[0] for p in prose_bases(ctx.card, snap.repo_id.split("/")[-1])]
+    frontier += list(prose) if prose is not None else prose_base_ids(snap)
     seen = {snap.repo_id}
     depth = 1
     while frontier and depth <= min(LINEAGE_FETCH_DEPTH, MAX_DEPTH):
@@ -181,6 +188,11 @@ def fetch_bundle(source: Source, snap: RepoSnapshot, memo: RunMemo | None = None
                 nxt += [b[0] for b in declared_bases(bctx.metadata, base.tags())]
         frontier, depth = nxt, depth + 1
     return SnapshotBundle(subject=snap, related=related, related_errors=errors)
+
+
+def prose_base_ids(snap: RepoSnapshot) -> list[str]:
+    """Ids of the base models the card names in prose (this parses the card's Markdown body)."""
+    return [p[0] for p in prose_bases(context_for(SnapshotBundle(subject=snap)).card, snap.repo_id.split("/")[-1])]
 
 
 def _license_summary(evidence: list[Evidence]) -> LicenseSummary | None:
@@ -250,20 +262,27 @@ def failed_subject(ref: RepoRef, source_name: str, err: FetchError) -> Subject:
                    status=err.status, reason=f"{err.kind}: {err}")
 
 
-def _license_changes(subjects: list[Subject]) -> None:
+def _license_changes(subjects: list[Subject] | SubjectStore) -> None:
     """Flag `license-changed` when two revisions of one repo in the same run disagree on the weights licence."""
-    by_repo: dict[str, list[Subject]] = {}
-    for s in subjects:
-        if s.license is not None:
-            by_repo.setdefault(s.repo_id, []).append(s)
+    rows = ([(p.repo_id, p.revision, p.has_license, p.license_key) for p in subjects.packed()]
+            if isinstance(subjects, SubjectStore) else
+            [(s.repo_id, s.revision, s.license is not None, s.license.key if s.license else None) for s in subjects])
+    by_repo: dict[str, list[int]] = {}
+    for i, (repo_id, _rev, has_license, _key) in enumerate(rows):
+        if has_license:
+            by_repo.setdefault(repo_id, []).append(i)
     for group in by_repo.values():
-        keys = {s.license.key for s in group if s.license}
+        keys = {rows[i][3] for i in group}
         if len(group) < 2 or len(keys) < 2:
             continue
-        detail = "; ".join(f"{(s.revision or '?')[:12]}: {s.license.key if s.license else '?'}" for s in group)
-        for s in group:
-            s.flags.append(Flag(id="license-changed", title="Licence changed between revisions", severity="warning",
-                                message=f"The weights licence differs between revisions ({detail})."))
+        detail = "; ".join(f"{(rows[i][1] or '?')[:12]}: {rows[i][3] or '?'}" for i in group)
+        flag = Flag(id="license-changed", title="Licence changed between revisions", severity="warning",
+                    message=f"The weights licence differs between revisions ({detail}).")
+        for i in group:
+            s = subjects[i]
+            s.flags.append(flag)
+            if isinstance(subjects, SubjectStore):
+                subjects.replace(i, s)
 
 
 def parse_targets(targets: Iterable[str]) -> list[RepoRef | Path]:
@@ -380,6 +399,7 @@ def audit_org(
     progress: Callable[[str, int, int], Any] | None = None,
     stats: dict[str, Any] | None = None,
     now: datetime | None = None,
+    processes: int | None = None,
 ) -> Report:
     """Audit every model of an organisation (DESIGN §8): one listing, pinned parallel reads, a cache.
 
@@ -387,6 +407,10 @@ def audit_org(
     With `snapshots`, the organisation is the store's owner folder. Every listed model is in the
     report: what could not be fetched (budget spent, rate limited, offline and not cached) is an
     `incomplete` or `skipped` subject with its reason.
+
+    Audits run in `processes` worker processes (default: one per core, see openaudit.workers; 0: one
+    thread). The report's `subjects` is a packed, read-only `SubjectStore` (openaudit.subjects): an
+    organisation's report is held at ~8 KB a model and each subject is decoded when it is read.
     """
     from openaudit.cache import Depth, SnapshotCache, default_cache_dir, trim_to_depth
     from openaudit.repoid import validate_owner
@@ -482,35 +506,23 @@ def audit_org(
         tick(f"reading {org}")
         return out
 
-    def finish(got: RepoSnapshot | Subject) -> Subject:
-        if isinstance(got, Subject):
-            tick(f"auditing {org}")
-            return got
-        bundle = fetch_bundle(linked, got, memo) if depth == "full" else SnapshotBundle(subject=got)
-        subject = audit_bundle(bundle, profs, strict)
-        lost = sorted(f"{k} ({v})" for k, v in bundle.related_errors.items() if v.startswith(_TRANSIENT))
-        if lost and subject.status == "audited":
-            subject.status = "incomplete"
-            subject.reason = f"linked repos not fetched: {'; '.join(lost)[:500]}"
-        tick(f"auditing {org}")
-        return subject
+    def link(got: RepoSnapshot, prose: list[str] | None) -> tuple[SnapshotBundle, bool]:
+        """The bundle to audit, and whether the card's prose bases are linked (see audit_packed)."""
+        if depth != "full":
+            return SnapshotBundle(subject=got), True
+        return fetch_bundle(linked, got, memo, prose=prose or []), prose is not None
 
-    # Pipelined: each model is audited as soon as it is read, so CPU-bound audits overlap the network
-    # waits of the reads still running. The org's own models are reserved in the memo first: one that
-    # another names as its base is waited for, never fetched twice. Every read is queued before any
-    # audit, so an audit waiting on a read cannot starve it of a worker.
     # Only org models that another one names as its base are kept in the memo, so a large org's
-    # snapshots are freed as soon as each is audited (peak memory grows with the report, not the org).
+    # snapshots are freed as soon as each is audited.
     named = _bases_named_in(chosen)
     for item in chosen:
         if item["id"] in named:
             memo.reserve("model", item["id"])
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="openaudit-org") as pool:
-        reads = deque(pool.submit(fetch_one, item) for item in chosen)
-        audits = []
-        while reads:  # popped in order: a snapshot is dropped once its audit holds it
-            audits.append(pool.submit(finish, reads.popleft().result()))
-        subjects = [a.result() for a in audits]
+    with Auditors(audit_packed, profs, strict, processes, warm_up=lambda: _warm_up(profs, strict)) as auditors:
+        packed = _pipeline(chosen, named, fetch_one, link, auditors, jobs, lambda: tick(f"auditing {org}"))
+    subjects = SubjectStore(packed)
+    for s in extra:
+        subjects.append(s)
     _license_changes(subjects)
     if stats is not None:
         stats.update(listed=len(listed), audited=total,
@@ -519,9 +531,157 @@ def audit_org(
                      file_requests=hub.gate.by_bucket.get("resolvers", 0) if hub else 0,
                      rate_limited=hub.gate.rate_limited if hub else 0,
                      deduped_reads=hub.deduped_reads if hub else 0,
+                     audit_processes=auditors.processes,
                      cache=str(cache.root) if cache else None)
-    return Report(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
-                  generated_at=now or datetime.now(UTC), subjects=[*subjects, *extra])
+    return Report.model_construct(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
+                                  generated_at=now or datetime.now(UTC), subjects=subjects)
+
+
+_WARM_UP_CARD = """---
+license: apache-2.0
+datasets:
+- openaudit/warm-up-data
+base_model: openaudit/warm-up-base
+---
+# Warm-up
+
+Fine-tuned from openaudit/warm-up-base. See [the paper](https://arxiv.org/abs/2401.00001) and
+[the code](https://github.com/openaudit/warm-up).
+
+## Training data
+
+Trained on 1T tokens of public web text.
+
+## Evaluation
+
+| task | score |
+|------|-------|
+| mmlu | 50.0 |
+
+## Limitations
+
+It makes mistakes.
+"""
+
+
+def _warm_up(profiles: Sequence[Profile], strict: bool) -> None:
+    """Audit a small made-up card: loads and compiles what every audit needs (see openaudit.workers)."""
+    readme = TextFile(path="README.md", text=_WARM_UP_CARD, size=len(_WARM_UP_CARD))
+    snap = RepoSnapshot(repo_id="openaudit/warm-up", repo_type="model", source="store", taken_at=datetime.now(UTC),
+                        info={"id": "openaudit/warm-up", "cardData": {"license": "apache-2.0"}, "tags": [],
+                              "siblings": [{"rfilename": "README.md"}, {"rfilename": "model.safetensors"}]},
+                        files={"README.md": readme})
+    audit_packed(SnapshotBundle(subject=snap), profiles, strict, prose_linked=False)
+    audit_packed(SnapshotBundle(subject=snap), profiles, strict)
+
+
+@dataclass(frozen=True)
+class MoreLinks:
+    """An audit's answer when the card names base models in prose that the bundle was linked without."""
+
+    prose: list[str]
+
+
+def audit_packed(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bool = False,
+                 prose_linked: bool = True) -> Packed | MoreLinks:
+    """`audit_bundle`, with linked repos lost to the network making it incomplete, packed (openaudit.subjects).
+
+    An organisation's models are linked (`fetch_bundle(prose=[])`) from their metadata alone, so
+    that the reading process never parses a card's Markdown: the audit parses it anyway. With
+    `prose_linked=False`, a card that names bases in prose gets `MoreLinks` back instead of an
+    audit: the caller links those too and asks again (8 % of cards in the benchmark organisation).
+    """
+    if not prose_linked:
+        ids = prose_base_ids(bundle.subject)
+        if ids:
+            return MoreLinks(ids)
+    subject = audit_bundle(bundle, profiles, strict)
+    lost = sorted(f"{k} ({v})" for k, v in bundle.related_errors.items() if v.startswith(_TRANSIENT))
+    if lost and subject.status == "audited":
+        subject.status = "incomplete"
+        subject.reason = f"linked repos not fetched: {'; '.join(lost)[:500]}"
+    return Packed.of(subject)
+
+
+def _pipeline(chosen: Sequence[dict[str, Any]], named: set[str],
+              read: Callable[[dict[str, Any]], RepoSnapshot | Subject],
+              link: Callable[[RepoSnapshot, list[str] | None], tuple[SnapshotBundle, bool]],
+              auditors: Auditors, jobs: int, audited: Callable[[], None]) -> list[Packed]:
+    """Read, link and audit every listed model, pipelined; the results in listing order.
+
+    Reads and links (datasets, base models) run on `jobs` threads; audits go to `auditors` as
+    soon as their bundle is ready, so CPU-bound audits overlap the network waits of the reads.
+    At most WINDOW models are between their read and their packed result at once: memory is
+    bounded whatever the organisation's size. Models that others name as their base are read
+    first, outside the window: a link waits on the memo only for a read already under way, never
+    for one the window has not let in yet (that would deadlock once the window is full of waiters).
+    """
+    n = len(chosen)
+    window = max(32, 4 * jobs)
+    results: list[Packed | BaseException | None] = [None] * n
+    slots = threading.BoundedSemaphore(window)
+    lock = threading.Lock()
+    left = [n]
+    finished = threading.Event()
+    if n == 0:
+        return []
+
+    def settle(i: int, value: Packed | BaseException) -> None:
+        results[i] = value
+        slots.release()
+        with lock:
+            left[0] -= 1
+            if left[0] == 0:
+                finished.set()
+
+    def after_audit(i: int, snap: RepoSnapshot, fut: Future[Packed | MoreLinks]) -> None:
+        try:
+            got = fut.result()
+            if isinstance(got, MoreLinks):
+                io.submit(link_and_audit, i, snap, got.prose)
+                return
+            settle(i, got)
+            audited()
+        except BaseException as e:
+            settle(i, e)
+
+    def link_and_audit(i: int, snap: RepoSnapshot, prose: list[str] | None = None) -> None:
+        try:
+            bundle, prose_linked = link(snap, prose)
+            auditors.submit(bundle, prose_linked).add_done_callback(partial(after_audit, i, snap))
+        except BaseException as e:
+            settle(i, e)
+
+    def after_read(i: int, fut: Future[RepoSnapshot | Subject]) -> None:
+        try:
+            got = fut.result()
+            if isinstance(got, Subject):
+                settle(i, Packed.of(got))
+                audited()
+            else:
+                io.submit(link_and_audit, i, got)
+        except BaseException as e:
+            settle(i, e)
+
+    io = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="openaudit-org")
+    try:
+        early = {i: io.submit(read, chosen[i]) for i in range(n) if chosen[i]["id"] in named}
+        for i in range(n):
+            slots.acquire()
+            fut = early.pop(i, None) or io.submit(read, chosen[i])
+            fut.add_done_callback(partial(after_read, i))
+        while not finished.wait(0.25):
+            pass
+    finally:
+        # On Ctrl-C/SIGTERM, drop the queued models instead of reading them all before exiting.
+        io.shutdown(wait=False, cancel_futures=True)
+    out: list[Packed] = []
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+        assert r is not None
+        out.append(r)
+    return out
 
 
 class OfflineMissOrg(FetchError):

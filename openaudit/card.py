@@ -15,7 +15,6 @@ from functools import lru_cache
 from typing import Any
 
 import yaml
-from huggingface_hub.repocard import REGEX_YAML_BLOCK
 from markdown_it import MarkdownIt
 
 MAX_FRONT_MATTER_BYTES = 256 * 1024
@@ -24,6 +23,10 @@ MAX_YAML_DEPTH = 50
 MAX_YAML_NODES = 50_000
 MAX_BODY_CHARS = 1_000_000
 
+# huggingface_hub.repocard.REGEX_YAML_BLOCK, the Hub's own front-matter split, copied because importing
+# repocard pulls in hf_api and file_download (~0.3 s of start-up an organisation audit never needs);
+# tests/test_card.py checks the copy is identical.
+REGEX_YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
 _URL_RE = re.compile(r"https?://[^\s<>()\[\]\"'`]+[^\s<>()\[\]\"'`.,;:!?]")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
@@ -62,16 +65,40 @@ class Sentence:
 
 @dataclass
 class ParsedCard:
+    """A parsed card. The front matter is parsed at once; the Markdown body on first use of
+    `sections`, `blocks` or `links` (linking a model to its datasets and bases needs the metadata
+    only, and the body is most of a card's parsing cost)."""
+
     present: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
     metadata_error: str | None = None
     metadata_start_line: int = 0
     key_lines: dict[str, int] = field(default_factory=dict)  # top-level YAML key -> 1-based line in file
-    sections: list[Section] = field(default_factory=list)
-    blocks: list[Block] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
     truncated: bool = False
+    _body: tuple[str, int] | None = field(default=None, repr=False, compare=False)  # (text, line offset)
+    _parsed: tuple[list[Section], list[Block], list[Link]] | None = field(default=None, repr=False, compare=False)
     _split: list[tuple[str, Block]] | None = field(default=None, repr=False, compare=False)
+    _joined: str | None = field(default=None, repr=False, compare=False)
+
+    def _structure(self) -> tuple[list[Section], list[Block], list[Link]]:
+        # Parsed cards are shared between threads (cached by text); two threads may both parse a body
+        # the first time, and both get the same result: no lock is needed for correctness.
+        if self._parsed is None:
+            body, offset = self._body or ("", 0)
+            self._parsed = _parse_body(body, offset) if self._body is not None else ([], [], [])
+        return self._parsed
+
+    @property
+    def sections(self) -> list[Section]:
+        return self._structure()[0]
+
+    @property
+    def blocks(self) -> list[Block]:
+        return self._structure()[1]
+
+    @property
+    def links(self) -> list[Link]:
+        return self._structure()[2]
 
     def _sentences(self) -> list[tuple[str, Block]]:
         """Every sentence of the card with its block, split once (criteria ask many questions of it)."""
@@ -83,18 +110,34 @@ class ParsedCard:
         rx = re.compile(pattern, re.IGNORECASE)
         return [s for s in self.sections if rx.search(s.heading)]
 
+    def _in_sections(self, rx: re.Pattern[str]) -> dict[Section, bool]:
+        """Whether each section's heading, or an ancestor's, matches (asked once per section, not per block)."""
+        out: dict[Section, bool] = {}
+        for b in self.blocks:
+            if b.section not in out:
+                out[b.section] = any(rx.search(h) for h in b.section.path)
+        return out
+
     def blocks_in(self, pattern: str) -> list[Block]:
         """Blocks inside any section whose heading (or an ancestor heading) matches."""
-        rx = re.compile(pattern, re.IGNORECASE)
-        return [b for b in self.blocks if any(rx.search(h) for h in b.section.path)]
+        inside = self._in_sections(re.compile(pattern, re.IGNORECASE))
+        return [b for b in self.blocks if inside[b.section]]
 
     def sentences(self, pattern: str, within: str | None = None) -> list[Sentence]:
         """Sentences matching a regex, optionally only inside sections matching `within`."""
+        # One search over all the card's sentences first: most questions match no sentence of most
+        # cards. Joined by newlines and searched with MULTILINE, a sentence that matches alone also
+        # matches here (^ and $ hold at the joins, and a newline is no word character), so a miss
+        # here is a miss everywhere; a hit is then looked for sentence by sentence.
+        if self._joined is None:
+            self._joined = "\n".join(s for s, _ in self._sentences())
+        if not re.search(pattern, self._joined, re.IGNORECASE | re.MULTILINE):
+            return []
         rx = re.compile(pattern, re.IGNORECASE)
-        inside = re.compile(within, re.IGNORECASE) if within else None
+        inside = self._in_sections(re.compile(within, re.IGNORECASE)) if within else None
         out: list[Sentence] = []
         for s, b in self._sentences():
-            if inside is not None and not any(inside.search(h) for h in b.section.path):
+            if inside is not None and not inside[b.section]:
                 continue
             if rx.search(s):
                 out.append(Sentence(text=s[:400], line=b.line, section=b.section))
@@ -227,14 +270,22 @@ def _parse_card_cached(text: str | None) -> ParsedCard:
         body = text
     else:
         body = text
-    _parse_body(card, body, body_offset)
+    card._body = (body, body_offset)
     return card
 
 
-def _parse_body(card: ParsedCard, body: str, offset: int) -> None:
-    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+# Configured once and shared: parse() keeps its state per call. The first parse fills the rule
+# caches, done here so that threads never race to fill them.
+_MD = MarkdownIt("commonmark", {"html": True}).enable("table")
+_MD.parse("# h\n\n*a* [b](c)\n\n| x |\n|---|\n| y |\n")
+
+
+def _parse_body(body: str, offset: int) -> tuple[list[Section], list[Block], list[Link]]:
+    sections: list[Section] = []
+    blocks: list[Block] = []
+    links: list[Link] = []
     try:
-        tokens = md.parse(body)
+        tokens = _MD.parse(body)
     except RecursionError:
         tokens = []
     preamble = Section(heading="", level=0, line=0, path=())
@@ -259,13 +310,14 @@ def _parse_body(card: ParsedCard, body: str, offset: int) -> None:
                 heading=heading, level=level, line=hline, path=(*(s.heading for s in stack), heading)
             )
             stack.append(current)
-            card.sections.append(current)
-            _collect_links(card, tok, line, current)
+            sections.append(current)
+            _collect_links(links, tok, line, current)
             continue
         if not content:
             continue
-        card.blocks.append(Block(text=_plain(tok), line=line, section=current))
-        _collect_links(card, tok, line, current)
+        blocks.append(Block(text=_plain(tok), line=line, section=current))
+        _collect_links(links, tok, line, current)
+    return sections, blocks, links
 
 
 def _plain(inline: Any) -> str:
@@ -278,7 +330,7 @@ def _plain(inline: Any) -> str:
     return "".join(parts).strip() or inline.content.strip()
 
 
-def _collect_links(card: ParsedCard, inline: Any, line: int, section: Section) -> None:
+def _collect_links(links: list[Link], inline: Any, line: int, section: Section) -> None:
     children = inline.children or []
     seen: set[str] = set()
     for i, child in enumerate(children):
@@ -289,10 +341,10 @@ def _collect_links(card: ParsedCard, inline: Any, line: int, section: Section) -
                 if nxt.type == "link_close":
                     break
                 text_parts.append(nxt.content)
-            card.links.append(Link(url=href, text="".join(text_parts).strip(), line=line, section=section))
+            links.append(Link(url=href, text="".join(text_parts).strip(), line=line, section=section))
             seen.add(href)
     for m in _URL_RE.finditer(inline.content):
         url = m.group(0)
         if url not in seen and not any(url in s for s in seen):
-            card.links.append(Link(url=url, text=url, line=line, section=section))
+            links.append(Link(url=url, text=url, line=line, section=section))
             seen.add(url)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -81,31 +82,48 @@ def _tree_files(report: Report, fmt: str, out: Path | None) -> dict[str, str] | 
 
 
 def emit(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
-    """Render every format first, then write: nothing is partially written when a renderer fails."""
-    from openaudit.render import renderer
+    """Render every format first, then put each in place: nothing is partially written when a renderer
+    fails. Bytes (JSON) are rendered in chunks straight into a temporary file, so an organisation's
+    report is never held whole in memory."""
+    import shutil
+    import tempfile
 
-    rendered: list[tuple[str | bytes | dict[str, str], Path | None]] = []
-    for f, out in pairs:
-        tree = _tree_files(report, f, out)
-        rendered.append((tree if tree is not None else renderer(f)(report), out))
-    for text, out in rendered:
-        if isinstance(text, dict):
-            from openaudit.render.site import write_tree
+    from openaudit.render import stream
+    from openaudit.sources.store import stage_file
 
-            assert out is not None
-            write_tree(out, text)
-        elif out is None:
-            if isinstance(text, bytes):
+    staged: list[tuple[str | Path | dict[str, str], Path | None]] = []
+    try:
+        for f, out in pairs:
+            tree = _tree_files(report, f, out)
+            if tree is not None:
+                staged.append((tree, out))
+                continue
+            data = stream(f)(report)
+            if out is None and isinstance(data, str):
+                staged.append((data, None))  # text to stdout keeps the terminal's encoding
+            else:
+                target = out if out is not None else Path(tempfile.gettempdir()) / "openaudit-stdout"
+                staged.append((stage_file(target, data), out))
+        for item, out in staged:
+            if isinstance(item, dict):
+                from openaudit.render.site import write_tree
+
+                assert out is not None
+                write_tree(out, item)
+            elif isinstance(item, str):
+                sys.stdout.write(item)
                 sys.stdout.flush()
-                sys.stdout.buffer.write(text)
+            elif out is None:
+                sys.stdout.flush()
+                with open(item, "rb") as fh:
+                    shutil.copyfileobj(fh, sys.stdout.buffer)
                 sys.stdout.buffer.flush()
             else:
-                sys.stdout.write(text)
-                sys.stdout.flush()
-        else:
-            from openaudit.sources.store import atomic_write
-
-            atomic_write(out, text)
+                os.replace(item, out)
+    finally:
+        for item, _ in staged:
+            if isinstance(item, Path):
+                item.unlink(missing_ok=True)
 
 
 def summarize(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
@@ -138,11 +156,14 @@ def _conclude(report: Report, pairs: list[tuple[str, Path | None]], rules: Any, 
 
 
 def exit_code(report: Report, strict: bool = False) -> ExitCode:
+    from openaudit.subjects import summaries
+
     policy = report.policy or {}
-    if any(s.status == "incomplete" for s in report.subjects) and policy.get("fail_on_incomplete", True):
+    states = summaries(report.subjects)
+    if any(status == "incomplete" for status, _ in states) and policy.get("fail_on_incomplete", True):
         return ExitCode.INCOMPLETE
-    skipped = [s for s in report.subjects if s.status == "skipped"]
-    if skipped and (strict or any(not (s.reason or "").startswith("offline") for s in skipped)):
+    skipped = [reason for status, reason in states if status == "skipped"]
+    if skipped and (strict or any(not (reason or "").startswith("offline") for reason in skipped)):
         return ExitCode.INCOMPLETE
     if policy and not policy.get("passed", True):
         return ExitCode.POLICY_FAILED
@@ -250,12 +271,18 @@ def org(
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+            # No refresh thread (auto_refresh=False): the audit workers are forked only while this
+            # process has a single thread (openaudit.workers); the bar is redrawn as progress comes.
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=Console(stderr=True), transient=True) as bar:
+                          console=Console(stderr=True), transient=True, auto_refresh=False) as bar:
                 task = bar.add_task(f"listing {organisation}", total=None)
+                drawn = [0.0]
 
                 def progress(what: str, done: int, total: int) -> None:
                     bar.update(task, description=what, completed=done, total=total)
+                    if time.monotonic() - drawn[0] > 0.1 or done == total:
+                        drawn[0] = time.monotonic()
+                        bar.refresh()
 
                 report = api.audit_org(organisation, progress=progress, **kwargs)  # type: ignore[arg-type]
         else:

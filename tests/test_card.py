@@ -92,3 +92,12 @@ def test_unclosed_front_matter() -> None:
 def test_yaml_dates_and_odd_keys_become_json() -> None:
     card = parse_card("---\ndate: 2024-01-01\n1: one\n---\n")
     assert card.metadata == {"date": "2024-01-01", "1": "one"}
+
+
+def test_front_matter_split_is_the_hubs_own() -> None:
+    """card.py keeps a copy of huggingface_hub's regex (importing repocard costs ~0.3 s of start-up)."""
+    from huggingface_hub.repocard import REGEX_YAML_BLOCK as HUB
+
+    from openaudit.card import REGEX_YAML_BLOCK
+
+    assert (REGEX_YAML_BLOCK.pattern, REGEX_YAML_BLOCK.flags) == (HUB.pattern, HUB.flags)

@@ -14,7 +14,9 @@ One known askalono confusion is corrected: an Apache-2.0 text without its append
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -107,7 +109,23 @@ def _first_line(text: str) -> str:
 # pyaskalono 0.2 loads its store (tens of MB, native) on every call. Called from N audit threads,
 # glibc keeps that memory in N per-thread arenas (measured: 598 MB with 16 threads vs 73 MB with
 # one). All calls therefore run on one dedicated thread, whatever the caller's concurrency.
-_ASKALONO_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="askalono")
+ASKALONO_THREAD_NAME = "askalono"
+_ASKALONO_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix=ASKALONO_THREAD_NAME)
+# Held for each call. Audit worker processes are forked (openaudit.workers) while this thread may
+# exist: a fork waits until no call is under way (so no native lock is copied held), and a forked
+# child gets a lock and a thread of its own (the parent's thread does not exist in the child).
+_ASKALONO_BUSY = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _ASKALONO_THREAD, _ASKALONO_BUSY
+    _ASKALONO_BUSY = threading.Lock()
+    _ASKALONO_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix=ASKALONO_THREAD_NAME)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=lambda: _ASKALONO_BUSY.acquire(), after_in_parent=lambda: _ASKALONO_BUSY.release(),
+                        after_in_child=_after_fork_in_child)
 
 
 def _askalono_call(text: str) -> tuple[str, float] | None:
@@ -116,7 +134,8 @@ def _askalono_call(text: str) -> tuple[str, float] | None:
     except ImportError:  # pragma: no cover - a declared dependency; keep the fingerprints usable
         return None
     try:
-        r = askalono.identify(text)
+        with _ASKALONO_BUSY:
+            r = askalono.identify(text)
     except Exception:  # the Rust side should not raise, but a licence file must never stop an audit
         return None
     return str(r.name), float(r.score)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import import_module
 
 from openaudit.report import Report
@@ -25,6 +25,11 @@ FORMATS: dict[str, str] = {
 }
 
 
+# Formats that can also be written in chunks, as they are rendered: an organisation's JSON report is
+# never held whole in memory (see `stream`).
+STREAMS: dict[str, str] = {"json": "openaudit.render.jsonfmt:render_chunks"}
+
+
 def register(name: str, target: str) -> None:
     FORMATS[name] = target
 
@@ -38,3 +43,12 @@ def renderer(name: str) -> Renderer:
         raise UsageError(f"unknown format '{name}'; available: {', '.join(sorted(FORMATS))}") from None
     func: Renderer = getattr(import_module(mod), fn)
     return func
+
+
+def stream(name: str) -> Callable[[Report], str | bytes | Iterable[bytes]]:
+    """The chunked renderer of a format when it has one, else its renderer (the same output)."""
+    if name in STREAMS:
+        mod, _, fn = STREAMS[name].partition(":")
+        func: Callable[[Report], Iterable[bytes]] = getattr(import_module(mod), fn)
+        return func
+    return renderer(name)

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import (
     DisabledRepoError,
     FileMetadataError,
@@ -321,6 +320,8 @@ class HubSource:
         what = f"{repo_id}: {path}"
 
         def download() -> str:
+            from huggingface_hub import hf_hub_download  # here: organisation audits never load file_download
+
             return hf_hub_download(
                 repo_id,
                 path,

@@ -14,9 +14,11 @@ taken: `gated` when the repo is gated, else `missing`, unless snapshot.json says
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import tempfile
+import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -188,19 +190,39 @@ def read_text_file(files_dir: Path, path: str, listed_size: Any = None) -> TextF
     return TextFile(path=path, text=text, size=len(raw))
 
 
-def atomic_write(path: Path, data: str | bytes) -> None:
+def atomic_write(path: Path, data: str | bytes | Iterable[bytes]) -> None:
     """Write a file whole or not at all: a temporary file in the same folder, then a rename."""
+    tmp = stage_file(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+_STAGED = itertools.count()
+
+
+def stage_file(path: Path, data: str | bytes | Iterable[bytes]) -> Path:
+    """Write `data` (text, bytes, or chunks of bytes written as they come) to a temporary file beside
+    `path` and return it; the caller renames it into place or unlinks it. Removed on any failure."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # A unique name without mkstemp's random-name loop (a cold organisation audit writes ~1,000 files).
+    tmp = str(path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.{next(_STAGED)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
+            if isinstance(data, bytes):
+                fh.write(data)
+            else:
+                for chunk in data:
+                    fh.write(chunk)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)
 
 
 def write_snapshot(store: str | os.PathLike[str], snap: RepoSnapshot, as_id: str | None = None) -> Path:

@@ -1,0 +1,146 @@
+"""Organisation audits at scale: packed subjects, audits in worker processes, the bounded pipeline.
+
+What a user would notice: the same report whether audits run in processes or in a thread, and as
+`openaudit audit` gives model by model; no model lost when a worker process dies; an organisation
+whose fine-tunes all name a base listed last still completes; a JSON report written in chunks
+equals the one serialised whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openaudit import api
+from openaudit.report import Report
+from openaudit.subjects import Packed, SubjectStore, summaries
+from openaudit.workers import Auditors, can_fork
+
+STORE = Path(__file__).parent / "store"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+needs_fork = pytest.mark.skipif(not can_fork(), reason="worker processes are forked on Linux only")
+
+
+def _flagships() -> Report:
+    return api.audit_models(["deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-R1-Distill-Llama-8B",
+                             "meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"], snapshots=STORE, jobs=1, now=NOW)
+
+
+def test_a_packed_subject_decodes_to_the_same_subject_and_the_same_json() -> None:
+    report = _flagships()
+    store = SubjectStore(report.subjects)
+    assert len(store) == 4 and list(store) == list(report.subjects) and store == list(report.subjects)
+    assert [s.repo_id for s in store[1:3]] == [s.repo_id for s in report.subjects[1:3]]
+    packed = Report.model_construct(profiles=report.profiles, generated_at=NOW, subjects=store)
+    assert packed.to_json_bytes() == report.to_json_bytes()
+    assert packed.model_dump_json(indent=2, by_alias=True) == report.model_dump_json(indent=2, by_alias=True)
+    assert b"".join(packed.iter_json_bytes()) == report.to_json_bytes()
+    assert summaries(store) == [(s.status, s.reason) for s in report.subjects]
+    # Smaller than its JSON (what a 2,000-model report is held as).
+    assert all(len(p.blob) * 3 < len(p.json()) for p in store.packed())
+
+
+def test_a_packed_store_is_read_only_and_replace_is_explicit() -> None:
+    store = SubjectStore(_flagships().subjects)
+    first = store[0]
+    first.flags.clear()
+    assert store[0].flags == _flagships().subjects[0].flags  # changing a decoded subject changes nothing
+    store.replace(0, first)
+    assert store[0].flags == []
+    with pytest.raises(TypeError):
+        store[0] = first  # type: ignore[index]
+
+
+def _org_owner_models(owner: str) -> list[str]:
+    return sorted(f"{owner}/{p.name}" for p in (STORE / "models" / owner).iterdir() if (p / "info.json").is_file())
+
+
+@pytest.mark.parametrize("owner", ["deepseek-ai", "meta-llama", "allenai"])
+def test_org_audit_equals_model_by_model_audit_in_processes_and_in_a_thread(owner: str) -> None:
+    """Linked from metadata first, with prose bases asked for by the audit (MoreLinks): the same bundles,
+    so the same subjects, as `audit` gives; and worker processes change nothing in the report."""
+    ids = _org_owner_models(owner)
+    one_by_one = api.audit_models(ids, snapshots=STORE, jobs=1, now=NOW)
+    in_thread = api.audit_org(owner, snapshots=STORE, jobs=4, processes=0, now=NOW)
+    assert isinstance(in_thread.subjects, SubjectStore)
+    by_id = {s.repo_id: s for s in one_by_one.subjects}
+    assert sorted(s.repo_id for s in in_thread.subjects) == sorted(by_id)
+    for s in in_thread.subjects:
+        assert s == by_id[s.repo_id], s.repo_id
+    if can_fork():
+        stats: dict[str, Any] = {}
+        in_processes = api.audit_org(owner, snapshots=STORE, jobs=4, processes=2, now=NOW, stats=stats)
+        assert stats["audit_processes"] == 2
+        assert in_processes.to_json_bytes() == in_thread.to_json_bytes()
+
+
+def test_prose_lineage_is_linked_in_org_audits() -> None:
+    """DeepSeek-R1-Distill-Llama-8B names its base in prose only: the org audit still follows it."""
+    report = api.audit_org("deepseek-ai", snapshots=STORE, jobs=2, processes=0, now=NOW)
+    distill = next(s for s in report.subjects if s.repo_id.endswith("Distill-Llama-8B"))
+    direct = api.audit_models([distill.repo_id], snapshots=STORE, now=NOW).subjects[0]
+    assert [(e.id, e.via, e.found) for e in distill.lineage] == [("meta-llama/Llama-3.1-8B", "prose", True)]
+    assert distill == direct
+
+
+def _suicidal_audit(bundle: Any, profiles: Any, strict: bool, *args: Any) -> Packed:
+    """Dies (as an out-of-memory kill would) when run in a worker process on one model."""
+    if bundle.subject.repo_id.endswith("Mistral-7B-v0.1") and os.getpid() != PARENT:
+        os._exit(9)
+    return api.audit_packed(bundle, profiles, strict)
+
+
+PARENT = os.getpid()
+
+
+@needs_fork
+def test_a_dead_worker_loses_no_model() -> None:
+    ids = ["meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1", "deepseek-ai/DeepSeek-R1"]
+    src = api.make_source(STORE)
+    profiles = api.resolve_profiles(None)
+    bundles = [api.fetch_bundle(src, src.model(i)) for i in ids]
+    with Auditors(_suicidal_audit, profiles, False, processes=2) as auditors:
+        assert auditors.processes == 2
+        futures = [auditors.submit(b) for b in bundles]
+        got = [f.result(timeout=120) for f in futures]
+    assert [p.repo_id for p in got] == ids
+    assert got[1].subject() == api.audit_bundle(bundles[1], profiles)
+
+
+def test_an_org_whose_models_all_name_a_base_listed_last_completes(tmp_path: Path, repo_writer: Any) -> None:
+    """More waiting fine-tunes than the pipeline's window (32 at --jobs 1) must not deadlock it."""
+    owner, n = "window-org", 40
+    base = f"{owner}/zz-base"
+    for i in range(n):
+        rid = f"{owner}/ft-{i:02d}" if i < n - 1 else base
+        meta = f"license: apache-2.0\nbase_model: {base}\n" if rid != base else "license: apache-2.0\n"
+        info = {"sha": f"{i:040x}", "gated": False, "private": False, "tags": ["license:apache-2.0"],
+                "cardData": {"license": "apache-2.0", **({"base_model": base} if rid != base else {})},
+                "siblings": [{"rfilename": "README.md"}, {"rfilename": "model.safetensors"}],
+                "safetensors": {"parameters": {"BF16": 1000}, "total": 1000}}
+        repo_writer(tmp_path, rid, info, {"README.md": f"---\n{meta}---\n# {rid}\n\nTrained on web text.\n"})
+    report = api.audit_org(owner, snapshots=tmp_path, jobs=1, processes=0, now=NOW)
+    assert len(report.subjects) == n
+    fine_tunes = [s for s in report.subjects if s.repo_id != base]
+    assert all(any(e.id == base and e.found for e in s.lineage) for s in fine_tunes)
+
+
+def test_cli_org_json_to_stdout_and_to_a_file_are_the_same_bytes(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from openaudit.cli import app
+
+    out = tmp_path / "r.json"
+    res_file = CliRunner().invoke(app, ["org", "allenai", "--snapshots", str(STORE), "-q", "-f", "json", "-o",
+                                        str(out)])
+    res_stdout = CliRunner().invoke(app, ["org", "allenai", "--snapshots", str(STORE), "-q", "-f", "json"])
+    assert res_file.exit_code == res_stdout.exit_code
+    a, b = json.loads(out.read_bytes()), json.loads(res_stdout.stdout_bytes)
+    a.pop("generated_at"), b.pop("generated_at")
+    assert a == b and a["subjects"]
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no staged temporary file left behind
