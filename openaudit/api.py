@@ -422,6 +422,8 @@ def audit_org(
         raise UsageError(f"--depth must be one of {', '.join(ORG_DEPTHS)}; got '{depth}'")
     if jobs < 1 or (limit is not None and limit < 1) or (max_requests is not None and max_requests < 0):
         raise UsageError("--jobs and --limit must be at least 1, --max-requests at least 0")
+    if processes is not None and processes < 0:
+        raise UsageError(f"--processes must be at least 0; got {processes}")
     dep = cast("Depth", depth)
     when = parse_since(since)
     profs = resolve_profiles(profiles)

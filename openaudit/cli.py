@@ -239,6 +239,8 @@ def org(
                                           "(or --snapshots); models not cached are skipped.")] = False,
     max_requests: Annotated[int | None, typer.Option("--max-requests", help="Request budget; models left "
                                                      "unfetched when it is spent are reported incomplete.")] = None,
+    processes: Annotated[int | None, typer.Option("--processes", help="Audit worker processes (default: one per "
+                                                  "core, at most 4; 0: audit in one thread).")] = None,
     profile: ProfileOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
@@ -266,7 +268,7 @@ def org(
                       strict=strict, jobs=jobs, depth=depth, include=include or scope_include,
                       exclude=exclude or (scope.exclude if scope else ()), since=since or scope_since,
                       limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline,
-                      max_requests=max_requests, stats=stats)
+                      max_requests=max_requests, processes=processes, stats=stats)
         if not quiet and sys.stderr.isatty():
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -5,8 +5,10 @@ GIL; the reads it waits for are network. Audits run in the same threads as the r
 slowed the other: at 16 threads a warm run (no request at all) took twice as long as at one. So
 the reads stay on their threads and the audits go to a pool of their own:
 
-* **worker processes** (Linux, forked while this process has a single thread, so that no lock
-  another thread holds is copied into a child): every core audits, and the parent's threads
+* **worker processes** (Linux, forked while this process has a single thread, native threads
+  included, so that no lock another thread holds is copied into a child and no thread pool a
+  library keeps is missing in it; the CLI always qualifies, a library user's process qualifies
+  until it has matched a licence text, since askalono keeps two threads): every core audits, and the parent's threads
   never wait on an audit for the GIL. A bundle goes in pickled (~18 KB), a `Packed` subject comes
   back (~8 KB of compressed JSON); the parent never builds the subject's objects at all.
 * **one thread**, everywhere else (another start method would re-import everything in each
@@ -16,17 +18,23 @@ the reads stay on their threads and the audits go to a pool of their own:
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
+import shutil
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 from openaudit.criteria import Profile
 from openaudit.snapshot import SnapshotBundle
+from openaudit.sources.store import atomic_write
 
 AuditFn = Callable[..., Any]  # fn(bundle, profiles, strict, *args) -> a picklable result
 MAX_PROCESSES = 4  # beyond this, pickling and the parent's reads are the limit, not the audits
@@ -35,9 +43,51 @@ MAX_PROCESSES = 4  # beyond this, pickling and the parent's reads are the limit,
 _WORKER: tuple[AuditFn, Sequence[Profile], bool] | None = None
 
 
-def _init_worker(fn: AuditFn, profiles: Sequence[Profile], strict: bool) -> None:
+class SharedMemo:
+    """Results the worker processes of one run share: a folder of JSON files, one per key, and a
+    few locks taken by key, so that a slow pure call (askalono: ~0.3 s) runs once per run for a
+    key, not once per process. Made before the fork; the locks are inherited."""
+
+    LOCKS = 16
+    LOCK_TIMEOUT = 30.0  # seconds; a call it guards takes well under one
+
+    def __init__(self) -> None:
+        import multiprocessing
+        import tempfile
+
+        self.root = Path(tempfile.mkdtemp(prefix="openaudit-memo-"))
+        ctx = multiprocessing.get_context("fork")
+        self._locks = [ctx.Lock() for _ in range(self.LOCKS)]
+
+    def __call__(self, key: str, compute: Callable[[], Any]) -> Any:
+        path = self.root / hashlib.sha256(key.encode()).hexdigest()
+        lock = self._locks[int(path.name[:8], 16) % self.LOCKS]
+        # A worker killed while holding a lock never releases it: wait a bounded time, then compute alone.
+        held = lock.acquire(timeout=self.LOCK_TIMEOUT)
+        try:
+            try:
+                return json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                pass
+            value = compute()
+            with contextlib.suppress(OSError, TypeError):  # unshareable: still this process's answer
+                atomic_write(path, json.dumps(value))
+            return value
+        finally:
+            if held:
+                lock.release()
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _init_worker(fn: AuditFn, profiles: Sequence[Profile], strict: bool, memo: SharedMemo | None = None) -> None:
     global _WORKER
     _WORKER = (fn, profiles, strict)
+    if memo is not None:
+        from openaudit.licenses import identify
+
+        identify.SHARED_MEMO = memo
     # Ctrl-C reaches the whole process group: the parent handles it (exit 130, nothing written);
     # a worker must not print a traceback of its own. SIGTERM ends a worker at once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -57,17 +107,22 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _os_threads() -> int:
+    """Threads of this process as the kernel counts them: native ones too (askalono's Rust thread pool
+    starts two on first use, and a forked child calling it would wait for them forever)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
 def can_fork() -> bool:
-    """Forking is safe here: Linux, and no thread but this one and openaudit's licence-matcher thread
-    (which a fork waits for, see openaudit.licenses.identify), so no lock is copied held into a child."""
+    """Forking is safe here: Linux, and this process has no thread but this one, so no lock can be
+    copied held into a child and no thread pool a child relies on is missing there."""
     import multiprocessing
 
-    from openaudit.licenses.identify import ASKALONO_THREAD_NAME
-
-    others = [t for t in threading.enumerate()
-              if t is not threading.current_thread() and not t.name.startswith(ASKALONO_THREAD_NAME)]
     return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-            and threading.current_thread() is threading.main_thread() and not others)
+            and threading.active_count() == 1 and _os_threads() == 1)
 
 
 def default_processes() -> int:
@@ -85,17 +140,19 @@ class Auditors:
         want = default_processes() if processes is None else max(0, processes)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openaudit-audit")
         self._procs: Executor | None = None
-        if want > 0 and can_fork():
+        self._memo: SharedMemo | None = None
+        if want > 0 and can_fork() and warm_up is not None:
+            # What every audit loads on first use (the licence knowledge base, compiled fingerprints
+            # and regexes: ~0.3 s) is loaded once here and inherited, instead of once per worker.
+            warm_up()
+        if want > 0 and can_fork():  # (checked again: the warm-up must not have started a thread)
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            if warm_up is not None:
-                # What every audit loads on first use (the licence knowledge base, compiled fingerprints
-                # and regexes: ~0.3 s) is loaded once here and inherited, instead of once per worker.
-                warm_up()
-
+            self._memo = SharedMemo()
             self._procs = ProcessPoolExecutor(max_workers=want, mp_context=multiprocessing.get_context("fork"),
-                                              initializer=_init_worker, initargs=(fn, self.profiles, strict))
+                                              initializer=_init_worker,
+                                              initargs=(fn, self.profiles, strict, self._memo))
             # Fork every worker now, while this is still the only thread (the pool forks them all on
             # its first task, before starting its own management thread).
             self._procs.submit(int).result()
@@ -147,6 +204,8 @@ class Auditors:
         if self._procs is not None:
             self._procs.shutdown(wait=not cancel, cancel_futures=cancel)
         self._thread.shutdown(wait=not cancel, cancel_futures=cancel)
+        if self._memo is not None:
+            self._memo.close()
 
     def __enter__(self) -> Auditors:
         return self

@@ -14,13 +14,13 @@ One known askalono confusion is corrected: an Apache-2.0 text without its append
 
 from __future__ import annotations
 
-import os
+import hashlib
 import re
-import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from openaudit.licenses.kb import KBEntry, KnowledgeBase, load_kb, spdx_id
 
@@ -109,23 +109,7 @@ def _first_line(text: str) -> str:
 # pyaskalono 0.2 loads its store (tens of MB, native) on every call. Called from N audit threads,
 # glibc keeps that memory in N per-thread arenas (measured: 598 MB with 16 threads vs 73 MB with
 # one). All calls therefore run on one dedicated thread, whatever the caller's concurrency.
-ASKALONO_THREAD_NAME = "askalono"
-_ASKALONO_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix=ASKALONO_THREAD_NAME)
-# Held for each call. Audit worker processes are forked (openaudit.workers) while this thread may
-# exist: a fork waits until no call is under way (so no native lock is copied held), and a forked
-# child gets a lock and a thread of its own (the parent's thread does not exist in the child).
-_ASKALONO_BUSY = threading.Lock()
-
-
-def _after_fork_in_child() -> None:
-    global _ASKALONO_THREAD, _ASKALONO_BUSY
-    _ASKALONO_BUSY = threading.Lock()
-    _ASKALONO_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix=ASKALONO_THREAD_NAME)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=lambda: _ASKALONO_BUSY.acquire(), after_in_parent=lambda: _ASKALONO_BUSY.release(),
-                        after_in_child=_after_fork_in_child)
+_ASKALONO_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="askalono")
 
 
 def _askalono_call(text: str) -> tuple[str, float] | None:
@@ -134,18 +118,28 @@ def _askalono_call(text: str) -> tuple[str, float] | None:
     except ImportError:  # pragma: no cover - a declared dependency; keep the fingerprints usable
         return None
     try:
-        with _ASKALONO_BUSY:
-            r = askalono.identify(text)
+        r = askalono.identify(text)
     except Exception:  # the Rust side should not raise, but a licence file must never stop an audit
         return None
     return str(r.name), float(r.score)
+
+
+# Set in forked audit workers (openaudit.workers): a memo the processes of one run share, so the
+# same Apache/MIT text is matched by one of them, not by each.
+SHARED_MEMO: Callable[[str, Callable[[], Any]], Any] | None = None
 
 
 @lru_cache(maxsize=256)
 def _askalono(text: str) -> tuple[str, float] | None:
     """askalono's best SPDX match (~0.15-0.5 s a call), cached by text: the same Apache/MIT text
     recurs across repos."""
-    return _ASKALONO_THREAD.submit(_askalono_call, text).result()
+    def call() -> tuple[str, float] | None:
+        return _ASKALONO_THREAD.submit(_askalono_call, text).result()
+
+    if SHARED_MEMO is None:
+        return call()
+    got = SHARED_MEMO("askalono:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), call)
+    return (str(got[0]), float(got[1])) if got else None
 
 
 def identify_with_reason(text: str | None, path: str = "", kb: KnowledgeBase | None = None
