@@ -199,8 +199,9 @@ def kept_subjects(report: Path) -> int:
     return int(out.stdout.strip())
 
 
-def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """Run a child; wall seconds, its own peak RSS in MB (os.wait4), exit code."""
+def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, int, float]:
+    """Run a child; wall seconds, its peak RSS in MB (os.wait4: the largest of it and the worker processes
+    it waited for), exit code, CPU seconds (user + system, its workers included)."""
     t0 = time.perf_counter()
     p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(p.pid, 0)
@@ -211,7 +212,7 @@ def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, int]:
         if err.strip():
             print(err.strip()[-600:], file=sys.stderr)
         p.stderr.close()
-    return wall, usage.ru_maxrss / 1024, p.returncode
+    return wall, usage.ru_maxrss / 1024, p.returncode, usage.ru_utime + usage.ru_stime
 
 
 NAIVE = r"""
@@ -278,10 +279,11 @@ def main(argv: list[str] | None = None) -> int:
                 out = tmp / f"{phase}.json"
                 cmd = [sys.executable, "-m", "openaudit.cli", "org", ORG, "--cache-dir", str(tmp / "cache"),
                        "--jobs", str(a.jobs), "--depth", a.depth, "-q", "-f", "json", "-o", str(out)]
-                wall, rss, code = run_child(cmd, env)
+                wall, rss, code, cpu = run_child(cmd, env)
                 reqs = hub.lines()[before:]
                 lost = a.models - kept_subjects(out)
                 rows.append({"run": f"openaudit org ({phase})", "reqs": reqs, "wall": wall, "rss": rss, "exit": code,
+                             "cpu": cpu,
                              "lost": lost, "try": k + 1})
                 print(f"  {phase} #{k + 1}: {wall:.2f} s, {rss:.0f} MB, exit {code}", file=sys.stderr)
         if not a.skip_naive:
@@ -298,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             lost_line = err.strip().splitlines()[-1] if err.strip() else "?"
             rows.append({"run": "naive (sequential)", "reqs": hub.lines()[before:], "wall": wall,
                          "rss": usage.ru_maxrss / 1024, "exit": os.waitstatus_to_exitcode(status),
+                         "cpu": usage.ru_utime + usage.ru_stime,
                          "lost": int(lost_line) if lost_line.isdigit() else lost_line})
     finally:
         hub.stop()
@@ -317,8 +320,8 @@ def main(argv: list[str] | None = None) -> int:
              f"--jobs {a.jobs}, --depth {a.depth}")
     print(f"\n{title}\n")
     print("| run | API req/model | file req/model | total req/model | 429s | wall s | speed-up vs naive "
-          "| peak RSS MB | models lost | exit |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| CPU s | peak RSS MB | models lost | exit |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         reqs = [x for x in r["reqs"] if x["path"] != "/api/agent-harnesses"]
         api_n = sum(x["bucket"] == "api" for x in reqs)
@@ -326,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         lim = sum(x["status"] == 429 for x in reqs)
         ratio = f"{naive['wall'] / r['wall']:.1f}×" if naive else "n/a"
         print(f"| {r['run']} | {api_n / n:.3f} | {file_n / n:.3f} | {(api_n + file_n) / n:.3f} | {lim} "
-              f"| {r['wall']:.1f} | {ratio} | {r['rss']:.0f} | {r['lost']} | {r['exit']} |")
+              f"| {r['wall']:.1f} | {ratio} | {r['cpu']:.1f} | {r['rss']:.0f} | {r['lost']} | {r['exit']} |")
     if a.keep:
         print(f"\nkept {tmp}", file=sys.stderr)
     else:

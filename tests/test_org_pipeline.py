@@ -193,3 +193,41 @@ def test_cli_processes_option(tmp_path: Path) -> None:
     ok = CliRunner().invoke(app, ["org", "allenai", "--snapshots", str(STORE), "--processes", "0", "-q",
                                   "-f", "json", "-o", str(out)])
     assert ok.exit_code in (0, 3) and json.loads(out.read_text())["subjects"]
+
+
+def test_cache_entries_keep_their_metadata_in_the_sidecar_and_old_entries_still_read(tmp_path: Path) -> None:
+    from openaudit.cache import SnapshotCache, paths_for_depth
+
+    src = api.make_source(STORE)
+    snap = src.model("meta-llama/Llama-3.1-8B")
+    assert len(snap.files) >= 2  # README, LICENSE, USE_POLICY
+    cache = SnapshotCache(tmp_path)
+    cache.put(snap, "full", paths_for_depth(snap.info, "full"))
+    entry = tmp_path / "models" / "meta-llama" / "Llama-3.1-8B"
+    assert not (entry / "cache.json").exists()
+    assert json.loads((entry / "snapshot.json").read_text())["cache"]["sha"] == snap.revision
+    got = cache.get("model", snap.repo_id, snap.revision, "full")
+    assert got is not None and got.files == snap.files
+    # An entry written by openaudit 0.1.0: metadata in cache.json, a sidecar without it.
+    sidecar = json.loads((entry / "snapshot.json").read_text())
+    (entry / "cache.json").write_text(json.dumps(sidecar.pop("cache")))
+    (entry / "snapshot.json").write_text(json.dumps(sidecar))
+    old = cache.get("model", snap.repo_id, snap.revision, "full")
+    assert old is not None and old.files == snap.files
+    assert cache.get("model", snap.repo_id, "0" * 40, "full") is None  # another commit: a miss
+
+
+def test_a_cached_organisation_writes_a_shared_licence_once_and_links_the_rest(tmp_path: Path) -> None:
+    from openaudit.cache import SnapshotCache, paths_for_depth
+
+    snap = api.make_source(STORE).model("meta-llama/Llama-3.1-8B")
+    cache = SnapshotCache(tmp_path)
+    ids = [f"meta-llama/twin-{i}" for i in range(3)]
+    twins = [snap.model_copy(update={"repo_id": rid, "info": {**snap.info, "id": rid}}) for rid in ids]
+    for twin in twins:
+        cache.put(twin, "full", paths_for_depth(twin.info, "full"))
+    licences = [tmp_path / "models" / "meta-llama" / f"twin-{i}" / "files" / "LICENSE" for i in range(3)]
+    assert len({p.stat().st_ino for p in licences}) == 1 and licences[0].stat().st_nlink == 3
+    for twin in twins:
+        got = cache.get("model", twin.repo_id, twin.revision, "full")
+        assert got is not None and got.files == snap.files

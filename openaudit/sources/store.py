@@ -14,6 +14,7 @@ taken: `gated` when the repo is gated, else `missing`, unless snapshot.json says
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -208,7 +209,8 @@ def stage_file(path: Path, data: str | bytes | Iterable[bytes]) -> Path:
     `path` and return it; the caller renames it into place or unlinks it. Removed on any failure."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():  # a stat costs ~5 us on a small VM, a mkdir of an existing folder ~200 us
+        path.parent.mkdir(parents=True, exist_ok=True)
     # A unique name without mkstemp's random-name loop (a cold organisation audit writes ~1,000 files).
     tmp = str(path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.{next(_STAGED)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
@@ -225,13 +227,51 @@ def stage_file(path: Path, data: str | bytes | Iterable[bytes]) -> Path:
     return Path(tmp)
 
 
-def write_snapshot(store: str | os.PathLike[str], snap: RepoSnapshot, as_id: str | None = None) -> Path:
+class BlobIndex:
+    """Texts already written in one store, by content: identical files are hard-linked, not written
+    again. A cold organisation audit writes its shared LICENSE and USE_POLICY files once each; a file
+    creation costs 0.3-0.9 ms of kernel time on a small VM, a link 0.03 ms. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._paths: dict[str, Path] = {}
+        self._lock = threading.Lock()
+
+    def add(self, path: Path, data: bytes) -> None:
+        with self._lock:
+            self._paths[hashlib.sha256(data).hexdigest()] = path
+
+    def link(self, target: Path, data: bytes) -> bool:
+        """Hard-link an identical file already in the store to `target` (atomically); False if there is none."""
+        with self._lock:
+            source = self._paths.get(hashlib.sha256(data).hexdigest())
+        if source is None:
+            return False
+        try:
+            if source.read_bytes() != data:  # replaced since (a refresh): not the same text any more
+                return False
+            if not target.parent.is_dir():
+                target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.parent / f".{target.name}.{os.getpid()}.{threading.get_ident()}.{next(_STAGED)}.tmp"
+            os.link(source, tmp)
+        except OSError:  # no hard links here (another file system, FAT, ...): write it
+            return False
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            return False
+        return True
+
+
+def write_snapshot(store: str | os.PathLike[str], snap: RepoSnapshot, as_id: str | None = None,
+                   sidecar_extra: dict[str, Any] | None = None, blobs: BlobIndex | None = None) -> Path:
     """Write a snapshot into a store (DESIGN §2 layout). Returns the repo's folder.
 
     `as_id` is the id it was requested under, when that differs from the canonical `snap.repo_id`
     (an old name the Hub redirects, like meta-llama/Meta-Llama-3.1-8B): the folder is that name, so
     a card whose base_model still uses the old name replays as it resolved live. The info JSON is
-    written exactly as the source served it.
+    written exactly as the source served it. With `blobs`, a text already written in this store
+    (an organisation's shared LICENSE) is hard-linked instead of written again.
     """
     root = Path(store)
     base = repo_dir(root, snap.repo_type, as_id or snap.repo_id)
@@ -245,11 +285,16 @@ def write_snapshot(store: str | os.PathLike[str], snap: RepoSnapshot, as_id: str
         target = (d / "files" / f.path).resolve()
         if not target.is_relative_to((d / "files").resolve()):
             continue
-        atomic_write(target, f.text.encode("utf-8"))
+        data = f.text.encode("utf-8")
+        if blobs is None or not blobs.link(target, data):
+            atomic_write(target, data)
+            if blobs is not None:
+                blobs.add(target, data)
     sidecar = {
         "taken_at": snap.taken_at.isoformat(),
         "source": snap.source,
         "unreadable": {p: {"reason": u.reason.value, "detail": u.detail} for p, u in sorted(snap.unreadable.items())},
+        **(sidecar_extra or {}),
     }
     atomic_write(d / SIDECAR, (json.dumps(sidecar, indent=2, sort_keys=True) + "\n").encode())
     # info.json last: a store entry is only visible once it is complete.
