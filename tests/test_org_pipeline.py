@@ -231,3 +231,22 @@ def test_a_cached_organisation_writes_a_shared_licence_once_and_links_the_rest(t
     for twin in twins:
         got = cache.get("model", twin.repo_id, twin.revision, "full")
         assert got is not None and got.files == snap.files
+
+
+def test_the_terminal_view_of_an_org_decodes_each_subject_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An organisation's subjects are decoded on every read (~1 ms each): the quick view reads each once."""
+    from openaudit.render.terminal import render
+    from openaudit.subjects import Packed
+
+    report = api.audit_org("deepseek-ai", snapshots=STORE, jobs=2, processes=0, now=NOW)
+    plain = Report.model_construct(profiles=report.profiles, generated_at=NOW, subjects=list(report.subjects))
+    decoded: list[str] = []
+    original = Packed.subject
+
+    def counting(self: Packed) -> Any:
+        decoded.append(self.repo_id)
+        return original(self)
+
+    monkeypatch.setattr(Packed, "subject", counting)
+    assert render(report, width=120) == render(plain, width=120)
+    assert sorted(decoded) == sorted(s.repo_id for s in plain.subjects)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Sequence
 
 from rich import box
 from rich.console import Console
@@ -43,22 +44,27 @@ def _framework_cell(fr: object) -> str:
     return _SHORT.get(fr.verdict, _safe(fr.verdict))
 
 
-def comparison_table(report: Report, width: int = 120) -> Table:
-    """The comparison table; below 120 columns the framework results are left to the details."""
+def comparison_table(report: Report, width: int = 120, subjects: Sequence[Subject | _Summary] | None = None) -> Table:
+    """The comparison table; below 120 columns the framework results are left to the details.
+
+    `subjects` defaults to the report's; an organisation's report decodes a subject each time it is
+    read (openaudit.subjects), so `render` reads each once and passes them in."""
+    rows: Sequence[Subject | _Summary] = report.subjects if subjects is None else subjects
     table = Table(title="openaudit — what was actually published (details below)", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     table.add_column("model", overflow="fold", min_width=16)
     for d in DIMENSIONS:
         table.add_column(_DIM_LABEL[d], no_wrap=True, min_width=7)
     table.add_column("score", justify="right", no_wrap=True)
-    fws = [f for f in FRAMEWORK_ORDER if any(f in s.frameworks for s in report.subjects)]
-    extra = sorted({k for s in report.subjects for k in s.frameworks} - set(FRAMEWORK_ORDER))
+    present = {k for s in rows for k in s.frameworks}
+    fws = [f for f in FRAMEWORK_ORDER if f in present]
+    extra = sorted(present - set(FRAMEWORK_ORDER))
     if width < 118:
         fws, extra = [], []
     for f in (*fws, *extra):
         table.add_column(_FW_LABEL.get(f, f), no_wrap=True)
     table.add_column("flags", justify="right", no_wrap=True)  # listed in plain words in the details
-    for s in report.subjects:
+    for s in rows:
         if s.status == "skipped" or not s.dimensions:
             blanks = [Text("—", style="dim")] * (len(DIMENSIONS) + 1 + len(fws) + len(extra))
             table.add_row(Text(f"{_safe(s.repo_id)} ({s.status})"), *blanks, Text("—", style="dim"))
@@ -70,6 +76,14 @@ def comparison_table(report: Report, width: int = 120) -> Table:
         row.append(Text(str(len(s.flags)) if s.flags else "—", style="red" if s.flags else "dim"))
         table.add_row(*row)
     return table
+
+
+class _Summary:
+    """What the table needs of a subject, without its evidence and findings (a few hundred bytes)."""
+
+    def __init__(self, s: Subject) -> None:
+        self.repo_id, self.status, self.score = s.repo_id, s.status, s.score
+        self.dimensions, self.frameworks, self.flags = s.dimensions, s.frameworks, s.flags
 
 
 def _safe(text: object) -> str:
@@ -110,10 +124,16 @@ def _details(console: Console, s: Subject) -> None:
 
 
 def render(report: Report, width: int | None = None, details: bool = True) -> str:
+    """The table, then each subject's details: every subject is read once (details are written as it
+    is read; the table keeps only a summary of each)."""
     buf = io.StringIO()
     console = _console(buf, width)
-    console.print(comparison_table(report, console.width))
-    if details:
-        for s in report.subjects:
-            _details(console, s)
-    return buf.getvalue()
+    below = io.StringIO()
+    details_console = _console(below, console.width)
+    summaries: list[Subject | _Summary] = []
+    for s in report.subjects:
+        summaries.append(_Summary(s))
+        if details:
+            _details(details_console, s)
+    console.print(comparison_table(report, console.width, summaries))
+    return buf.getvalue() + below.getvalue()
