@@ -292,7 +292,7 @@ def org(
         if not quiet and stats.get("requests") is not None and snapshots is None:
             _err(f"{organisation}: {stats.get('audited')} of {stats.get('listed')} listed models; "
                  f"{stats.get('api_requests')} API + {stats.get('file_requests')} file requests; "
-                 f"cache {stats.get('cache')}")
+                 f"audited in {stats.get('audit_processes') or 'no'} worker processes; cache {stats.get('cache')}")
         report = _conclude(report, pairs, rules, base, today, strict)
         return report
 
