@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from openaudit.card import ParsedCard
 from openaudit.criteria import BUILTIN_PROFILES, Profile, available_profiles, load_profile
 from openaudit.errors import FetchError, InvalidRepoId, OpenAuditError, UsageError
 from openaudit.evaluate import Finding, evaluate_profile
@@ -172,7 +173,7 @@ def fetch_bundle(source: Source, snap: RepoSnapshot, memo: RunMemo | None = None
         if valid_dataset_id(did):
             take("dataset", did)
     frontier = [b[0] for b in declared_bases(ctx.metadata, snap.tags())]
-    frontier += list(prose) if prose is not None else prose_base_ids(snap)
+    frontier += list(prose) if prose is not None else _prose_ids(ctx.card, snap)
     seen = {snap.repo_id}
     depth = 1
     while frontier and depth <= min(LINEAGE_FETCH_DEPTH, MAX_DEPTH):
@@ -192,7 +193,11 @@ def fetch_bundle(source: Source, snap: RepoSnapshot, memo: RunMemo | None = None
 
 def prose_base_ids(snap: RepoSnapshot) -> list[str]:
     """Ids of the base models the card names in prose (this parses the card's Markdown body)."""
-    return [p[0] for p in prose_bases(context_for(SnapshotBundle(subject=snap)).card, snap.repo_id.split("/")[-1])]
+    return _prose_ids(context_for(SnapshotBundle(subject=snap)).card, snap)
+
+
+def _prose_ids(card: ParsedCard, snap: RepoSnapshot) -> list[str]:
+    return [p[0] for p in prose_bases(card, snap.repo_id.split("/")[-1])]
 
 
 def _license_summary(evidence: list[Evidence]) -> LicenseSummary | None:
@@ -573,7 +578,6 @@ def _warm_up(profiles: Sequence[Profile], strict: bool) -> None:
                         info={"id": "openaudit/warm-up", "cardData": {"license": "apache-2.0"}, "tags": [],
                               "siblings": [{"rfilename": "README.md"}, {"rfilename": "model.safetensors"}]},
                         files={"README.md": readme})
-    audit_packed(SnapshotBundle(subject=snap), profiles, strict, prose_linked=False)
     audit_packed(SnapshotBundle(subject=snap), profiles, strict)
 
 
@@ -613,28 +617,30 @@ def _pipeline(chosen: Sequence[dict[str, Any]], named: set[str],
 
     Reads and links (datasets, base models) run on `jobs` threads; audits go to `auditors` as
     soon as their bundle is ready, so CPU-bound audits overlap the network waits of the reads.
-    At most WINDOW models are between their read and their packed result at once: memory is
-    bounded whatever the organisation's size. Models that others name as their base are read
+    At most `window` models (4 x jobs, at least 32) are between their read and their packed result
+    at once: memory is bounded whatever the organisation's size. Models that others name as their base are read
     first, outside the window: a link waits on the memo only for a read already under way, never
     for one the window has not let in yet (that would deadlock once the window is full of waiters).
     """
     n = len(chosen)
-    window = max(32, 4 * jobs)
+    if n == 0:
+        return []
     results: list[Packed | BaseException | None] = [None] * n
-    slots = threading.BoundedSemaphore(window)
+    slots = threading.BoundedSemaphore(max(32, 4 * jobs))
     lock = threading.Lock()
     left = [n]
     finished = threading.Event()
-    if n == 0:
-        return []
 
     def settle(i: int, value: Packed | BaseException) -> None:
+        """Each model is settled exactly once: its slot is freed, and progress told of an audit."""
         results[i] = value
         slots.release()
         with lock:
             left[0] -= 1
             if left[0] == 0:
                 finished.set()
+        if isinstance(value, Packed):
+            audited()
 
     def after_audit(i: int, snap: RepoSnapshot, fut: Future[Packed | MoreLinks]) -> None:
         try:
@@ -642,10 +648,10 @@ def _pipeline(chosen: Sequence[dict[str, Any]], named: set[str],
             if isinstance(got, MoreLinks):
                 io.submit(link_and_audit, i, snap, got.prose)
                 return
-            settle(i, got)
-            audited()
+            value: Packed | BaseException = got
         except BaseException as e:
-            settle(i, e)
+            value = e
+        settle(i, value)
 
     def link_and_audit(i: int, snap: RepoSnapshot, prose: list[str] | None = None) -> None:
         try:
@@ -657,13 +663,13 @@ def _pipeline(chosen: Sequence[dict[str, Any]], named: set[str],
     def after_read(i: int, fut: Future[RepoSnapshot | Subject]) -> None:
         try:
             got = fut.result()
-            if isinstance(got, Subject):
-                settle(i, Packed.of(got))
-                audited()
-            else:
+            if not isinstance(got, Subject):
                 io.submit(link_and_audit, i, got)
+                return
+            value: Packed | BaseException = Packed.of(got)
         except BaseException as e:
-            settle(i, e)
+            value = e
+        settle(i, value)
 
     io = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="openaudit-org")
     try:

@@ -250,3 +250,14 @@ def test_the_terminal_view_of_an_org_decodes_each_subject_once(monkeypatch: pyte
     monkeypatch.setattr(Packed, "subject", counting)
     assert render(report, width=120) == render(plain, width=120)
     assert sorted(decoded) == sorted(s.repo_id for s in plain.subjects)
+
+
+def test_a_progress_callback_that_raises_loses_no_model() -> None:
+    """Each model is settled once in the pipeline, whatever the progress callback does."""
+    def progress(what: str, done: int, total: int) -> None:
+        if what.startswith("auditing"):
+            raise RuntimeError("a broken progress bar")
+
+    ids = _org_owner_models("deepseek-ai")
+    report = api.audit_org("deepseek-ai", snapshots=STORE, jobs=1, processes=0, progress=progress, now=NOW)
+    assert sorted(s.repo_id for s in report.subjects) == ids
