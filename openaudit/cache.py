@@ -7,7 +7,7 @@ sidecar carries one more key, `cache`:
     {"sha": "<commit>", "depth": "metadata|card|full", "paths": [text files attempted],
      "taken_at": "<ISO time>", "cached_at": "<ISO time>"}
 
-(Caches written before 0.1.1 kept it in a `cache.json` file beside `info.json`, still read. One file
+(Earlier caches kept it in a `cache.json` file beside `info.json`, which is still read. One file
 fewer per model matters: creating a file costs 0.3-0.9 ms of kernel time on a small VM, and a cold
 organisation audit writes five per model.)
 
@@ -37,7 +37,7 @@ from openaudit.sources.store import SIDECAR, BlobIndex, atomic_write, read_text_
 
 Depth = Literal["metadata", "card", "full"]
 DEPTHS: tuple[Depth, ...] = ("metadata", "card", "full")
-META = "cache.json"  # where caches before 0.1.1 kept an entry's metadata (still read)
+META = "cache.json"  # where earlier caches kept an entry's metadata (still read)
 DEFAULT_LINKED_TTL = timedelta(hours=24)
 _HUB = "https://huggingface.co"
 

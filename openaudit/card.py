@@ -84,8 +84,7 @@ class ParsedCard:
         # Parsed cards are shared between threads (cached by text); two threads may both parse a body
         # the first time, and both get the same result: no lock is needed for correctness.
         if self._parsed is None:
-            body, offset = self._body or ("", 0)
-            self._parsed = _parse_body(body, offset) if self._body is not None else ([], [], [])
+            self._parsed = _parse_body(*self._body) if self._body is not None else ([], [], [])
         return self._parsed
 
     @property

@@ -7,9 +7,9 @@ the reads stay on their threads and the audits go to a pool of their own:
 
 * **worker processes** (Linux, forked while this process has a single thread, native threads
   included, so that no lock another thread holds is copied into a child and no thread pool a
-  library keeps is missing in it; the CLI always qualifies, a library user's process qualifies
-  until it has matched a licence text, since askalono keeps two threads): every core audits, and the parent's threads
-  never wait on an audit for the GIL. A bundle goes in pickled (~18 KB), a `Packed` subject comes
+  library keeps is missing in it: the CLI always qualifies; a library user's process does until
+  it has matched a licence text, as askalono keeps two threads): every core audits, and the
+  parent's threads never wait on an audit for the GIL. A bundle goes in pickled (~18 KB), a `Packed` subject comes
   back (~8 KB of compressed JSON); the parent never builds the subject's objects at all.
 * **one thread**, everywhere else (another start method would re-import everything in each
   worker, which costs more than a small organisation's audits), and when a worker process dies:
@@ -70,8 +70,9 @@ class SharedMemo:
             except (OSError, ValueError):
                 pass
             value = compute()
-            with contextlib.suppress(OSError, TypeError):  # unshareable: still this process's answer
-                atomic_write(path, json.dumps(value))
+            if self.root.is_dir():  # not after close(): the run is over, and no folder is made again
+                with contextlib.suppress(OSError, TypeError):  # unshareable: still this process's answer
+                    atomic_write(path, json.dumps(value))
             return value
         finally:
             if held:
@@ -92,6 +93,17 @@ def _init_worker(fn: AuditFn, profiles: Sequence[Profile], strict: bool, memo: S
     # a worker must not print a traceback of its own. SIGTERM ends a worker at once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _relay(src: Future[Any], out: Future[Any]) -> None:
+    """Give `out` the outcome of `src`."""
+    if src.cancelled():
+        out.cancel()
+        out.set_running_or_notify_cancel()
+    elif (err := src.exception()) is not None:
+        out.set_exception(err)
+    else:
+        out.set_result(src.result())
 
 
 def _run_in_worker(bundle: SnapshotBundle, *args: Any) -> Any:
@@ -168,34 +180,18 @@ class Auditors:
             return self._in_thread(out, bundle, *args)
 
         def settle(f: Future[Any]) -> None:
-            if f.cancelled():
-                out.cancel()
-                out.set_running_or_notify_cancel()
-                return
-            err = f.exception()
-            if isinstance(err, BrokenProcessPool):  # a worker died (killed, out of memory): audit it here
-                self._in_thread(out, bundle, *args)
-            elif err is not None:
-                out.set_exception(err)
+            if not f.cancelled() and isinstance(f.exception(), BrokenProcessPool):
+                self._in_thread(out, bundle, *args)  # a worker died (killed, out of memory): audit it here
             else:
-                out.set_result(f.result())
+                _relay(f, out)
 
         inner.add_done_callback(settle)
         return out
 
     def _in_thread(self, out: Future[Any], bundle: SnapshotBundle, *args: Any) -> Future[Any]:
-        def relay(f: Future[Any]) -> None:
-            err = f.exception() if not f.cancelled() else None
-            if f.cancelled():
-                out.cancel()
-                out.set_running_or_notify_cancel()
-            elif err is not None:
-                out.set_exception(err)
-            else:
-                out.set_result(f.result())
-
         try:
-            self._thread.submit(self.fn, bundle, self.profiles, self.strict, *args).add_done_callback(relay)
+            self._thread.submit(self.fn, bundle, self.profiles, self.strict, *args).add_done_callback(
+                lambda f: _relay(f, out))
         except RuntimeError as e:  # shut down: the run is being interrupted
             out.set_exception(e)
         return out

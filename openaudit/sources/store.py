@@ -204,15 +204,20 @@ def atomic_write(path: Path, data: str | bytes | Iterable[bytes]) -> None:
 _STAGED = itertools.count()
 
 
+def _temp_beside(path: Path) -> Path:
+    """A new temporary name in `path`'s folder (made if missing), unique across threads and processes.
+    No mkstemp: its random-name loop shows when a cold organisation audit writes ~1,000 files."""
+    if not path.parent.is_dir():  # a stat costs ~5 us on a small VM, a mkdir of an existing folder ~200 us
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.{next(_STAGED)}.tmp"
+
+
 def stage_file(path: Path, data: str | bytes | Iterable[bytes]) -> Path:
     """Write `data` (text, bytes, or chunks of bytes written as they come) to a temporary file beside
     `path` and return it; the caller renames it into place or unlinks it. Removed on any failure."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if not path.parent.is_dir():  # a stat costs ~5 us on a small VM, a mkdir of an existing folder ~200 us
-        path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name without mkstemp's random-name loop (a cold organisation audit writes ~1,000 files).
-    tmp = str(path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.{next(_STAGED)}.tmp")
+    tmp = str(_temp_beside(path))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -249,9 +254,7 @@ class BlobIndex:
         try:
             if source.read_bytes() != data:  # replaced since (a refresh): not the same text any more
                 return False
-            if not target.parent.is_dir():
-                target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.parent / f".{target.name}.{os.getpid()}.{threading.get_ident()}.{next(_STAGED)}.tmp"
+            tmp = _temp_beside(target)
             os.link(source, tmp)
         except OSError:  # no hard links here (another file system, FAT, ...): write it
             return False
