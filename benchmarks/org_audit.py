@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             for phase in ("cold", "warm"):
                 before = len(hub.lines())
                 out = tmp / f"{phase}.json"
-                cmd = [sys.executable, "-m", "openaudit.cli", "org", ORG, "--cache-dir", str(tmp / "cache"),
+                cmd = [sys.executable, "-m", "openaudit", "org", ORG, "--cache-dir", str(tmp / "cache"),
                        "--jobs", str(a.jobs), "--depth", a.depth, "-q", "-f", "json", "-o", str(out)]
                 wall, rss, code, cpu = run_child(cmd, env)
                 reqs = hub.lines()[before:]

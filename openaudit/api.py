@@ -30,7 +30,7 @@ from openaudit.report import LicenseSummary, LineageEntry, ProfileRef, Report, S
 from openaudit.scoring import score_dimensions, score_framework
 from openaudit.snapshot import RepoSnapshot, RepoType, SnapshotBundle, TextFile
 from openaudit.subjects import Packed, SubjectStore
-from openaudit.workers import Auditors
+from openaudit.workers import Auditors, forks
 
 __all__ = ["audit_bundle", "audit_models", "audit_org", "default_profiles", "fetch_bundle", "load_profile",
            "make_source"]
@@ -328,6 +328,8 @@ def audit_models(
     now: datetime | None = None,
 ) -> Report:
     """Audit Hub ids (`owner/name[@rev]`) or local folders. Every requested model is in the report."""
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1; got {jobs}")
     refs = parse_targets(targets)
     if not refs:
         raise UsageError("no model given")
@@ -434,6 +436,7 @@ def audit_org(
     profs = resolve_profiles(profiles)
     filtered = bool(include or exclude or when)
     extra: list[Subject] = []
+    warmed = False
     hub: BulkHubSource | None = None
     cache: SnapshotCache | None = None
     store: StoreSource | None = None
@@ -455,14 +458,30 @@ def audit_org(
             hub = BulkHubSource(endpoint=endpoint, token=token, timeout=timeout, workers=jobs,
                                 gate=RequestGate(jobs, max_requests))
             listed = []
-            try:
-                for item in hub.list_models(org, None if filtered else limit):
-                    listed.append(item)
-                    if not filtered and limit is not None and len(listed) >= limit:
-                        break
-            except FetchError as e:
-                if not listed:
-                    raise
+            failed: list[BaseException] = []
+
+            def list_all() -> None:
+                assert hub is not None
+                try:
+                    for item in hub.list_models(org, None if filtered else limit):
+                        listed.append(item)
+                        if not filtered and limit is not None and len(listed) >= limit:
+                            break
+                except BaseException as e:  # raised below, in the calling thread
+                    failed.append(e)
+
+            # The listing is network waits; what the audit workers inherit is loaded meanwhile. The
+            # thread has ended before they are forked (openaudit.workers forks single-threaded only).
+            lister = threading.Thread(target=list_all, name="openaudit-listing", daemon=True)
+            lister.start()
+            if forks(processes):
+                _warm_up(profs, strict)
+                warmed = True
+            lister.join()
+            if failed:
+                e = failed[0]
+                if not isinstance(e, FetchError) or not listed:
+                    raise e
                 extra.append(Subject(repo_id=f"{org}/*", source="hub", status="incomplete",
                                      reason=f"{e.kind}: the listing stopped after {len(listed)} models: {e}"))
             if not filtered and limit is None and not extra:
@@ -525,7 +544,10 @@ def audit_org(
     for item in chosen:
         if item["id"] in named:
             memo.reserve("model", item["id"])
-    with Auditors(audit_packed, profs, strict, processes, warm_up=lambda: _warm_up(profs, strict)) as auditors:
+    warm_up = None if warmed else (lambda: _warm_up(profs, strict))
+    # Licence matches are kept in the cache (cache/identify): the next run does not match them again.
+    memo_dir = cache.root / "identify" if cache is not None else None
+    with Auditors(audit_packed, profs, strict, processes, warm_up=warm_up, memo_dir=memo_dir) as auditors:
         packed = _pipeline(chosen, named, fetch_one, link, auditors, jobs, lambda: tick(f"auditing {org}"))
     subjects = SubjectStore(packed)
     for s in extra:

@@ -19,6 +19,7 @@ the reads stay on their threads and the audits go to a pool of their own:
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -32,6 +33,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+from openaudit import gctune
 from openaudit.criteria import Profile
 from openaudit.snapshot import SnapshotBundle
 from openaudit.sources.store import atomic_write
@@ -44,47 +46,67 @@ _WORKER: tuple[AuditFn, Sequence[Profile], bool] | None = None
 
 
 class SharedMemo:
-    """Results the worker processes of one run share: a folder of JSON files, one per key, and a
-    few locks taken by key, so that a slow pure call (askalono: ~0.3 s) runs once per run for a
-    key, not once per process. Made before the fork; the locks are inherited."""
+    """Results of slow pure calls (askalono: ~0.3 s), kept as a folder of JSON files, one per key.
+
+    With `processes=True`, a few locks taken by key make the worker processes of one run compute a
+    key once, not once each (made before the fork; the locks are inherited). With a `root`, the
+    folder is kept after the run (an organisation's cache keeps its licence matches: the same
+    Apache-2.0 text is not matched again next time); without, it is a temporary folder. Keys must
+    name everything the value depends on (openaudit.licenses.identify puts askalono's version in).
+    A value read back is checked by the caller's `valid`: the folder is a cache, not a contract.
+    """
 
     LOCKS = 16
     LOCK_TIMEOUT = 30.0  # seconds; a call it guards takes well under one
 
-    def __init__(self) -> None:
-        import multiprocessing
+    def __init__(self, root: Path | None = None, *, processes: bool = True) -> None:
         import tempfile
 
-        self.root = Path(tempfile.mkdtemp(prefix="openaudit-memo-"))
-        ctx = multiprocessing.get_context("fork")
-        self._locks = [ctx.Lock() for _ in range(self.LOCKS)]
+        self.keep = root is not None
+        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="openaudit-memo-"))
+        self._locks: list[Any] = []
+        if processes:
+            import multiprocessing
 
-    def __call__(self, key: str, compute: Callable[[], Any]) -> Any:
-        path = self.root / hashlib.sha256(key.encode()).hexdigest()
-        lock = self._locks[int(path.name[:8], 16) % self.LOCKS]
+            ctx = multiprocessing.get_context("fork")
+            self._locks = [ctx.Lock() for _ in range(self.LOCKS)]
+        self._open = True
+
+    def __call__(self, key: str, compute: Callable[[], Any], valid: Callable[[Any], bool] = lambda v: True) -> Any:
+        """The value kept for `key`, else `compute()` kept. A kept value that is not `valid` (a damaged
+        file) is computed and written again."""
+        path = self.root / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+        lock = self._locks[int(path.name[:8], 16) % self.LOCKS] if self._locks else None
         # A worker killed while holding a lock never releases it: wait a bounded time, then compute alone.
-        held = lock.acquire(timeout=self.LOCK_TIMEOUT)
+        held = lock.acquire(timeout=self.LOCK_TIMEOUT) if lock is not None else False
         try:
             try:
-                return json.loads(path.read_text(encoding="utf-8"))
+                kept = json.loads(path.read_text(encoding="utf-8"))
+                if valid(kept):
+                    return kept
             except (OSError, ValueError):
                 pass
             value = compute()
-            if self.root.is_dir():  # not after close(): the run is over, and no folder is made again
-                with contextlib.suppress(OSError, TypeError):  # unshareable: still this process's answer
+            # Not after close() (the run is over: no folder is made again), and no None: that is a
+            # call that failed (askalono missing or raising), to be tried again, not remembered.
+            if self._open and value is not None:
+                with contextlib.suppress(OSError, TypeError, ValueError):  # unshareable: still this answer
                     atomic_write(path, json.dumps(value))
             return value
         finally:
-            if held:
+            if held and lock is not None:
                 lock.release()
 
     def close(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._open = False
+        if not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _init_worker(fn: AuditFn, profiles: Sequence[Profile], strict: bool, memo: SharedMemo | None = None) -> None:
     global _WORKER
     _WORKER = (fn, profiles, strict)
+    gctune.tune()  # an audit's ~100,000 short-lived objects are freed by reference counting
     if memo is not None:
         from openaudit.licenses import identify
 
@@ -128,13 +150,16 @@ def _os_threads() -> int:
         return threading.active_count()
 
 
+def _fork_platform() -> bool:
+    import multiprocessing
+
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
 def can_fork() -> bool:
     """Forking is safe here: Linux, and this process has no thread but this one, so no lock can be
     copied held into a child and no thread pool a child relies on is missing there."""
-    import multiprocessing
-
-    return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-            and threading.active_count() == 1 and _os_threads() == 1)
+    return _fork_platform() and threading.active_count() == 1 and _os_threads() == 1
 
 
 def default_processes() -> int:
@@ -143,16 +168,25 @@ def default_processes() -> int:
     return 0 if cpus < 2 else min(cpus, MAX_PROCESSES)
 
 
+def forks(processes: int | None) -> bool:
+    """Whether `Auditors(processes=...)` would fork workers here, were this thread alone by then: a
+    caller can warm up (see Auditors) while a thread of its own still waits on the network."""
+    want = default_processes() if processes is None else processes
+    return want > 0 and _fork_platform() and _os_threads() <= threading.active_count()
+
+
 class Auditors:
     """Runs `fn(bundle, profiles, strict, *args)` off the calling threads; `submit` returns a Future of its result."""
 
     def __init__(self, fn: AuditFn, profiles: Sequence[Profile], strict: bool, processes: int | None = None,
-                 warm_up: Callable[[], Any] | None = None):
+                 warm_up: Callable[[], Any] | None = None, memo_dir: Path | None = None):
+        """`memo_dir`: where licence matches are kept between runs (SharedMemo); None: this run only."""
         self.fn, self.profiles, self.strict = fn, list(profiles), strict
         want = default_processes() if processes is None else max(0, processes)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openaudit-audit")
         self._procs: Executor | None = None
         self._memo: SharedMemo | None = None
+        self._thread_memo: tuple[Any, ...] | None = None
         if want > 0 and can_fork() and warm_up is not None:
             # What every audit loads on first use (the licence knowledge base, compiled fingerprints
             # and regexes: ~0.3 s) is loaded once here and inherited, instead of once per worker.
@@ -161,14 +195,29 @@ class Auditors:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            self._memo = SharedMemo()
+            self._memo = SharedMemo(memo_dir)
+            # Frozen, what the workers inherit is never walked by their collector: collections stay
+            # small and do not write to (and so copy) the shared pages. The parent thaws at once
+            # (unless its own process had frozen objects before: then it is left as it was).
+            thaw = gc.get_freeze_count() == 0
+            gc.freeze()
             self._procs = ProcessPoolExecutor(max_workers=want, mp_context=multiprocessing.get_context("fork"),
                                               initializer=_init_worker,
                                               initargs=(fn, self.profiles, strict, self._memo))
             # Fork every worker now, while this is still the only thread (the pool forks them all on
             # its first task, before starting its own management thread).
-            self._procs.submit(int).result()
+            try:
+                self._procs.submit(int).result()
+            finally:
+                if thaw:
+                    gc.unfreeze()
         self.processes = want if self._procs is not None else 0
+        if self._procs is None and memo_dir is not None:
+            # Audits in this process's thread: the kept matches serve it too, until shutdown.
+            from openaudit.licenses import identify
+
+            self._thread_memo = (identify.SHARED_MEMO,)
+            identify.SHARED_MEMO = self._memo = SharedMemo(memo_dir, processes=False)
 
     def submit(self, bundle: SnapshotBundle, *args: Any) -> Future[Any]:
         if self._procs is None:
@@ -200,6 +249,10 @@ class Auditors:
         if self._procs is not None:
             self._procs.shutdown(wait=not cancel, cancel_futures=cancel)
         self._thread.shutdown(wait=not cancel, cancel_futures=cancel)
+        if self._thread_memo is not None:
+            from openaudit.licenses import identify
+
+            identify.SHARED_MEMO, self._thread_memo = self._thread_memo[0], None
         if self._memo is not None:
             self._memo.close()
 

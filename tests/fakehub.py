@@ -465,7 +465,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise HubError(400, "invalid cursor or limit") from None
         if cursor < 0 or (limit is not None and limit <= 0):
             raise HubError(400, "invalid cursor or limit")
-        page = limit or self.server.opts.page_size
+        page = min(limit or self.server.opts.page_size, self.server.opts.page_size)  # --page-size is the server's cap
         author, search = q.get("author"), (q.get("search") or "").lower()
         filters = [v for k, v in params if k == "filter"]
         gated = q.get("gated")

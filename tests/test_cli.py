@@ -252,3 +252,19 @@ def test_a_repo_id_means_the_repo_even_when_a_folder_has_that_name(store: Path, 
     r = run("audit", "./acme/tiny", "-f", "json", "-q", cwd=work)  # an explicit path is the folder
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["subjects"][0]["source"] == "localdir"
+
+
+@pytest.mark.skipif(not (STORE / "models").is_dir(), reason="fixture store not generated")
+def test_audit_jobs_changes_nothing_but_speed_and_the_command_module_is_the_same_cli(tmp_path: Path) -> None:
+    """`openaudit audit A B C --jobs N` keeps the order and the verdicts; `python -m openaudit` (the
+    console script's module) is the same command as `python -m openaudit.cli`."""
+    ids = ["meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1", "deepseek-ai/DeepSeek-R1", "nope/missing"]
+    one = run("audit", *ids, "--snapshots", str(STORE), "-f", "json", "-q", "--jobs", "1")
+    many = subprocess.run([sys.executable, "-m", "openaudit", "audit", *ids, "--snapshots", str(STORE), "-f", "json",
+                           "-q", "-j", "4"], capture_output=True, text=True, env=ENV, timeout=120)
+    assert one.returncode == many.returncode == 3  # nope/missing is skipped
+    a, b = json.loads(one.stdout), json.loads(many.stdout)
+    a.pop("generated_at"), b.pop("generated_at")
+    assert [s["repo_id"] for s in b["subjects"]] == ids and a == b
+    bad = run("audit", *ids, "--snapshots", str(STORE), "--jobs", "0")
+    assert bad.returncode == 2 and "--jobs must be at least 1" in bad.stderr and bad.stdout == ""

@@ -6,6 +6,9 @@ The real huggingface_hub session runs against tests/fakehub.py (a subprocess); n
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -219,6 +222,42 @@ def test_exhausted_budget_gives_incomplete_subjects_and_exit_3(
     assert all(s["status"] == "incomplete" for s in budget)
 
 
+def test_a_listing_cut_short_keeps_the_models_it_listed_and_says_where_it_stopped(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Pages of 4, and the api window (2 requests per 10 minutes) closes after the first or second
+    page: the models listed so far are audited, the rest of the organisation is one incomplete
+    subject naming where the listing stopped, and the run exits 3."""
+    store, _ = org_store
+    hub = fakehub(store, fresh=True, page_size=4, rate_limit="2/600")
+    code, report, _ = run(monkeypatch, hub.url, "org", ORG, "--depth", "metadata", "--cache-dir", str(tmp_path / "c"))
+    assert code == 3 and report is not None
+    listed = [s for s in report["subjects"] if s["repo_id"] != f"{ORG}/*"]
+    rest = [s for s in report["subjects"] if s["repo_id"] == f"{ORG}/*"]
+    assert len(listed) in (4, 8)
+    assert [s["repo_id"] for s in listed] == [f"{ORG}/model-{i:02d}" for i in range(len(listed))]
+    assert len(rest) == 1 and rest[0]["status"] == "incomplete"
+    assert rest[0]["reason"].startswith(f"rate-limited: the listing stopped after {len(listed)} models")
+    assert "resets in" in rest[0]["reason"]  # not waited out: the window resets in 10 minutes
+    from openaudit.cache import SnapshotCache
+
+    # Not kept as the organisation's listing: --offline must not take 4 models for the whole of it.
+    assert not SnapshotCache(tmp_path / "c")._listing_path(ORG).exists()
+
+
+def test_a_listing_that_fails_on_its_first_page_is_an_error_not_an_empty_report(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store, _ = org_store
+    hub = fakehub(store, fresh=True, fail_rate=1.0)
+    from openaudit.sources.bulk import BulkHubSource
+
+    monkeypatch.setattr(BulkHubSource, "_backoff", lambda self, attempt: 0.01)  # the retries, without their waits
+    code, report, out = run(monkeypatch, hub.url, "org", ORG, "--cache-dir", str(tmp_path / "c"))
+    assert code == 3 and report is None
+    assert f"listing of '{ORG}' (page 1)" in out and "HTTP 5" in out
+
+
 # ---- offline ---------------------------------------------------------------------------------------
 def test_offline_with_empty_cache_makes_no_request(
     org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -319,3 +358,65 @@ def test_run_memo_fetches_each_linked_repo_once_across_threads() -> None:
     for t in threads:
         t.join()
     assert calls == ["a/b"] and len(results) == 16 and len({id(r) for r in results}) == 1
+
+
+# ---- licence matches kept in the cache -----------------------------------------------------------
+def test_licence_matches_are_kept_in_the_cache_and_not_made_again(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """askalono takes ~0.3 s a text: a re-run (or another organisation through the same cache) does
+    not match the same Apache-2.0 text again; a damaged entry is matched again and rewritten."""
+    from datetime import UTC, datetime
+
+    from openaudit import api
+    from openaudit.licenses import identify
+
+    store, _ = org_store
+    hub = fakehub(store)
+    calls: list[str] = []
+    real = identify._askalono_call
+    monkeypatch.setattr(identify, "_askalono_call", lambda text: calls.append(text) or real(text))
+
+    def audit() -> list[Any]:
+        identify._askalono.cache_clear()  # as a new process would start
+        identify._identify_cached.cache_clear()
+        report = api.audit_org(ORG, endpoint=hub.url, cache_dir=tmp_path / "c", processes=0, jobs=4,
+                               now=datetime(2026, 1, 1, tzinfo=UTC))
+        assert identify.SHARED_MEMO is None  # the run's memo is not left in the process
+        return [(s.repo_id, s.license, s.dimensions["license"]) for s in report.subjects]
+
+    first = audit()
+    assert sorted(calls) == sorted([APACHE, MIT])  # once each, for 27 readable models
+    kept = sorted((tmp_path / "c" / "identify").glob("*.json"))
+    assert len(kept) == 2
+    calls.clear()
+    assert audit() == first and calls == []
+    kept[0].write_text('{"not": "a match"}', encoding="utf-8")
+    assert audit() == first and len(calls) == 1
+    assert identify._as_match(json.loads(kept[0].read_text(encoding="utf-8"))) is not None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are forked on Linux only")
+def test_the_command_lists_on_a_thread_then_forks_its_workers_and_keeps_their_licence_matches(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, tmp_path: Path
+) -> None:
+    """As users run it (`python -m openaudit`, the console script's module): the listing's thread has
+    ended before the workers are forked, so the audits run in 2 processes; the licence matches the
+    workers made are kept in the cache; the warm run gives the same report."""
+    store, _ = org_store
+    hub = fakehub(store)
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HOME": str(tmp_path / "hf")}
+    env.pop("HF_TOKEN", None)
+    reports = []
+    for run_no in (1, 2):
+        out = tmp_path / f"r{run_no}.json"
+        res = subprocess.run([sys.executable, "-m", "openaudit", "org", ORG, "--cache-dir", str(tmp_path / "c"),
+                              "--processes", "2", "-f", "json", "-o", str(out)], capture_output=True, text=True,
+                             env=env, timeout=300, cwd=Path(__file__).parent.parent)
+        assert res.returncode == 3, res.stderr[-2000:]  # the gated models are incomplete
+        assert "audited in 2 worker processes" in res.stderr
+        reports.append(json.loads(out.read_text(encoding="utf-8")))
+        assert len(list((tmp_path / "c" / "identify").glob("*.json"))) == 2  # the Apache and MIT texts
+    for r in reports:
+        r.pop("generated_at")
+    assert len(reports[0]["subjects"]) == N and reports[0] == reports[1]

@@ -124,9 +124,28 @@ def _askalono_call(text: str) -> tuple[str, float] | None:
     return str(r.name), float(r.score)
 
 
-# Set in forked audit workers (openaudit.workers): a memo the processes of one run share, so the
-# same Apache/MIT text is matched by one of them, not by each.
-SHARED_MEMO: Callable[[str, Callable[[], Any]], Any] | None = None
+# Set by openaudit.workers for an organisation's audits: a memo (key, compute) -> value that the
+# worker processes of a run share, kept in the cache between runs, so the same Apache/MIT text is
+# matched once, not by each process and again on every run.
+SHARED_MEMO: Callable[[str, Callable[[], Any], Callable[[Any], bool]], Any] | None = None
+
+
+@cache
+def _askalono_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pyaskalono")
+    except PackageNotFoundError:  # pragma: no cover - a declared dependency
+        return "unknown"
+
+
+def _as_match(got: Any) -> tuple[str, float] | None:
+    """A memo's value as askalono's (name, score); None for anything else (a damaged cache file)."""
+    if (isinstance(got, (list, tuple)) and len(got) == 2 and isinstance(got[0], str)
+            and isinstance(got[1], (int, float)) and not isinstance(got[1], bool) and 0 <= got[1] <= 1):
+        return str(got[0]), float(got[1])
+    return None
 
 
 @lru_cache(maxsize=256)
@@ -138,8 +157,9 @@ def _askalono(text: str) -> tuple[str, float] | None:
 
     if SHARED_MEMO is None:
         return call()
-    got = SHARED_MEMO("askalono:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), call)
-    return (str(got[0]), float(got[1])) if got else None
+    # The match depends on the text and on askalono's corpus, i.e. its version: both are in the key.
+    key = f"askalono {_askalono_version()}:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return _as_match(SHARED_MEMO(key, call, lambda v: _as_match(v) is not None))
 
 
 def identify_with_reason(text: str | None, path: str = "", kb: KnowledgeBase | None = None

@@ -94,8 +94,8 @@ class RequestGate:
         self.rate_limited = 0
 
     @contextmanager
-    def slot(self, bucket: str, repo_id: str) -> Iterator[None]:
-        self.wait(bucket)
+    def slot(self, bucket: str, repo_id: str, max_wait: float | None = None) -> Iterator[None]:
+        self.wait(bucket, repo_id, max_wait)
         with self._sem:
             with self._lock:
                 if self.max_requests is not None and self.sent >= self.max_requests:
@@ -106,13 +106,19 @@ class RequestGate:
                 self.by_bucket[bucket] = self.by_bucket.get(bucket, 0) + 1
             yield
 
-    def wait(self, bucket: str) -> None:
+    def wait(self, bucket: str, repo_id: str = "", max_wait: float | None = None) -> None:
+        """Until the bucket's pause is over; a pause longer than `max_wait` fails at once instead
+        (a window that resets in 10 minutes is not waited out, as a 429 saying so is not)."""
         while True:
             with self._lock:
                 until = self._paused.get(bucket, 0.0)
             delay = until - time.monotonic()
             if delay <= 0:
                 return
+            if max_wait is not None and delay > max_wait:
+                raise errors.RateLimited(
+                    repo_id, f"rate limited: the Hub's '{bucket}' window resets in {delay:.0f} s, longer than the "
+                    f"{max_wait:.0f} s waited at most; not fetched")
             time.sleep(min(delay, 1.0))
 
     def pause(self, bucket: str, seconds: float) -> None:
@@ -152,7 +158,7 @@ class BulkHubSource(HubSource):
         while True:
             wait: float | None = None
             try:
-                with self.gate.slot(bucket, repo_id):
+                with self.gate.slot(bucket, repo_id, self.max_wait):
                     return call()
             except HfHubHTTPError as e:
                 status = _status(e)
