@@ -47,8 +47,10 @@ class Source(Protocol):
 
 
 def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str | None = None,
-                endpoint: str | None = None, offline: bool = False, timeout: float = 10.0) -> Source:
-    """A store source when `snapshots` is given, else the Hub (offline: refused)."""
+                endpoint: str | None = None, offline: bool = False, timeout: float = 10.0,
+                depth: str = "full") -> Source:
+    """A store source when `snapshots` is given, else the Hub (offline: refused). `depth` (see
+    `audit_models`) keeps the Hub source from reading files that will not be audited."""
     if snapshots is not None:
         from openaudit.sources.store import StoreSource
 
@@ -57,7 +59,7 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
         raise UsageError("--offline needs --snapshots STORE (or a cache, see `openaudit org --offline`)")
     from openaudit.sources.hub import HubSource
 
-    return HubSource(endpoint=endpoint, token=token, timeout=timeout)
+    return HubSource(endpoint=endpoint, token=token, timeout=timeout, depth=depth)
 
 
 def default_profiles() -> list[Profile]:
@@ -326,32 +328,43 @@ def audit_models(
     jobs: int = 4,
     progress: Callable[[str], Any] | None = None,
     now: datetime | None = None,
+    depth: str = "full",
 ) -> Report:
-    """Audit Hub ids (`owner/name[@rev]`) or local folders. Every requested model is in the report."""
+    """Audit Hub ids (`owner/name[@rev]`) or local folders. Every requested model is in the report.
+
+    `depth`, as for `audit_org`: metadata (the repository's metadata only, no file read), card
+    (+ README), full (+ licence files, datasets, base models).
+    """
+    from openaudit.cache import Depth, trim_to_depth
+
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1; got {jobs}")
+    if depth not in ORG_DEPTHS:
+        raise UsageError(f"--depth must be one of {', '.join(ORG_DEPTHS)}; got '{depth}'")
+    dep = cast("Depth", depth)
     refs = parse_targets(targets)
     if not refs:
         raise UsageError("no model given")
     profs = resolve_profiles(profiles)
     needs_source = any(isinstance(r, RepoRef) for r in refs)
-    src = source or (make_source(snapshots, token=token) if needs_source else None)
+    src = source or (make_source(snapshots, token=token, depth=depth) if needs_source else None)
     memo = RunMemo()
+
+    def bundle_of(snap: RepoSnapshot) -> SnapshotBundle:
+        if depth != "full":  # nothing linked below full, as in an organisation's audit
+            return SnapshotBundle(subject=trim_to_depth(snap, dep))
+        return fetch_bundle(src, snap, memo) if src else SnapshotBundle(subject=snap)
 
     def one(ref: RepoRef | Path) -> Subject:
         if isinstance(ref, Path):
             from openaudit.sources.localdir import LocalDirSource
 
-            local = LocalDirSource(ref)
-            snap = local.model()
-            bundle = fetch_bundle(src, snap, memo) if src else SnapshotBundle(subject=snap)
-            return audit_bundle(bundle, profs, strict)
+            return audit_bundle(bundle_of(LocalDirSource(ref).model()), profs, strict)
         assert src is not None
         if progress:
             progress(ref.repo_id)
         try:
-            snap = src.model(ref.repo_id, ref.revision)
-            bundle = fetch_bundle(src, snap, memo)
+            bundle = bundle_of(src.model(ref.repo_id, ref.revision))
         except FetchError as e:
             return failed_subject(ref, src.name, e)
         return audit_bundle(bundle, profs, strict)

@@ -192,7 +192,7 @@ class SnapshotCache:
         return rows or None
 
 
-README_NOT_READ = "not read: --depth metadata reads the listing only"
+README_NOT_READ = "not read: --depth metadata reads the repository's metadata only"
 
 
 def paths_for_depth(info: dict[str, Any], depth: Depth) -> list[str]:

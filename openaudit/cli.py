@@ -196,6 +196,8 @@ def audit(
     no_policy: NoPolicyOpt = False,
     baseline: BaselineOpt = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Models read and audited at once.")] = 4,
+    depth: Annotated[str, typer.Option("--depth", help="metadata (the repository's metadata only), card "
+                                       "(+ README), full (+ licence files, datasets, base models).")] = "full",
 ) -> None:
     """Audit models on the Hub (or in a snapshot store, or a local folder)."""
     from openaudit import api
@@ -211,7 +213,7 @@ def audit(
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
         report = api.audit_models(targets, snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
-                                  token=token, strict=strict, jobs=jobs, progress=progress)
+                                  token=token, strict=strict, jobs=jobs, depth=depth, progress=progress)
         report = _conclude(report, pairs, rules, base, today, strict)
         return report
 

@@ -420,3 +420,33 @@ def test_the_command_lists_on_a_thread_then_forks_its_workers_and_keeps_their_li
     for r in reports:
         r.pop("generated_at")
     assert len(reports[0]["subjects"]) == N and reports[0] == reports[1]
+
+
+# ---- openaudit audit with many ids: --depth ------------------------------------------------------
+def test_audit_depth_reads_only_what_it_audits(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`openaudit audit ID... --depth` as for `org`: metadata reads no file, card the README only,
+    full the licence files too and resolves the named dataset (once for two models)."""
+    store, _ = org_store
+    hub = fakehub(store, fresh=True)
+    ids = [f"{ORG}/model-00", f"{ORG}/model-01", f"{ORG}/model-02"]  # not gated; 00 and 02 name the dataset
+    read: dict[str, set[tuple[str, str]]] = {}
+    for depth in ("metadata", "card", "full"):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"xdg-{depth}"))  # a cold file cache each time
+        mark = hub.mark()
+        code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", depth, "-q")
+        reqs = hub.since(mark)
+        assert code == 0, out
+        assert report is not None and [s["repo_id"] for s in report["subjects"]] == ids
+        infos = sorted(p for p in api_requested(reqs) if p.startswith("/api/models/"))
+        assert infos == [f"/api/models/{i}" for i in ids]
+        datasets = [p for p in api_requested(reqs) if p.startswith("/api/datasets/")]
+        assert datasets == (["/api/datasets/synth-data/corpus"] if depth == "full" else [])
+        read[depth] = {(p.split("/")[2], p.rsplit("/", 1)[-1]) for p in files_requested(reqs)
+                       if p.startswith(f"/{ORG}/")}
+    assert read["metadata"] == set()
+    assert read["card"] == {(i.split("/")[1], "README.md") for i in ids}
+    assert read["full"] == read["card"] | {(i.split("/")[1], "LICENSE") for i in ids}
+    bad = CliRunner().invoke(app, ["audit", *ids, "--depth", "deep"])
+    assert bad.exit_code == 2 and "--depth must be one of metadata, card, full" in bad.output

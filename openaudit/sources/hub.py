@@ -117,6 +117,7 @@ class HubSource:
         backoff: float = 1.0,
         max_wait: float = 300.0,
         workers: int = 4,
+        depth: str = "full",
     ):
         ep = endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
         self.endpoint = ep.rstrip("/")
@@ -127,6 +128,7 @@ class HubSource:
         self.backoff = float(backoff)
         self.max_wait = float(max_wait)
         self.workers = max(1, int(workers))
+        self.depth = depth  # metadata: no file is read; card: the README only; full: every text file of interest
         self._shown = _display(self.endpoint)
 
     def __repr__(self) -> str:  # never show the token
@@ -166,6 +168,8 @@ class HubSource:
             path = sib.get("rfilename") if isinstance(sib, dict) else None
             if not isinstance(path, str) or path in seen or not is_text_file_of_interest(path):
                 continue
+            if self.depth == "metadata" or (self.depth == "card" and path.lower() != "readme.md"):
+                continue  # not asked for (openaudit.cache.trim_to_depth says so in the snapshot)
             seen.add(path)
             size = sib.get("size")
             if _unsafe_path(path):
