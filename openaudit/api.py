@@ -6,6 +6,7 @@ I/O (through a source); `audit_bundle` is a pure function of a bundle and the pr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -30,7 +31,7 @@ from openaudit.report import LicenseSummary, LineageEntry, ProfileRef, Report, S
 from openaudit.scoring import score_dimensions, score_framework
 from openaudit.snapshot import RepoSnapshot, RepoType, SnapshotBundle, TextFile
 from openaudit.subjects import Packed, SubjectStore
-from openaudit.workers import Auditors, forks
+from openaudit.workers import Auditors, forks, settle_threads
 
 __all__ = ["audit_bundle", "audit_models", "audit_org", "default_profiles", "fetch_bundle", "load_profile",
            "make_source"]
@@ -369,15 +370,26 @@ def audit_models(
             return failed_subject(ref, src.name, e)
         return audit_bundle(bundle, profs, strict)
 
-    if len(refs) > 1 and jobs > 1:
-        pool = ThreadPoolExecutor(max_workers=min(jobs, len(refs)))
-        try:
-            subjects = list(pool.map(one, refs))
-        finally:
-            # On Ctrl-C/SIGTERM, drop the queued models instead of auditing them all before exiting.
-            pool.shutdown(wait=False, cancel_futures=True)
-    else:
-        subjects = [one(r) for r in refs]
+    # Live from the Hub, licence matches are kept in the user cache beside the files read (askalono
+    # takes ~0.3 s a text, and a release pipeline audits the same LICENSE on every run); a replay
+    # from a snapshot store or a folder alone writes nothing outside what it was given.
+    kept: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if src is not None and src.name == "hub" and source is None:
+        from openaudit.cache import identify_memo_dir
+        from openaudit.licenses.identify import memo_in_use
+        from openaudit.workers import SharedMemo
+
+        kept = memo_in_use(SharedMemo(identify_memo_dir(), processes=False))
+    with kept:
+        if len(refs) > 1 and jobs > 1:
+            pool = ThreadPoolExecutor(max_workers=min(jobs, len(refs)))
+            try:
+                subjects = list(pool.map(one, refs))
+            finally:
+                # On Ctrl-C/SIGTERM, drop the queued models instead of auditing them all before exiting.
+                pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            subjects = [one(r) for r in refs]
     _license_changes(subjects)
     return Report(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
                   generated_at=now or datetime.now(UTC), subjects=subjects)
@@ -491,6 +503,7 @@ def audit_org(
                 _warm_up(profs, strict)
                 warmed = True
             lister.join()
+            settle_threads()  # its OS thread gone too, or the workers would not be forked
             if failed:
                 e = failed[0]
                 if not isinstance(e, FetchError) or not listed:

@@ -46,6 +46,14 @@ def depth_rank(depth: str) -> int:
     return list(DEPTHS).index(depth) if depth in DEPTHS else 0
 
 
+def identify_memo_dir() -> Path:
+    """Where `openaudit audit` keeps licence matches between runs (platformdirs' user cache
+    `openaudit/identify`; an organisation's audit keeps them in its own cache, `identify/`)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("openaudit")) / "identify"
+
+
 def default_cache_dir(endpoint: str | None = None) -> Path:
     """platformdirs' user cache `openaudit/snapshots`; another endpoint gets its own sub-store."""
     import platformdirs

@@ -110,7 +110,7 @@ def validation_error(path: Path, node: yaml.Node | None, err: ValidationError) -
 
 def load_model(path: Path, model: type[M], text: str | None = None) -> M:
     # The node tree (for the line of an error) is built only for a file that has one: every run
-    # loads five profiles, the knowledge base and the flags, and composing them again cost ~40 ms.
+    # loads five profiles and the flags, and composing them again cost ~40 ms.
     data, _ = read_yaml(path, text, nodes=False)
     if not isinstance(data, dict):
         raise ConfigFileError(str(path), "expected a YAML mapping at the top level", line=1)

@@ -450,3 +450,36 @@ def test_audit_depth_reads_only_what_it_audits(
     assert read["full"] == read["card"] | {(i.split("/")[1], "LICENSE") for i in ids}
     bad = CliRunner().invoke(app, ["audit", *ids, "--depth", "deep"])
     assert bad.exit_code == 2 and "--depth must be one of metadata, card, full" in bad.output
+
+
+def test_audit_live_keeps_licence_matches_in_the_user_cache_and_a_replay_writes_none(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from openaudit.licenses import identify
+
+    store, _ = org_store
+    hub = fakehub(store)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    calls: list[str] = []
+    real = identify._askalono_call
+    monkeypatch.setattr(identify, "_askalono_call", lambda text: calls.append(text) or real(text))
+    ids = [f"{ORG}/model-00", f"{ORG}/model-01", f"{ORG}/model-02"]  # MIT, Apache-2.0, Apache-2.0
+
+    def audit(*extra: str) -> dict[str, Any]:
+        identify._askalono.cache_clear()  # as a new process would start
+        identify._identify_cached.cache_clear()
+        code, report, out = run(monkeypatch, hub.url, "audit", *ids, "-q", *extra)
+        assert code == 0 and report is not None, out
+        assert identify.SHARED_MEMO is None
+        return {s["repo_id"]: s["license"] for s in report["subjects"]}
+
+    first = audit()
+    assert sorted(calls) == sorted([MIT, APACHE])
+    kept = tmp_path / "xdg" / "openaudit" / "identify"
+    assert len(list(kept.glob("*.json"))) == 2
+    calls.clear()
+    assert audit() == first and calls == []
+    # A replay from a snapshot store leaves the user cache alone.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-replay"))
+    audit("--snapshots", str(store))
+    assert not (tmp_path / "xdg-replay").exists()

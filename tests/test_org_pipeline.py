@@ -261,3 +261,22 @@ def test_a_progress_callback_that_raises_loses_no_model() -> None:
     ids = _org_owner_models("deepseek-ai")
     report = api.audit_org("deepseek-ai", snapshots=STORE, jobs=1, processes=0, progress=progress, now=NOW)
     assert sorted(s.repo_id for s in report.subjects) == ids
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are forked on Linux only")
+def test_a_thread_just_joined_does_not_stop_the_fork() -> None:
+    """`org` lists on a thread and forks once it has ended; the kernel can still count a joined
+    thread for a moment, and can_fork() then said no (it happened in CI): settle_threads waits it out."""
+    out = _in_a_fresh_process("""
+        import threading
+        from openaudit.workers import can_fork, settle_threads
+        refused = 0
+        for _ in range(2000):
+            t = threading.Thread(target=lambda: None)
+            t.start()
+            t.join()
+            settle_threads()
+            refused += not can_fork()
+        print(refused)
+    """)
+    assert out.strip() == "0"

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Literal
@@ -124,10 +125,21 @@ def _askalono_call(text: str) -> tuple[str, float] | None:
     return str(r.name), float(r.score)
 
 
-# Set by openaudit.workers for an organisation's audits: a memo (key, compute) -> value that the
-# worker processes of a run share, kept in the cache between runs, so the same Apache/MIT text is
-# matched once, not by each process and again on every run.
+# A memo (key, compute, valid) -> value, kept on disk between runs (openaudit.workers.SharedMemo):
+# set in an organisation's audit workers, and for the run by `memo_in_use` (openaudit.api), so the
+# same Apache/MIT text is matched once, not by each process or thread and again on every run.
 SHARED_MEMO: Callable[[str, Callable[[], Any], Callable[[Any], bool]], Any] | None = None
+
+
+@contextmanager
+def memo_in_use(memo: Callable[[str, Callable[[], Any], Callable[[Any], bool]], Any] | None) -> Iterator[None]:
+    """askalono's matches go through `memo` (see SHARED_MEMO) inside the block; as before after it."""
+    global SHARED_MEMO
+    before, SHARED_MEMO = SHARED_MEMO, memo
+    try:
+        yield
+    finally:
+        SHARED_MEMO = before
 
 
 @cache
