@@ -199,11 +199,11 @@ def kept_subjects(report: Path) -> int:
     return int(out.stdout.strip())
 
 
-def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, int, float]:
+def run_child(args: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float, int, float]:
     """Run a child; wall seconds, its peak RSS in MB (os.wait4: the largest of it and the worker processes
     it waited for), exit code, CPU seconds (user + system, its workers included)."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
@@ -253,13 +253,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--depth", default="full", choices=["metadata", "card", "full"])
     ap.add_argument("--skip-naive", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--against", type=Path, default=None, metavar="DIR",
+                    help="a checkout of another revision (e.g. `git worktree add /tmp/base REV`): its cold and "
+                         "warm runs are interleaved with this tree's, against the same fake Hub, and reported "
+                         "beside them (the fair comparison on a host whose speed drifts)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="run cold and warm this many times each and report the median wall time (a shared "
                          "VM's CPU speed varies by tens of percent between runs); naive runs once")
     a = ap.parse_args(argv)
     # Byte-compile openaudit as an installed wheel would be: with PYTHONDONTWRITEBYTECODE set (as on
     # some CI machines) every run would otherwise recompile its modules from source.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "openaudit")], check=False)
+    trees = [("openaudit", ROOT)]
+    if a.against is not None:
+        if not (a.against / "openaudit" / "__init__.py").is_file():
+            ap.error(f"--against {a.against}: not a checkout of openaudit")
+        trees.insert(0, ("baseline", a.against.resolve()))
+    for _, tree in trees:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "openaudit")], check=False)
 
     tmp = Path(tempfile.mkdtemp(prefix="openaudit-bench-"))
     store = tmp / "store"
@@ -273,19 +283,21 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     try:
         for k in range(max(1, a.repeat)):
-            shutil.rmtree(tmp / "cache", ignore_errors=True)
-            for phase in ("cold", "warm"):
-                before = len(hub.lines())
-                out = tmp / f"{phase}.json"
-                cmd = [sys.executable, "-m", "openaudit", "org", ORG, "--cache-dir", str(tmp / "cache"),
-                       "--jobs", str(a.jobs), "--depth", a.depth, "-q", "-f", "json", "-o", str(out)]
-                wall, rss, code, cpu = run_child(cmd, env)
-                reqs = hub.lines()[before:]
-                lost = a.models - kept_subjects(out)
-                rows.append({"run": f"openaudit org ({phase})", "reqs": reqs, "wall": wall, "rss": rss, "exit": code,
-                             "cpu": cpu,
-                             "lost": lost, "try": k + 1})
-                print(f"  {phase} #{k + 1}: {wall:.2f} s, {rss:.0f} MB, exit {code}", file=sys.stderr)
+            for label, tree in trees:
+                cache = tmp / f"cache-{label}"
+                shutil.rmtree(cache, ignore_errors=True)
+                for phase in ("cold", "warm"):
+                    before = len(hub.lines())
+                    out = tmp / f"{label}-{phase}.json"
+                    cmd = [sys.executable, "-m", "openaudit", "org", ORG, "--cache-dir", str(cache),
+                           "--jobs", str(a.jobs), "--depth", a.depth, "-q", "-f", "json", "-o", str(out)]
+                    # From the temp dir: `python -m` puts the working directory first on sys.path.
+                    wall, rss, code, cpu = run_child(cmd, {**env, "PYTHONPATH": str(tree)}, cwd=tmp)
+                    reqs = hub.lines()[before:]
+                    lost = a.models - kept_subjects(out)
+                    rows.append({"run": f"{label} org ({phase})", "reqs": reqs, "wall": wall, "rss": rss,
+                                 "exit": code, "cpu": cpu, "lost": lost, "try": k + 1})
+                    print(f"  {label} {phase} #{k + 1}: {wall:.2f} s, {rss:.0f} MB, exit {code}", file=sys.stderr)
         if not a.skip_naive:
             ids = sorted(f"{ORG}/{p.name}" for p in (store / "models" / ORG).iterdir())
             (tmp / "ids.json").write_text(json.dumps(ids))
@@ -308,8 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     n = a.models
     if a.repeat > 1:  # one row per phase: the median run by wall time (requests are the same every run)
         merged = []
-        for phase in ("cold", "warm"):
-            runs = sorted((r for r in rows if r["run"] == f"openaudit org ({phase})"), key=lambda r: r["wall"])
+        for label, phase in [(label, phase) for label, _ in trees for phase in ("cold", "warm")]:
+            runs = sorted((r for r in rows if r["run"] == f"{label} org ({phase})"), key=lambda r: r["wall"])
             med = dict(runs[len(runs) // 2])
             walls = ", ".join(f"{r['wall']:.1f}" for r in runs)
             med["run"] += f", median of {len(runs)}: {walls} s"
