@@ -374,7 +374,7 @@ def audit_models(
     # takes ~0.3 s a text, and a release pipeline audits the same LICENSE on every run); a replay
     # from a snapshot store or a folder alone writes nothing outside what it was given.
     kept: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
-    if src is not None and src.name == "hub" and source is None:
+    if source is None and snapshots is None and needs_source:  # make_source gave the Hub
         from openaudit.cache import identify_memo_dir
         from openaudit.licenses.identify import memo_in_use
         from openaudit.workers import SharedMemo
