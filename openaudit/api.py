@@ -31,7 +31,7 @@ from openaudit.report import LicenseSummary, LineageEntry, ProfileRef, Report, S
 from openaudit.scoring import score_dimensions, score_framework
 from openaudit.snapshot import RepoSnapshot, RepoType, SnapshotBundle, TextFile
 from openaudit.subjects import Packed, SubjectStore
-from openaudit.workers import Auditors, forks, settle_threads
+from openaudit.workers import Auditors, forks, os_thread_count, settle_threads
 
 __all__ = ["audit_bundle", "audit_models", "audit_org", "default_profiles", "fetch_bundle", "load_profile",
            "make_source"]
@@ -498,12 +498,13 @@ def audit_org(
             # The listing is network waits; what the audit workers inherit is loaded meanwhile. The
             # thread has ended before they are forked (openaudit.workers forks single-threaded only).
             lister = threading.Thread(target=list_all, name="openaudit-listing", daemon=True)
+            threads_before = os_thread_count()
             lister.start()
             if forks(processes):
                 _warm_up(profs, strict)
                 warmed = True
             lister.join()
-            settle_threads()  # its OS thread gone too, or the workers would not be forked
+            settle_threads(threads_before)  # its OS thread gone too, or the workers would not be forked
             if failed:
                 e = failed[0]
                 if not isinstance(e, FetchError) or not listed:

@@ -170,12 +170,18 @@ def default_processes() -> int:
     return 0 if cpus < 2 else min(cpus, MAX_PROCESSES)
 
 
-def settle_threads(timeout: float = 1.0) -> None:
-    """Wait (bounded) until the kernel counts no more threads than Python does. A thread just joined
-    can still be in its exit for a moment (seen: 6 times in 2,000 joins), and `can_fork` would then
-    refuse to fork for a thread that is already done."""
+def os_thread_count() -> int:
+    """This process's threads as the kernel counts them (native threads included)."""
+    return _os_threads()
+
+
+def settle_threads(before: int, timeout: float = 1.0) -> None:
+    """Wait (bounded) until the kernel counts no more than `before` threads again. A thread just
+    joined can still be in its exit for a moment (seen: 20-120 times in 2,000 joins under load), and
+    `can_fork` would then refuse to fork for a thread that is already done. `before` is the count
+    taken before that thread started: native threads a library keeps are not waited for."""
     deadline = time.monotonic() + timeout
-    while _os_threads() > threading.active_count() and time.monotonic() < deadline:
+    while _os_threads() > before and time.monotonic() < deadline:
         time.sleep(0.001)
 
 
