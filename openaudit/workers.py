@@ -50,9 +50,9 @@ class SharedMemo:
     """Results of slow pure calls (askalono: ~0.3 s), kept as a folder of JSON files, one per key.
 
     A few locks taken by key make the worker processes (`processes=True`: made before the fork,
-    the locks are inherited) or the threads of one run compute a key once, not once each. With a `root`, the
-    folder is kept after the run (an organisation's cache keeps its licence matches: the same
-    Apache-2.0 text is not matched again next time); without, it is a temporary folder. Keys must
+    the locks are inherited) or the threads of one run compute a key once, not once each. With a
+    `root`, the folder is kept after the run (an organisation's cache keeps its licence matches: the
+    same Apache-2.0 text is not matched again next time); without, it is a temporary folder. Keys must
     name everything the value depends on (openaudit.licenses.identify puts askalono's version in).
     A value read back is checked by the caller's `valid`: the folder is a cache, not a contract.
     """
@@ -203,7 +203,7 @@ class Auditors:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openaudit-audit")
         self._procs: Executor | None = None
         self._memo: SharedMemo | None = None
-        self._thread_memo: tuple[Any, ...] | None = None
+        self._restore = contextlib.ExitStack()  # what shutdown() puts back as it was
         if want > 0 and can_fork() and warm_up is not None:
             # What every audit loads on first use (the licence knowledge base, compiled fingerprints
             # and regexes: ~0.3 s) is loaded once here and inherited, instead of once per worker.
@@ -231,10 +231,10 @@ class Auditors:
         self.processes = want if self._procs is not None else 0
         if self._procs is None and memo_dir is not None:
             # Audits in this process's thread: the kept matches serve it too, until shutdown.
-            from openaudit.licenses import identify
+            from openaudit.licenses.identify import memo_in_use
 
-            self._thread_memo = (identify.SHARED_MEMO,)
-            identify.SHARED_MEMO = self._memo = SharedMemo(memo_dir, processes=False)
+            self._memo = SharedMemo(memo_dir, processes=False)
+            self._restore.enter_context(memo_in_use(self._memo))
 
     def submit(self, bundle: SnapshotBundle, *args: Any) -> Future[Any]:
         if self._procs is None:
@@ -266,10 +266,7 @@ class Auditors:
         if self._procs is not None:
             self._procs.shutdown(wait=not cancel, cancel_futures=cancel)
         self._thread.shutdown(wait=not cancel, cancel_futures=cancel)
-        if self._thread_memo is not None:
-            from openaudit.licenses import identify
-
-            identify.SHARED_MEMO, self._thread_memo = self._thread_memo[0], None
+        self._restore.close()
         if self._memo is not None:
             self._memo.close()
 
