@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from openaudit.card import ParsedCard
 from openaudit.criteria import BUILTIN_PROFILES, Profile, available_profiles, load_profile
@@ -33,6 +33,9 @@ from openaudit.snapshot import RepoSnapshot, RepoType, SnapshotBundle, TextFile
 from openaudit.subjects import Packed, SubjectStore
 from openaudit.workers import Auditors, forks, os_thread_count, settle_threads
 
+if TYPE_CHECKING:
+    from openaudit.cache import Depth
+
 __all__ = ["audit_bundle", "audit_models", "audit_org", "default_profiles", "fetch_bundle", "load_profile",
            "make_source"]
 
@@ -49,7 +52,7 @@ class Source(Protocol):
 
 def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str | None = None,
                 endpoint: str | None = None, offline: bool = False, timeout: float = 10.0,
-                depth: str = "full") -> Source:
+                depth: Depth = "full") -> Source:
     """A store source when `snapshots` is given, else the Hub (offline: refused). `depth` (see
     `audit_models`) keeps the Hub source from reading files that will not be audited."""
     if snapshots is not None:
@@ -336,7 +339,7 @@ def audit_models(
     `depth`, as for `audit_org`: metadata (the repository's metadata only, no file read), card
     (+ README), full (+ licence files, datasets, base models).
     """
-    from openaudit.cache import Depth, trim_to_depth
+    from openaudit.cache import trim_to_depth
 
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1; got {jobs}")
@@ -348,7 +351,7 @@ def audit_models(
         raise UsageError("no model given")
     profs = resolve_profiles(profiles)
     needs_source = any(isinstance(r, RepoRef) for r in refs)
-    src = source or (make_source(snapshots, token=token, depth=depth) if needs_source else None)
+    src = source or (make_source(snapshots, token=token, depth=dep) if needs_source else None)
     memo = RunMemo()
 
     def bundle_of(snap: RepoSnapshot) -> SnapshotBundle:
@@ -444,7 +447,7 @@ def audit_org(
     thread). The report's `subjects` is a packed, read-only `SubjectStore` (openaudit.subjects): an
     organisation's report is held at ~8 KB a model and each subject is decoded when it is read.
     """
-    from openaudit.cache import Depth, SnapshotCache, default_cache_dir, trim_to_depth
+    from openaudit.cache import SnapshotCache, default_cache_dir, trim_to_depth
     from openaudit.repoid import validate_owner
     from openaudit.sources.bulk import BulkHubSource, CachedSource, RequestGate, parse_since, select_models
     from openaudit.sources.store import StoreSource

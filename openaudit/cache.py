@@ -46,19 +46,21 @@ def depth_rank(depth: str) -> int:
     return list(DEPTHS).index(depth) if depth in DEPTHS else 0
 
 
+def _user_cache() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("openaudit"))
+
+
 def identify_memo_dir() -> Path:
     """Where `openaudit audit` keeps licence matches between runs (platformdirs' user cache
     `openaudit/identify`; an organisation's audit keeps them in its own cache, `identify/`)."""
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("openaudit")) / "identify"
+    return _user_cache() / "identify"
 
 
 def default_cache_dir(endpoint: str | None = None) -> Path:
     """platformdirs' user cache `openaudit/snapshots`; another endpoint gets its own sub-store."""
-    import platformdirs
-
-    base = Path(platformdirs.user_cache_dir("openaudit")) / "snapshots"
+    base = _user_cache() / "snapshots"
     ep = (endpoint or os.environ.get("HF_ENDPOINT") or _HUB).rstrip("/")
     if ep == _HUB:
         return base

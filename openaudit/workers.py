@@ -185,11 +185,14 @@ def settle_threads(before: int, timeout: float = 1.0) -> None:
         time.sleep(0.001)
 
 
+def _wanted(processes: int | None) -> int:
+    return default_processes() if processes is None else max(0, processes)
+
+
 def forks(processes: int | None) -> bool:
     """Whether `Auditors(processes=...)` would fork workers here, were this thread alone by then: a
     caller can warm up (see Auditors) while a thread of its own still waits on the network."""
-    want = default_processes() if processes is None else processes
-    return want > 0 and _fork_platform() and _os_threads() <= threading.active_count()
+    return _wanted(processes) > 0 and _fork_platform() and _os_threads() <= threading.active_count()
 
 
 class Auditors:
@@ -199,7 +202,7 @@ class Auditors:
                  warm_up: Callable[[], Any] | None = None, memo_dir: Path | None = None):
         """`memo_dir`: where licence matches are kept between runs (SharedMemo); None: this run only."""
         self.fn, self.profiles, self.strict = fn, list(profiles), strict
-        want = default_processes() if processes is None else max(0, processes)
+        want = _wanted(processes)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openaudit-audit")
         self._procs: Executor | None = None
         self._memo: SharedMemo | None = None

@@ -54,6 +54,7 @@ from huggingface_hub.utils import (
 )
 
 from openaudit import errors
+from openaudit.cache import Depth, paths_for_depth
 from openaudit.repoid import RepoRef, parse_ref, validate_dataset_id, validate_repo_id
 from openaudit.snapshot import (
     MAX_TEXT_FILE_BYTES,
@@ -64,7 +65,6 @@ from openaudit.snapshot import (
     Unreadable,
     UnreadableFile,
     decode_text,
-    is_text_file_of_interest,
 )
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class HubSource:
         backoff: float = 1.0,
         max_wait: float = 300.0,
         workers: int = 4,
-        depth: str = "full",
+        depth: Depth = "full",
     ):
         ep = endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
         self.endpoint = ep.rstrip("/")
@@ -164,12 +164,11 @@ class HubSource:
         unreadable: dict[str, UnreadableFile] = {}
         todo: list[tuple[str, Any]] = []
         seen: set[str] = set()
+        wanted = set(paths_for_depth(info, self.depth))  # what an audit at this depth reads (trim_to_depth)
         for sib in info.get("siblings") or []:
             path = sib.get("rfilename") if isinstance(sib, dict) else None
-            if not isinstance(path, str) or path in seen or not is_text_file_of_interest(path):
+            if not isinstance(path, str) or path in seen or path not in wanted:
                 continue
-            if self.depth == "metadata" or (self.depth == "card" and path.lower() != "readme.md"):
-                continue  # not asked for (openaudit.cache.trim_to_depth says so in the snapshot)
             seen.add(path)
             size = sib.get("size")
             if _unsafe_path(path):
