@@ -52,18 +52,21 @@ class Source(Protocol):
 
 def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str | None = None,
                 endpoint: str | None = None, offline: bool = False, timeout: float = 10.0,
-                depth: Depth = "full") -> Source:
+                depth: Depth = "full", jobs: int = 4, max_requests: int | None = None) -> Source:
     """A store source when `snapshots` is given, else the Hub (offline: refused). `depth` (see
-    `audit_models`) keeps the Hub source from reading files that will not be audited."""
+    `audit_models`) keeps the Hub source from reading files that will not be audited; `jobs` bounds
+    the Hub requests in flight and `max_requests` is their budget for the run."""
     if snapshots is not None:
         from openaudit.sources.store import StoreSource
 
         return StoreSource(snapshots)
     if offline:
         raise UsageError("--offline needs --snapshots STORE (or a cache, see `openaudit org --offline`)")
+    from openaudit.sources.gate import RequestGate
     from openaudit.sources.hub import HubSource
 
-    return HubSource(endpoint=endpoint, token=token, timeout=timeout, depth=depth)
+    return HubSource(endpoint=endpoint, token=token, timeout=timeout, depth=depth,
+                     gate=RequestGate(jobs, max_requests))
 
 
 def default_profiles() -> list[Profile]:
@@ -333,45 +336,77 @@ def audit_models(
     progress: Callable[[str], Any] | None = None,
     now: datetime | None = None,
     depth: str = "full",
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    since: str | None = None,
+    limit: int | None = None,
+    max_requests: int | None = None,
+    stats: dict[str, Any] | None = None,
 ) -> Report:
     """Audit Hub ids (`owner/name[@rev]`) or local folders. Every requested model is in the report.
 
     `depth`, as for `audit_org`: metadata (the repository's metadata only, no file read), card
-    (+ README), full (+ licence files, datasets, base models).
+    (+ README), full (+ licence files, datasets, base models). `include`/`exclude` (globs on the id
+    or the name, a folder's name), `since` and `limit` choose among the targets, as `audit_org` does
+    among listed models: what they leave out is not requested, and not in the report. `since` needs
+    each Hub model's metadata (one API request); its files are read only when it is kept. A local
+    folder has no such dates and is always kept. `max_requests` is the run's Hub request budget:
+    the models it leaves unread are `incomplete`.
+    `stats`, if given, is filled with the counts (chosen, left out by `since`, requests by bucket).
     """
     from openaudit.cache import trim_to_depth
+    from openaudit.selection import modified_since, parse_since, select_targets
 
-    if jobs < 1:
-        raise UsageError(f"--jobs must be at least 1; got {jobs}")
-    if depth not in ORG_DEPTHS:
-        raise UsageError(f"--depth must be one of {', '.join(ORG_DEPTHS)}; got '{depth}'")
-    dep = cast("Depth", depth)
-    refs = parse_targets(targets)
-    if not refs:
+    dep = _check_run_options(jobs, limit, max_requests, depth)
+    when = parse_since(since)
+    given = parse_targets(targets)
+    if not given:
         raise UsageError("no model given")
+    # --since is decided on metadata, so --limit counts the models kept by it (as for an organisation).
+    refs = select_targets(given, include, exclude, None if when else limit)
     profs = resolve_profiles(profiles)
     needs_source = any(isinstance(r, RepoRef) for r in refs)
-    src = source or (make_source(snapshots, token=token, depth=dep) if needs_source else None)
+    src = source or (make_source(snapshots, token=token, depth=dep, jobs=jobs, max_requests=max_requests)
+                     if needs_source else None)
     memo = RunMemo()
+    left_out: list[str] = []
+
+    def recent(info: dict[str, Any]) -> bool:
+        return when is None or modified_since(info, when)
 
     def bundle_of(snap: RepoSnapshot) -> SnapshotBundle:
         if depth != "full":  # nothing linked below full, as in an organisation's audit
             return SnapshotBundle(subject=trim_to_depth(snap, dep))
         return fetch_bundle(src, snap, memo) if src else SnapshotBundle(subject=snap)
 
-    def one(ref: RepoRef | Path) -> Subject:
-        if isinstance(ref, Path):
+    def read(ref: RepoRef | Path) -> RepoSnapshot | None:
+        """The target's snapshot, or None when --since leaves it out."""
+        if isinstance(ref, Path):  # a folder has no Hub dates: --since does not apply to it
             from openaudit.sources.localdir import LocalDirSource
 
-            return audit_bundle(bundle_of(LocalDirSource(ref).model()), profs, strict)
+            return LocalDirSource(ref).model()
         assert src is not None
-        if progress:
+        if when is not None:
+            from openaudit.sources.hub import HubSource
+
+            if isinstance(src, HubSource):  # its files are read only if it is kept
+                return src.model_if(ref.repo_id, ref.revision, recent)
+        snap = src.model(ref.repo_id, ref.revision)
+        return snap if recent(snap.info) else None
+
+    def one(ref: RepoRef | Path) -> Subject | None:
+        if progress and isinstance(ref, RepoRef):
             progress(ref.repo_id)
         try:
-            bundle = bundle_of(src.model(ref.repo_id, ref.revision))
+            snap = read(ref)
+            if snap is None:
+                left_out.append(ref.repo_id if isinstance(ref, RepoRef) else str(ref))
+                return None
+            bundle = bundle_of(snap)
         except FetchError as e:
+            assert isinstance(ref, RepoRef) and src is not None  # a folder is read without a request
             return failed_subject(ref, src.name, e)
-        return audit_bundle(bundle, profs, strict)
+        return _with_lost_links(audit_bundle(bundle, profs, strict), bundle)
 
     # Live from the Hub, licence matches are kept in the user cache beside the files read (askalono
     # takes ~0.3 s a text, and a release pipeline audits the same LICENSE on every run); a replay
@@ -387,18 +422,41 @@ def audit_models(
         if len(refs) > 1 and jobs > 1:
             pool = ThreadPoolExecutor(max_workers=min(jobs, len(refs)))
             try:
-                subjects = list(pool.map(one, refs))
+                audited = list(pool.map(one, refs))
             finally:
                 # On Ctrl-C/SIGTERM, drop the queued models instead of auditing them all before exiting.
                 pool.shutdown(wait=False, cancel_futures=True)
         else:
-            subjects = [one(r) for r in refs]
+            audited = [one(r) for r in refs]
+    subjects = [s for s in audited if s is not None]
+    if when is not None and limit is not None:
+        subjects = subjects[:limit]
     _license_changes(subjects)
+    if stats is not None:
+        gate = getattr(src, "gate", None)
+        stats.update(given=len(given), chosen=len(refs), left_out_since=sorted(left_out), audited=len(subjects),
+                     requests=gate.sent if gate else None,
+                     api_requests=gate.by_bucket.get("api", 0) if gate else None,
+                     file_requests=gate.by_bucket.get("resolvers", 0) if gate else None,
+                     rate_limited=gate.rate_limited if gate else None)
     return Report(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
                   generated_at=now or datetime.now(UTC), subjects=subjects)
 
 
 ORG_DEPTHS = ("metadata", "card", "full")
+
+
+def _check_run_options(jobs: int, limit: int | None, max_requests: int | None, depth: str) -> Depth:
+    """The options `audit` and `org` share, checked before anything is read: a usage error naming the value."""
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1; got {jobs}")
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be at least 1; got {limit}")
+    if max_requests is not None and max_requests < 0:
+        raise UsageError(f"--max-requests must be at least 0; got {max_requests}")
+    if depth not in ORG_DEPTHS:
+        raise UsageError(f"--depth must be one of {', '.join(ORG_DEPTHS)}; got '{depth}'")
+    return cast("Depth", depth)
 _TRANSIENT = ("budget:", "rate-limited:", "network:")
 
 
@@ -449,17 +507,14 @@ def audit_org(
     """
     from openaudit.cache import SnapshotCache, default_cache_dir, trim_to_depth
     from openaudit.repoid import validate_owner
-    from openaudit.sources.bulk import BulkHubSource, CachedSource, RequestGate, parse_since, select_models
+    from openaudit.selection import parse_since, select_models
+    from openaudit.sources.bulk import BulkHubSource, CachedSource, RequestGate
     from openaudit.sources.store import StoreSource
 
     validate_owner(org)
-    if depth not in ORG_DEPTHS:
-        raise UsageError(f"--depth must be one of {', '.join(ORG_DEPTHS)}; got '{depth}'")
-    if jobs < 1 or (limit is not None and limit < 1) or (max_requests is not None and max_requests < 0):
-        raise UsageError("--jobs and --limit must be at least 1, --max-requests at least 0")
+    dep = _check_run_options(jobs, limit, max_requests, depth)
     if processes is not None and processes < 0:
         raise UsageError(f"--processes must be at least 0; got {processes}")
-    dep = cast("Depth", depth)
     when = parse_since(since)
     profs = resolve_profiles(profiles)
     filtered = bool(include or exclude or when)
@@ -653,12 +708,17 @@ def audit_packed(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
         ids = prose_base_ids(bundle.subject)
         if ids:
             return MoreLinks(ids)
-    subject = audit_bundle(bundle, profiles, strict)
+    return Packed.of(_with_lost_links(audit_bundle(bundle, profiles, strict), bundle))
+
+
+def _with_lost_links(subject: Subject, bundle: SnapshotBundle) -> Subject:
+    """An audit whose linked datasets or bases were lost to the budget, a rate limit or the network
+    is incomplete: run again, it may say more."""
     lost = sorted(f"{k} ({v})" for k, v in bundle.related_errors.items() if v.startswith(_TRANSIENT))
     if lost and subject.status == "audited":
         subject.status = "incomplete"
         subject.reason = f"linked repos not fetched: {'; '.join(lost)[:500]}"
-    return Packed.of(subject)
+    return subject
 
 
 def _pipeline(chosen: Sequence[dict[str, Any]], named: set[str],

@@ -45,6 +45,12 @@ PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="Policy file (.
 NoPolicyOpt = Annotated[bool, typer.Option("--no-policy", help="Ignore a policy file in the current directory.")]
 BaselineOpt = Annotated[Path | None, typer.Option("--baseline", help="Earlier JSON report: fail only on what is new "
                                                   "or worse (without a policy: on any regression).")]
+IncludeOpt = Annotated[list[str] | None, typer.Option("--include", help="Only models whose id or name matches "
+                                                      "GLOB (repeatable).")]
+ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Leave out models matching GLOB "
+                                                      "(repeatable).")]
+MaxRequestsOpt = Annotated[int | None, typer.Option("--max-requests", help="Request budget; models left "
+                                                    "unfetched when it is spent are reported incomplete.")]
 
 
 def _err(msg: str) -> None:
@@ -170,6 +176,20 @@ def exit_code(report: Report, strict: bool = False) -> ExitCode:
     return ExitCode.OK
 
 
+def _selection_note(stats: dict[str, Any], since: str | None, max_requests: int | None) -> str:
+    """What `audit` left out, and what many models (or a budget) cost: a filter that drops a model says so."""
+    parts = []
+    if stats["chosen"] < stats["given"]:
+        parts.append(f"{stats['chosen']} of {stats['given']} models chosen by --include/--exclude/--limit")
+    if stats["left_out_since"]:
+        names = ", ".join(stats["left_out_since"][:5]) + (" …" if len(stats["left_out_since"]) > 5 else "")
+        parts.append(f"not created or modified since {since}, left out: {names}")
+    if stats["requests"] is not None and (stats["given"] > 1 or max_requests is not None):
+        budget = f" (budget {max_requests})" if max_requests is not None else ""
+        parts.append(f"{stats['api_requests']} API + {stats['file_requests']} file requests{budget}")
+    return "; ".join(parts)
+
+
 def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return fn(*args, **kwargs)
@@ -198,6 +218,12 @@ def audit(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Models read and audited at once.")] = 4,
     depth: Annotated[str, typer.Option("--depth", help="metadata (the repository's metadata only), card "
                                        "(+ README), full (+ licence files, datasets, base models).")] = "full",
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only models created or modified after DATE "
+                                              "(ISO, e.g. 2024-06-01); costs each one its metadata request.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most N models (in the order given).")] = None,
+    max_requests: MaxRequestsOpt = None,
 ) -> None:
     """Audit models on the Hub (or in a snapshot store, or a local folder)."""
     from openaudit import api
@@ -212,8 +238,14 @@ def audit(
             raise UsageError("--offline needs --snapshots STORE")
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
+        stats: dict[str, Any] = {}
         report = api.audit_models(targets, snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
-                                  token=token, strict=strict, jobs=jobs, depth=depth, progress=progress)
+                                  token=token, strict=strict, jobs=jobs, depth=depth, progress=progress,
+                                  include=include or (), exclude=exclude or (), since=since, limit=limit,
+                                  max_requests=max_requests, stats=stats)
+        note = _selection_note(stats, since, max_requests)
+        if note and not quiet:
+            _err(note)
         report = _conclude(report, pairs, rules, base, today, strict)
         return report
 
@@ -225,10 +257,8 @@ def audit(
 def org(
     organisation: Annotated[str, typer.Argument(metavar="ORG", help="Organisation or user on the Hub "
                                                 "(with --snapshots: the store's owner folder)")],
-    include: Annotated[list[str] | None, typer.Option("--include", help="Only models whose id or name matches "
-                                                      "GLOB (repeatable).")] = None,
-    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Leave out models matching GLOB "
-                                                      "(repeatable).")] = None,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
     since: Annotated[str | None, typer.Option("--since", help="Only models created or modified after DATE "
                                               "(ISO, e.g. 2024-06-01).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="At most N models (listing order).")] = None,
@@ -240,8 +270,7 @@ def org(
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached snapshots; fetch again.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="No request at all: audit from the cache "
                                           "(or --snapshots); models not cached are skipped.")] = False,
-    max_requests: Annotated[int | None, typer.Option("--max-requests", help="Request budget; models left "
-                                                     "unfetched when it is spent are reported incomplete.")] = None,
+    max_requests: MaxRequestsOpt = None,
     processes: Annotated[int | None, typer.Option("--processes", help="Audit worker processes (default: one per "
                                                   "core, at most 4; 0: audit in one thread).")] = None,
     profile: ProfileOpt = None,

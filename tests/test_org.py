@@ -483,3 +483,104 @@ def test_audit_live_keeps_licence_matches_in_the_user_cache_and_a_replay_writes_
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-replay"))
     audit("--snapshots", str(store))
     assert not (tmp_path / "xdg-replay").exists()
+
+
+# ---- `openaudit audit ID...`: the same choice of models, budget and rate-limit discipline as `org` ----
+
+def _audit_reqs(hub: Any, mark: int) -> list[dict[str, Any]]:
+    return [r for r in hub.since(mark) if r["path"] != "/api/agent-harnesses"]
+
+
+def test_audit_include_exclude_limit_choose_the_ids_before_any_request(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store, _ = org_store
+    hub = fakehub(store)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    ids = [f"{ORG}/model-{i:02d}" for i in (0, 1, 2, 4, 5, 6)]
+    mark = hub.mark()
+    code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", "card", "--include", "model-0[0-4]",
+                            "--exclude", f"{ORG}/model-01", "--limit", "2")
+    assert code == 0 and report is not None, out
+    assert [s["repo_id"] for s in report["subjects"]] == [f"{ORG}/model-00", f"{ORG}/model-02"]
+    asked = {r["path"].split("/")[4] if r["path"].startswith("/api/") else r["path"].split("/")[2]
+             for r in _audit_reqs(hub, mark)}
+    assert asked == {"model-00", "model-02"}  # nothing was asked about the others
+    assert "2 of 6 models chosen by --include/--exclude/--limit" in out
+    bad = CliRunner().invoke(app, ["audit", *ids, "--limit", "0"])
+    assert bad.exit_code == 2 and "--limit must be at least 1; got 0" in bad.output
+
+
+def test_audit_since_reads_the_files_of_the_models_it_keeps_only(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store, _ = org_store
+    hub = fakehub(store)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    old, new, newer = f"{ORG}/model-05", f"{ORG}/model-14", f"{ORG}/model-24"  # January, February, March 2024
+    mark = hub.mark()
+    code, report, out = run(monkeypatch, hub.url, "audit", old, new, newer, "--depth", "card",
+                            "--since", "2024-02-01")
+    reqs = _audit_reqs(hub, mark)
+    assert code == 0 and report is not None, out
+    assert [s["repo_id"] for s in report["subjects"]] == [new, newer]
+    assert f"/api/models/{old}" in api_requested(reqs)  # its dates are in its metadata...
+    assert not [p for p in files_requested(reqs) if p.startswith(f"/{old}/")]  # ...and its files were not read
+    assert f"not created or modified since 2024-02-01, left out: {old}" in out
+    # --limit counts the models --since keeps, in the order given.
+    code, report, out = run(monkeypatch, hub.url, "audit", old, new, newer, "--depth", "metadata",
+                            "--since", "2024-02-01", "--limit", "1")
+    assert code == 0 and report is not None and [s["repo_id"] for s in report["subjects"]] == [new]
+    # From a snapshot store, the same choice, made on the stored metadata; a local folder has no
+    # Hub dates and is kept.
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    (folder / "README.md").write_text("---\nlicense: mit\n---\n# mine\n", encoding="utf-8")
+    code, report, out = run(monkeypatch, None, "audit", old, new, str(folder), "--snapshots", str(store),
+                            "--since", "2024-02-01")
+    assert code == 0 and report is not None, out
+    assert [(s["repo_id"], s["source"]) for s in report["subjects"]] == [(new, "store"), ("local/my-model", "localdir")]
+
+
+def test_audit_budget_spent_gives_incomplete_models_never_dropped_and_exit_3(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store, _ = org_store
+    hub = fakehub(store, fresh=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    ids = [f"{ORG}/model-{i:02d}" for i in (0, 1, 2, 4)]
+    # At depth card a model costs 3 requests: its metadata, then huggingface_hub's HEAD and GET of the README.
+    code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", "card", "--jobs", "1",
+                            "--max-requests", "4")
+    reqs = _audit_reqs(hub, 0)  # a fresh hub: its whole log
+    assert code == 3, out
+    assert len(reqs) <= 4
+    assert report is not None and [s["repo_id"] for s in report["subjects"]] == ids  # every model is there
+    assert [s["status"] for s in report["subjects"]] == ["audited", "incomplete", "incomplete", "incomplete"]
+    assert all(s["reason"].startswith("budget: request budget of 4 spent") for s in report["subjects"][1:])
+    assert "(budget 4)" in out
+    # The files are now in huggingface_hub's cache at their commits: a re-run spends its budget on
+    # the metadata alone, one request a model, and audits them all.
+    run(monkeypatch, hub.url, "audit", *ids, "--depth", "card")
+    mark = hub.mark()
+    code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", "card", "--max-requests", "4")
+    assert code == 0 and report is not None, out
+    assert [s["status"] for s in report["subjects"]] == ["audited"] * 4
+    assert files_requested(_audit_reqs(hub, mark)) == [] and len(_audit_reqs(hub, mark)) == 4
+
+
+def test_audit_429_pauses_every_thread_and_the_run_succeeds(
+    tmp_path: Path, repo_writer: Any, fakehub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "store"
+    build_org(store, repo_writer, n=3)
+    hub = fakehub(store, fresh=True, rate_limit="2/1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    ids = [f"{ORG}/model-{i:02d}" for i in range(3)]
+    code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", "card", "--jobs", "3")
+    reqs = hub.requests()
+    assert [r for r in reqs if r["status"] == 429], "the fake hub should have rate limited some requests"
+    assert code == 0 and report is not None, out
+    assert [s["status"] for s in report["subjects"]] == ["audited"] * 3
+    readmes = [r["path"] for r in reqs if r["method"] == "GET" and r["bucket"] == "resolvers" and r["status"] == 200]
+    assert sorted(readmes) == [f"/{i}/resolve/{int(i[-2:]):040x}/README.md" for i in ids]

@@ -17,7 +17,8 @@
   ``GET /api/{type}s/{id}?blobs=true`` each, once per run), and, at depth ``full``, for a listed model
   whose weights decision needs sizes: it lists weight-format files but the listing has neither a
   ``safetensors`` nor a ``gguf`` summary (a small stub file is not weights; only sizes tell).
-* **The gate** — every request goes through one :class:`RequestGate`: a global concurrency limit
+* **The gate** — every request goes through one :class:`RequestGate` (openaudit.sources.gate, shared
+  with HubSource and so with ``openaudit audit``): a global concurrency limit
   (``--jobs``), a request budget (``--max-requests``; once spent, :class:`BudgetExhausted`), a per-bucket
   pause shared by all threads when a 429 or a ``RateLimit: r=0`` header says the window is spent
   (the wait is the header's reset, else ``Retry-After``), and retries with backoff on 408/429/5xx and
@@ -27,14 +28,11 @@
 from __future__ import annotations
 
 import logging
-import random
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from hashlib import sha1
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 from huggingface_hub.errors import (
@@ -45,7 +43,7 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.utils import get_session, hf_raise_for_status, httpx, parse_ratelimit_headers
+from huggingface_hub.utils import get_session, hf_raise_for_status, httpx
 
 from openaudit import errors
 from openaudit.cache import Depth, paths_for_depth, trim_to_depth
@@ -58,13 +56,12 @@ from openaudit.snapshot import (
     Unreadable,
     UnreadableFile,
     decode_text,
-    parse_hub_time,
 )
-from openaudit.sources.hub import HubSource, _rate_limit_wait, _status, _too_large, _unsafe_path
+from openaudit.sources.gate import BudgetExhausted, RequestGate
+from openaudit.sources.hub import HubSource, _status, _too_large, _unsafe_path
 
 log = logging.getLogger(__name__)
-_T = TypeVar("_T")
-_RETRY_STATUS = frozenset({408, 500, 502, 503, 504})
+__all__ = ["BudgetExhausted", "BulkHubSource", "CachedSource", "RequestGate"]
 LIST_EXPAND = (
     "cardData", "gated", "sha", "lastModified", "createdAt", "siblings", "safetensors", "gguf", "config",
     "tags", "library_name", "pipeline_tag", "private", "disabled", "transformersInfo",
@@ -73,71 +70,11 @@ PAGE_SIZE = 1000
 _WEIGHT_EXT = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".gguf", ".pdparams")
 
 
-class BudgetExhausted(errors.FetchError):
-    """--max-requests is spent: what was not fetched is reported incomplete."""
-
-    kind = "budget"
-    status = "incomplete"
-
-
-class RequestGate:
-    """Global concurrency, a request budget, and per-bucket pauses shared by every thread."""
-
-    def __init__(self, jobs: int = 8, max_requests: int | None = None):
-        self.jobs = max(1, int(jobs))
-        self.max_requests = max_requests
-        self._sem = threading.BoundedSemaphore(self.jobs)
-        self._lock = threading.Lock()
-        self._paused: dict[str, float] = {}
-        self.sent = 0
-        self.by_bucket: dict[str, int] = {"api": 0, "resolvers": 0}
-        self.rate_limited = 0
-
-    @contextmanager
-    def slot(self, bucket: str, repo_id: str, max_wait: float | None = None) -> Iterator[None]:
-        self.wait(bucket, repo_id, max_wait)
-        with self._sem:
-            with self._lock:
-                if self.max_requests is not None and self.sent >= self.max_requests:
-                    raise BudgetExhausted(
-                        repo_id, f"request budget of {self.max_requests} spent (--max-requests); not fetched"
-                    )
-                self.sent += 1
-                self.by_bucket[bucket] = self.by_bucket.get(bucket, 0) + 1
-            yield
-
-    def wait(self, bucket: str, repo_id: str = "", max_wait: float | None = None) -> None:
-        """Until the bucket's pause is over; a pause longer than `max_wait` fails at once instead
-        (a window that resets in 10 minutes is not waited out, as a 429 saying so is not)."""
-        while True:
-            with self._lock:
-                until = self._paused.get(bucket, 0.0)
-            delay = until - time.monotonic()
-            if delay <= 0:
-                return
-            if max_wait is not None and delay > max_wait:
-                raise errors.RateLimited(
-                    repo_id, f"rate limited: the Hub's '{bucket}' window resets in {delay:.0f} s, longer than the "
-                    f"{max_wait:.0f} s waited at most; not fetched")
-            time.sleep(min(delay, 1.0))
-
-    def pause(self, bucket: str, seconds: float) -> None:
-        with self._lock:
-            self._paused[bucket] = max(self._paused.get(bucket, 0.0), time.monotonic() + seconds)
-
-    def note(self, bucket: str, headers: Any) -> None:
-        """A response said the window is spent (RateLimit r=0): hold the whole bucket until its reset."""
-        info = parse_ratelimit_headers(headers)
-        if info is not None and info.remaining == 0:
-            self.pause(bucket, float(info.reset_in_seconds) + 0.1)
-
-
 class BulkHubSource(HubSource):
-    """HubSource whose every request goes through a RequestGate, plus the listing and single-GET reads."""
+    """HubSource plus the listing and single-GET reads (every request through the source's RequestGate)."""
 
-    def __init__(self, *args: Any, gate: RequestGate | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.gate = gate or RequestGate(self.workers)
         self._hdrs: dict[str, str] | None = None
         self._texts: dict[str, str] = {}  # etag -> decoded text, shared by identical files
         self._texts_lock = threading.Lock()
@@ -151,48 +88,6 @@ class BulkHubSource(HubSource):
         if self._hdrs is None:
             self._hdrs = self._headers()
         return self._hdrs
-
-    # ---- the request loop (replaces HubSource._with_retries: counted, gated, shared pauses) ---------
-    def _with_retries(self, repo_id: str, what: str, call: Callable[[], _T], bucket: str = "api") -> _T:
-        attempt = 0
-        while True:
-            wait: float | None = None
-            try:
-                with self.gate.slot(bucket, repo_id, self.max_wait):
-                    return call()
-            except HfHubHTTPError as e:
-                status = _status(e)
-                resp = getattr(e, "response", None)
-                if status == 429:
-                    self.gate.rate_limited += 1
-                    wait = _rate_limit_wait(e)
-                    if attempt >= self.max_retries or (wait is not None and wait > self.max_wait):
-                        reset = f"; the limit resets in {wait:.0f} s" if wait is not None else ""
-                        raise errors.RateLimited(
-                            repo_id, f"{what}: rate limited by {self._shown} (HTTP 429) after {attempt + 1} "
-                            f"attempts{reset}") from None
-                    # Everyone waits, not just this thread: the window is shared.
-                    self.gate.pause(bucket, (wait if wait is not None else self._backoff(attempt)) + 0.1)
-                    wait = 0.0
-                elif status in _RETRY_STATUS:
-                    if attempt >= self.max_retries:
-                        raise errors.NetworkError(
-                            repo_id, f"{what}: {self._shown} answered HTTP {status} on all {attempt + 1} attempts"
-                        ) from None
-                    if resp is not None:
-                        self.gate.note(bucket, resp.headers)
-                else:
-                    raise
-            except httpx.TransportError as e:
-                if attempt >= self.max_retries:
-                    raise errors.NetworkError(
-                        repo_id, f"{what}: cannot reach {self._shown} ({type(e).__name__}, timeout "
-                        f"{self.timeout:g} s) after {attempt + 1} attempts") from None
-            time.sleep(self._backoff(attempt) if wait is None else wait)
-            attempt += 1
-
-    def _backoff(self, attempt: int) -> float:
-        return min(8.0, self.backoff * (2**attempt)) * (1 + random.random() / 4)
 
     # ---- the listing ----------------------------------------------------------------------------
     def list_models(self, author: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
@@ -373,43 +268,3 @@ class CachedSource:
         snap = self.hub.model(repo_id, revision) if repo_type == "model" else self.hub.dataset(repo_id, revision)
         self.cache.put(snap, "full", paths_for_depth(snap.info, "full"))
         return snap
-
-
-def parse_since(text: str | None) -> datetime | None:
-    """`--since DATE`: an ISO date or date-time (UTC when no zone is given)."""
-    if not text:
-        return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise errors.UsageError(f"--since: '{text[:40]}' is not an ISO date (YYYY-MM-DD[THH:MM[:SS]])") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-
-def select_models(items: list[dict[str, Any]], include: Sequence[str] = (),
-                  exclude: Sequence[str] = (), since: datetime | None = None,
-                  limit: int | None = None) -> list[dict[str, Any]]:
-    """Filter listed models. A glob matches the full id or the name alone (`*-Instruct*`, `org/Llama-3*`);
-    `since` keeps models created or modified after the date; `limit` keeps the first N (listing order)."""
-    import fnmatch
-
-    def matches(repo_id: str, pats: Sequence[str]) -> bool:
-        name = repo_id.split("/", 1)[-1]
-        return any(fnmatch.fnmatchcase(repo_id, p) or fnmatch.fnmatchcase(name, p) for p in pats)
-
-    out = []
-    for item in items:
-        rid = item["id"]
-        if include and not matches(rid, include):
-            continue
-        if exclude and matches(rid, exclude):
-            continue
-        if since is not None:
-            dates = [d for d in (parse_hub_time(item.get("createdAt")), parse_hub_time(item.get("lastModified"))) if d]
-            if not dates or max(dates) <= since:
-                continue
-        out.append(item)
-        if limit is not None and len(out) >= limit:
-            break
-    return out

@@ -14,6 +14,13 @@ All huggingface_hub calls live here. Per repo:
    larger than MAX_TEXT_FILE_BYTES are not fetched; weights never are. A gated repo read without
    a token costs no resolver request either: every file would answer 401.
 
+Every request goes through the source's :class:`~openaudit.sources.gate.RequestGate`: a bound on
+requests in flight, the run's budget (``--max-requests``; a download not yet cached counts 2, its
+HEAD and GET, and a file already cached at a commit counts none, as it costs none), and a pause of
+the whole bucket when a 429 or ``RateLimit: r=0`` says its window is spent. When a download's HEAD
+fails and nothing is cached, huggingface_hub retries it itself (hub-api §1); those retries are not
+counted, so a budget is exact only while the Hub answers.
+
 Tokens: the explicit argument, else huggingface_hub's own lookup (HF_TOKEN, the token file), or
 ``token=False`` for none. A token is never logged nor put in a message, an exception or a snapshot;
 mapped exceptions are raised ``from None`` so that the library's exception (which holds the request
@@ -66,6 +73,7 @@ from openaudit.snapshot import (
     UnreadableFile,
     decode_text,
 )
+from openaudit.sources.gate import RequestGate
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +126,7 @@ class HubSource:
         max_wait: float = 300.0,
         workers: int = 4,
         depth: Depth = "full",
+        gate: RequestGate | None = None,
     ):
         ep = endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
         self.endpoint = ep.rstrip("/")
@@ -129,6 +138,8 @@ class HubSource:
         self.max_wait = float(max_wait)
         self.workers = max(1, int(workers))
         self.depth = depth  # metadata: no file is read; card: the README only; full: every text file of interest
+        # Every request of the run goes through it: concurrency, the --max-requests budget, 429 pauses.
+        self.gate = gate or RequestGate(self.workers)
         self._shown = _display(self.endpoint)
 
     def __repr__(self) -> str:  # never show the token
@@ -136,13 +147,24 @@ class HubSource:
 
     # ---- public ---------------------------------------------------------------------------
     def model(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
-        return self._snapshot("model", repo_id, revision)
+        snap = self._snapshot("model", repo_id, revision)
+        assert snap is not None
+        return snap
+
+    def model_if(self, repo_id: str, revision: str | None,
+                 keep: Callable[[dict[str, Any]], bool]) -> RepoSnapshot | None:
+        """The model's snapshot if `keep(info)` holds for its metadata, else None: one API request,
+        and its files are read only when it is kept (`openaudit audit --since`)."""
+        return self._snapshot("model", repo_id, revision, keep)
 
     def dataset(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
-        return self._snapshot("dataset", repo_id, revision)
+        snap = self._snapshot("dataset", repo_id, revision)
+        assert snap is not None
+        return snap
 
     # ---- the flow -------------------------------------------------------------------------
-    def _snapshot(self, repo_type: RepoType, repo_id: str, revision: str | None) -> RepoSnapshot:
+    def _snapshot(self, repo_type: RepoType, repo_id: str, revision: str | None,
+                  keep: Callable[[dict[str, Any]], bool] | None = None) -> RepoSnapshot | None:
         if repo_type == "dataset" and "/" not in repo_id:  # legacy canonical dataset id (`the_pile`)
             ref = RepoRef(validate_dataset_id(repo_id), revision)
         else:
@@ -155,6 +177,8 @@ class HubSource:
             raise errors.FetchError(
                 repo_id, f"{repo_type} '{repo_id}': {self._shown} answered with an invalid id"
             ) from None
+        if keep is not None and not keep(info):
+            return None
         sha = info.get("sha") if isinstance(info.get("sha"), str) and SHA_RE.match(info["sha"]) else None
         pin = sha or revision or "main"
         gated = info.get("gated") not in (False, None)
@@ -272,49 +296,50 @@ class HubSource:
         except ValueError:  # body is not JSON (json.JSONDecodeError)
             raise errors.NetworkError(repo_id, f"{what}: {self._shown} answered with a body that is not JSON") from None
 
-    def _with_retries(self, repo_id: str, what: str, call: Callable[[], _T]) -> _T:
-        """Run `call`, retrying 429 (honouring RateLimit / Retry-After), 408/5xx and transport errors."""
+    def _with_retries(self, repo_id: str, what: str, call: Callable[[], _T], bucket: str = "api",
+                      cost: int = 1) -> _T:
+        """Run `call` through the gate, retrying 429 (honouring RateLimit / Retry-After), 408/5xx and
+        transport errors. A 429 pauses the whole bucket, not just this thread: the window is shared."""
         attempt = 0
         while True:
+            wait: float | None = None
             try:
-                return call()
+                with self.gate.slot(bucket, repo_id, self.max_wait, cost):
+                    return call()
             except HfHubHTTPError as e:
                 status = _status(e)
+                resp = getattr(e, "response", None)
                 if status == 429:
+                    self.gate.rate_limited += 1
                     wait = _rate_limit_wait(e)
                     if attempt >= self.max_retries or (wait is not None and wait > self.max_wait):
                         reset = f"; the limit resets in {wait:.0f} s" if wait is not None else ""
                         raise errors.RateLimited(
-                            repo_id,
-                            f"{what}: rate limited by {self._shown} (HTTP 429) after {attempt + 1} attempts{reset}",
-                        ) from None
-                    self._sleep(attempt, wait)
+                            repo_id, f"{what}: rate limited by {self._shown} (HTTP 429) after {attempt + 1} "
+                            f"attempts{reset}") from None
+                    self.gate.pause(bucket, (wait if wait is not None else self._backoff(attempt)) + 0.1)
+                    wait = 0.0
                 elif status in _RETRY_STATUS:
                     if attempt >= self.max_retries:
                         raise errors.NetworkError(
-                            repo_id,
-                            f"{what}: {self._shown} answered HTTP {status} on all {attempt + 1} attempts",
+                            repo_id, f"{what}: {self._shown} answered HTTP {status} on all {attempt + 1} attempts"
                         ) from None
-                    self._sleep(attempt, None)
+                    if resp is not None:
+                        self.gate.note(bucket, resp.headers)
                 else:
                     raise
             except httpx.TransportError as e:
                 if attempt >= self.max_retries:
                     raise errors.NetworkError(
-                        repo_id,
-                        f"{what}: cannot reach {self._shown} ({type(e).__name__}, "
-                        f"timeout {self.timeout:g} s) after {attempt + 1} attempts",
-                    ) from None
-                self._sleep(attempt, None)
+                        repo_id, f"{what}: cannot reach {self._shown} ({type(e).__name__}, timeout "
+                        f"{self.timeout:g} s) after {attempt + 1} attempts") from None
+            wait = self._backoff(attempt) if wait is None else wait
+            log.debug("retrying in %.2f s (attempt %d)", wait, attempt + 1)
+            time.sleep(wait)
             attempt += 1
 
-    def _sleep(self, attempt: int, wait: float | None) -> None:
-        if wait is None:
-            wait = min(8.0, self.backoff * (2**attempt)) * (1 + random.random() / 4)
-        else:
-            wait = wait + min(1.0, self.backoff / 4)
-        log.debug("retrying in %.2f s (attempt %d)", wait, attempt + 1)
-        time.sleep(wait)
+    def _backoff(self, attempt: int) -> float:
+        return min(8.0, self.backoff * (2**attempt)) * (1 + random.random() / 4)
 
     # ---- one file -------------------------------------------------------------------------
     def _read_file(
@@ -338,8 +363,11 @@ class HubSource:
                 library_version=_VERSION,
             )
 
+        cached = self._cached(repo_type, repo_id, pin, path)
+        if cached is not None:  # pinned to a commit and already downloaded: no request, nothing to count
+            return _read_local(cached, path, listed)
         try:
-            local = self._with_retries(repo_id, what, download)
+            local = self._with_retries(repo_id, what, download, bucket="resolvers", cost=2)  # a HEAD, then a GET
         except GatedRepoError as e:
             if _status(e) == 403:
                 detail = (
@@ -371,6 +399,20 @@ class HubSource:
         except OSError as e:  # e.g. "Consistency check failed" after a truncated body
             raise errors.NetworkError(repo_id, f"{what}: download failed ({type(e).__name__})") from None
         return _read_local(Path(local), path, listed)
+
+    def _cached(self, repo_type: RepoType, repo_id: str, pin: str, path: str) -> Path | None:
+        """The file in huggingface_hub's cache when `pin` is a commit: hf_hub_download would return
+        it without a request (a branch name is always HEADed)."""
+        if not SHA_RE.match(pin):
+            return None
+        from huggingface_hub import try_to_load_from_cache
+
+        try:
+            got = try_to_load_from_cache(repo_id, path, cache_dir=str(self.cache_dir), revision=pin,
+                                         repo_type=repo_type)
+        except ValueError:  # a name the library refuses: hf_hub_download says so
+            return None
+        return Path(got) if isinstance(got, str) else None
 
     def _raise_file_failure(self, repo_id: str, what: str, cause: BaseException) -> NoReturn:
         if isinstance(cause, HfHubHTTPError):
