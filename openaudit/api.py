@@ -645,6 +645,7 @@ def audit_org(
                      file_requests=hub.gate.by_bucket.get("resolvers", 0) if hub else 0,
                      rate_limited=hub.gate.rate_limited if hub else 0,
                      deduped_reads=hub.deduped_reads if hub else 0,
+                     unread_duplicates=hub.unread_duplicates if hub else 0,
                      audit_processes=auditors.processes,
                      cache=str(cache.root) if cache else None)
     return Report.model_construct(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],

@@ -8,6 +8,7 @@ token file, no shared cache), no HF_TOKEN, no HF_ENDPOINT (tests pass the endpoi
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import os
 import shutil
@@ -131,7 +132,9 @@ def write_repo(
     for s in info.get("siblings", []):
         s = dict(s)
         if s["rfilename"] in files:
-            s.setdefault("size", len(files[s["rfilename"]]))
+            data = files[s["rfilename"]]
+            s.setdefault("size", len(data))
+            s.setdefault("blobId", hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest())  # git's blob id
         sibs.append(s)
     if "siblings" in info:
         info["siblings"] = sibs

@@ -187,6 +187,37 @@ def test_full_depth_reads_licences_and_resolves_linked_repos_once(
     assert subj[f"{ORG}/model-04"]["lineage"] and subj[f"{ORG}/model-04"]["lineage"][0]["found"] is True
 
 
+def test_a_linked_repo_whose_licence_blob_was_already_read_is_not_read_again(
+    tmp_path: Path, repo_writer: Any, fakehub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A list item has no blob ids, but a linked base's metadata (`blobs=true`) has: its LICENSE,
+    the same blob as the one the org's model served, is taken from that read, not fetched again."""
+    store = tmp_path / "store"
+    build_org(store, repo_writer, n=2)  # model-01: Apache-2.0 LICENSE, no base
+    card = "---\nlicense: apache-2.0\nbase_model: ext-lab/base\n---\n# fine-tune\n\nFine-tuned.\n"
+    repo_writer(store, f"{ORG}/tuned", {"sha": "e" * 40, "gated": False, "cardData": {"license": "apache-2.0",
+                "base_model": "ext-lab/base"}, "tags": ["license:apache-2.0", "base_model:finetune:ext-lab/base"],
+                "safetensors": {"total": 10}, "siblings": [{"rfilename": "README.md"}, {"rfilename": "LICENSE"},
+                                                           {"rfilename": "model.safetensors"}]},
+                {"README.md": card, "LICENSE": APACHE})
+    repo_writer(store, "ext-lab/base", {"sha": "b" * 40, "gated": False, "cardData": {"license": "apache-2.0"},
+                "tags": ["license:apache-2.0"], "safetensors": {"total": 10},
+                "siblings": [{"rfilename": "README.md"}, {"rfilename": "LICENSE"}, {"rfilename": "model.safetensors"}]},
+                {"README.md": "---\nlicense: apache-2.0\n---\n# base\n", "LICENSE": APACHE})
+    hub = fakehub(store, fresh=True)
+    code, report, out = run(monkeypatch, hub.url, "org", ORG, "--include", "tuned", "--cache-dir",
+                            str(tmp_path / "c"), "--processes", "0")
+    files = files_requested(hub.requests())
+    assert code == 0 and report is not None, out
+    assert f"/{ORG}/tuned/resolve/{'e' * 40}/LICENSE" in files
+    assert f"/ext-lab/base/resolve/{'b' * 40}/README.md" in files  # its own README: a blob not seen before
+    assert not [p for p in files if p.startswith("/ext-lab/base/") and p.endswith("/LICENSE")]
+    cached = list((tmp_path / "c").rglob("ext-lab/base/**/files/LICENSE"))
+    assert [p.read_text(encoding="utf-8") for p in cached] == [APACHE]  # the base has its LICENSE all the same
+    (lineage,) = report["subjects"][0]["lineage"]
+    assert lineage["id"] == "ext-lab/base" and lineage["found"] is True
+
+
 # ---- rate limits and budgets -----------------------------------------------------------------------
 def test_429_with_ratelimit_reset_is_waited_out(
     tmp_path: Path, repo_writer: Any, fakehub: Any, monkeypatch: pytest.MonkeyPatch

@@ -11,8 +11,10 @@
   cache is per repo, so a LICENSE shared by 80 repos is still HEADed 80 times). With no sizes in the
   listing, the size cap is applied on ``Content-Length`` (and on the bytes actually read) before
   anything is kept. The ETag (git blob sha1 for non-LFS files) is checked against the body and used
-  to share one decoded text between identical files: that saves memory and decoding, **not**
-  requests — a list item has no blob id, so identity is only known once the file answered.
+  to share one decoded text between identical files: for a listed model that saves memory and
+  decoding, **not** requests — a list item has no blob id, so identity is only known once the file
+  answered. A repo whose metadata does name its blobs (``blobs=true``: a linked base model or
+  dataset, a model whose sizes were needed) is not read again for a blob already read in the run.
 * **When model_info is still called** — only for linked base models and datasets (one
   ``GET /api/{type}s/{id}?blobs=true`` each, once per run), and, at depth ``full``, for a listed model
   whose weights decision needs sizes: it lists weight-format files but the listing has neither a
@@ -58,7 +60,7 @@ from openaudit.snapshot import (
     decode_text,
 )
 from openaudit.sources.gate import BudgetExhausted, RequestGate
-from openaudit.sources.hub import HubSource, _status, _too_large, _unsafe_path
+from openaudit.sources.hub import HubSource, _status, _too_large, _unsafe_path, blob_key
 
 log = logging.getLogger(__name__)
 __all__ = ["BudgetExhausted", "BulkHubSource", "CachedSource", "RequestGate"]
@@ -78,7 +80,8 @@ class BulkHubSource(HubSource):
         self._hdrs: dict[str, str] | None = None
         self._texts: dict[str, str] = {}  # etag -> decoded text, shared by identical files
         self._texts_lock = threading.Lock()
-        self.deduped_reads = 0
+        self.deduped_reads = 0  # read, and found identical to a text already read (memory and decoding saved)
+        self.unread_duplicates = 0  # not read at all: the metadata's blob id named a text already read
 
     @property
     def has_token(self) -> bool:
@@ -125,8 +128,15 @@ class BulkHubSource(HubSource):
 
     # ---- one file, one GET -------------------------------------------------------------------------
     def _read_file(
-        self, repo_type: RepoType, repo_id: str, pin: str, path: str, listed: Any
+        self, repo_type: RepoType, repo_id: str, pin: str, path: str, listed: Any, blob: str | None = None
     ) -> TextFile | UnreadableFile:
+        if blob is not None:  # the metadata named its content: a text already read this run is not read again
+            with self._texts_lock:
+                known = self._texts.get(blob)
+                if known is not None:
+                    self.unread_duplicates += 1
+            if known is not None:
+                return TextFile(path=path, text=known, size=listed if isinstance(listed, int) else len(known.encode()))
         prefix = "datasets/" if repo_type == "dataset" else ""
         url = f"{self.endpoint}/{prefix}{repo_id}/resolve/{quote(pin, safe='')}/{quote(path)}"
         what = f"{repo_id}: {path}"
@@ -210,11 +220,12 @@ class BulkHubSource(HubSource):
         pin = sha or "main"
         gated = info.get("gated") not in (False, None)
         paths = paths_for_depth(info, depth)
-        sizes = {s.get("rfilename"): s.get("size") for s in info.get("siblings") or [] if isinstance(s, dict)}
+        listed = {s.get("rfilename"): s for s in info.get("siblings") or [] if isinstance(s, dict)}
         files: dict[str, TextFile] = {}
         unreadable: dict[str, UnreadableFile] = {}
         for path in paths:
-            size = sizes.get(path)
+            sib = listed.get(path) or {}
+            size = sib.get("size")
             if _unsafe_path(path):
                 unreadable[path] = UnreadableFile(
                     path=path, reason=Unreadable.ERROR, detail="unsafe file name; not fetched")
@@ -225,7 +236,7 @@ class BulkHubSource(HubSource):
                     path=path, reason=Unreadable.GATED,
                     detail=f"{repo_id}: {path} is gated; pass a token with access (HF_TOKEN or --token)")
             else:
-                got = self._read_file("model", repo_id, pin, path, size)
+                got = self._read_file("model", repo_id, pin, path, size, blob_key(sib))
                 if isinstance(got, TextFile):
                     files[path] = got
                 else:

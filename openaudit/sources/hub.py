@@ -186,7 +186,7 @@ class HubSource:
 
         files: dict[str, TextFile] = {}
         unreadable: dict[str, UnreadableFile] = {}
-        todo: list[tuple[str, Any]] = []
+        todo: list[tuple[str, Any, str | None]] = []
         seen: set[str] = set()
         wanted = set(paths_for_depth(info, self.depth))  # what an audit at this depth reads (trim_to_depth)
         for sib in info.get("siblings") or []:
@@ -208,11 +208,11 @@ class HubSource:
                     detail=f"{repo_id}: {path} is gated; pass a token with access (HF_TOKEN or --token)",
                 )
             else:
-                todo.append((path, size))
+                todo.append((path, size, blob_key(sib)))
 
         if todo:
             with ThreadPoolExecutor(max_workers=min(self.workers, len(todo)), thread_name_prefix="openaudit-hub") as ex:
-                futures = [ex.submit(self._read_file, repo_type, ref.repo_id, pin, p, s) for p, s in todo]
+                futures = [ex.submit(self._read_file, repo_type, ref.repo_id, pin, p, s, b) for p, s, b in todo]
                 results = []
                 first_error: BaseException | None = None
                 for fut in futures:
@@ -343,8 +343,10 @@ class HubSource:
 
     # ---- one file -------------------------------------------------------------------------
     def _read_file(
-        self, repo_type: RepoType, repo_id: str, pin: str, path: str, listed: Any
+        self, repo_type: RepoType, repo_id: str, pin: str, path: str, listed: Any, blob: str | None = None
     ) -> TextFile | UnreadableFile:
+        """One text file at `pin`; `listed` is its listed size, `blob` its content id when the metadata
+        gave one (huggingface_hub's cache is per repo: a blob shared across repos is fetched for each)."""
         what = f"{repo_id}: {path}"
 
         def download() -> str:
@@ -429,6 +431,14 @@ class HubSource:
         raise errors.NetworkError(
             repo_id, f"{what}: cannot download from {self._shown} ({type(cause).__name__})"
         ) from None
+
+
+def blob_key(sib: dict[str, Any]) -> str | None:
+    """A sibling's content id as a resolve answers it in its ETag: the LFS sha256 for an LFS file
+    (`X-Linked-Etag`), else the git blob sha1 (`blobId`, listed with `blobs=true` only)."""
+    lfs = sib.get("lfs")
+    key = lfs.get("sha256") if isinstance(lfs, dict) else sib.get("blobId")
+    return key if isinstance(key, str) and key else None
 
 
 def _read_local(local: Path, path: str, listed: Any) -> TextFile | UnreadableFile:
