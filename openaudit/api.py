@@ -52,21 +52,26 @@ class Source(Protocol):
 
 def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str | None = None,
                 endpoint: str | None = None, offline: bool = False, timeout: float = 10.0,
-                depth: Depth = "full", jobs: int = 4, max_requests: int | None = None) -> Source:
+                depth: Depth = "full", jobs: int = 4, max_requests: int | None = None,
+                cache_dir: str | os.PathLike[str] | None = None) -> Source:
     """A store source when `snapshots` is given, else the Hub (offline: refused). `depth` (see
     `audit_models`) keeps the Hub source from reading files that will not be audited; `jobs` bounds
-    the Hub requests in flight and `max_requests` is their budget for the run."""
+    the Hub requests in flight and `max_requests` is their budget for the run; the files read are
+    kept in `cache_dir`'s `hf/` (default: the user cache's)."""
     if snapshots is not None:
         from openaudit.sources.store import StoreSource
 
         return StoreSource(snapshots)
     if offline:
         raise UsageError("--offline needs --snapshots STORE (or a cache, see `openaudit org --offline`)")
+    from openaudit.cache import hub_files_dir
     from openaudit.sources.gate import RequestGate
-    from openaudit.sources.hub import HubSource
+    from openaudit.sources.hub import DEFAULT_ENDPOINT, HubSource
 
+    files = (hub_files_dir(endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT, Path(cache_dir))
+             if cache_dir is not None else None)
     return HubSource(endpoint=endpoint, token=token, timeout=timeout, depth=depth,
-                     gate=RequestGate(jobs, max_requests))
+                     gate=RequestGate(jobs, max_requests), cache_dir=files)
 
 
 def default_profiles() -> list[Profile]:
@@ -341,6 +346,7 @@ def audit_models(
     since: str | None = None,
     limit: int | None = None,
     max_requests: int | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     stats: dict[str, Any] | None = None,
 ) -> Report:
     """Audit Hub ids (`owner/name[@rev]`) or local folders. Every requested model is in the report.
@@ -351,7 +357,8 @@ def audit_models(
     among listed models: what they leave out is not requested, and not in the report. `since` needs
     each Hub model's metadata (one API request); its files are read only when it is kept. A local
     folder has no such dates and is always kept. `max_requests` is the run's Hub request budget:
-    the models it leaves unread are `incomplete`.
+    the models it leaves unread are `incomplete`. Live from the Hub, the files read and the licence
+    matches made are kept in `cache_dir` (`hf/`, `identify/`; default: the user cache).
     `stats`, if given, is filled with the counts (chosen, left out by `since`, requests by bucket).
     """
     from openaudit.cache import trim_to_depth
@@ -366,8 +373,8 @@ def audit_models(
     refs = select_targets(given, include, exclude, None if when else limit)
     profs = resolve_profiles(profiles)
     needs_source = any(isinstance(r, RepoRef) for r in refs)
-    src = source or (make_source(snapshots, token=token, depth=dep, jobs=jobs, max_requests=max_requests)
-                     if needs_source else None)
+    src = source or (make_source(snapshots, token=token, depth=dep, jobs=jobs, max_requests=max_requests,
+                                 cache_dir=cache_dir) if needs_source else None)
     memo = RunMemo()
     left_out: list[str] = []
 
@@ -400,7 +407,8 @@ def audit_models(
         try:
             snap = read(ref)
             if snap is None:
-                left_out.append(ref.repo_id if isinstance(ref, RepoRef) else str(ref))
+                assert isinstance(ref, RepoRef)  # --since leaves out Hub models only; a folder is always kept
+                left_out.append(ref.repo_id)
                 return None
             bundle = bundle_of(snap)
         except FetchError as e:
@@ -408,16 +416,17 @@ def audit_models(
             return failed_subject(ref, src.name, e)
         return _with_lost_links(audit_bundle(bundle, profs, strict), bundle)
 
-    # Live from the Hub, licence matches are kept in the user cache beside the files read (askalono
-    # takes ~0.3 s a text, and a release pipeline audits the same LICENSE on every run); a replay
-    # from a snapshot store or a folder alone writes nothing outside what it was given.
+    # Live from the Hub, licence matches are kept beside the files read, in --cache-dir or the user
+    # cache (askalono takes ~0.3 s a text, and a release pipeline audits the same LICENSE on every
+    # run); a replay from a snapshot store or a folder alone writes nothing outside what it was given.
     kept: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if source is None and snapshots is None and needs_source:  # make_source gave the Hub
         from openaudit.cache import identify_memo_dir
         from openaudit.licenses.identify import memo_in_use
         from openaudit.workers import SharedMemo
 
-        kept = memo_in_use(SharedMemo(identify_memo_dir(), processes=False))
+        root = Path(cache_dir) if cache_dir is not None else None
+        kept = memo_in_use(SharedMemo(identify_memo_dir(root), processes=False))
     with kept:
         if len(refs) > 1 and jobs > 1:
             pool = ThreadPoolExecutor(max_workers=min(jobs, len(refs)))
@@ -457,6 +466,8 @@ def _check_run_options(jobs: int, limit: int | None, max_requests: int | None, d
     if depth not in ORG_DEPTHS:
         raise UsageError(f"--depth must be one of {', '.join(ORG_DEPTHS)}; got '{depth}'")
     return cast("Depth", depth)
+
+
 _TRANSIENT = ("budget:", "rate-limited:", "network:")
 
 

@@ -52,10 +52,20 @@ def _user_cache() -> Path:
     return Path(platformdirs.user_cache_dir("openaudit"))
 
 
-def identify_memo_dir() -> Path:
-    """Where `openaudit audit` keeps licence matches between runs (platformdirs' user cache
-    `openaudit/identify`; an organisation's audit keeps them in its own cache, `identify/`)."""
-    return _user_cache() / "identify"
+def identify_memo_dir(root: Path | None = None) -> Path:
+    """Where `openaudit audit` keeps licence matches between runs: `identify/` in its `--cache-dir`,
+    else platformdirs' user cache `openaudit/identify` (an organisation's audit: `identify/` in its cache)."""
+    return (root if root is not None else _user_cache()) / "identify"
+
+
+def hub_files_dir(endpoint: str, root: Path | None = None) -> Path:
+    """huggingface_hub's file cache for `openaudit audit`: `hf/` in its `--cache-dir`, else in the
+    user cache. Another endpoint (a mirror, a fake hub) gets its own: commits are unique per Hub only."""
+    base = (root if root is not None else _user_cache()) / "hf"
+    ep = endpoint.rstrip("/")
+    if ep == _HUB:
+        return base
+    return base / "endpoints" / sha1(ep.encode()).hexdigest()[:16]
 
 
 def default_cache_dir(endpoint: str | None = None) -> Path:

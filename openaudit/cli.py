@@ -224,6 +224,9 @@ def audit(
                                               "(ISO, e.g. 2024-06-01); costs each one its metadata request.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="At most N models (in the order given).")] = None,
     max_requests: MaxRequestsOpt = None,
+    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where the files read and the licence "
+                                                   "matches are kept (hf/, identify/). Default: the user "
+                                                   "cache, openaudit/.")] = None,
 ) -> None:
     """Audit models on the Hub (or in a snapshot store, or a local folder)."""
     from openaudit import api
@@ -242,7 +245,7 @@ def audit(
         report = api.audit_models(targets, snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
                                   token=token, strict=strict, jobs=jobs, depth=depth, progress=progress,
                                   include=include or (), exclude=exclude or (), since=since, limit=limit,
-                                  max_requests=max_requests, stats=stats)
+                                  max_requests=max_requests, cache_dir=cache_dir, stats=stats)
         note = _selection_note(stats, since, max_requests)
         if note and not quiet:
             _err(note)

@@ -615,3 +615,29 @@ def test_audit_429_pauses_every_thread_and_the_run_succeeds(
     assert [s["status"] for s in report["subjects"]] == ["audited"] * 3
     readmes = [r["path"] for r in reqs if r["method"] == "GET" and r["bucket"] == "resolvers" and r["status"] == 200]
     assert sorted(readmes) == [f"/{i}/resolve/{int(i[-2:]):040x}/README.md" for i in ids]
+
+
+def test_audit_cache_dir_holds_the_files_and_licence_matches_and_the_user_cache_is_left_alone(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`openaudit audit --cache-dir D` (a CI cache, say): files in D/hf, licence matches in D/identify;
+    a re-run with the same D reads no file, and the user cache is never created."""
+    store, _ = org_store
+    hub = fakehub(store)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    from openaudit.licenses import identify
+
+    identify._askalono.cache_clear()  # as a new process would start
+    identify._identify_cached.cache_clear()
+    ids = [f"{ORG}/model-00", f"{ORG}/model-01"]  # MIT, Apache-2.0
+    cache = tmp_path / "ci-cache"
+    code, first, out = run(monkeypatch, hub.url, "audit", *ids, "--cache-dir", str(cache), "-q")
+    assert code == 0 and first is not None, out
+    assert len(list((cache / "identify").glob("*.json"))) == 2
+    assert {p.name for p in (cache / "hf").rglob("*") if p.is_symlink() or p.is_file()} >= {"README.md", "LICENSE"}
+    mark = hub.mark()
+    code, again, out = run(monkeypatch, hub.url, "audit", *ids, "--cache-dir", str(cache), "-q")
+    assert code == 0 and again is not None, out
+    assert files_requested(hub.since(mark)) == []
+    assert [s["license"] for s in again["subjects"]] == [s["license"] for s in first["subjects"]]
+    assert not (tmp_path / "xdg").exists()

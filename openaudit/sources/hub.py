@@ -36,7 +36,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from hashlib import sha1
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -61,7 +60,7 @@ from huggingface_hub.utils import (
 )
 
 from openaudit import errors
-from openaudit.cache import Depth, paths_for_depth
+from openaudit.cache import Depth, hub_files_dir, paths_for_depth
 from openaudit.repoid import RepoRef, parse_ref, validate_dataset_id, validate_repo_id
 from openaudit.snapshot import (
     MAX_TEXT_FILE_BYTES,
@@ -87,16 +86,6 @@ try:  # pragma: no cover - version lookup
     _VERSION = _pkg_version("openaudit")
 except Exception:  # pragma: no cover
     _VERSION = "0"
-
-
-def _default_cache_dir(endpoint: str) -> Path:
-    import platformdirs
-
-    base = Path(platformdirs.user_cache_dir("openaudit")) / "hf"
-    if endpoint == DEFAULT_ENDPOINT:
-        return base
-    # Another endpoint (a mirror, a fake hub) gets its own cache: commits are only unique per Hub.
-    return base / "endpoints" / sha1(endpoint.encode()).hexdigest()[:16]
 
 
 def _display(endpoint: str) -> str:
@@ -132,7 +121,7 @@ class HubSource:
         self.endpoint = ep.rstrip("/")
         self._token = token
         self.timeout = float(timeout)
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else _default_cache_dir(self.endpoint)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else hub_files_dir(self.endpoint)
         self.max_retries = max(0, int(max_retries))
         self.backoff = float(backoff)
         self.max_wait = float(max_wait)
