@@ -377,38 +377,58 @@ def audit_models(
                                  cache_dir=cache_dir) if needs_source else None)
     memo = RunMemo()
     left_out: list[str] = []
+    # With --since, --limit counts the models whose dates keep them, in the order given: a model is
+    # not read once `limit` models before it are kept (a few read concurrently may be dropped after).
+    recent_at: dict[int, bool] = {}
+    guard = threading.Lock()
 
-    def recent(info: dict[str, Any]) -> bool:
-        return when is None or modified_since(info, when)
+    def room_before(i: int) -> bool:
+        if when is None or limit is None:
+            return True
+        with guard:
+            return sum(1 for j, ok in recent_at.items() if ok and j < i) < limit
+
+    def keeper(i: int, repo_id: str) -> Callable[[dict[str, Any]], bool]:
+        def keep(info: dict[str, Any]) -> bool:
+            ok = when is None or modified_since(info, when)
+            with guard:
+                recent_at[i] = ok
+                if not ok:
+                    left_out.append(repo_id)
+            return ok and room_before(i)
+        return keep
 
     def bundle_of(snap: RepoSnapshot) -> SnapshotBundle:
         if depth != "full":  # nothing linked below full, as in an organisation's audit
             return SnapshotBundle(subject=trim_to_depth(snap, dep))
         return fetch_bundle(src, snap, memo) if src else SnapshotBundle(subject=snap)
 
-    def read(ref: RepoRef | Path) -> RepoSnapshot | None:
-        """The target's snapshot, or None when --since leaves it out."""
+    def read(i: int, ref: RepoRef | Path) -> RepoSnapshot | None:
+        """The target's snapshot, or None when --since (or --limit after it) leaves it out."""
         if isinstance(ref, Path):  # a folder has no Hub dates: --since does not apply to it
             from openaudit.sources.localdir import LocalDirSource
 
             return LocalDirSource(ref).model()
         assert src is not None
-        if when is not None:
-            from openaudit.sources.hub import HubSource
+        if when is None:
+            return src.model(ref.repo_id, ref.revision)
+        if not room_before(i):
+            return None
+        from openaudit.sources.hub import HubSource
 
-            if isinstance(src, HubSource):  # its files are read only if it is kept
-                return src.model_if(ref.repo_id, ref.revision, recent)
+        keep = keeper(i, ref.repo_id)
+        if isinstance(src, HubSource):  # its files are read only if it is kept
+            return src.model_if(ref.repo_id, ref.revision, keep)
         snap = src.model(ref.repo_id, ref.revision)
-        return snap if recent(snap.info) else None
+        return snap if keep(snap.info) else None
 
-    def one(ref: RepoRef | Path) -> Subject | None:
+    def one(i: int) -> Subject | None:
+        ref = refs[i]
         if progress and isinstance(ref, RepoRef):
             progress(ref.repo_id)
         try:
-            snap = read(ref)
+            snap = read(i, ref)
             if snap is None:
-                assert isinstance(ref, RepoRef)  # --since leaves out Hub models only; a folder is always kept
-                left_out.append(ref.repo_id)
                 return None
             bundle = bundle_of(snap)
         except FetchError as e:
@@ -431,15 +451,22 @@ def audit_models(
         if len(refs) > 1 and jobs > 1:
             pool = ThreadPoolExecutor(max_workers=min(jobs, len(refs)))
             try:
-                audited = list(pool.map(one, refs))
+                audited = list(pool.map(one, range(len(refs))))
             finally:
                 # On Ctrl-C/SIGTERM, drop the queued models instead of auditing them all before exiting.
                 pool.shutdown(wait=False, cancel_futures=True)
         else:
-            audited = [one(r) for r in refs]
-    subjects = [s for s in audited if s is not None]
-    if when is not None and limit is not None:
-        subjects = subjects[:limit]
+            audited = [one(i) for i in range(len(refs))]
+    subjects: list[Subject] = []
+    taken = 0
+    for i, subject in enumerate(audited):
+        if subject is None:
+            continue
+        if recent_at.get(i) and limit is not None:  # kept by --since: counted by --limit (a failure never is)
+            taken += 1
+            if taken > limit:
+                continue
+        subjects.append(subject)
     _license_changes(subjects)
     if stats is not None:
         gate = getattr(src, "gate", None)

@@ -558,10 +558,13 @@ def test_audit_since_reads_the_files_of_the_models_it_keeps_only(
     assert f"/api/models/{old}" in api_requested(reqs)  # its dates are in its metadata...
     assert not [p for p in files_requested(reqs) if p.startswith(f"/{old}/")]  # ...and its files were not read
     assert f"not created or modified since 2024-02-01, left out: {old}" in out
-    # --limit counts the models --since keeps, in the order given.
-    code, report, out = run(monkeypatch, hub.url, "audit", old, new, newer, "--depth", "metadata",
-                            "--since", "2024-02-01", "--limit", "1")
+    # --limit counts the models --since keeps, in the order given; once they are found, the rest
+    # is not asked about at all.
+    mark = hub.mark()
+    code, report, out = run(monkeypatch, hub.url, "audit", old, new, newer, "--depth", "card",
+                            "--since", "2024-02-01", "--limit", "1", "--jobs", "1")
     assert code == 0 and report is not None and [s["repo_id"] for s in report["subjects"]] == [new]
+    assert not [r for r in _audit_reqs(hub, mark) if newer.split("/")[1] in r["path"]]
     # From a snapshot store, the same choice, made on the stored metadata; a local folder has no
     # Hub dates and is kept.
     folder = tmp_path / "my-model"
