@@ -40,6 +40,7 @@ __all__ = ["audit_bundle", "audit_models", "audit_org", "default_profiles", "fet
            "make_source"]
 
 LINEAGE_FETCH_DEPTH = 3  # bases fetched per subject; deeper ancestors are named, not audited
+FILE_READS_PER_REPO = 4  # a live `audit` reads one repo's README and licence files this many at a time
 
 
 class Source(Protocol):
@@ -55,8 +56,8 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
                 depth: Depth = "full", jobs: int = 4, max_requests: int | None = None,
                 cache_dir: str | os.PathLike[str] | None = None) -> Source:
     """A store source when `snapshots` is given, else the Hub (offline: refused). `depth` (see
-    `audit_models`) keeps the Hub source from reading files that will not be audited; `jobs` bounds
-    the Hub requests in flight and `max_requests` is their budget for the run; the files read are
+    `audit_models`) keeps the Hub source from reading files that will not be audited; `jobs` repos are
+    read at once and `max_requests` is the run's budget of Hub requests; the files read are
     kept in `cache_dir`'s `hf/` (default: the user cache's)."""
     if snapshots is not None:
         from openaudit.sources.store import StoreSource
@@ -70,8 +71,9 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
 
     files = (hub_files_dir(endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT, Path(cache_dir))
              if cache_dir is not None else None)
-    return HubSource(endpoint=endpoint, token=token, timeout=timeout, depth=depth,
-                     gate=RequestGate(jobs, max_requests), cache_dir=files)
+    # `jobs` models at once, each reading its files FILE_READS_PER_REPO at a time.
+    return HubSource(endpoint=endpoint, token=token, timeout=timeout, depth=depth, workers=FILE_READS_PER_REPO,
+                     gate=RequestGate(jobs * FILE_READS_PER_REPO, max_requests), cache_dir=files)
 
 
 def default_profiles() -> list[Profile]:
