@@ -522,12 +522,18 @@ def _audit_reqs(hub: Any, mark: int) -> list[dict[str, Any]]:
     return [r for r in hub.since(mark) if r["path"] != "/api/agent-harnesses"]
 
 
-def test_audit_include_exclude_limit_choose_the_ids_before_any_request(
-    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    store, _ = org_store
-    hub = fakehub(store)
+@pytest.fixture
+def org_hub(org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch,
+            tmp_path: Path) -> Any:
+    """The synthetic organisation's fake Hub, with a user cache of this test's own (XDG_CACHE_HOME)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    return fakehub(org_store[0])
+
+
+def test_audit_include_exclude_limit_choose_the_ids_before_any_request(
+    org_hub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = org_hub
     ids = [f"{ORG}/model-{i:02d}" for i in (0, 1, 2, 4, 5, 6)]
     mark = hub.mark()
     code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", "card", "--include", "model-0[0-4]",
@@ -543,11 +549,9 @@ def test_audit_include_exclude_limit_choose_the_ids_before_any_request(
 
 
 def test_audit_since_reads_the_files_of_the_models_it_keeps_only(
-    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    org_hub: Any, org_store: tuple[Path, dict[str, Any]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    store, _ = org_store
-    hub = fakehub(store)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    store, hub = org_store[0], org_hub
     old, new, newer = f"{ORG}/model-05", f"{ORG}/model-14", f"{ORG}/model-24"  # January, February, March 2024
     mark = hub.mark()
     code, report, out = run(monkeypatch, hub.url, "audit", old, new, newer, "--depth", "card",
@@ -621,15 +625,13 @@ def test_audit_429_pauses_every_thread_and_the_run_succeeds(
 
 
 def test_audit_cache_dir_holds_the_files_and_licence_matches_and_the_user_cache_is_left_alone(
-    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    org_hub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """`openaudit audit --cache-dir D` (a CI cache, say): files in D/hf, licence matches in D/identify;
     a re-run with the same D reads no file, and the user cache is never created."""
-    store, _ = org_store
-    hub = fakehub(store)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     from openaudit.licenses import identify
 
+    hub = org_hub
     identify._askalono.cache_clear()  # as a new process would start
     identify._identify_cached.cache_clear()
     ids = [f"{ORG}/model-00", f"{ORG}/model-01"]  # MIT, Apache-2.0
