@@ -343,6 +343,7 @@ def audit_models(
     progress: Callable[[str], Any] | None = None,
     now: datetime | None = None,
     depth: str = "full",
+    done: Callable[[str, int, int], Any] | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     since: str | None = None,
@@ -362,6 +363,8 @@ def audit_models(
     the models it leaves unread are `incomplete`. Live from the Hub, the files read and the licence
     matches made are kept in `cache_dir` (`hf/`, `identify/`; default: the user cache).
     `stats`, if given, is filled with the counts (chosen, left out by `since`, requests by bucket).
+    `progress(repo_id)` is called as a Hub model is started; `done(target, n, total)` as each
+    chosen target is finished, whatever became of it (audited, failed, left out).
     """
     from openaudit.cache import trim_to_depth
     from openaudit.selection import modified_since, parse_since, select_targets
@@ -424,7 +427,9 @@ def audit_models(
         snap = src.model(ref.repo_id, ref.revision)
         return snap if keep(snap.info) else None
 
-    def one(i: int) -> Subject | None:
+    finished = [0]
+
+    def audit_one(i: int) -> Subject | None:
         ref = refs[i]
         if progress and isinstance(ref, RepoRef):
             progress(ref.repo_id)
@@ -437,6 +442,18 @@ def audit_models(
             assert isinstance(ref, RepoRef) and src is not None  # a folder is read without a request
             return failed_subject(ref, src.name, e)
         return _with_lost_links(audit_bundle(bundle, profs, strict), bundle)
+
+    def one(i: int) -> Subject | None:
+        try:
+            return audit_one(i)
+        finally:
+            if done:
+                with guard:
+                    finished[0] += 1
+                    n = finished[0]
+                ref = refs[i]
+                with contextlib.suppress(Exception):  # a progress display must not cost a model its audit
+                    done(ref.repo_id if isinstance(ref, RepoRef) else str(ref), n, len(refs))
 
     # Live from the Hub, licence matches are kept beside the files read, in --cache-dir or the user
     # cache (askalono takes ~0.3 s a text, and a release pipeline audits the same LICENSE on every

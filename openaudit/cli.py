@@ -6,10 +6,11 @@ error, 3 incomplete. Machine formats go to stdout or --output; progress and logs
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -176,6 +177,31 @@ def exit_code(report: Report, strict: bool = False) -> ExitCode:
     return ExitCode.OK
 
 
+@contextlib.contextmanager
+def _progress_bar(first: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich bar on stderr (for a terminal only); yields `update(what, done, total)`.
+
+    No refresh thread (auto_refresh=False): an organisation's audit workers are forked only while
+    this process has a single thread (openaudit.workers); the bar is redrawn as progress comes, at
+    most every 0.1 s, and at the end. Thread-safe: rich's Progress holds a lock.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True, auto_refresh=False) as bar:
+        task = bar.add_task(first, total=None)
+        drawn = [0.0]
+
+        def update(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+            if time.monotonic() - drawn[0] > 0.1 or done == total:
+                drawn[0] = time.monotonic()
+                bar.refresh()
+
+        yield update
+
+
 def _selection_note(stats: dict[str, Any], since: str | None, max_requests: int | None) -> str:
     """What `audit` left out, and what many models (or a budget) cost: a filter that drops a model says so."""
     parts = []
@@ -231,8 +257,11 @@ def audit(
     """Audit models on the Hub (or in a snapshot store, or a local folder)."""
     from openaudit import api
 
+    # Many models on a terminal: one bar; otherwise (a CI log, one model) a line per model started.
+    bar = not quiet and len(targets) > 1 and sys.stderr.isatty()
+
     def progress(repo_id: str) -> None:
-        if not quiet:
+        if not quiet and not bar:
             typer.echo(f"auditing {repo_id} …", err=True)
 
     def go() -> Report:
@@ -242,10 +271,19 @@ def audit(
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
         stats: dict[str, Any] = {}
-        report = api.audit_models(targets, snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
-                                  token=token, strict=strict, jobs=jobs, depth=depth, progress=progress,
-                                  include=include or (), exclude=exclude or (), since=since, limit=limit,
-                                  max_requests=max_requests, cache_dir=cache_dir, stats=stats)
+        kwargs: dict[str, Any] = dict(
+            snapshots=snapshots, profiles=profile or (rules.profiles if rules else None), token=token, strict=strict,
+            jobs=jobs, depth=depth, progress=progress, include=include or (), exclude=exclude or (), since=since,
+            limit=limit, max_requests=max_requests, cache_dir=cache_dir, stats=stats)
+        if bar:
+            with _progress_bar(f"auditing {len(targets)} models") as update:
+
+                def done(_target: str, n: int, total: int) -> None:
+                    update(f"auditing {total} models", n, total)
+
+                report = api.audit_models(targets, done=done, **kwargs)
+        else:
+            report = api.audit_models(targets, **kwargs)
         note = _selection_note(stats, since, max_requests)
         if note and not quiet:
             _err(note)
@@ -305,22 +343,7 @@ def org(
                       limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline,
                       max_requests=max_requests, processes=processes, stats=stats)
         if not quiet and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            # No refresh thread (auto_refresh=False): the audit workers are forked only while this
-            # process has a single thread (openaudit.workers); the bar is redrawn as progress comes.
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=Console(stderr=True), transient=True, auto_refresh=False) as bar:
-                task = bar.add_task(f"listing {organisation}", total=None)
-                drawn = [0.0]
-
-                def progress(what: str, done: int, total: int) -> None:
-                    bar.update(task, description=what, completed=done, total=total)
-                    if time.monotonic() - drawn[0] > 0.1 or done == total:
-                        drawn[0] = time.monotonic()
-                        bar.refresh()
-
+            with _progress_bar(f"listing {organisation}") as progress:
                 report = api.audit_org(organisation, progress=progress, **kwargs)  # type: ignore[arg-type]
         else:
             report = api.audit_org(organisation, **kwargs)  # type: ignore[arg-type]

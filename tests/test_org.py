@@ -646,3 +646,77 @@ def test_audit_cache_dir_holds_the_files_and_licence_matches_and_the_user_cache_
     assert files_requested(hub.since(mark)) == []
     assert [s["license"] for s in again["subjects"]] == [s["license"] for s in first["subjects"]]
     assert not (tmp_path / "xdg").exists()
+
+
+# ---- the progress display: a bar on a terminal, no bar otherwise ---------------------------------
+
+def _on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
+    """Run the command with stderr on a pseudo-terminal (120 columns); its exit code and what the
+    terminal received. The report goes to a file: stdout is not read while the terminal is."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "HF_HUB_DISABLE_TELEMETRY": "1"}
+    env.pop("COLUMNS", None)
+    proc = subprocess.Popen([sys.executable, "-m", "openaudit", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    seen = bytearray()
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child's end is closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    return proc.wait(timeout=120), seen.decode("utf-8", errors="replace")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal (pty) is needed")
+def test_progress_is_a_bar_on_a_terminal_and_absent_from_a_log(
+    org_store: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    store, _ = org_store
+    org = ["org", ORG, "--snapshots", str(store), "--processes", "0", "-f", "json", "-o", str(tmp_path / "o.json")]
+    code, terminal = _on_a_terminal(org, tmp_path)
+    assert code == 0, terminal
+    assert f"auditing {ORG}" in terminal and f"{2 * N}/{2 * N}" in terminal  # reads and audits, counted
+    logged = subprocess.run([sys.executable, "-m", "openaudit", *org], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)
+    assert logged.returncode == 0 and f"/{2 * N}" not in logged.stderr and "\x1b[" not in logged.stderr
+    # `audit` with many models: the same bar on a terminal; a line per model in a log.
+    ids = [f"{ORG}/model-{i:02d}" for i in range(4)]
+    audit = ["audit", *ids, "--snapshots", str(store), "-f", "json", "-o", str(tmp_path / "a.json")]
+    code, terminal = _on_a_terminal(audit, tmp_path)
+    assert code == 0 and "auditing 4 models" in terminal and "4/4" in terminal, terminal
+    assert f"auditing {ids[0]} …" not in terminal
+    logged = subprocess.run([sys.executable, "-m", "openaudit", *audit], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)
+    assert logged.returncode == 0 and all(f"auditing {i} …" in logged.stderr for i in ids)
+    assert "4/4" not in logged.stderr
+
+
+def test_audit_done_callback_counts_every_target_and_a_broken_one_loses_no_model(
+    org_store: tuple[Path, dict[str, Any]]
+) -> None:
+    from openaudit import api
+
+    store, _ = org_store
+    ids = [f"{ORG}/model-{i:02d}" for i in range(3)] + ["nope/missing"]
+    seen: list[tuple[str, int, int]] = []
+    api.audit_models(ids, snapshots=store, jobs=2, done=lambda t, n, total: seen.append((t, n, total)))
+    assert sorted(t for t, _, _ in seen) == sorted(ids) and sorted(n for _, n, _ in seen) == [1, 2, 3, 4]
+    assert {total for _, _, total in seen} == {4}
+
+    def broken(target: str, n: int, total: int) -> None:
+        raise RuntimeError("a broken progress display")
+
+    report = api.audit_models(ids, snapshots=store, jobs=2, done=broken)
+    assert [s.repo_id for s in report.subjects] == ids
+    assert [s.status for s in report.subjects] == ["audited"] * 3 + ["skipped"]
