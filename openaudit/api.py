@@ -67,10 +67,9 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
         raise UsageError("--offline needs --snapshots STORE (or a cache, see `openaudit org --offline`)")
     from openaudit.cache import hub_files_dir
     from openaudit.sources.gate import RequestGate
-    from openaudit.sources.hub import DEFAULT_ENDPOINT, HubSource
+    from openaudit.sources.hub import HubSource
 
-    files = (hub_files_dir(endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT, Path(cache_dir))
-             if cache_dir is not None else None)
+    files = hub_files_dir(endpoint, Path(cache_dir)) if cache_dir is not None else None
     # `jobs` models at once, each reading its files FILE_READS_PER_REPO at a time.
     return HubSource(endpoint=endpoint, token=token, timeout=timeout, depth=depth, workers=FILE_READS_PER_REPO,
                      gate=RequestGate(jobs * FILE_READS_PER_REPO, max_requests), cache_dir=files)
@@ -367,7 +366,7 @@ def audit_models(
     chosen target is finished, whatever became of it (audited, failed, left out).
     """
     from openaudit.cache import trim_to_depth
-    from openaudit.selection import modified_since, parse_since, select_targets
+    from openaudit.selection import KeptInOrder, parse_since, select_targets
 
     dep = _check_run_options(jobs, limit, max_requests, depth)
     when = parse_since(since)
@@ -381,27 +380,8 @@ def audit_models(
     src = source or (make_source(snapshots, token=token, depth=dep, jobs=jobs, max_requests=max_requests,
                                  cache_dir=cache_dir) if needs_source else None)
     memo = RunMemo()
-    left_out: list[str] = []
-    # With --since, --limit counts the models whose dates keep them, in the order given: a model is
-    # not read once `limit` models before it are kept (a few read concurrently may be dropped after).
-    recent_at: dict[int, bool] = {}
-    guard = threading.Lock()
-
-    def room_before(i: int) -> bool:
-        if when is None or limit is None:
-            return True
-        with guard:
-            return sum(1 for j, ok in recent_at.items() if ok and j < i) < limit
-
-    def keeper(i: int, repo_id: str) -> Callable[[dict[str, Any]], bool]:
-        def keep(info: dict[str, Any]) -> bool:
-            ok = when is None or modified_since(info, when)
-            with guard:
-                recent_at[i] = ok
-                if not ok:
-                    left_out.append(repo_id)
-            return ok and room_before(i)
-        return keep
+    # With --since, --limit counts the models whose dates keep them (see KeptInOrder).
+    window = KeptInOrder(when, limit) if when is not None else None
 
     def bundle_of(snap: RepoSnapshot) -> SnapshotBundle:
         if depth != "full":  # nothing linked below full, as in an organisation's audit
@@ -415,19 +395,20 @@ def audit_models(
 
             return LocalDirSource(ref).model()
         assert src is not None
-        if when is None:
+        if window is None:
             return src.model(ref.repo_id, ref.revision)
-        if not room_before(i):
+        if not window.has_room(i):
             return None
         from openaudit.sources.hub import HubSource
 
-        keep = keeper(i, ref.repo_id)
+        keep = partial(window.decide, i, ref.repo_id)
         if isinstance(src, HubSource):  # its files are read only if it is kept
             return src.model_if(ref.repo_id, ref.revision, keep)
         snap = src.model(ref.repo_id, ref.revision)
         return snap if keep(snap.info) else None
 
-    finished = [0]
+    finished = [0]  # targets done, for `done`
+    guard = threading.Lock()
 
     def audit_one(i: int) -> Subject | None:
         ref = refs[i]
@@ -476,20 +457,12 @@ def audit_models(
                 pool.shutdown(wait=False, cancel_futures=True)
         else:
             audited = [one(i) for i in range(len(refs))]
-    subjects: list[Subject] = []
-    taken = 0
-    for i, subject in enumerate(audited):
-        if subject is None:
-            continue
-        if recent_at.get(i) and limit is not None:  # kept by --since: counted by --limit (a failure never is)
-            taken += 1
-            if taken > limit:
-                continue
-        subjects.append(subject)
+    subjects = window.trim(audited) if window is not None else [s for s in audited if s is not None]
     _license_changes(subjects)
     if stats is not None:
         gate = getattr(src, "gate", None)
-        stats.update(given=len(given), chosen=len(refs), left_out_since=sorted(left_out), audited=len(subjects),
+        stats.update(given=len(given), chosen=len(refs), audited=len(subjects),
+                     left_out_since=sorted(window.left_out) if window else [],
                      requests=gate.sent if gate else None,
                      api_requests=gate.by_bucket.get("api", 0) if gate else None,
                      file_requests=gate.by_bucket.get("resolvers", 0) if gate else None,

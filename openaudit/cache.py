@@ -58,23 +58,21 @@ def identify_memo_dir(root: Path | None = None) -> Path:
     return (root if root is not None else _user_cache()) / "identify"
 
 
-def hub_files_dir(endpoint: str, root: Path | None = None) -> Path:
-    """huggingface_hub's file cache for `openaudit audit`: `hf/` in its `--cache-dir`, else in the
-    user cache. Another endpoint (a mirror, a fake hub) gets its own: commits are unique per Hub only."""
-    base = (root if root is not None else _user_cache()) / "hf"
-    ep = endpoint.rstrip("/")
-    if ep == _HUB:
-        return base
-    return base / "endpoints" / sha1(ep.encode()).hexdigest()[:16]
+def _per_endpoint(base: Path, endpoint: str | None) -> Path:
+    """`base` for the Hub; another endpoint (a mirror, a fake hub; default: HF_ENDPOINT) gets a folder
+    of its own inside it: commits are unique per Hub only."""
+    ep = (endpoint or os.environ.get("HF_ENDPOINT") or _HUB).rstrip("/")
+    return base if ep == _HUB else base / "endpoints" / sha1(ep.encode()).hexdigest()[:16]
+
+
+def hub_files_dir(endpoint: str | None = None, root: Path | None = None) -> Path:
+    """huggingface_hub's file cache for `openaudit audit`: `hf/` in its `--cache-dir`, else in the user cache."""
+    return _per_endpoint((root if root is not None else _user_cache()) / "hf", endpoint)
 
 
 def default_cache_dir(endpoint: str | None = None) -> Path:
     """platformdirs' user cache `openaudit/snapshots`; another endpoint gets its own sub-store."""
-    base = _user_cache() / "snapshots"
-    ep = (endpoint or os.environ.get("HF_ENDPOINT") or _HUB).rstrip("/")
-    if ep == _HUB:
-        return base
-    return base / "endpoints" / sha1(ep.encode()).hexdigest()[:16]
+    return _per_endpoint(_user_cache() / "snapshots", endpoint)
 
 
 

@@ -8,14 +8,17 @@ or modified after the date, and `--limit` keeps the first N in order. Pure: noth
 from __future__ import annotations
 
 import fnmatch
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from openaudit.errors import UsageError
 from openaudit.repoid import RepoRef
 from openaudit.snapshot import parse_hub_time
+
+T = TypeVar("T")
 
 
 def parse_since(text: str | None) -> datetime | None:
@@ -65,3 +68,48 @@ def select_targets(targets: Sequence[RepoRef | Path], include: Sequence[str] = (
     """The targets of `openaudit audit` kept by the globs (a folder is matched by its name) and `limit`."""
     out = [t for t in targets if chosen_by_globs(t.repo_id if isinstance(t, RepoRef) else t.name, include, exclude)]
     return out[:limit] if limit is not None else out
+
+
+class KeptInOrder:
+    """`openaudit audit --since` (with `--limit N`) over targets read concurrently, in the order given.
+
+    Each Hub target is decided on its metadata (`decide`). Once N targets before it are kept, a
+    later one has no room (`has_room`) and is not read at all; targets read at the same time may
+    all be kept, and `trim` keeps the first N of them. A target that failed is never counted.
+    Thread-safe; the targets are numbered by their position.
+    """
+
+    def __init__(self, since: datetime, limit: int | None = None) -> None:
+        self.since, self.limit = since, limit
+        self.left_out: list[str] = []  # ids not created or modified since
+        self._recent: dict[int, bool] = {}
+        self._lock = threading.Lock()
+
+    def has_room(self, i: int) -> bool:
+        if self.limit is None:
+            return True
+        with self._lock:
+            return sum(1 for j, ok in self._recent.items() if ok and j < i) < self.limit
+
+    def decide(self, i: int, repo_id: str, info: dict[str, Any]) -> bool:
+        """Whether target `i` (`repo_id`, whose metadata is `info`) is read and audited."""
+        ok = modified_since(info, self.since)
+        with self._lock:
+            self._recent[i] = ok
+            if not ok:
+                self.left_out.append(repo_id)
+        return ok and self.has_room(i)
+
+    def trim(self, results: Sequence[T | None]) -> list[T]:
+        """The results by position, without the targets left out and those past the first N kept."""
+        out: list[T] = []
+        taken = 0
+        for i, r in enumerate(results):
+            if r is None:
+                continue
+            if self._recent.get(i) and self.limit is not None:
+                taken += 1
+                if taken > self.limit:
+                    continue
+            out.append(r)
+        return out

@@ -143,7 +143,7 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _os_threads() -> int:
+def os_thread_count() -> int:
     """Threads of this process as the kernel counts them: native ones too (askalono's Rust thread pool
     starts two on first use, and a forked child calling it would wait for them forever)."""
     try:
@@ -161,7 +161,7 @@ def _fork_platform() -> bool:
 def can_fork() -> bool:
     """Forking is safe here: Linux, and this process has no thread but this one, so no lock can be
     copied held into a child and no thread pool a child relies on is missing there."""
-    return _fork_platform() and threading.active_count() == 1 and _os_threads() == 1
+    return _fork_platform() and threading.active_count() == 1 and os_thread_count() == 1
 
 
 def default_processes() -> int:
@@ -170,18 +170,13 @@ def default_processes() -> int:
     return 0 if cpus < 2 else min(cpus, MAX_PROCESSES)
 
 
-def os_thread_count() -> int:
-    """This process's threads as the kernel counts them (native threads included)."""
-    return _os_threads()
-
-
 def settle_threads(before: int, timeout: float = 1.0) -> None:
     """Wait (bounded) until the kernel counts no more than `before` threads again. A thread just
     joined can still be in its exit for a moment (seen: 20-120 times in 2,000 joins under load), and
     `can_fork` would then refuse to fork for a thread that is already done. `before` is the count
     taken before that thread started: native threads a library keeps are not waited for."""
     deadline = time.monotonic() + timeout
-    while _os_threads() > before and time.monotonic() < deadline:
+    while os_thread_count() > before and time.monotonic() < deadline:
         time.sleep(0.001)
 
 
@@ -192,7 +187,7 @@ def _wanted(processes: int | None) -> int:
 def forks(processes: int | None) -> bool:
     """Whether `Auditors(processes=...)` would fork workers here, were this thread alone by then: a
     caller can warm up (see Auditors) while a thread of its own still waits on the network."""
-    return _wanted(processes) > 0 and _fork_platform() and _os_threads() <= threading.active_count()
+    return _wanted(processes) > 0 and _fork_platform() and os_thread_count() <= threading.active_count()
 
 
 class Auditors:

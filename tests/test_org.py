@@ -607,7 +607,7 @@ def test_audit_budget_spent_gives_incomplete_models_never_dropped_and_exit_3(
     assert files_requested(_audit_reqs(hub, mark)) == [] and len(_audit_reqs(hub, mark)) == 4
 
 
-def test_audit_429_pauses_every_thread_and_the_run_succeeds(
+def test_a_rate_limited_audit_of_many_models_waits_and_reads_each_readme_once(
     tmp_path: Path, repo_writer: Any, fakehub: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = tmp_path / "store"
