@@ -14,6 +14,8 @@ the given latency, and runs, each as a child process of this one:
   (b) warm   the same command again (unchanged repos)
   (c) naive  sequential `model_info` + `hf_hub_download` of README.md and LICENSE + `dataset_info`
              per declared dataset, per model (huggingface_hub 2.x, a fresh HF cache)
+  with --audit, also `openaudit audit ID...` with every id of the organisation, cold (an empty
+  --cache-dir of its own) and warm: the same models without the listing
 
 Requests are counted from the fake hub's log (bucket api = /api/..., resolvers = /resolve/);
 peak RSS is the child's own ru_maxrss (os.wait4). No internet is used.
@@ -252,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=8)
     ap.add_argument("--depth", default="full", choices=["metadata", "card", "full"])
     ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--audit", action="store_true",
+                    help="also run `openaudit audit` with every id of the organisation, cold and warm (its own cache)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--against", type=Path, default=None, metavar="DIR",
                     help="a checkout of another revision (e.g. `git worktree add /tmp/base REV`): its cold and "
@@ -282,24 +286,27 @@ def main(argv: list[str] | None = None) -> int:
     env.pop("HF_TOKEN", None)
     rows: list[dict[str, Any]] = []
     try:
+        ids = sorted(f"{ORG}/{p.name}" for p in (store / "models" / ORG).iterdir())
+        commands = [("org", [ORG])] + ([("audit", ids)] if a.audit else [])
         for k in range(max(1, a.repeat)):
             for label, tree in trees:
-                cache = tmp / f"cache-{label}"
-                shutil.rmtree(cache, ignore_errors=True)
-                for phase in ("cold", "warm"):
-                    before = len(hub.lines())
-                    out = tmp / f"{label}-{phase}.json"
-                    cmd = [sys.executable, "-m", "openaudit", "org", ORG, "--cache-dir", str(cache),
-                           "--jobs", str(a.jobs), "--depth", a.depth, "-q", "-f", "json", "-o", str(out)]
-                    # From the temp dir: `python -m` puts the working directory first on sys.path.
-                    wall, rss, code, cpu = run_child(cmd, {**env, "PYTHONPATH": str(tree)}, cwd=tmp)
-                    reqs = hub.lines()[before:]
-                    lost = a.models - kept_subjects(out)
-                    rows.append({"run": f"{label} org ({phase})", "reqs": reqs, "wall": wall, "rss": rss,
-                                 "exit": code, "cpu": cpu, "lost": lost, "try": k + 1})
-                    print(f"  {label} {phase} #{k + 1}: {wall:.2f} s, {rss:.0f} MB, exit {code}", file=sys.stderr)
+                for command, targets in commands:
+                    cache = tmp / f"cache-{label}-{command}"
+                    shutil.rmtree(cache, ignore_errors=True)
+                    for phase in ("cold", "warm"):
+                        before = len(hub.lines())
+                        out = tmp / f"{label}-{command}-{phase}.json"
+                        cmd = [sys.executable, "-m", "openaudit", command, *targets, "--cache-dir", str(cache),
+                               "--jobs", str(a.jobs), "--depth", a.depth, "-q", "-f", "json", "-o", str(out)]
+                        # From the temp dir: `python -m` puts the working directory first on sys.path.
+                        wall, rss, code, cpu = run_child(cmd, {**env, "PYTHONPATH": str(tree)}, cwd=tmp)
+                        reqs = hub.lines()[before:]
+                        lost = a.models - kept_subjects(out)
+                        rows.append({"run": f"{label} {command} ({phase})", "reqs": reqs, "wall": wall, "rss": rss,
+                                     "exit": code, "cpu": cpu, "lost": lost, "try": k + 1})
+                        print(f"  {label} {command} {phase} #{k + 1}: {wall:.2f} s, {rss:.0f} MB, exit {code}",
+                              file=sys.stderr)
         if not a.skip_naive:
-            ids = sorted(f"{ORG}/{p.name}" for p in (store / "models" / ORG).iterdir())
             (tmp / "ids.json").write_text(json.dumps(ids))
             before = len(hub.lines())
             env_n = {**env, "HF_HOME": str(tmp / "hf-home-naive")}
@@ -320,8 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     n = a.models
     if a.repeat > 1:  # one row per phase: the median run by wall time (requests are the same every run)
         merged = []
-        for label, phase in [(label, phase) for label, _ in trees for phase in ("cold", "warm")]:
-            runs = sorted((r for r in rows if r["run"] == f"{label} org ({phase})"), key=lambda r: r["wall"])
+        for label, command, phase in [(label, c, phase) for label, _ in trees for c, _ in commands
+                                      for phase in ("cold", "warm")]:
+            runs = sorted((r for r in rows if r["run"] == f"{label} {command} ({phase})"), key=lambda r: r["wall"])
             med = dict(runs[len(runs) // 2])
             walls = ", ".join(f"{r['wall']:.1f}" for r in runs)
             med["run"] += f", median of {len(runs)}: {walls} s"

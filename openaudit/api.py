@@ -54,25 +54,36 @@ class Source(Protocol):
 def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str | None = None,
                 endpoint: str | None = None, offline: bool = False, timeout: float = 10.0,
                 depth: Depth = "full", jobs: int = 4, max_requests: int | None = None,
-                cache_dir: str | os.PathLike[str] | None = None) -> Source:
-    """A store source when `snapshots` is given, else the Hub (offline: refused). `depth` (see
-    `audit_models`) keeps the Hub source from reading files that will not be audited; `jobs` repos are
-    read at once and `max_requests` is the run's budget of Hub requests; the files read are
-    kept in `cache_dir`'s `hf/` (default: the user cache's)."""
+                cache_dir: str | os.PathLike[str] | None = None, refresh: bool = False,
+                cached: bool = True) -> Source:
+    """A store source when `snapshots` is given, else the Hub through the snapshot cache.
+
+    The cache is `cache_dir` (default: the user cache, shared with `audit_org`): a repo read before at
+    the commit the Hub names costs its metadata request only; `refresh` reads its files again;
+    `cached=False` uses no cache at all (`openaudit snapshot` records what the Hub serves now).
+    `offline` sends no request: repos come from the cache, at their latest cached commit, and what
+    is not there is an OfflineMiss (a skipped subject). `depth` (see `audit_models`) keeps the Hub
+    source from reading files that will not be audited; `jobs` repos are read at once and
+    `max_requests` is the run's budget of Hub requests."""
     if snapshots is not None:
         from openaudit.sources.store import StoreSource
 
         return StoreSource(snapshots)
+    from openaudit.cache import default_cache_dir
+
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir(endpoint)
     if offline:
-        raise UsageError("--offline needs --snapshots STORE (or a cache, see `openaudit org --offline`)")
-    from openaudit.cache import hub_files_dir
+        from openaudit.cache import SnapshotCache
+        from openaudit.sources.bulk import CachedSource
+
+        return CachedSource(None, SnapshotCache(root), offline=True, depth=depth)
     from openaudit.sources.gate import RequestGate
     from openaudit.sources.hub import HubSource
 
-    files = hub_files_dir(endpoint, Path(cache_dir)) if cache_dir is not None else None
     # `jobs` models at once, each reading its files FILE_READS_PER_REPO at a time.
     return HubSource(endpoint=endpoint, token=token, timeout=timeout, depth=depth, workers=FILE_READS_PER_REPO,
-                     gate=RequestGate(jobs * FILE_READS_PER_REPO, max_requests), cache_dir=files)
+                     gate=RequestGate(jobs * FILE_READS_PER_REPO, max_requests),
+                     cache_dir=root if cached else None, refresh=refresh)
 
 
 def default_profiles() -> list[Profile]:
@@ -349,6 +360,8 @@ def audit_models(
     limit: int | None = None,
     max_requests: int | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    refresh: bool = False,
+    offline: bool = False,
     stats: dict[str, Any] | None = None,
 ) -> Report:
     """Audit Hub ids (`owner/name[@rev]`) or local folders. Every requested model is in the report.
@@ -359,8 +372,11 @@ def audit_models(
     among listed models: what they leave out is not requested, and not in the report. `since` needs
     each Hub model's metadata (one API request); its files are read only when it is kept. A local
     folder has no such dates and is always kept. `max_requests` is the run's Hub request budget:
-    the models it leaves unread are `incomplete`. Live from the Hub, the files read and the licence
-    matches made are kept in `cache_dir` (`hf/`, `identify/`; default: the user cache).
+    the models it leaves unread are `incomplete`. Live from the Hub, the snapshots read and the
+    licence matches made are kept in the snapshot cache `cache_dir` (default: the user cache, the one
+    `audit_org` keeps): a model read before at the commit the Hub names costs its metadata request
+    only, unless `refresh`. `offline` (no `snapshots`): no request at all, every model from the cache
+    at its latest cached commit; one not cached is `skipped` with the reason.
     `stats`, if given, is filled with the counts (chosen, left out by `since`, requests by bucket).
     `progress(repo_id)` is called as a Hub model is started; `done(target, n, total)` as each
     chosen target is finished, whatever became of it (audited, failed, left out).
@@ -378,7 +394,7 @@ def audit_models(
     profs = resolve_profiles(profiles)
     needs_source = any(isinstance(r, RepoRef) for r in refs)
     src = source or (make_source(snapshots, token=token, depth=dep, jobs=jobs, max_requests=max_requests,
-                                 cache_dir=cache_dir) if needs_source else None)
+                                 cache_dir=cache_dir, refresh=refresh, offline=offline) if needs_source else None)
     memo = RunMemo()
     # With --since, --limit counts the models whose dates keep them (see KeptInOrder).
     window = KeptInOrder(when, limit) if when is not None else None
@@ -399,10 +415,11 @@ def audit_models(
             return src.model(ref.repo_id, ref.revision)
         if not window.has_room(i):
             return None
+        from openaudit.sources.bulk import CachedSource
         from openaudit.sources.hub import HubSource
 
         keep = partial(window.decide, i, ref.repo_id)
-        if isinstance(src, HubSource):  # its files are read only if it is kept
+        if isinstance(src, (HubSource, CachedSource)):  # its files are read only if it is kept
             return src.model_if(ref.repo_id, ref.revision, keep)
         snap = src.model(ref.repo_id, ref.revision)
         return snap if keep(snap.info) else None
@@ -436,17 +453,16 @@ def audit_models(
                 with contextlib.suppress(Exception):  # a progress display must not cost a model its audit
                     done(ref.repo_id if isinstance(ref, RepoRef) else str(ref), n, len(refs))
 
-    # Live from the Hub, licence matches are kept beside the files read, in --cache-dir or the user
-    # cache (askalono takes ~0.3 s a text, and a release pipeline audits the same LICENSE on every
-    # run); a replay from a snapshot store or a folder alone writes nothing outside what it was given.
+    # Live from the Hub, licence matches are kept beside the snapshots, in the cache's identify/ (as for
+    # an organisation; askalono takes ~0.3 s a text, and a release pipeline audits the same LICENSE on
+    # every run); a replay from a snapshot store or a folder alone writes nothing outside what it was given.
     kept: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
-    if source is None and snapshots is None and needs_source:  # make_source gave the Hub
-        from openaudit.cache import identify_memo_dir
+    cache = getattr(src, "cache", None) if source is None and snapshots is None else None
+    if cache is not None:  # make_source gave the Hub (or, offline, the cache): matches beside the snapshots
         from openaudit.licenses.identify import memo_in_use
         from openaudit.workers import SharedMemo
 
-        root = Path(cache_dir) if cache_dir is not None else None
-        kept = memo_in_use(SharedMemo(identify_memo_dir(root), processes=False))
+        kept = memo_in_use(SharedMemo(cache.root / "identify", processes=False))
     with kept:
         if len(refs) > 1 and jobs > 1:
             pool = ThreadPoolExecutor(max_workers=min(jobs, len(refs)))
@@ -612,7 +628,7 @@ def audit_org(
                 return trim_to_depth(store.model(rid), dep)
             assert cache is not None
             if not refresh or offline:
-                got = cache.get("model", rid, sha, dep)
+                got = cache.get("model", rid, sha, dep, token=hub is not None and hub.has_token)
                 if got is not None:
                     return got
             if offline or hub is None:

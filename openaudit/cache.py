@@ -13,9 +13,12 @@ organisation audit writes five per model.)
 
 `depth` and `paths` say what was read: at depth `card` the licence files were not attempted, so a
 licence file absent from `files/` is "not read", not "missing". An entry answers a request for
-(repo, sha, depth) when its sha is that sha and its depth is at least the one asked for.
-Linked repos (datasets, base models), whose current sha is not known without a request, are taken
-from the cache while younger than a TTL (any age with --offline).
+(repo, sha, depth) when its sha is that sha and its depth is at least the one asked for; for a run
+with a token, not when its files were gated (the token may open them). `openaudit org` takes linked
+repos (datasets, base models), whose current sha is not known without a request, from the cache
+while younger than a TTL (any age with --offline); `openaudit audit` asks the Hub for each one's
+sha (one API request) and reads its files from the cache at that sha. Both commands share the one
+cache, `default_cache_dir()` unless `--cache-dir` says otherwise.
 
 `listings/models/<owner>.json` keeps the ids and shas of the last organisation listing, so that
 `--offline` knows which models it has to skip. Every file is written atomically (temp + rename).
@@ -24,6 +27,7 @@ from the cache while younger than a TTL (any age with --offline).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from datetime import UTC, datetime, timedelta
@@ -39,6 +43,7 @@ Depth = Literal["metadata", "card", "full"]
 DEPTHS: tuple[Depth, ...] = ("metadata", "card", "full")
 META = "cache.json"  # where earlier caches kept an entry's metadata (still read)
 DEFAULT_LINKED_TTL = timedelta(hours=24)
+log = logging.getLogger(__name__)
 _HUB = "https://huggingface.co"
 
 
@@ -52,22 +57,11 @@ def _user_cache() -> Path:
     return Path(platformdirs.user_cache_dir("openaudit"))
 
 
-def identify_memo_dir(root: Path | None = None) -> Path:
-    """Where `openaudit audit` keeps licence matches between runs: `identify/` in its `--cache-dir`,
-    else platformdirs' user cache `openaudit/identify` (an organisation's audit: `identify/` in its cache)."""
-    return (root if root is not None else _user_cache()) / "identify"
-
-
 def _per_endpoint(base: Path, endpoint: str | None) -> Path:
     """`base` for the Hub; another endpoint (a mirror, a fake hub; default: HF_ENDPOINT) gets a folder
     of its own inside it: commits are unique per Hub only."""
     ep = (endpoint or os.environ.get("HF_ENDPOINT") or _HUB).rstrip("/")
     return base if ep == _HUB else base / "endpoints" / sha1(ep.encode()).hexdigest()[:16]
-
-
-def hub_files_dir(endpoint: str | None = None, root: Path | None = None) -> Path:
-    """huggingface_hub's file cache for `openaudit audit`: `hf/` in its `--cache-dir`, else in the user cache."""
-    return _per_endpoint((root if root is not None else _user_cache()) / "hf", endpoint)
 
 
 def default_cache_dir(endpoint: str | None = None) -> Path:
@@ -93,14 +87,19 @@ class SnapshotCache:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._blobs = BlobIndex()
+        self._told = False  # an unwritable cache is reported once per run
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
     # ---- entries ------------------------------------------------------------------------------
-    def get(self, repo_type: RepoType, repo_id: str, sha: str | None, depth: Depth) -> RepoSnapshot | None:
-        """The cached snapshot of `repo_id` at `sha`, read at `depth` or deeper; None on a miss."""
+    def get(self, repo_type: RepoType, repo_id: str, sha: str | None, depth: Depth, *,
+            token: bool = False) -> RepoSnapshot | None:
+        """The cached snapshot of `repo_id` at `sha`, read at `depth` or deeper; None on a miss.
+
+        With `token`, an entry whose files were gated (read without a token, or without access) is a
+        miss: the token may open them. Without one, it is what a read would give again."""
         if not sha:
             return None
         got = self._load(repo_type, repo_id)
@@ -109,21 +108,32 @@ class SnapshotCache:
         snap, meta = got
         if meta.get("sha") != sha or depth_rank(meta.get("depth", "metadata")) < depth_rank(depth):
             return None
+        if token and any(u.reason == Unreadable.GATED for u in snap.unreadable.values()):
+            return None
         return trim_to_depth(snap, depth)
 
-    def get_linked(self, repo_type: RepoType, repo_id: str, *, any_age: bool = False) -> RepoSnapshot | None:
-        """A linked repo (dataset, base model) read in full, younger than the TTL (or any age)."""
+    def get_linked(self, repo_type: RepoType, repo_id: str, *, any_age: bool = False, token: bool = False,
+                   depth: Depth = "full", revision: str | None = None) -> RepoSnapshot | None:
+        """The latest entry of a repo whose current sha is not asked for: a linked repo (dataset, base
+        model) of an organisation's audit, or any repo with --offline. Read at `depth` or deeper,
+        younger than the TTL (or any age), at `revision` if one is given (a commit sha or a prefix of
+        it: a branch or tag cannot be resolved without the Hub); with `token`, not one whose files were
+        gated (see `get`)."""
         got = self._load(repo_type, repo_id)
         if got is None:
             return None
         snap, meta = got
-        if meta.get("depth") != "full":
+        if depth_rank(meta.get("depth", "metadata")) < depth_rank(depth):
+            return None
+        if revision is not None and not (len(revision) >= 7 and str(meta.get("sha", "")).startswith(revision.lower())):
+            return None
+        if token and any(u.reason == Unreadable.GATED for u in snap.unreadable.values()):
             return None
         if not any_age:
             cached = parse_hub_time(meta.get("cached_at")) or snap.taken_at
             if datetime.now(UTC) - cached > self.linked_ttl:
                 return None
-        return snap
+        return trim_to_depth(snap, depth)
 
     def _load(self, repo_type: RepoType, repo_id: str) -> tuple[RepoSnapshot, dict[str, Any]] | None:
         try:
@@ -170,7 +180,9 @@ class SnapshotCache:
         return snap, meta
 
     def put(self, snap: RepoSnapshot, depth: Depth, paths: list[str]) -> None:
-        """Record a snapshot read at `depth`; `paths` are the text files attempted at that depth."""
+        """Record a snapshot read at `depth`; `paths` are the text files attempted at that depth.
+        A cache that cannot be written (read-only, full, not a folder) costs the next run its reads,
+        never this run its audit: the failure is logged once and the run goes on."""
         if not snap.revision:
             return  # not keyed by a commit: nothing a later run could trust
         key = f"{snap.repo_type}:{snap.repo_id}"
@@ -179,9 +191,19 @@ class SnapshotCache:
             # The sidecar is written before info.json: until info.json has the same sha, it is a miss.
             meta = {"sha": snap.revision, "depth": depth, "paths": sorted(set(paths)),
                     "taken_at": snap.taken_at.isoformat(), "cached_at": datetime.now(UTC).isoformat()}
-            d = write_snapshot(self.root, snap.model_copy(update={"requested_revision": None}),
-                               sidecar_extra={"cache": meta}, blobs=self._blobs)
-            (d / META).unlink(missing_ok=True)  # an older cache's entry: superseded by the sidecar
+            try:
+                d = write_snapshot(self.root, snap.model_copy(update={"requested_revision": None}),
+                                   sidecar_extra={"cache": meta}, blobs=self._blobs)
+                (d / META).unlink(missing_ok=True)  # an older cache's entry: superseded by the sidecar
+            except OSError as e:
+                self._unwritable(e)
+
+    def _unwritable(self, e: OSError) -> None:
+        with self._guard:
+            told, self._told = self._told, True
+        if not told:
+            log.warning("the cache %s cannot be written (%s: %s); this run goes on without it",
+                        self.root, type(e).__name__, e.strerror or e)
 
     # ---- organisation listings -------------------------------------------------------------------
     def _listing_path(self, owner: str) -> Path:
@@ -191,7 +213,10 @@ class SnapshotCache:
         rows = [{"id": i.get("id"), "sha": i.get("sha"), "createdAt": i.get("createdAt"),
                  "lastModified": i.get("lastModified")} for i in items if isinstance(i.get("id"), str)]
         body = {"owner": owner, "taken_at": datetime.now(UTC).isoformat(), "models": rows}
-        atomic_write(self._listing_path(owner), (json.dumps(body, indent=1) + "\n").encode())
+        try:
+            atomic_write(self._listing_path(owner), (json.dumps(body, indent=1) + "\n").encode())
+        except OSError as e:
+            self._unwritable(e)
 
     def get_listing(self, owner: str) -> list[dict[str, Any]] | None:
         """The last listing of an owner (ids, shas, dates), else the cached models of that owner, else None."""

@@ -39,7 +39,11 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 3 when any model
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
 TokenOpt = Annotated[str | None, typer.Option("--token", help="Hub token (default: HF_TOKEN). Never printed.",
                                               show_default=False)]
-OfflineOpt = Annotated[bool, typer.Option("--offline", help="No network: read only --snapshots.")]
+OfflineOpt = Annotated[bool, typer.Option("--offline", help="No request at all: audit from the cache "
+                                          "(or --snapshots); models not cached are skipped.")]
+CacheDirOpt = Annotated[Path | None, typer.Option("--cache-dir", help="Snapshot cache (a snapshot store), shared "
+                                                  "by audit and org. Default: the user cache, openaudit/snapshots.")]
+RefreshOpt = Annotated[bool, typer.Option("--refresh", help="Ignore cached snapshots; fetch again.")]
 PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="Policy file (.openaudit.yaml or pyproject.toml). "
                                                 "Default: .openaudit.yaml, .openaudit.yml or [tool.openaudit] "
                                                 "in pyproject.toml in the current directory.")]
@@ -250,9 +254,8 @@ def audit(
                                               "(ISO, e.g. 2024-06-01); costs each one its metadata request.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="At most N models (in the order given).")] = None,
     max_requests: MaxRequestsOpt = None,
-    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where the files read and the licence "
-                                                   "matches are kept (hf/, identify/). Default: the user "
-                                                   "cache, openaudit/.")] = None,
+    cache_dir: CacheDirOpt = None,
+    refresh: RefreshOpt = False,
 ) -> None:
     """Audit models on the Hub (or in a snapshot store, or a local folder)."""
     from openaudit import api
@@ -266,15 +269,14 @@ def audit(
 
     def go() -> Report:
         pairs = _pair_outputs(format, output, "terminal")
-        if offline and snapshots is None and any(not Path(t).is_dir() for t in targets):
-            raise UsageError("--offline needs --snapshots STORE")
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
         stats: dict[str, Any] = {}
         kwargs: dict[str, Any] = dict(
             snapshots=snapshots, profiles=profile or (rules.profiles if rules else None), token=token, strict=strict,
             jobs=jobs, depth=depth, progress=progress, include=include or (), exclude=exclude or (), since=since,
-            limit=limit, max_requests=max_requests, cache_dir=cache_dir, stats=stats)
+            limit=limit, max_requests=max_requests, cache_dir=cache_dir, refresh=refresh, offline=offline,
+            stats=stats)
         if bar:
             with _progress_bar(f"auditing {len(targets)} models") as update:
 
@@ -306,11 +308,9 @@ def org(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Concurrent requests.")] = 8,
     depth: Annotated[str, typer.Option("--depth", help="metadata (listing only), card (+ README), "
                                        "full (+ licence files, datasets, base models).")] = "full",
-    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Snapshot cache (a snapshot store). "
-                                                   "Default: the user cache, openaudit/snapshots.")] = None,
-    refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached snapshots; fetch again.")] = False,
-    offline: Annotated[bool, typer.Option("--offline", help="No request at all: audit from the cache "
-                                          "(or --snapshots); models not cached are skipped.")] = False,
+    cache_dir: CacheDirOpt = None,
+    refresh: RefreshOpt = False,
+    offline: OfflineOpt = False,
     max_requests: MaxRequestsOpt = None,
     processes: Annotated[int | None, typer.Option("--processes", help="Audit worker processes (default: one per "
                                                   "core, at most 4; 0: audit in one thread).")] = None,
@@ -374,7 +374,7 @@ def snapshot(
 
     def go() -> int:
         refs = [parse_ref(t) for t in targets]
-        src = api.make_source(snapshots, token=token)
+        src = api.make_source(snapshots, token=token, cached=False)  # what the Hub serves now
         failed = 0
         memo = api.RunMemo()
         for ref in refs:

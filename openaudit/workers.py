@@ -105,6 +105,20 @@ class SharedMemo:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _stop(pool: Executor) -> None:
+    """An interrupted run: the workers are stopped now, not after the audits they hold, and the pool's
+    manager thread has ended before the interpreter exits (left running, CPython 3.11's exit hook can
+    wake it through a pipe it has just closed, and print a traceback after "interrupted")."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in workers:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(timeout=5)
+
+
 def _init_worker(fn: AuditFn, profiles: Sequence[Profile], strict: bool, memo: SharedMemo | None = None) -> None:
     global _WORKER
     _WORKER = (fn, profiles, strict)
@@ -262,7 +276,10 @@ class Auditors:
 
     def shutdown(self, cancel: bool = False) -> None:
         if self._procs is not None:
-            self._procs.shutdown(wait=not cancel, cancel_futures=cancel)
+            if cancel:
+                _stop(self._procs)
+            else:
+                self._procs.shutdown(wait=True)
         self._thread.shutdown(wait=not cancel, cancel_futures=cancel)
         self._restore.close()
         if self._memo is not None:

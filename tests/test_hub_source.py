@@ -125,8 +125,8 @@ def test_open_repo_reads_text_files_pinned_to_the_sha(fakehub: Any, store: Path,
     resolves = [r for r in reqs if r["bucket"] == "resolvers"]
     assert all(f"/resolve/{SHA}/" in r["path"] for r in resolves)
     assert not any(r["path"].endswith((".safetensors", "config.json")) for r in resolves)  # never weights
-    # one API call; a HEAD and a GET per text file (3 files)
-    assert buckets(reqs) == (1, 6)
+    # one API call; one GET per text file (3 files), no HEAD
+    assert buckets(reqs) == (1, 3) and all(r["method"] == "GET" for r in reqs)
     assert [r["query"] for r in reqs if r["bucket"] == "api"] == ["blobs=true"]
 
 
@@ -200,7 +200,7 @@ def test_gated_with_token_reads_files(fakehub: Any, store: Path, tmp_path: Path)
     assert snap.files["README.md"].text == README and snap.files["LICENSE"].text == LICENSE
     assert snap.unreadable["USE_POLICY.md"].reason == Unreadable.GATED  # the recorder had no access
     assert "not been granted access" in snap.unreadable["USE_POLICY.md"].detail
-    assert buckets(hub.since(mark)) == (1, 5)  # HEAD+GET for two files, HEAD 403 for one
+    assert buckets(hub.since(mark)) == (1, 3)  # a GET for each file, the third answered 403
 
 
 def test_gated_with_a_token_lacking_access(fakehub: Any, store: Path, tmp_path: Path) -> None:

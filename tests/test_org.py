@@ -458,7 +458,8 @@ def test_audit_depth_reads_only_what_it_audits(
     org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """`openaudit audit ID... --depth` as for `org`: metadata reads no file, card the README only,
-    full the licence files too and resolves the named dataset (once for two models)."""
+    full the licence files too (one GET each, a blob already read not again) and resolves the named
+    dataset (once for two models)."""
     store, _ = org_store
     hub = fakehub(store, fresh=True)
     ids = [f"{ORG}/model-00", f"{ORG}/model-01", f"{ORG}/model-02"]  # not gated; 00 and 02 name the dataset
@@ -466,9 +467,10 @@ def test_audit_depth_reads_only_what_it_audits(
     for depth in ("metadata", "card", "full"):
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"xdg-{depth}"))  # a cold file cache each time
         mark = hub.mark()
-        code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", depth, "-q")
+        code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", depth, "-q", "-j", "1")
         reqs = hub.since(mark)
         assert code == 0, out
+        assert all(r["method"] == "GET" for r in reqs)  # no HEAD before a GET
         assert report is not None and [s["repo_id"] for s in report["subjects"]] == ids
         infos = sorted(p for p in api_requested(reqs) if p.startswith("/api/models/"))
         assert infos == [f"/api/models/{i}" for i in ids]
@@ -478,7 +480,11 @@ def test_audit_depth_reads_only_what_it_audits(
                        if p.startswith(f"/{ORG}/")}
     assert read["metadata"] == set()
     assert read["card"] == {(i.split("/")[1], "README.md") for i in ids}
-    assert read["full"] == read["card"] | {(i.split("/")[1], "LICENSE") for i in ids}
+    # model-02's LICENSE is model-01's Apache-2.0 blob: its metadata names the blob, read already.
+    assert read["full"] == read["card"] | {("model-00", "LICENSE"), ("model-01", "LICENSE")}
+    files = [{e["value"]["path"]: e["value"]["key"] for e in s["evidence"] if e["kind"] == "license.file"}
+             for s in report["subjects"]]
+    assert files == [{"LICENSE": "MIT"}, {"LICENSE": "Apache-2.0"}, {"LICENSE": "Apache-2.0"}]  # 02's, unrequested
     bad = CliRunner().invoke(app, ["audit", *ids, "--depth", "deep"])
     assert bad.exit_code == 2 and "--depth must be one of metadata, card, full" in bad.output
 
@@ -506,8 +512,9 @@ def test_audit_live_keeps_licence_matches_in_the_user_cache_and_a_replay_writes_
 
     first = audit()
     assert sorted(calls) == sorted([MIT, APACHE])
-    kept = tmp_path / "xdg" / "openaudit" / "identify"
-    assert len(list(kept.glob("*.json"))) == 2
+    # In the snapshot cache's identify/ (the user cache's, one folder per endpoint: here the fake Hub's).
+    kept = list((tmp_path / "xdg" / "openaudit" / "snapshots").glob("endpoints/*/identify/*.json"))
+    assert len(kept) == 2
     calls.clear()
     assert audit() == first and calls == []
     # A replay from a snapshot store leaves the user cache alone.
@@ -587,18 +594,18 @@ def test_audit_budget_spent_gives_incomplete_models_never_dropped_and_exit_3(
     hub = fakehub(store, fresh=True)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     ids = [f"{ORG}/model-{i:02d}" for i in (0, 1, 2, 4)]
-    # At depth card a model costs 3 requests: its metadata, then huggingface_hub's HEAD and GET of the README.
+    # At depth card a model costs 2 requests: its metadata, then one GET of the README.
     code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", "card", "--jobs", "1",
-                            "--max-requests", "4")
+                            "--max-requests", "3")
     reqs = _audit_reqs(hub, 0)  # a fresh hub: its whole log
     assert code == 3, out
-    assert len(reqs) <= 4
+    assert len(reqs) <= 3
     assert report is not None and [s["repo_id"] for s in report["subjects"]] == ids  # every model is there
     assert [s["status"] for s in report["subjects"]] == ["audited", "incomplete", "incomplete", "incomplete"]
-    assert all(s["reason"].startswith("budget: request budget of 4 spent") for s in report["subjects"][1:])
-    assert "(budget 4)" in out
-    # The files are now in huggingface_hub's cache at their commits: a re-run spends its budget on
-    # the metadata alone, one request a model, and audits them all.
+    assert all(s["reason"].startswith("budget: request budget of 3 spent") for s in report["subjects"][1:])
+    assert "(budget 3)" in out
+    # The snapshots are now in the cache at their commits: a re-run spends its budget on the
+    # metadata alone, one request a model, and audits them all.
     run(monkeypatch, hub.url, "audit", *ids, "--depth", "card")
     mark = hub.mark()
     code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", "card", "--max-requests", "4")
@@ -627,8 +634,8 @@ def test_a_rate_limited_audit_of_many_models_waits_and_reads_each_readme_once(
 def test_audit_cache_dir_holds_the_files_and_licence_matches_and_the_user_cache_is_left_alone(
     org_hub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """`openaudit audit --cache-dir D` (a CI cache, say): files in D/hf, licence matches in D/identify;
-    a re-run with the same D reads no file, and the user cache is never created."""
+    """`openaudit audit --cache-dir D` (a CI cache, say): D is a snapshot store (as for `org`), licence
+    matches in D/identify; a re-run with the same D reads no file, and the user cache is never created."""
     from openaudit.licenses import identify
 
     hub = org_hub
@@ -639,12 +646,136 @@ def test_audit_cache_dir_holds_the_files_and_licence_matches_and_the_user_cache_
     code, first, out = run(monkeypatch, hub.url, "audit", *ids, "--cache-dir", str(cache), "-q")
     assert code == 0 and first is not None, out
     assert len(list((cache / "identify").glob("*.json"))) == 2
-    assert {p.name for p in (cache / "hf").rglob("*") if p.is_symlink() or p.is_file()} >= {"README.md", "LICENSE"}
+    for i in ids:
+        assert {p.name for p in (cache / "models" / i / "files").iterdir()} == {"README.md", "LICENSE"}
     mark = hub.mark()
     code, again, out = run(monkeypatch, hub.url, "audit", *ids, "--cache-dir", str(cache), "-q")
     assert code == 0 and again is not None, out
     assert files_requested(hub.since(mark)) == []
     assert [s["license"] for s in again["subjects"]] == [s["license"] for s in first["subjects"]]
+    assert not (tmp_path / "xdg").exists()
+
+
+# ---- `openaudit audit` and the snapshot cache it shares with `org` -------------------------------
+
+def _gated(report: dict[str, Any], i: int) -> Any:
+    return next(e["value"] for e in report["subjects"][i]["evidence"] if e["kind"] == "access.gated")
+
+
+def test_audit_reads_through_the_cache_org_keeps_and_the_metadata_stays_fresh(
+    tmp_path: Path, repo_writer: Any, fakehub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model `org` has read at its commit costs `audit` its metadata request only; `--refresh`
+    reads its files again; a deeper `--depth` than the cache holds reads them too; gating changed
+    on the Hub without a commit shows at once (the metadata is never taken from the cache)."""
+    store = tmp_path / "store"
+    build_org(store, repo_writer, n=3)
+    hub = fakehub(store, fresh=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # the user cache both commands default to
+    ids = [f"{ORG}/model-00", f"{ORG}/model-01"]
+    code, _, out = run(monkeypatch, hub.url, "org", ORG, "--depth", "card", "-q")
+    assert code == 0, out
+    info = store / "models" / ORG / "model-01" / "info.json"
+    info.write_text(json.dumps({**json.loads(info.read_text()), "gated": "auto"}))  # no new commit
+
+    mark = hub.mark()
+    code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", "card", "-q")
+    assert code == 0 and report is not None, out
+    assert files_requested(hub.since(mark)) == []
+    assert sorted(api_requested(hub.since(mark))) == [f"/api/models/{i}" for i in ids]
+    assert [_gated(report, i) for i in range(2)] == [False, "auto"]
+    assert all(s["status"] == "audited" for s in report["subjects"])  # the card was read, when it was public
+
+    mark = hub.mark()
+    code, report, out = run(monkeypatch, hub.url, "audit", ids[0], "--depth", "card", "--refresh", "-q")
+    assert code == 0, out
+    assert files_requested(hub.since(mark)) == [f"/{ORG}/model-00/resolve/{0:040x}/README.md"]
+
+    mark = hub.mark()
+    code, report, out = run(monkeypatch, hub.url, "audit", ids[0], "--depth", "full", "-q")
+    assert code == 0, out
+    assert sorted(p.rsplit("/", 1)[-1] for p in files_requested(hub.since(mark))
+                  if p.startswith(f"/{ORG}/")) == ["LICENSE", "README.md"]  # the cache had the card only
+
+
+def test_audit_offline_reads_the_cache_and_skips_what_it_lacks(
+    tmp_path: Path, repo_writer: Any, fakehub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`openaudit audit --offline` without --snapshots: no request at all, each model from the cache
+    at its latest cached commit (a revision must be that commit); one not cached is `skipped` with
+    the reason, which fails the run only with --strict."""
+    store = tmp_path / "store"
+    build_org(store, repo_writer, n=3)
+    hub = fakehub(store, fresh=True)
+    cache = tmp_path / "ci-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    code, live, out = run(monkeypatch, hub.url, "audit", f"{ORG}/model-00", "--cache-dir", str(cache), "-q")
+    assert code == 0 and live is not None, out
+    mark = hub.mark()
+    sha = f"{0:040x}"
+    targets = [f"{ORG}/model-00", f"{ORG}/model-01", f"{ORG}/model-00@{sha[:10]}", f"{ORG}/model-00@{'9' * 40}"]
+    code, report, out = run(monkeypatch, hub.url, "audit", *targets, "--offline", "--cache-dir", str(cache), "-q")
+    assert hub.since(mark) == []  # not one request
+    assert code == 0 and report is not None, out
+    subjects = report["subjects"]
+    assert [s["repo_id"] for s in subjects] == [t.split("@")[0] for t in targets]  # every model is there
+    assert [s["status"] for s in subjects] == ["audited", "skipped", "audited", "skipped"]
+    assert subjects[0]["findings"] == live["subjects"][0]["findings"] and subjects[0]["revision"] == sha
+    assert subjects[1]["reason"].startswith(f"offline: model '{ORG}/model-01' is not in the cache {cache}")
+    assert f"at revision '{'9' * 40}'" in subjects[3]["reason"]
+    code, _, out = run(monkeypatch, hub.url, "audit", f"{ORG}/model-01", "--offline", "--cache-dir", str(cache),
+                       "--strict", "-q")
+    assert code == 3, out
+    assert not (tmp_path / "xdg").exists()  # --cache-dir: the user cache is never touched
+
+
+def test_a_cache_that_cannot_be_written_costs_no_audit(
+    org_hub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache would go")
+    ids = [f"{ORG}/model-00", f"{ORG}/model-01"]
+    for command in (["audit", *ids], ["org", ORG, "--limit", "2"]):
+        caplog.clear()
+        code, report, out = run(monkeypatch, org_hub.url, *command, "--cache-dir", str(blocker / "cache"), "-q")
+        assert code == 0 and report is not None, out
+        assert [s["status"] for s in report["subjects"]] == ["audited", "audited"]
+        told = [r.getMessage() for r in caplog.records if "cannot be written" in r.getMessage()]
+        assert len(told) == 1 and str(blocker / "cache") in told[0]  # once, not once a file
+
+
+def test_cached_gated_files_are_read_again_with_a_token(fakehub: Any, tmp_path: Path, repo_writer: Any) -> None:
+    """A snapshot read without a token records its files as gated; a run with a token does not take
+    that from the cache (the token may open them), a run without one does (it would get the same)."""
+    from openaudit.sources.hub import HubSource
+
+    store = tmp_path / "store"
+    build_org(store, repo_writer, n=4)  # model-03 is gated
+    hub = fakehub(store, fresh=True)
+    cache = tmp_path / "cache"
+    rid = f"{ORG}/model-03"
+
+    def read(token: Any) -> tuple[Any, list[str]]:
+        mark = hub.mark()
+        snap = HubSource(endpoint=hub.url, token=token, cache_dir=cache, backoff=0.01).model(rid)
+        return snap, files_requested(hub.since(mark))
+
+    anon, reads = read(False)
+    assert reads == [] and {u.reason.value for u in anon.unreadable.values()} == {"gated"}
+    again, reads = read(False)
+    assert reads == [] and again.unreadable == anon.unreadable  # a cache hit: nothing else to learn
+    opened, reads = read("hf_any_token_the_fake_hub_accepts")
+    assert reads and "README.md" in opened.files and "README.md" not in opened.unreadable
+
+
+def test_openaudit_snapshot_records_what_the_hub_serves_and_writes_no_cache(
+    org_hub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", org_hub.url)
+    out = tmp_path / "recorded"
+    res = CliRunner().invoke(app, ["snapshot", f"{ORG}/model-01", "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    assert (out / "models" / ORG / "model-01" / "files" / "LICENSE").read_text() == APACHE
     assert not (tmp_path / "xdg").exists()
 
 

@@ -1,6 +1,6 @@
 """The Hub source (DESIGN §2): one API call per repo, then the text files pinned to its commit.
 
-All huggingface_hub calls live here. Per repo:
+All huggingface_hub calls live here and in sources/bulk.py. Per repo:
 
 1. ``GET {endpoint}/api/{models|datasets}/{id}[/revision/{rev}]?blobs=true`` — the request
    ``HfApi.model_info(repo_id, revision=..., files_metadata=True, timeout=...)`` sends, made through
@@ -9,17 +9,24 @@ All huggingface_hub calls live here. Per repo:
    holds the Hub's JSON verbatim, and ``ModelInfo`` does not round-trip (dates become datetimes,
    ``cardData`` is re-parsed, siblings become objects). That call does not retry and has no default
    timeout (hub-api §1), so the retry loop and the timeout are ours.
-2. ``hf_hub_download(..., revision=<sha>)`` for each text file of interest, in parallel, into a
-   cache keyed by commit: a re-run on an unchanged repo costs no resolver request. Files listed
-   larger than MAX_TEXT_FILE_BYTES are not fetched; weights never are. A gated repo read without
-   a token costs no resolver request either: every file would answer 401.
+2. One ``GET {endpoint}/{repo}/resolve/{sha}/{path}`` per text file of interest, pinned to the
+   commit the metadata named, in parallel, through the same session. ``hf_hub_download`` would send
+   a HEAD and then a GET (two resolver requests a file, the scarcer of the Hub's two budgets) and
+   retry a failing HEAD on its own, out of sight of the request budget. Files listed larger than
+   MAX_TEXT_FILE_BYTES are not fetched, and the cap is applied again on ``Content-Length`` and on the
+   bytes read; weights never are fetched. The ETag (the git blob sha1 of a non-LFS file) is checked
+   against the body, so a truncated answer is retried, and it names the text: a blob already read in
+   the run (an organisation's shared LICENSE) is decoded and held once, and not requested again when
+   the metadata names it. A gated repo read without a token costs no resolver request: every file
+   would answer 401.
+3. With a :class:`~openaudit.cache.SnapshotCache` (``openaudit audit`` has one unless told
+   otherwise), a repo already read at that commit and depth costs the API call only: its files come
+   from the cache, its metadata is the fresh answer (gating can change without a commit). The cache
+   is the one ``openaudit org`` keeps, keyed by repo and sha.
 
 Every request goes through the source's :class:`~openaudit.sources.gate.RequestGate`: a bound on
-requests in flight, the run's budget (``--max-requests``; a download not yet cached counts 2, its
-HEAD and GET, and a file already cached at a commit counts none, as it costs none), and a pause of
-the whole bucket when a 429 or ``RateLimit: r=0`` says its window is spent. When a download's HEAD
-fails and nothing is cached, huggingface_hub retries it itself (hub-api §1); those retries are not
-counted, so a budget is exact only while the Hub answers.
+requests in flight, the run's budget (``--max-requests``, exact: one request is one unit), and a
+pause of the whole bucket when a 429 or ``RateLimit: r=0`` says its window is spent.
 
 Tokens: the explicit argument, else huggingface_hub's own lookup (HF_TOKEN, the token file), or
 ``token=False`` for none. A token is never logged nor put in a message, an exception or a snapshot;
@@ -32,20 +39,19 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
+from hashlib import sha1
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from huggingface_hub.errors import (
     DisabledRepoError,
-    FileMetadataError,
     GatedRepoError,
     HfHubHTTPError,
-    LocalEntryNotFoundError,
     LocalTokenNotFoundError,
     RemoteEntryNotFoundError,
     RepositoryNotFoundError,
@@ -60,7 +66,7 @@ from huggingface_hub.utils import (
 )
 
 from openaudit import errors
-from openaudit.cache import Depth, hub_files_dir, paths_for_depth
+from openaudit.cache import Depth, SnapshotCache, paths_for_depth
 from openaudit.repoid import RepoRef, parse_ref, validate_dataset_id, validate_repo_id
 from openaudit.snapshot import (
     MAX_TEXT_FILE_BYTES,
@@ -108,7 +114,7 @@ class HubSource:
         endpoint: str | None = None,
         token: str | bool | None = None,
         timeout: float = 10.0,
-        cache_dir: Path | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
         max_retries: int = 4,
         *,
         backoff: float = 1.0,
@@ -116,12 +122,15 @@ class HubSource:
         workers: int = 4,
         depth: Depth = "full",
         gate: RequestGate | None = None,
+        refresh: bool = False,
     ):
         ep = endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
         self.endpoint = ep.rstrip("/")
         self._token = token
         self.timeout = float(timeout)
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else hub_files_dir(self.endpoint)
+        # A snapshot cache keyed by repo and commit (openaudit.cache), or None: every file read each time.
+        self.cache = SnapshotCache(cache_dir) if cache_dir is not None else None
+        self.refresh = refresh  # read the files even when the cache has them at this commit
         self.max_retries = max(0, int(max_retries))
         self.backoff = float(backoff)
         self.max_wait = float(max_wait)
@@ -130,6 +139,11 @@ class HubSource:
         # Every request of the run goes through it: concurrency, the --max-requests budget, 429 pauses.
         self.gate = gate or RequestGate(self.workers)
         self._shown = _display(self.endpoint)
+        self._hdrs: dict[str, str] | None = None
+        self._texts: dict[str, str] = {}  # blob id (ETag) -> decoded text, shared by identical files
+        self._texts_lock = threading.Lock()
+        self.deduped_reads = 0  # read, and found identical to a text already read (memory and decoding saved)
+        self.unread_duplicates = 0  # not read at all: the metadata's blob id named a text already read
 
     def __repr__(self) -> str:  # never show the token
         return f"HubSource(endpoint={self._shown!r})"
@@ -158,8 +172,7 @@ class HubSource:
             ref = RepoRef(validate_dataset_id(repo_id), revision)
         else:
             ref = parse_ref(f"{repo_id}@{revision}" if revision is not None else repo_id)  # InvalidRepoId
-        headers = self._headers()
-        info = self._info(repo_type, ref.repo_id, revision, headers)
+        info = self._info(repo_type, ref.repo_id, revision, self.headers())
         try:
             (validate_dataset_id if repo_type == "dataset" else validate_repo_id)(info["id"])
         except errors.InvalidRepoId:
@@ -169,9 +182,13 @@ class HubSource:
         if keep is not None and not keep(info):
             return None
         sha = info.get("sha") if isinstance(info.get("sha"), str) and SHA_RE.match(info["sha"]) else None
+        has_token = self.has_token
+        if self.cache is not None and sha and not self.refresh:
+            hit = self.cache.get(repo_type, info["id"], sha, self.depth, token=has_token)
+            if hit is not None:  # read at this commit before: the files are the same, the metadata is fresh
+                return hit.model_copy(update={"info": info, "requested_revision": revision})
         pin = sha or revision or "main"
         gated = info.get("gated") not in (False, None)
-        has_token = "authorization" in {k.lower() for k in headers}
 
         files: dict[str, TextFile] = {}
         unreadable: dict[str, UnreadableFile] = {}
@@ -217,7 +234,7 @@ class HubSource:
                 else:
                     unreadable[r.path] = r
 
-        return RepoSnapshot(
+        snap = RepoSnapshot(
             repo_id=info["id"],
             repo_type=repo_type,
             revision=sha,
@@ -228,6 +245,19 @@ class HubSource:
             files=dict(sorted(files.items())),
             unreadable=dict(sorted(unreadable.items())),
         )
+        if self.cache is not None:
+            self.cache.put(snap, self.depth, sorted(wanted))
+        return snap
+
+    @property
+    def has_token(self) -> bool:
+        return "authorization" in {k.lower() for k in self.headers()}
+
+    def headers(self) -> dict[str, str]:
+        """The request headers (user agent, the token if any), built once per source."""
+        if self._hdrs is None:
+            self._hdrs = self._headers()
+        return self._hdrs
 
     def _headers(self) -> dict[str, str]:
         try:
@@ -330,80 +360,82 @@ class HubSource:
     def _backoff(self, attempt: int) -> float:
         return min(8.0, self.backoff * (2**attempt)) * (1 + random.random() / 4)
 
-    # ---- one file -------------------------------------------------------------------------
+    # ---- one file, one GET ----------------------------------------------------------------------
     def _read_file(
         self, repo_type: RepoType, repo_id: str, pin: str, path: str, listed: Any, blob: str | None = None
     ) -> TextFile | UnreadableFile:
         """One text file at `pin`; `listed` is its listed size, `blob` its content id when the metadata
-        gave one (huggingface_hub's cache is per repo: a blob shared across repos is fetched for each)."""
+        named one (a text already read this run under that id is not requested again)."""
+        if blob is not None:
+            with self._texts_lock:
+                known = self._texts.get(blob)
+                if known is not None:
+                    self.unread_duplicates += 1
+            if known is not None:
+                return TextFile(path=path, text=known, size=listed if isinstance(listed, int) else len(known.encode()))
+        prefix = "datasets/" if repo_type == "dataset" else ""
+        url = f"{self.endpoint}/{prefix}{repo_id}/resolve/{quote(pin, safe='')}/{quote(path)}"
         what = f"{repo_id}: {path}"
 
-        def download() -> str:
-            from huggingface_hub import hf_hub_download  # here: organisation audits never load file_download
+        def call() -> TextFile | UnreadableFile:
+            with get_session().stream("GET", url, headers=self.headers(), timeout=self.timeout) as r:
+                self.gate.note("resolvers", r.headers)
+                if r.status_code >= 400:
+                    r.read()
+                    hf_raise_for_status(r)
+                commit = r.headers.get("X-Repo-Commit")
+                if SHA_RE.match(pin) and commit and commit != pin:
+                    raise errors.NetworkError(repo_id, f"{what}: asked for commit {pin[:12]}, got {commit[:12]}")
+                length = r.headers.get("Content-Length")
+                if length and length.isdigit() and int(length) > MAX_TEXT_FILE_BYTES:
+                    return _too_large(path, int(length))
+                raw = bytearray()
+                for chunk in r.iter_bytes():
+                    raw += chunk
+                    if len(raw) > MAX_TEXT_FILE_BYTES:
+                        return _too_large(path, len(raw))
+                etag = (r.headers.get("X-Linked-Etag") or r.headers.get("ETag") or "").removeprefix("W/").strip('"')
+            data = bytes(raw)
+            if length and length.isdigit() and int(length) != len(data):
+                raise httpx.RemoteProtocolError("body shorter than Content-Length")
+            if len(etag) == 40 and etag != _git_blob_sha1(data):
+                raise httpx.RemoteProtocolError("body does not match its ETag")  # truncated: retried
+            return self._text(path, data, etag)
 
-            return hf_hub_download(
-                repo_id,
-                path,
-                repo_type=repo_type,
-                revision=pin,
-                endpoint=self.endpoint,
-                token=self._token,
-                cache_dir=str(self.cache_dir),
-                etag_timeout=self.timeout,
-                library_name="openaudit",
-                library_version=_VERSION,
-            )
-
-        cached = self._cached(repo_type, repo_id, pin, path)
-        if cached is not None:  # pinned to a commit and already downloaded: no request, nothing to count
-            return _read_local(cached, path, listed)
         try:
-            local = self._with_retries(repo_id, what, download, bucket="resolvers", cost=2)  # a HEAD, then a GET
+            return self._with_retries(repo_id, what, call, bucket="resolvers")
         except GatedRepoError as e:
             if _status(e) == 403:
-                detail = (
-                    f"{what} is gated and the token has not been granted access; "
-                    f"request it at https://huggingface.co/{repo_id}"
-                )
+                detail = (f"{what} is gated and the token has not been granted access; "
+                          f"request it at https://huggingface.co/{repo_id}")
             else:
                 detail = f"{what} is gated; pass a token with access (HF_TOKEN or --token)"
             return UnreadableFile(path=path, reason=Unreadable.GATED, detail=detail)
         except RemoteEntryNotFoundError:
-            return UnreadableFile(
-                path=path,
-                reason=Unreadable.MISSING,
-                detail=f"listed in siblings but {self._shown} answered 404",
-            )
+            return UnreadableFile(path=path, reason=Unreadable.MISSING,
+                                  detail=f"listed in siblings but {self._shown} answered 404")
         except RepositoryNotFoundError:
             raise errors.RepoNotFound(repo_id, f"{what}: the repo is no longer found on {self._shown}") from None
         except RevisionNotFoundError:
             raise errors.RevisionNotFound(repo_id, f"{what}: commit {pin} not found on {self._shown}") from None
         except DisabledRepoError:
             raise errors.AccessDenied(repo_id, f"{what}: the repo is disabled on {self._shown}") from None
-        except LocalEntryNotFoundError as e:
-            # hf_hub_download already retried; it wraps the real error.
-            self._raise_file_failure(repo_id, what, e.__cause__ or e)
         except HfHubHTTPError as e:
             self._raise_file_failure(repo_id, what, e)
-        except ValueError as e:  # the library refused the file name
-            return UnreadableFile(path=path, reason=Unreadable.ERROR, detail=f"not fetched: {e}")
-        except OSError as e:  # e.g. "Consistency check failed" after a truncated body
-            raise errors.NetworkError(repo_id, f"{what}: download failed ({type(e).__name__})") from None
-        return _read_local(Path(local), path, listed)
 
-    def _cached(self, repo_type: RepoType, repo_id: str, pin: str, path: str) -> Path | None:
-        """The file in huggingface_hub's cache when `pin` is a commit: hf_hub_download would return
-        it without a request (a branch name is always HEADed)."""
-        if not SHA_RE.match(pin):
-            return None
-        from huggingface_hub import try_to_load_from_cache
-
-        try:
-            got = try_to_load_from_cache(repo_id, path, cache_dir=str(self.cache_dir), revision=pin,
-                                         repo_type=repo_type)
-        except ValueError:  # a name the library refuses: hf_hub_download says so
-            return None
-        return Path(got) if isinstance(got, str) else None
+    def _text(self, path: str, data: bytes, etag: str) -> TextFile | UnreadableFile:
+        key = etag or sha1(data).hexdigest()
+        with self._texts_lock:
+            text = self._texts.get(key)
+            if text is not None:
+                self.deduped_reads += 1
+        if text is None:
+            text = decode_text(data)
+            if text is None:
+                return UnreadableFile(path=path, reason=Unreadable.BINARY, detail="not UTF-8 text")
+            with self._texts_lock:
+                text = self._texts.setdefault(key, text)
+        return TextFile(path=path, text=text, size=len(data))
 
     def _raise_file_failure(self, repo_id: str, what: str, cause: BaseException) -> NoReturn:
         if isinstance(cause, HfHubHTTPError):
@@ -413,10 +445,6 @@ class HubSource:
             if status in (401, 403):
                 raise errors.AccessDenied(repo_id, f"{what}: access denied by {self._shown} (HTTP {status})") from None
             raise errors.NetworkError(repo_id, f"{what}: {self._shown} answered HTTP {status}") from None
-        if isinstance(cause, FileMetadataError):
-            raise errors.NetworkError(
-                repo_id, f"{what}: {self._shown} does not answer like a Hub (no X-Repo-Commit/ETag)"
-            ) from None
         raise errors.NetworkError(
             repo_id, f"{what}: cannot download from {self._shown} ({type(cause).__name__})"
         ) from None
@@ -430,15 +458,8 @@ def blob_key(sib: dict[str, Any]) -> str | None:
     return key if isinstance(key, str) and key else None
 
 
-def _read_local(local: Path, path: str, listed: Any) -> TextFile | UnreadableFile:
-    size = local.stat().st_size
-    if size > MAX_TEXT_FILE_BYTES:
-        return _too_large(path, max(size, listed if isinstance(listed, int) else 0))
-    raw = local.read_bytes()
-    text = decode_text(raw)
-    if text is None:
-        return UnreadableFile(path=path, reason=Unreadable.BINARY, detail="not UTF-8 text")
-    return TextFile(path=path, text=text, size=len(raw))
+def _git_blob_sha1(data: bytes) -> str:
+    return sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _unsafe_path(path: str) -> bool:
