@@ -42,18 +42,17 @@ class RequestGate:
         self.rate_limited = 0
 
     @contextmanager
-    def slot(self, bucket: str, repo_id: str, max_wait: float | None = None, cost: int = 1) -> Iterator[None]:
-        """One call of `cost` requests (huggingface_hub's download is a HEAD and a GET: 2). A call
-        that would go past the budget is not made."""
+    def slot(self, bucket: str, repo_id: str, max_wait: float | None = None) -> Iterator[None]:
+        """One request. A request that would go past the budget is not made."""
         self.wait(bucket, repo_id, max_wait)
         with self._sem:
             with self._lock:
-                if self.max_requests is not None and self.sent + cost > self.max_requests:
+                if self.max_requests is not None and self.sent >= self.max_requests:
                     raise BudgetExhausted(
                         repo_id, f"request budget of {self.max_requests} spent (--max-requests); not fetched"
                     )
-                self.sent += cost
-                self.by_bucket[bucket] = self.by_bucket.get(bucket, 0) + cost
+                self.sent += 1
+                self.by_bucket[bucket] = self.by_bucket.get(bucket, 0) + 1
             yield
 
     def wait(self, bucket: str, repo_id: str = "", max_wait: float | None = None) -> None:

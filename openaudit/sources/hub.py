@@ -315,15 +315,14 @@ class HubSource:
         except ValueError:  # body is not JSON (json.JSONDecodeError)
             raise errors.NetworkError(repo_id, f"{what}: {self._shown} answered with a body that is not JSON") from None
 
-    def _with_retries(self, repo_id: str, what: str, call: Callable[[], _T], bucket: str = "api",
-                      cost: int = 1) -> _T:
+    def _with_retries(self, repo_id: str, what: str, call: Callable[[], _T], bucket: str = "api") -> _T:
         """Run `call` through the gate, retrying 429 (honouring RateLimit / Retry-After), 408/5xx and
         transport errors. A 429 pauses the whole bucket, not just this thread: the window is shared."""
         attempt = 0
         while True:
             wait: float | None = None
             try:
-                with self.gate.slot(bucket, repo_id, self.max_wait, cost):
+                with self.gate.slot(bucket, repo_id, self.max_wait):
                     return call()
             except HfHubHTTPError as e:
                 status = _status(e)
