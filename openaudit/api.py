@@ -41,6 +41,7 @@ __all__ = ["audit_bundle", "audit_models", "audit_org", "default_profiles", "fet
 
 LINEAGE_FETCH_DEPTH = 3  # bases fetched per subject; deeper ancestors are named, not audited
 FILE_READS_PER_REPO = 4  # a live `audit` reads one repo's README and licence files this many at a time
+AUDIT_PROCESSES_FROM = 16  # `audit` with this many targets audits in worker processes (fewer: in a thread)
 
 
 class Source(Protocol):
@@ -362,6 +363,7 @@ def audit_models(
     cache_dir: str | os.PathLike[str] | None = None,
     refresh: bool = False,
     offline: bool = False,
+    processes: int | None = None,
     stats: dict[str, Any] | None = None,
 ) -> Report:
     """Audit Hub ids (`owner/name[@rev]`) or local folders. Every requested model is in the report.
@@ -376,7 +378,9 @@ def audit_models(
     licence matches made are kept in the snapshot cache `cache_dir` (default: the user cache, the one
     `audit_org` keeps): a model read before at the commit the Hub names costs its metadata request
     only, unless `refresh`. `offline` (no `snapshots`): no request at all, every model from the cache
-    at its latest cached commit; one not cached is `skipped` with the reason.
+    at its latest cached commit; one not cached is `skipped` with the reason. The audits run in
+    `processes` worker processes, as for `audit_org` (default: one per core from AUDIT_PROCESSES_FROM
+    targets on, else one thread; 0: one thread), and the report's `subjects` is a packed `SubjectStore`.
     `stats`, if given, is filled with the counts (chosen, left out by `since`, requests by bucket).
     `progress(repo_id)` is called as a Hub model is started; `done(target, n, total)` as each
     chosen target is finished, whatever became of it (audited, failed, left out).
@@ -399,10 +403,17 @@ def audit_models(
     # With --since, --limit counts the models whose dates keep them (see KeptInOrder).
     window = KeptInOrder(when, limit) if when is not None else None
 
-    def bundle_of(snap: RepoSnapshot) -> SnapshotBundle:
+    def audit_snapshot(snap: RepoSnapshot, auditors: Auditors) -> Packed:
+        """Link (at depth full) and audit one snapshot. Its card's prose is read by the audit, not
+        here: the audit answers MoreLinks when it names bases in prose, and those are linked too."""
         if depth != "full":  # nothing linked below full, as in an organisation's audit
-            return SnapshotBundle(subject=trim_to_depth(snap, dep))
-        return fetch_bundle(src, snap, memo) if src else SnapshotBundle(subject=snap)
+            return auditors.submit(SnapshotBundle(subject=trim_to_depth(snap, dep)), True).result()
+        if src is None:  # local folders alone
+            return auditors.submit(SnapshotBundle(subject=snap), True).result()
+        got = auditors.submit(fetch_bundle(src, snap, memo, prose=[]), False).result()
+        if isinstance(got, MoreLinks):
+            got = auditors.submit(fetch_bundle(src, snap, memo, prose=got.prose), True).result()
+        return got
 
     def read(i: int, ref: RepoRef | Path) -> RepoSnapshot | None:
         """The target's snapshot, or None when --since (or --limit after it) leaves it out."""
@@ -427,7 +438,7 @@ def audit_models(
     finished = [0]  # targets done, for `done`
     guard = threading.Lock()
 
-    def audit_one(i: int) -> Subject | None:
+    def audit_one(i: int, auditors: Auditors) -> Packed | None:
         ref = refs[i]
         if progress and isinstance(ref, RepoRef):
             progress(ref.repo_id)
@@ -435,15 +446,14 @@ def audit_models(
             snap = read(i, ref)
             if snap is None:
                 return None
-            bundle = bundle_of(snap)
+            return audit_snapshot(snap, auditors)
         except FetchError as e:
             assert isinstance(ref, RepoRef) and src is not None  # a folder is read without a request
-            return failed_subject(ref, src.name, e)
-        return _with_lost_links(audit_bundle(bundle, profs, strict), bundle)
+            return Packed.of(failed_subject(ref, src.name, e))
 
-    def one(i: int) -> Subject | None:
+    def one(i: int, auditors: Auditors) -> Packed | None:
         try:
-            return audit_one(i)
+            return audit_one(i, auditors)
         finally:
             if done:
                 with guard:
@@ -456,35 +466,33 @@ def audit_models(
     # Live from the Hub, licence matches are kept beside the snapshots, in the cache's identify/ (as for
     # an organisation; askalono takes ~0.3 s a text, and a release pipeline audits the same LICENSE on
     # every run); a replay from a snapshot store or a folder alone writes nothing outside what it was given.
-    kept: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     cache = getattr(src, "cache", None) if source is None and snapshots is None else None
-    if cache is not None:  # make_source gave the Hub (or, offline, the cache): matches beside the snapshots
-        from openaudit.licenses.identify import memo_in_use
-        from openaudit.workers import SharedMemo
-
-        kept = memo_in_use(SharedMemo(cache.root / "identify", processes=False))
-    with kept:
+    # Many models are audited in worker processes, as an organisation's are (the audits are CPU-bound
+    # and hold the GIL); a few in one thread, where forking would cost more than it saves.
+    workers = processes if processes is not None else (None if len(refs) >= AUDIT_PROCESSES_FROM else 0)
+    with Auditors(audit_packed, profs, strict, workers, warm_up=lambda: _warm_up(profs, strict),
+                  memo_dir=cache.root / "identify" if cache is not None else None) as auditors:
         if len(refs) > 1 and jobs > 1:
             pool = ThreadPoolExecutor(max_workers=min(jobs, len(refs)))
             try:
-                audited = list(pool.map(one, range(len(refs))))
+                audited = list(pool.map(partial(one, auditors=auditors), range(len(refs))))
             finally:
                 # On Ctrl-C/SIGTERM, drop the queued models instead of auditing them all before exiting.
                 pool.shutdown(wait=False, cancel_futures=True)
         else:
-            audited = [one(i) for i in range(len(refs))]
-    subjects = window.trim(audited) if window is not None else [s for s in audited if s is not None]
+            audited = [one(i, auditors) for i in range(len(refs))]
+    subjects = SubjectStore(window.trim(audited) if window is not None else [s for s in audited if s is not None])
     _license_changes(subjects)
     if stats is not None:
         gate = getattr(src, "gate", None)
-        stats.update(given=len(given), chosen=len(refs), audited=len(subjects),
+        stats.update(given=len(given), chosen=len(refs), audited=len(subjects), audit_processes=auditors.processes,
                      left_out_since=sorted(window.left_out) if window else [],
                      requests=gate.sent if gate else None,
                      api_requests=gate.by_bucket.get("api", 0) if gate else None,
                      file_requests=gate.by_bucket.get("resolvers", 0) if gate else None,
                      rate_limited=gate.rate_limited if gate else None)
-    return Report(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
-                  generated_at=now or datetime.now(UTC), subjects=subjects)
+    return Report.model_construct(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
+                                  generated_at=now or datetime.now(UTC), subjects=subjects)
 
 
 ORG_DEPTHS = ("metadata", "card", "full")

@@ -44,6 +44,9 @@ OfflineOpt = Annotated[bool, typer.Option("--offline", help="No request at all: 
 CacheDirOpt = Annotated[Path | None, typer.Option("--cache-dir", help="Snapshot cache (a snapshot store), shared "
                                                   "by audit and org. Default: the user cache, openaudit/snapshots.")]
 RefreshOpt = Annotated[bool, typer.Option("--refresh", help="Ignore cached snapshots; fetch again.")]
+ProcessesOpt = Annotated[int | None, typer.Option("--processes", help="Audit worker processes (default: one per "
+                                                  "core, at most 4, for an organisation or 16 models or more; "
+                                                  "0: audit in one thread).")]
 PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="Policy file (.openaudit.yaml or pyproject.toml). "
                                                 "Default: .openaudit.yaml, .openaudit.yml or [tool.openaudit] "
                                                 "in pyproject.toml in the current directory.")]
@@ -256,6 +259,7 @@ def audit(
     max_requests: MaxRequestsOpt = None,
     cache_dir: CacheDirOpt = None,
     refresh: RefreshOpt = False,
+    processes: ProcessesOpt = None,
 ) -> None:
     """Audit models on the Hub (or in a snapshot store, or a local folder)."""
     from openaudit import api
@@ -276,7 +280,7 @@ def audit(
             snapshots=snapshots, profiles=profile or (rules.profiles if rules else None), token=token, strict=strict,
             jobs=jobs, depth=depth, progress=progress, include=include or (), exclude=exclude or (), since=since,
             limit=limit, max_requests=max_requests, cache_dir=cache_dir, refresh=refresh, offline=offline,
-            stats=stats)
+            processes=processes, stats=stats)
         if bar:
             with _progress_bar(f"auditing {len(targets)} models") as update:
 
@@ -312,8 +316,7 @@ def org(
     refresh: RefreshOpt = False,
     offline: OfflineOpt = False,
     max_requests: MaxRequestsOpt = None,
-    processes: Annotated[int | None, typer.Option("--processes", help="Audit worker processes (default: one per "
-                                                  "core, at most 4; 0: audit in one thread).")] = None,
+    processes: ProcessesOpt = None,
     profile: ProfileOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,

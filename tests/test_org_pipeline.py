@@ -292,3 +292,32 @@ def test_a_thread_just_joined_does_not_stop_the_fork() -> None:
         print(refused, round(time.monotonic() - start, 1))
     """)
     assert out.split() == ["0", "0.0"]
+
+
+def test_audit_of_many_models_in_worker_processes_equals_the_audit_in_a_thread(tmp_path: Path) -> None:
+    """`openaudit audit` with AUDIT_PROCESSES_FROM targets or more audits in worker processes, as an
+    organisation's audit does: the same report, byte for byte, as one thread gives (prose bases
+    linked on the audit's request, as `org` links them)."""
+    ids = sorted(f"{o.name}/{m.name}" for o in (STORE / "models").iterdir() if o.is_dir()
+                 for m in o.iterdir() if (m / "info.json").is_file())
+    assert len(ids) >= api.AUDIT_PROCESSES_FROM
+    if not sys.platform.startswith("linux"):
+        pytest.skip("worker processes are forked on Linux only")
+    out = {}
+    for processes in (0, None):
+        path = tmp_path / f"report-{processes}.json"
+        used = _in_a_fresh_process(f"""
+            from datetime import datetime, UTC
+            from pathlib import Path
+            from openaudit import api
+            stats = {{}}
+            r = api.audit_models({ids!r}, snapshots={str(STORE)!r}, jobs=4, processes={processes!r}, stats=stats,
+                                 now=datetime(2026, 1, 1, tzinfo=UTC))
+            Path({str(path)!r}).write_bytes(r.to_json_bytes())
+            print(stats["audit_processes"])
+        """)
+        out[processes] = (int(used.strip()), path.read_bytes())
+    from openaudit.workers import default_processes
+
+    assert out[0][0] == 0 and out[None][0] == default_processes()  # 2 here: one a core
+    assert out[None][1] == out[0][1]
