@@ -638,7 +638,7 @@ def audit_org(
             if not refresh or offline:
                 got = cache.get("model", rid, sha, dep, token=hub is not None and hub.has_token)
                 if got is not None:
-                    return got
+                    return got if hub is None else got.model_copy(update={"info": _listed_over(got.info, item)})
             if offline or hub is None:
                 return Subject(repo_id=rid, revision=sha, source="hub", status="skipped",
                                reason=f"offline: {rid}@{str(sha)[:12]} is not in the cache at depth {depth} "
@@ -704,6 +704,13 @@ def audit_org(
                      cache=str(cache.root) if cache else None)
     return Report.model_construct(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
                                   generated_at=now or datetime.now(UTC), subjects=subjects)
+
+
+def _listed_over(cached: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """A cached model's metadata brought up to date by its list item at the same commit: gating and
+    privacy are settings, not files, and change without a commit. Its siblings stay the cached
+    ones, which may have sizes and blob ids (a list item has neither)."""
+    return {**cached, **{k: v for k, v in item.items() if k != "siblings"}}
 
 
 _WARM_UP_CARD = """---

@@ -667,7 +667,8 @@ def test_audit_reads_through_the_cache_org_keeps_and_the_metadata_stays_fresh(
 ) -> None:
     """A model `org` has read at its commit costs `audit` its metadata request only; `--refresh`
     reads its files again; a deeper `--depth` than the cache holds reads them too; gating changed
-    on the Hub without a commit shows at once (the metadata is never taken from the cache)."""
+    on the Hub without a commit shows at once, in `audit` and in `org` (a setting, not a file: the
+    metadata the Hub gives now wins over the cached one)."""
     store = tmp_path / "store"
     build_org(store, repo_writer, n=3)
     hub = fakehub(store, fresh=True)
@@ -685,6 +686,11 @@ def test_audit_reads_through_the_cache_org_keeps_and_the_metadata_stays_fresh(
     assert sorted(api_requested(hub.since(mark))) == [f"/api/models/{i}" for i in ids]
     assert [_gated(report, i) for i in range(2)] == [False, "auto"]
     assert all(s["status"] == "audited" for s in report["subjects"])  # the card was read, when it was public
+    mark = hub.mark()
+    code, again, out = run(monkeypatch, hub.url, "org", ORG, "--depth", "card", "-q")
+    assert code == 0 and again is not None, out
+    assert files_requested(hub.since(mark)) == []  # `org` too: the listing's gating over the cached entry
+    assert [_gated(again, i) for i in range(2)] == [False, "auto"]
 
     mark = hub.mark()
     code, report, out = run(monkeypatch, hub.url, "audit", ids[0], "--depth", "card", "--refresh", "-q")
