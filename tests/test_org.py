@@ -732,6 +732,13 @@ def test_audit_offline_reads_the_cache_and_skips_what_it_lacks(
     code, _, out = run(monkeypatch, hub.url, "audit", f"{ORG}/model-01", "--offline", "--cache-dir", str(cache),
                        "--strict", "-q")
     assert code == 3, out
+    # --since is decided on the cached metadata (model-00 was made in January 2024), still with no request.
+    for since, kept in (("2023-06-01", [f"{ORG}/model-00"]), ("2025-01-01", [])):
+        code, report, out = run(monkeypatch, hub.url, "audit", f"{ORG}/model-00", "--offline", "--since", since,
+                                "--cache-dir", str(cache), "-q")
+        assert code == 0 and report is not None, out
+        assert [s["repo_id"] for s in report["subjects"]] == kept
+    assert hub.since(mark) == []
     assert not (tmp_path / "xdg").exists()  # --cache-dir: the user cache is never touched
 
 
