@@ -644,7 +644,7 @@ def audit_org(
                                reason=f"offline: {rid}@{str(sha)[:12]} is not in the cache at depth {depth} "
                                       f"({cache.root})")
             snap, paths = hub.snapshot_from_listing(item, dep)
-            cache.put(snap, dep, paths)
+            cache.put(snap, dep, paths, token=hub.has_token)
             return snap
         except FetchError as e:
             return Subject(repo_id=rid, revision=sha, source="hub" if store is None else "store",

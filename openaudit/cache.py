@@ -5,7 +5,7 @@ replayed with `--snapshots`, served by tests/fakehub.py, or shared. Each repo's 
 sidecar carries one more key, `cache`:
 
     {"sha": "<commit>", "depth": "metadata|card|full", "paths": [text files attempted],
-     "taken_at": "<ISO time>", "cached_at": "<ISO time>"}
+     "taken_at": "<ISO time>", "cached_at": "<ISO time>", "token": <whether the reader had a token>}
 
 (Earlier caches kept it in a `cache.json` file beside `info.json`, which is still read. One file
 fewer per model matters: creating a file costs 0.3-0.9 ms of kernel time on a small VM, and a cold
@@ -13,8 +13,10 @@ organisation audit writes five per model.)
 
 `depth` and `paths` say what was read: at depth `card` the licence files were not attempted, so a
 licence file absent from `files/` is "not read", not "missing". An entry answers a request for
-(repo, sha, depth) when its sha is that sha and its depth is at least the one asked for; for a run
-with a token, not when its files were gated (the token may open them). `openaudit org` takes linked
+(repo, sha, depth) when its sha is that sha and its depth is at least the one asked for, and when
+the reader may see it: for a run with a token, not when its files were gated (the token may open
+them); for a run without one, not a gated repo's files read with a token (a CI cache shared by a
+job with a token and a public one). `openaudit org` takes linked
 repos (datasets, base models), whose current sha is not known without a request, from the cache
 while younger than a TTL (any age with --offline); `openaudit audit` asks the Hub for each one's
 sha (one API request) and reads its files from the cache at that sha. Both commands share the one
@@ -98,8 +100,9 @@ class SnapshotCache:
             token: bool = False) -> RepoSnapshot | None:
         """The cached snapshot of `repo_id` at `sha`, read at `depth` or deeper; None on a miss.
 
-        With `token`, an entry whose files were gated (read without a token, or without access) is a
-        miss: the token may open them. Without one, it is what a read would give again."""
+        Who may see what decides too (`_for_reader`): with `token`, an entry whose files were gated
+        (read without a token, or without access) is a miss, the token may open them; without one, a
+        gated repo's entry read with a token is a miss, its files are not this run's to see."""
         if not sha:
             return None
         got = self._load(repo_type, repo_id)
@@ -108,7 +111,7 @@ class SnapshotCache:
         snap, meta = got
         if meta.get("sha") != sha or depth_rank(meta.get("depth", "metadata")) < depth_rank(depth):
             return None
-        if token and any(u.reason == Unreadable.GATED for u in snap.unreadable.values()):
+        if not _for_reader(snap, meta, token):
             return None
         return trim_to_depth(snap, depth)
 
@@ -117,8 +120,7 @@ class SnapshotCache:
         """The latest entry of a repo whose current sha is not asked for: a linked repo (dataset, base
         model) of an organisation's audit, or any repo with --offline. Read at `depth` or deeper,
         younger than the TTL (or any age), at `revision` if one is given (a commit sha or a prefix of
-        it: a branch or tag cannot be resolved without the Hub); with `token`, not one whose files were
-        gated (see `get`)."""
+        it: a branch or tag cannot be resolved without the Hub); one this reader may see (see `get`)."""
         got = self._load(repo_type, repo_id)
         if got is None:
             return None
@@ -127,7 +129,7 @@ class SnapshotCache:
             return None
         if revision is not None and not (len(revision) >= 7 and str(meta.get("sha", "")).startswith(revision.lower())):
             return None
-        if token and any(u.reason == Unreadable.GATED for u in snap.unreadable.values()):
+        if not _for_reader(snap, meta, token):
             return None
         if not any_age:
             cached = parse_hub_time(meta.get("cached_at")) or snap.taken_at
@@ -179,24 +181,36 @@ class SnapshotCache:
                             unreadable=dict(sorted(unreadable.items())))
         return snap, meta
 
-    def put(self, snap: RepoSnapshot, depth: Depth, paths: list[str]) -> None:
-        """Record a snapshot read at `depth`; `paths` are the text files attempted at that depth.
+    def put(self, snap: RepoSnapshot, depth: Depth, paths: list[str], *, token: bool = False) -> None:
+        """Record a snapshot read at `depth` (`token`: by a reader with a token); `paths` are the text
+        files attempted at that depth.
         A cache that cannot be written (read-only, full, not a folder) costs the next run its reads,
         never this run its audit: the failure is logged once and the run goes on."""
         if not snap.revision:
             return  # not keyed by a commit: nothing a later run could trust
         key = f"{snap.repo_type}:{snap.repo_id}"
         with self._lock(key):
+            if not token and snap.gated() and self._read_with_token(snap):
+                return  # what a reader with a token cached of this commit says more: kept
             # The cache keeps the latest commit only: write at the top level whatever was there before.
             # The sidecar is written before info.json: until info.json has the same sha, it is a miss.
             meta = {"sha": snap.revision, "depth": depth, "paths": sorted(set(paths)),
-                    "taken_at": snap.taken_at.isoformat(), "cached_at": datetime.now(UTC).isoformat()}
+                    "taken_at": snap.taken_at.isoformat(), "cached_at": datetime.now(UTC).isoformat(),
+                    "token": token}
             try:
                 d = write_snapshot(self.root, snap.model_copy(update={"requested_revision": None}),
                                    sidecar_extra={"cache": meta}, blobs=self._blobs)
                 (d / META).unlink(missing_ok=True)  # an older cache's entry: superseded by the sidecar
             except OSError as e:
                 self._unwritable(e)
+
+    def _read_with_token(self, snap: RepoSnapshot) -> bool:
+        try:
+            sidecar = _read_json(repo_dir(self.root, snap.repo_type, snap.repo_id) / SIDECAR) or {}
+        except Exception:  # an id the store layout refuses: there is no entry
+            return False
+        meta = sidecar.get("cache")
+        return isinstance(meta, dict) and meta.get("sha") == snap.revision and meta.get("token") is True
 
     def _unwritable(self, e: OSError) -> None:
         with self._guard:
@@ -233,6 +247,16 @@ class SnapshotCache:
                 rows.append({"id": info["id"], "sha": info.get("sha"), "createdAt": info.get("createdAt"),
                              "lastModified": info.get("lastModified")})
         return rows or None
+
+
+def _for_reader(snap: RepoSnapshot, meta: dict[str, Any], token: bool) -> bool:
+    """Whether a cached entry answers this reader as the Hub would. A reader with a token is not
+    given files recorded as gated (the token may open them); a reader without one is not given a
+    gated repo's files read with a token (a CI cache shared by a job with a token and a public one).
+    An entry of an earlier cache, with no `token` key, was read without one or says so by its files."""
+    if token:
+        return not any(u.reason == Unreadable.GATED for u in snap.unreadable.values())
+    return not (meta.get("token") is True and snap.gated())
 
 
 README_NOT_READ = "not read: --depth metadata reads the repository's metadata only"

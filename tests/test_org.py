@@ -759,7 +759,8 @@ def test_a_cache_that_cannot_be_written_costs_no_audit(
 
 def test_cached_gated_files_are_read_again_with_a_token(fakehub: Any, tmp_path: Path, repo_writer: Any) -> None:
     """A snapshot read without a token records its files as gated; a run with a token does not take
-    that from the cache (the token may open them), a run without one does (it would get the same)."""
+    that from the cache (the token may open them), a run without one does (it would get the same).
+    The files a run with a token read are not given to a run without one."""
     from openaudit.sources.hub import HubSource
 
     store = tmp_path / "store"
@@ -779,6 +780,12 @@ def test_cached_gated_files_are_read_again_with_a_token(fakehub: Any, tmp_path: 
     assert reads == [] and again.unreadable == anon.unreadable  # a cache hit: nothing else to learn
     opened, reads = read("hf_any_token_the_fake_hub_accepts")
     assert reads and "README.md" in opened.files and "README.md" not in opened.unreadable
+    # A run without a token is not given what the one with a token read (a CI cache shared by both),
+    # and does not overwrite it: the next run with a token reads nothing.
+    public, reads = read(False)
+    assert reads == [] and public.files == {} and {u.reason.value for u in public.unreadable.values()} == {"gated"}
+    reopened, reads = read("hf_any_token_the_fake_hub_accepts")
+    assert reads == [] and reopened.files == opened.files
 
 
 def test_openaudit_snapshot_records_what_the_hub_serves_and_writes_no_cache(

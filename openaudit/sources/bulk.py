@@ -182,5 +182,5 @@ class CachedSource:
             raise errors.OfflineMiss(repo_id, f"{repo_type} '{repo_id}'{at} is not in the cache "
                                               f"{self.cache.root} at depth {self.depth}")  # "offline: " is its kind
         snap = self.hub.model(repo_id, revision) if repo_type == "model" else self.hub.dataset(repo_id, revision)
-        self.cache.put(snap, "full", paths_for_depth(snap.info, "full"))
+        self.cache.put(snap, "full", paths_for_depth(snap.info, "full"), token=self.hub.has_token)
         return snap

@@ -246,7 +246,7 @@ class HubSource:
             unreadable=dict(sorted(unreadable.items())),
         )
         if self.cache is not None:
-            self.cache.put(snap, self.depth, sorted(wanted))
+            self.cache.put(snap, self.depth, sorted(wanted), token=has_token)
         return snap
 
     @property
