@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from openaudit.cache import Depth
 
 __all__ = ["audit_bundle", "audit_models", "audit_org", "default_profiles", "fetch_bundle", "load_profile",
-           "make_source"]
+           "make_source", "record_snapshots"]
 
 LINEAGE_FETCH_DEPTH = 3  # bases fetched per subject; deeper ancestors are named, not audited
 FILE_READS_PER_REPO = 4  # a live `audit` reads one repo's README and licence files this many at a time
@@ -495,6 +495,64 @@ def audit_models(
                                   generated_at=now or datetime.now(UTC), subjects=subjects)
 
 
+def record_snapshots(
+    targets: Sequence[str],
+    output: str | os.PathLike[str],
+    *,
+    snapshots: str | os.PathLike[str] | None = None,
+    token: str | None = None,
+    jobs: int = 4,
+    max_requests: int | None = None,
+    done: Callable[[RepoSnapshot, int], Any] | None = None,
+) -> list[tuple[str, str]]:
+    """Record what the source serves of each target (`owner/name[@rev]`), and the datasets and base
+    models it links to, into the snapshot store `output` (DESIGN §2): `openaudit snapshot`.
+
+    Live from the Hub, read afresh (no cache), `jobs` models at once, within the request budget
+    `max_requests`. A linked repo named by several targets is written once. Every entry is written
+    whole or not at all (info.json last), so an interrupted run leaves complete entries only.
+    `done(snapshot, linked)` is called as each target is written. Returns, in the order given, the
+    targets not recorded, or recorded without a linked repo lost to the budget, a rate limit or the
+    network (a replay would lack it), each with the reason."""
+    from openaudit.sources.store import write_snapshot
+
+    _check_run_options(jobs, None, max_requests, "full")
+    refs = [parse_ref(t) for t in targets]  # InvalidRepoId before any request
+    src = make_source(snapshots, token=token, jobs=jobs, max_requests=max_requests, cached=False)
+    memo = RunMemo()
+    written: set[str] = set()
+    lock = threading.Lock()
+
+    def one(ref: RepoRef) -> str | None:
+        try:
+            snap = src.model(ref.repo_id, ref.revision)
+        except FetchError as e:
+            return f"{e.kind}: {e}"
+        bundle = fetch_bundle(src, snap, memo)
+        write_snapshot(output, snap)
+        for key, linked in bundle.related.items():
+            with lock:
+                if key in written:
+                    continue
+                written.add(key)
+            write_snapshot(output, linked, as_id=key.split(":", 1)[1])
+        if done:
+            with contextlib.suppress(Exception):  # a progress line must not cost a model its record
+                done(snap, len(bundle.related))
+        lost = _lost_links(bundle)
+        return f"recorded without linked repos not fetched: {lost}" if lost else None
+
+    if len(refs) > 1 and jobs > 1:
+        pool = ThreadPoolExecutor(max_workers=min(jobs, len(refs)))
+        try:
+            reasons = list(pool.map(one, refs))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C/SIGTERM: drop the queued models
+    else:
+        reasons = [one(r) for r in refs]
+    return [(r.repo_id, why) for r, why in zip(refs, reasons, strict=True) if why is not None]
+
+
 ORG_DEPTHS = ("metadata", "card", "full")
 
 
@@ -776,11 +834,16 @@ def audit_packed(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
 def _with_lost_links(subject: Subject, bundle: SnapshotBundle) -> Subject:
     """An audit whose linked datasets or bases were lost to the budget, a rate limit or the network
     is incomplete: run again, it may say more."""
-    lost = sorted(f"{k} ({v})" for k, v in bundle.related_errors.items() if v.startswith(_TRANSIENT))
+    lost = _lost_links(bundle)
     if lost and subject.status == "audited":
         subject.status = "incomplete"
-        subject.reason = f"linked repos not fetched: {'; '.join(lost)[:500]}"
+        subject.reason = f"linked repos not fetched: {lost}"
     return subject
+
+
+def _lost_links(bundle: SnapshotBundle) -> str:
+    """The linked repos lost to the budget, a rate limit or the network (not: not found, gated), or ""."""
+    return "; ".join(sorted(f"{k} ({v})" for k, v in bundle.related_errors.items() if v.startswith(_TRANSIENT)))[:500]
 
 
 def _pipeline(chosen: Sequence[dict[str, Any]], named: set[str],

@@ -20,6 +20,7 @@ import typer
 from openaudit import __version__
 from openaudit.errors import ExitCode, OpenAuditError, UsageError
 from openaudit.report import Report
+from openaudit.snapshot import RepoSnapshot
 
 T = TypeVar("T")
 
@@ -368,33 +369,22 @@ def snapshot(
     snapshots: SnapshotsOpt = None,
     token: TokenOpt = None,
     quiet: QuietOpt = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Models read at once.")] = 4,
+    max_requests: MaxRequestsOpt = None,
 ) -> None:
     """Record what the source served (and the datasets and base models it links to) into a store."""
     from openaudit import api
-    from openaudit.errors import FetchError
-    from openaudit.repoid import parse_ref
-    from openaudit.sources.store import write_snapshot
+
+    def wrote(snap: RepoSnapshot, linked: int) -> None:
+        if not quiet:
+            typer.echo(f"wrote {snap.repo_id}@{(snap.revision or '')[:12]} (+{linked} linked)", err=True)
 
     def go() -> int:
-        refs = [parse_ref(t) for t in targets]
-        src = api.make_source(snapshots, token=token, cached=False)  # what the Hub serves now
-        failed = 0
-        memo = api.RunMemo()
-        for ref in refs:
-            try:
-                snap = src.model(ref.repo_id, ref.revision)
-            except FetchError as e:
-                _err(f"{ref.repo_id}: {e}")
-                failed += 1
-                continue
-            bundle = api.fetch_bundle(src, snap, memo)
-            write_snapshot(output, snap)
-            for key, linked in bundle.related.items():
-                write_snapshot(output, linked, as_id=key.split(":", 1)[1])
-            if not quiet:
-                typer.echo(f"wrote {snap.repo_id}@{(snap.revision or '')[:12]} (+{len(bundle.related)} linked)",
-                           err=True)
-        return failed
+        failed = api.record_snapshots(targets, output, snapshots=snapshots, token=token, jobs=jobs,
+                                      max_requests=max_requests, done=wrote)
+        for repo_id, why in failed:
+            _err(f"{repo_id}: {why}")
+        return len(failed)
 
     failed = _run(go)
     raise typer.Exit(int(ExitCode.INCOMPLETE if failed else ExitCode.OK))

@@ -799,6 +799,42 @@ def test_openaudit_snapshot_records_what_the_hub_serves_and_writes_no_cache(
     assert not (tmp_path / "xdg").exists()
 
 
+def test_openaudit_snapshot_of_many_models_reads_them_at_once_within_a_budget(
+    org_hub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`openaudit snapshot ID... --jobs N --max-requests N`: the models are read N at once, the dataset
+    they share is requested and written once, and what the budget leaves unread is named on stderr
+    (exit 3) while the rest is in the store, complete."""
+    from openaudit.sources.store import StoreSource
+
+    monkeypatch.setenv("HF_ENDPOINT", org_hub.url)
+    ids = [f"{ORG}/model-{i:02d}" for i in (0, 1, 2, 4)]  # 00, 02 and 04 name synth-data/corpus
+    out = tmp_path / "recorded"
+    mark = org_hub.mark()
+    res = CliRunner().invoke(app, ["snapshot", *ids, "-o", str(out), "--jobs", "3"])
+    assert res.exit_code == 0, res.output
+    reqs = org_hub.since(mark)
+    assert api_requested(reqs).count("/api/datasets/synth-data/corpus") == 1
+    assert sorted(line.split("@")[0] for line in res.output.splitlines() if line.startswith("wrote ")) == [
+        f"wrote {i}" for i in ids]
+    store = StoreSource(out)
+    assert [store.model(i).repo_id for i in ids] == ids and store.dataset("synth-data/corpus").files
+
+    spent = tmp_path / "spent"
+    res = CliRunner().invoke(app, ["snapshot", *ids, "-o", str(spent), "--jobs", "1", "--max-requests", "3"])
+    assert res.exit_code == 3, res.output
+    # model-00 spends it (metadata, README, LICENSE): recorded, but without its dataset, and said so.
+    told = dict(line.removeprefix("openaudit: ").split(": ", 1) for line in res.output.splitlines()
+                if line.startswith("openaudit: synth-org/"))
+    assert sorted(told) == ids
+    assert told[ids[0]].startswith("recorded without linked repos not fetched: dataset:synth-data/corpus (budget:")
+    assert all(told[i].startswith("budget: request budget of 3 spent") for i in ids[1:])
+    assert (spent / "models" / ids[0] / "info.json").is_file() and not (spent / "datasets").exists()
+    assert not any((spent / "models" / i / "info.json").exists() for i in ids[1:])
+    bad = CliRunner().invoke(app, ["snapshot", *ids, "-o", str(spent), "--jobs", "0"])
+    assert bad.exit_code == 2 and "--jobs must be at least 1; got 0" in bad.output
+
+
 # ---- the progress display: a bar on a terminal, no bar otherwise ---------------------------------
 
 def _on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
