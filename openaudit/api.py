@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from openaudit.card import ParsedCard
 from openaudit.criteria import BUILTIN_PROFILES, Profile, available_profiles, load_profile
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["audit_bundle", "audit_models", "audit_org", "default_profiles", "fetch_bundle", "load_profile",
            "make_source", "record_snapshots"]
 
+T = TypeVar("T")
 LINEAGE_FETCH_DEPTH = 3  # bases fetched per subject; deeper ancestors are named, not audited
 FILE_READS_PER_REPO = 4  # a live `audit` reads one repo's README and licence files this many at a time
 AUDIT_PROCESSES_FROM = 16  # `audit` with this many targets audits in worker processes (fewer: in a thread)
@@ -472,15 +473,7 @@ def audit_models(
     workers = processes if processes is not None else (None if len(refs) >= AUDIT_PROCESSES_FROM else 0)
     with Auditors(audit_packed, profs, strict, workers, warm_up=lambda: _warm_up(profs, strict),
                   memo_dir=cache.root / "identify" if cache is not None else None) as auditors:
-        if len(refs) > 1 and jobs > 1:
-            pool = ThreadPoolExecutor(max_workers=min(jobs, len(refs)))
-            try:
-                audited = list(pool.map(partial(one, auditors=auditors), range(len(refs))))
-            finally:
-                # On Ctrl-C/SIGTERM, drop the queued models instead of auditing them all before exiting.
-                pool.shutdown(wait=False, cancel_futures=True)
-        else:
-            audited = [one(i, auditors) for i in range(len(refs))]
+        audited = _in_threads(partial(one, auditors=auditors), range(len(refs)), jobs)
     subjects = SubjectStore(window.trim(audited) if window is not None else [s for s in audited if s is not None])
     _license_changes(subjects)
     if stats is not None:
@@ -542,15 +535,20 @@ def record_snapshots(
         lost = _lost_links(bundle)
         return f"recorded without linked repos not fetched: {lost}" if lost else None
 
-    if len(refs) > 1 and jobs > 1:
-        pool = ThreadPoolExecutor(max_workers=min(jobs, len(refs)))
-        try:
-            reasons = list(pool.map(one, refs))
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C/SIGTERM: drop the queued models
-    else:
-        reasons = [one(r) for r in refs]
+    reasons = _in_threads(one, refs, jobs)
     return [(r.repo_id, why) for r, why in zip(refs, reasons, strict=True) if why is not None]
+
+
+def _in_threads(fn: Callable[[Any], T], items: Sequence[Any], jobs: int) -> list[T]:
+    """`fn` over `items` on `jobs` threads (in this one for a single item or job), results in order."""
+    if len(items) <= 1 or jobs <= 1:
+        return [fn(x) for x in items]
+    pool = ThreadPoolExecutor(max_workers=min(jobs, len(items)))
+    try:
+        return list(pool.map(fn, items))
+    finally:
+        # On Ctrl-C/SIGTERM, drop the queued items instead of working through them all before exiting.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 ORG_DEPTHS = ("metadata", "card", "full")

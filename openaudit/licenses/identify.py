@@ -126,8 +126,9 @@ def _askalono_call(text: str) -> tuple[str, float] | None:
 
 
 # A memo (key, compute, valid) -> value, kept on disk between runs (openaudit.workers.SharedMemo):
-# set in an organisation's audit workers, and for the run by `memo_in_use` (openaudit.api), so the
-# same Apache/MIT text is matched once, not by each process or thread and again on every run.
+# set in the audit worker processes, and for the run by `memo_in_use` when the audits run in a thread
+# (openaudit.workers.Auditors), so the same Apache/MIT text is matched once, not by each process and
+# again on every run.
 SHARED_MEMO: Callable[[str, Callable[[], Any], Callable[[Any], bool]], Any] | None = None
 
 

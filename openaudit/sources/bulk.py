@@ -37,16 +37,14 @@ from huggingface_hub.utils import get_session, hf_raise_for_status
 from openaudit import errors
 from openaudit.cache import Depth, paths_for_depth, trim_to_depth
 from openaudit.snapshot import (
-    MAX_TEXT_FILE_BYTES,
     SHA_RE,
     RepoSnapshot,
     RepoType,
     TextFile,
-    Unreadable,
     UnreadableFile,
 )
 from openaudit.sources.gate import BudgetExhausted, RequestGate
-from openaudit.sources.hub import HubSource, _status, _too_large, _unsafe_path, blob_key
+from openaudit.sources.hub import HubSource, _status, blob_key, not_to_read
 
 log = logging.getLogger(__name__)
 __all__ = ["BudgetExhausted", "BulkHubSource", "CachedSource", "RequestGate"]
@@ -123,21 +121,12 @@ class BulkHubSource(HubSource):
         for path in paths:
             sib = listed.get(path) or {}
             size = sib.get("size")
-            if _unsafe_path(path):
-                unreadable[path] = UnreadableFile(
-                    path=path, reason=Unreadable.ERROR, detail="unsafe file name; not fetched")
-            elif isinstance(size, int) and size > MAX_TEXT_FILE_BYTES:
-                unreadable[path] = _too_large(path, size)
-            elif gated and not self.has_token:
-                unreadable[path] = UnreadableFile(
-                    path=path, reason=Unreadable.GATED,
-                    detail=f"{repo_id}: {path} is gated; pass a token with access (HF_TOKEN or --token)")
+            skip = not_to_read(repo_id, path, size, gated and not self.has_token)
+            got = skip if skip is not None else self._read_file("model", repo_id, pin, path, size, blob_key(sib))
+            if isinstance(got, TextFile):
+                files[path] = got
             else:
-                got = self._read_file("model", repo_id, pin, path, size, blob_key(sib))
-                if isinstance(got, TextFile):
-                    files[path] = got
-                else:
-                    unreadable[path] = got
+                unreadable[path] = got
         snap = RepoSnapshot(repo_id=repo_id, repo_type="model", revision=sha, source="hub",
                             taken_at=datetime.now(UTC), info=info, files=dict(sorted(files.items())),
                             unreadable=dict(sorted(unreadable.items())))

@@ -201,18 +201,9 @@ class HubSource:
                 continue
             seen.add(path)
             size = sib.get("size")
-            if _unsafe_path(path):
-                unreadable[path] = UnreadableFile(
-                    path=path, reason=Unreadable.ERROR, detail="unsafe file name; not fetched"
-                )
-            elif isinstance(size, int) and size > MAX_TEXT_FILE_BYTES:
-                unreadable[path] = _too_large(path, size)
-            elif gated and not has_token:
-                unreadable[path] = UnreadableFile(
-                    path=path,
-                    reason=Unreadable.GATED,
-                    detail=f"{repo_id}: {path} is gated; pass a token with access (HF_TOKEN or --token)",
-                )
+            skip = not_to_read(repo_id, path, size, gated and not has_token)
+            if skip is not None:
+                unreadable[path] = skip
             else:
                 todo.append((path, size, blob_key(sib)))
 
@@ -447,6 +438,19 @@ class HubSource:
         raise errors.NetworkError(
             repo_id, f"{what}: cannot download from {self._shown} ({type(cause).__name__})"
         ) from None
+
+
+def not_to_read(repo_id: str, path: str, size: Any, gated_to_us: bool) -> UnreadableFile | None:
+    """Why a listed text file is not requested at all (a hostile name, listed too large, gated for a
+    reader without a token), or None: it is read."""
+    if _unsafe_path(path):
+        return UnreadableFile(path=path, reason=Unreadable.ERROR, detail="unsafe file name; not fetched")
+    if isinstance(size, int) and size > MAX_TEXT_FILE_BYTES:
+        return _too_large(path, size)
+    if gated_to_us:
+        return UnreadableFile(path=path, reason=Unreadable.GATED,
+                              detail=f"{repo_id}: {path} is gated; pass a token with access (HF_TOKEN or --token)")
+    return None
 
 
 def blob_key(sib: dict[str, Any]) -> str | None:
