@@ -109,12 +109,13 @@ def _stop(pool: Executor) -> None:
     """An interrupted run: the workers are stopped now, not after the audits they hold, and the pool's
     manager thread has ended before the interpreter exits (left running, CPython 3.11's exit hook can
     wake it through a pipe it has just closed, and print a traceback after "interrupted")."""
+    # Both are taken before shutdown(), which drops the pool's references to them.
     workers = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in workers:
         with contextlib.suppress(Exception):
             proc.terminate()
-    manager = getattr(pool, "_executor_manager_thread", None)
     if manager is not None:
         manager.join(timeout=5)
 
@@ -275,6 +276,10 @@ class Auditors:
         return out
 
     def shutdown(self, cancel: bool = False) -> None:
+        if cancel:
+            # The thread first: a worker stopped now must not have its audit redone here (as a dead
+            # worker's is); its future fails instead.
+            self._thread.shutdown(wait=False, cancel_futures=True)
         if self._procs is not None:
             if cancel:
                 _stop(self._procs)

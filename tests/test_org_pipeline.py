@@ -139,6 +139,34 @@ def test_a_dead_worker_loses_no_model() -> None:
     assert out.split() == ["2", "True", "True"]
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are forked on Linux only")
+def test_an_interrupted_pool_has_stopped_its_workers_and_threads_when_it_returns() -> None:
+    """Ctrl-C mid-audit: the workers are stopped at once, not after the audits they hold, and no pool
+    thread outlives the run (one left running raced CPython 3.11's exit hook, which then printed
+    "OSError: Bad file descriptor" after "interrupted": seen in CI)."""
+    out = _in_a_fresh_process("""
+        import threading, time
+        from openaudit import api
+        from openaudit.workers import Auditors
+
+        def slow(bundle, profiles, strict, *args):
+            time.sleep(60)
+
+        start = time.monotonic()
+        try:
+            with Auditors(slow, api.resolve_profiles(None), False, processes=2) as auditors:
+                held = [auditors.submit(None) for _ in range(4)]
+                time.sleep(0.3)
+                raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            pass
+        print(auditors.processes, time.monotonic() - start < 20)
+        print([t.name for t in threading.enumerate() if t is not threading.main_thread()])
+        print(all(f.done() for f in held))
+    """)
+    assert out.splitlines() == ["2 True", "[]", "True"]
+
+
 def test_processes_are_not_forked_once_a_native_thread_exists() -> None:
     """askalono starts a Rust thread pool on first use; a child forked after that would hang on it.
     This test process has matched licence texts by now: audits here run in a thread."""
