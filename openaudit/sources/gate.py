@@ -44,8 +44,15 @@ class RequestGate:
     @contextmanager
     def slot(self, bucket: str, repo_id: str, max_wait: float | None = None) -> Iterator[None]:
         """One request. A request that would go past the budget is not made."""
-        self.wait(bucket, repo_id, max_wait)
-        with self._sem:
+        while True:
+            self.wait(bucket, repo_id, max_wait)
+            self._sem.acquire()
+            # A pause set while this thread queued for a slot holds it too: it gives the slot back
+            # (another bucket's request may use it) and waits.
+            if not self._paused_now(bucket):
+                break
+            self._sem.release()
+        try:
             with self._lock:
                 if self.max_requests is not None and self.sent >= self.max_requests:
                     raise BudgetExhausted(
@@ -54,6 +61,12 @@ class RequestGate:
                 self.sent += 1
                 self.by_bucket[bucket] = self.by_bucket.get(bucket, 0) + 1
             yield
+        finally:
+            self._sem.release()
+
+    def _paused_now(self, bucket: str) -> bool:
+        with self._lock:
+            return self._paused.get(bucket, 0.0) > time.monotonic()
 
     def wait(self, bucket: str, repo_id: str = "", max_wait: float | None = None) -> None:
         """Until the bucket's pause is over; a pause longer than `max_wait` fails at once instead
