@@ -77,8 +77,10 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
     if offline:
         from openaudit.cache import SnapshotCache
         from openaudit.sources.bulk import CachedSource
+        from openaudit.sources.hub import token_in_use
 
-        return CachedSource(None, SnapshotCache(root), offline=True, depth=depth)
+        # A token in use (given, HF_TOKEN, the stored login) is served what a run with one cached.
+        return CachedSource(None, SnapshotCache(root), offline=True, depth=depth, token=token_in_use(token))
     from openaudit.sources.gate import RequestGate
     from openaudit.sources.hub import HubSource
 
@@ -615,10 +617,11 @@ def audit_org(
     thread). The report's `subjects` is a packed, read-only `SubjectStore` (openaudit.subjects): an
     organisation's report is held at ~8 KB a model and each subject is decoded when it is read.
     """
-    from openaudit.cache import SnapshotCache, default_cache_dir, trim_to_depth
+    from openaudit.cache import WITHHELD_FROM_ANONYMOUS, SnapshotCache, default_cache_dir, trim_to_depth
     from openaudit.repoid import validate_owner
     from openaudit.selection import parse_since, select_models
     from openaudit.sources.bulk import BulkHubSource, CachedSource, RequestGate
+    from openaudit.sources.hub import token_in_use
     from openaudit.sources.store import StoreSource
 
     validate_owner(org)
@@ -681,7 +684,8 @@ def audit_org(
                                      reason=f"{e.kind}: the listing stopped after {len(listed)} models: {e}"))
             if not filtered and limit is None and not extra:
                 cache.put_listing(org, listed)
-        linked = CachedSource(hub, cache, offline=offline, refresh=refresh)
+        reader_token = hub.has_token if hub is not None else token_in_use(token)
+        linked = CachedSource(hub, cache, offline=offline, refresh=refresh, token=reader_token)
     chosen = select_models(listed, include, exclude, when, limit)
     total = len(chosen)
 
@@ -692,13 +696,14 @@ def audit_org(
                 return trim_to_depth(store.model(rid), dep)
             assert cache is not None
             if not refresh or offline:
-                got = cache.get("model", rid, sha, dep, token=hub is not None and hub.has_token)
+                got = cache.get("model", rid, sha, dep, token=reader_token)
                 if got is not None:
                     return got if hub is None else got.model_copy(update={"info": _listed_over(got.info, item)})
             if offline or hub is None:
+                withheld = not reader_token and cache.get("model", rid, sha, dep, token=True) is not None
+                why = WITHHELD_FROM_ANONYMOUS if withheld else f"is not in the cache at depth {depth}"
                 return Subject(repo_id=rid, revision=sha, source="hub", status="skipped",
-                               reason=f"offline: {rid}@{str(sha)[:12]} is not in the cache at depth {depth} "
-                                      f"({cache.root})")
+                               reason=f"offline: {rid}@{str(sha)[:12]} {why} ({cache.root})")
             snap, paths = hub.snapshot_from_listing(item, dep)
             cache.put(snap, dep, paths, token=hub.has_token)
             return snap

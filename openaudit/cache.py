@@ -249,6 +249,11 @@ class SnapshotCache:
         return rows or None
 
 
+# Why a run without a token was not given an entry (an offline run's skip reason says it).
+WITHHELD_FROM_ANONYMOUS = ("is cached only as read with a Hub token, and this run has none; "
+                           "pass one (HF_TOKEN or --token)")
+
+
 def _for_reader(snap: RepoSnapshot, meta: dict[str, Any], token: bool) -> bool:
     """Whether a cached entry answers this reader as the Hub would. A reader with a token is not
     given files recorded as gated (the token may open them); a reader without one is not given a

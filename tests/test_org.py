@@ -788,6 +788,43 @@ def test_cached_gated_files_are_read_again_with_a_token(fakehub: Any, tmp_path: 
     assert reads == [] and reopened.files == opened.files
 
 
+def test_offline_serves_a_gated_repos_token_read_files_to_a_run_with_a_token_and_says_why_not_otherwise(
+    fakehub: Any, tmp_path: Path, repo_writer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI job with a token fills the cache; a replay with --offline decides who may see a gated
+    repo's files as a live run would: a run with a token (HF_TOKEN or --token; none is sent) gets
+    them, one without is skipped with the reason, not "not in the cache"."""
+    store = tmp_path / "store"
+    build_org(store, repo_writer, n=4)  # model-03 is gated
+    hub = fakehub(store, fresh=True)
+    cache = tmp_path / "cache"
+    rid = f"{ORG}/model-03"
+    monkeypatch.setenv("HF_TOKEN", "hf_any_token_the_fake_hub_accepts")
+    for command in (["audit", rid], ["org", ORG]):
+        code, live, out = run(monkeypatch, hub.url, *command, "--cache-dir", str(cache), "-q")
+        assert code == 0 and live is not None, out
+    (live_03,) = [s for s in live["subjects"] if s["repo_id"] == rid]
+    assert live_03["status"] == "audited"
+    mark = hub.mark()
+    for command in (["audit", rid], ["org", ORG]):
+        monkeypatch.delenv("HF_TOKEN")
+        code, anon, out = run(monkeypatch, hub.url, *command, "--offline", "--cache-dir", str(cache), "-q")
+        assert anon is not None, out
+        (skipped,) = [s for s in anon["subjects"] if s["repo_id"] == rid]
+        assert skipped["status"] == "skipped"
+        assert "cached only as read with a Hub token, and this run has none" in skipped["reason"]
+        assert all(s["status"] == "audited" for s in anon["subjects"] if s["repo_id"] != rid)
+        for token in (["--token", "hf_any_token_the_fake_hub_accepts"], []):
+            if not token:
+                monkeypatch.setenv("HF_TOKEN", "hf_any_token_the_fake_hub_accepts")
+            code, replay, out = run(monkeypatch, hub.url, *command, *token, "--offline", "--cache-dir", str(cache),
+                                    "-q")
+            assert code == 0 and replay is not None, out
+            (again,) = [s for s in replay["subjects"] if s["repo_id"] == rid]
+            assert again["status"] == "audited" and again["findings"] == live_03["findings"]
+    assert hub.since(mark) == []  # offline: not one request, with a token or without
+
+
 def test_openaudit_snapshot_records_what_the_hub_serves_and_writes_no_cache(
     org_hub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

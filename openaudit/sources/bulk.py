@@ -35,7 +35,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import get_session, hf_raise_for_status
 
 from openaudit import errors
-from openaudit.cache import Depth, paths_for_depth, trim_to_depth
+from openaudit.cache import WITHHELD_FROM_ANONYMOUS, Depth, paths_for_depth, trim_to_depth
 from openaudit.snapshot import (
     SHA_RE,
     RepoSnapshot,
@@ -141,12 +141,18 @@ class CachedSource:
     name = "hub"
 
     def __init__(self, hub: BulkHubSource | None, cache: Any, *, offline: bool = False, refresh: bool = False,
-                 depth: Depth = "full"):
+                 depth: Depth = "full", token: bool = False):
+        """`token`, without a `hub` (offline): whether this reader has a Hub token (see SnapshotCache.get)."""
         self.hub = hub
         self.cache = cache
         self.offline = offline
         self.refresh = refresh
         self.depth = depth
+        self._token = token
+
+    @property
+    def has_token(self) -> bool:
+        return self.hub.has_token if self.hub is not None else self._token
 
     def model(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
         return self._get("model", repo_id, revision)
@@ -162,12 +168,15 @@ class CachedSource:
     def _get(self, repo_type: RepoType, repo_id: str, revision: str | None) -> RepoSnapshot:
         if not self.refresh or self.offline:
             got = self.cache.get_linked(repo_type, repo_id, any_age=self.offline, depth=self.depth,
-                                        revision=revision if self.offline else None,
-                                        token=self.hub is not None and self.hub.has_token)
+                                        revision=revision if self.offline else None, token=self.has_token)
             if got is not None:
                 return got
         if self.offline or self.hub is None:
             at = f" at revision '{revision}'" if revision else ""
+            if not self.has_token and self.cache.get_linked(repo_type, repo_id, any_age=True, depth=self.depth,
+                                                            revision=revision, token=True) is not None:
+                raise errors.OfflineMiss(repo_id, f"{repo_type} '{repo_id}'{at} {WITHHELD_FROM_ANONYMOUS} "
+                                                  f"({self.cache.root})")
             raise errors.OfflineMiss(repo_id, f"{repo_type} '{repo_id}'{at} is not in the cache "
                                               f"{self.cache.root} at depth {self.depth}")  # "offline: " is its kind
         snap = self.hub.model(repo_id, revision) if repo_type == "model" else self.hub.dataset(repo_id, revision)

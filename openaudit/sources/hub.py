@@ -242,7 +242,7 @@ class HubSource:
 
     @property
     def has_token(self) -> bool:
-        return "authorization" in {k.lower() for k in self.headers()}
+        return _carries_token(self.headers())
 
     def headers(self) -> dict[str, str]:
         """The request headers (user agent, the token if any), built once per source."""
@@ -251,12 +251,7 @@ class HubSource:
         return self._hdrs
 
     def _headers(self) -> dict[str, str]:
-        try:
-            return build_hf_headers(token=self._token, library_name="openaudit", library_version=_VERSION)
-        except LocalTokenNotFoundError:
-            raise errors.UsageError(
-                "a Hub token was required but none was found; set HF_TOKEN or pass --token"
-            ) from None
+        return hub_headers(self._token)
 
     # ---- the API call ---------------------------------------------------------------------
     def _info(self, repo_type: RepoType, repo_id: str, revision: str | None, headers: dict[str, str]) -> dict[str, Any]:
@@ -438,6 +433,24 @@ class HubSource:
         raise errors.NetworkError(
             repo_id, f"{what}: cannot download from {self._shown} ({type(cause).__name__})"
         ) from None
+
+
+def hub_headers(token: str | bool | None) -> dict[str, str]:
+    """What every request carries: the user agent, and the token if any (`token`; None: HF_TOKEN or the
+    stored login, as huggingface_hub finds them; False: none). Reads no network."""
+    try:
+        return build_hf_headers(token=token, library_name="openaudit", library_version=_VERSION)
+    except LocalTokenNotFoundError:
+        raise errors.UsageError("a Hub token was required but none was found; set HF_TOKEN or pass --token") from None
+
+
+def token_in_use(token: str | bool | None) -> bool:
+    """Whether a run given `token` would send one (what the cache serves depends on it, offline too)."""
+    return _carries_token(hub_headers(token))
+
+
+def _carries_token(headers: dict[str, str]) -> bool:
+    return "authorization" in {k.lower() for k in headers}
 
 
 def not_to_read(repo_id: str, path: str, size: Any, gated_to_us: bool) -> UnreadableFile | None:
