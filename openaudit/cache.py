@@ -5,12 +5,15 @@ replayed with `--snapshots`, served by tests/fakehub.py, or shared. Each repo's 
 sidecar carries one more key, `cache`:
 
     {"sha": "<commit>", "depth": "metadata|card|full", "paths": [text files attempted],
-     "taken_at": "<ISO time>", "cached_at": "<ISO time>", "token": <whether the reader had a token>}
+     "taken_at": "<ISO time>", "cached_at": "<ISO time>", "token": <whether the reader had a token>,
+     "digest": "<sha256 of the text files it holds, path by path>"}
 
 (Earlier caches kept it in a `cache.json` file beside `info.json`, which is still read. One file
 fewer per model matters: creating a file costs 0.3-0.9 ms of kernel time on a small VM, and a cold
 organisation audit writes five per model.)
 
+An entry whose files do not hold what its digest says is a miss: two processes sharing one cache can
+write the same repo at two commits at once, and the files of one must never be served as the other's.
 `depth` and `paths` say what was read: at depth `card` the licence files were not attempted, so a
 licence file absent from `files/` is "not read", not "missing". An entry answers a request for
 (repo, sha, depth) when its sha is that sha and its depth is at least the one asked for, and when
@@ -33,7 +36,7 @@ import logging
 import os
 import threading
 from datetime import UTC, datetime, timedelta
-from hashlib import sha1
+from hashlib import sha1, sha256
 from pathlib import Path
 from typing import Any, Literal
 
@@ -174,6 +177,10 @@ class SnapshotCache:
                 except ValueError:
                     reason = Unreadable.ERROR
                 unreadable[path] = UnreadableFile(path=path, reason=reason, detail=str(rec.get("detail", "")))
+        if "digest" in meta and meta["digest"] != _digest({p: f.text for p, f in files.items()}):
+            # Not the files this entry was written with: another process wrote this repo (at another
+            # commit) at the same moment, or a file was changed by hand. A miss: it is read again.
+            return None
         source = sidecar.get("source") if sidecar.get("source") in ("hub", "store", "localdir") else "hub"
         taken = parse_hub_time(sidecar.get("taken_at")) or datetime.now(UTC)
         snap = RepoSnapshot(repo_id=repo_id, repo_type=repo_type, revision=meta["sha"], source=source,
@@ -196,7 +203,7 @@ class SnapshotCache:
             # The sidecar is written before info.json: until info.json has the same sha, it is a miss.
             meta = {"sha": snap.revision, "depth": depth, "paths": sorted(set(paths)),
                     "taken_at": snap.taken_at.isoformat(), "cached_at": datetime.now(UTC).isoformat(),
-                    "token": token}
+                    "token": token, "digest": _digest({p: snap.files[p].text for p in paths if p in snap.files})}
             try:
                 d = write_snapshot(self.root, snap.model_copy(update={"requested_revision": None}),
                                    sidecar_extra={"cache": meta}, blobs=self._blobs)
@@ -247,6 +254,14 @@ class SnapshotCache:
                 rows.append({"id": info["id"], "sha": info.get("sha"), "createdAt": info.get("createdAt"),
                              "lastModified": info.get("lastModified")})
         return rows or None
+
+
+def _digest(texts: dict[str, str]) -> str:
+    """What an entry's text files hold, path by path: the sidecar records it, a read checks it."""
+    h = sha256()
+    for path in sorted(texts):
+        h.update(path.encode("utf-8", "surrogatepass") + b"\0" + texts[path].encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()
 
 
 # Why a run without a token was not given an entry (an offline run's skip reason says it).

@@ -825,6 +825,30 @@ def test_offline_serves_a_gated_repos_token_read_files_to_a_run_with_a_token_and
     assert hub.since(mark) == []  # offline: not one request, with a token or without
 
 
+def test_a_cache_entry_whose_files_are_not_what_it_recorded_is_read_again_not_served(
+    org_hub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two runs sharing one cache can write the same repo at two commits at once (renames interleave:
+    one's info.json, the other's LICENSE). Such an entry is a miss: the file is read again at the
+    commit, never served as that commit's."""
+    rid = f"{ORG}/model-01"  # Apache-2.0
+    for command in (["audit", rid], ["org", ORG, "--include", "model-0[01]"]):
+        cache = tmp_path / command[0]
+        code, first, out = run(monkeypatch, org_hub.url, *command, "--cache-dir", str(cache), "-q")
+        assert code == 0 and first is not None, out
+        licence = cache / "models" / ORG / "model-01" / "files" / "LICENSE"
+        assert licence.read_text(encoding="utf-8") == APACHE
+        licence.write_text(MIT, encoding="utf-8")  # what the other run wrote for another commit
+        mark = org_hub.mark()
+        code, again, out = run(monkeypatch, org_hub.url, *command, "--cache-dir", str(cache), "-q")
+        assert code == 0 and again is not None, out
+        assert f"/{rid}/resolve/{1:040x}/LICENSE" in files_requested(org_hub.since(mark))
+        read_at = [s.pop("taken_at") for s in first["subjects"] + again["subjects"] if s["repo_id"] == rid]
+        assert read_at[0] != read_at[1]  # read again, not served from the entry
+        assert again["subjects"] == first["subjects"]  # the Apache-2.0 evidence, as the Hub serves it
+        assert licence.read_text(encoding="utf-8") == APACHE  # and the entry is whole again
+
+
 def test_openaudit_snapshot_records_what_the_hub_serves_and_writes_no_cache(
     org_hub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

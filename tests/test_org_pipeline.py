@@ -236,9 +236,11 @@ def test_cache_entries_keep_their_metadata_in_the_sidecar_and_old_entries_still_
     assert json.loads((entry / "snapshot.json").read_text())["cache"]["sha"] == snap.revision
     got = cache.get("model", snap.repo_id, snap.revision, "full")
     assert got is not None and got.files == snap.files
-    # An entry written by openaudit 0.1.0: metadata in cache.json, a sidecar without it.
+    # An entry written by openaudit 0.1.0: metadata in cache.json (no digest), a sidecar without it.
     sidecar = json.loads((entry / "snapshot.json").read_text())
-    (entry / "cache.json").write_text(json.dumps(sidecar.pop("cache")))
+    meta = sidecar.pop("cache")
+    meta.pop("digest")
+    (entry / "cache.json").write_text(json.dumps(meta))
     (entry / "snapshot.json").write_text(json.dumps(sidecar))
     old = cache.get("model", snap.repo_id, snap.revision, "full")
     assert old is not None and old.files == snap.files
