@@ -7,6 +7,7 @@ I/O (through a source); `audit_bundle` is a pure function of a bundle and the pr
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -40,9 +41,11 @@ __all__ = ["audit_bundle", "audit_models", "audit_org", "default_profiles", "fet
            "make_source", "record_snapshots"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 LINEAGE_FETCH_DEPTH = 3  # bases fetched per subject; deeper ancestors are named, not audited
 FILE_READS_PER_REPO = 4  # a live `audit` reads one repo's README and licence files this many at a time
 AUDIT_PROCESSES_FROM = 16  # `audit` with this many targets audits in worker processes (fewer: in a thread)
+LIST_OWNER_FROM = 4  # `audit` with this many ids of one owner reads its listing instead of their metadata
 
 
 class Source(Protocol):
@@ -81,11 +84,12 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
 
         # A token in use (given, HF_TOKEN, the stored login) is served what a run with one cached.
         return CachedSource(None, SnapshotCache(root), offline=True, depth=depth, token=token_in_use(token))
+    from openaudit.sources.bulk import BulkHubSource
     from openaudit.sources.gate import RequestGate
-    from openaudit.sources.hub import HubSource
 
-    # `jobs` models at once, each reading its files FILE_READS_PER_REPO at a time.
-    return HubSource(endpoint=endpoint, token=token, timeout=timeout, depth=depth, workers=FILE_READS_PER_REPO,
+    # `jobs` models at once, each reading its files FILE_READS_PER_REPO at a time. (BulkHubSource: a
+    # HubSource that can also list an owner, which `audit_models` does for many ids of one owner.)
+    return BulkHubSource(endpoint=endpoint, token=token, timeout=timeout, depth=depth, workers=FILE_READS_PER_REPO,
                      gate=RequestGate(jobs * FILE_READS_PER_REPO, max_requests),
                      cache_dir=root if cached else None, refresh=refresh)
 
@@ -402,6 +406,10 @@ def audit_models(
     needs_source = any(isinstance(r, RepoRef) for r in refs)
     src = source or (make_source(snapshots, token=token, depth=dep, jobs=jobs, max_requests=max_requests,
                                  cache_dir=cache_dir, refresh=refresh, offline=offline) if needs_source else None)
+    from openaudit.sources.bulk import BulkHubSource
+
+    if isinstance(src, BulkHubSource):
+        _list_owners(src, refs)
     memo = RunMemo()
     # With --since, --limit counts the models whose dates keep them (see KeptInOrder).
     window = KeptInOrder(when, limit) if when is not None else None
@@ -488,6 +496,32 @@ def audit_models(
                      rate_limited=gate.rate_limited if gate else None)
     return Report.model_construct(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
                                   generated_at=now or datetime.now(UTC), subjects=subjects)
+
+
+def _list_owners(src: Any, refs: Sequence[RepoRef | Path]) -> None:
+    """LIST_OWNER_FROM ids or more of one owner, each at its current commit: the owner's listing (one
+    request per 1,000 of its models, as `audit_org` reads it) gives their metadata instead of one
+    model_info request each. It is read until every id is found, for a quarter as many pages as
+    there are ids at most (an owner of tens of thousands of models is cheaper asked id by id). An
+    id it does not give (an old name the Hub redirects, a disabled repo, one whose weights need file
+    sizes) is asked for on its own, as every id is when the listing fails."""
+    by_owner: dict[str, set[str]] = {}
+    for ref in refs:
+        if isinstance(ref, RepoRef) and ref.revision is None:
+            by_owner.setdefault(ref.repo_id.split("/", 1)[0], set()).add(ref.repo_id)
+    for owner, wanted in by_owner.items():
+        if len(wanted) < LIST_OWNER_FROM:
+            continue
+        found: list[dict[str, Any]] = []
+        try:
+            for item in src.list_models(owner, max_pages=max(1, len(wanted) // 4)):
+                if item["id"] in wanted:
+                    found.append(item)
+                    if len(found) == len(wanted):
+                        break  # no further page is asked for
+        except FetchError as e:  # each id is then asked for on its own, and fails or not by itself
+            log.info("the listing of %s stopped (%s); its models are read one by one", owner, e)
+        src.take_listing(found)
 
 
 def record_snapshots(

@@ -593,7 +593,7 @@ def test_audit_budget_spent_gives_incomplete_models_never_dropped_and_exit_3(
     store, _ = org_store
     hub = fakehub(store, fresh=True)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    ids = [f"{ORG}/model-{i:02d}" for i in (0, 1, 2, 4)]
+    ids = [f"{ORG}/model-{i:02d}" for i in (0, 1, 2)]  # fewer than LIST_OWNER_FROM: no listing
     # At depth card a model costs 2 requests: its metadata, then one GET of the README.
     code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", "card", "--jobs", "1",
                             "--max-requests", "3")
@@ -601,17 +601,80 @@ def test_audit_budget_spent_gives_incomplete_models_never_dropped_and_exit_3(
     assert code == 3, out
     assert len(reqs) <= 3
     assert report is not None and [s["repo_id"] for s in report["subjects"]] == ids  # every model is there
-    assert [s["status"] for s in report["subjects"]] == ["audited", "incomplete", "incomplete", "incomplete"]
+    assert [s["status"] for s in report["subjects"]] == ["audited", "incomplete", "incomplete"]
     assert all(s["reason"].startswith("budget: request budget of 3 spent") for s in report["subjects"][1:])
     assert "(budget 3)" in out
     # The snapshots are now in the cache at their commits: a re-run spends its budget on the
     # metadata alone, one request a model, and audits them all.
     run(monkeypatch, hub.url, "audit", *ids, "--depth", "card")
     mark = hub.mark()
-    code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", "card", "--max-requests", "4")
+    code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", "card", "--max-requests", "3")
+    assert code == 0 and report is not None, out
+    assert [s["status"] for s in report["subjects"]] == ["audited"] * 3
+    assert files_requested(_audit_reqs(hub, mark)) == [] and len(_audit_reqs(hub, mark)) == 3
+
+
+def test_audit_of_many_ids_of_one_owner_reads_its_listing_not_their_metadata_and_audits_as_alone(
+    tmp_path: Path, repo_writer: Any, fakehub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`openaudit audit` with LIST_OWNER_FROM ids or more of one owner takes their metadata from the
+    owner's listing (one request) instead of one model_info each, as `org` does; warm, that listing is
+    all it asks for them. An id the listing cannot stand for is asked for on its own: weights that only
+    file sizes tell from stubs, a disabled repo, an id the Hub does not have. Each model's subject is
+    the one it gets audited alone."""
+    store = tmp_path / "store"
+    build_org(store, repo_writer, n=6)  # model-03 gated; model-04 names model-00 as its base
+    sibs = [{"rfilename": "README.md"}, {"rfilename": "model.safetensors"}]
+    common = {"gated": False, "private": False, "tags": ["license:mit"], "cardData": {"license": "mit"},
+              "siblings": sibs, "createdAt": "2024-05-01T00:00:00.000Z", "lastModified": "2024-05-01T00:00:00.000Z"}
+    card = {"README.md": "---\nlicense: mit\n---\n# A model\n\nWeights, of a sort.\n"}
+    repo_writer(store, f"{ORG}/stub", {**common, "sha": "e" * 40}, card)  # no safetensors summary
+    repo_writer(store, f"{ORG}/off", {**common, "sha": "f" * 40, "disabled": True}, card)
+    hub = fakehub(store, fresh=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    ids = [f"{ORG}/model-{i:02d}" for i in range(6)] + [f"{ORG}/stub", f"{ORG}/off", f"{ORG}/missing"]
+    on_their_own = {f"/api/models/{ORG}/stub", f"/api/models/{ORG}/off", f"/api/models/{ORG}/missing"}
+
+    mark = hub.mark()
+    code, batch, out = run(monkeypatch, hub.url, "audit", *ids, "--cache-dir", str(tmp_path / "c"), "-q")
+    assert batch is not None, out
+    asked = api_requested(hub.since(mark))
+    assert asked.count("/api/models") == 1  # the listing
+    assert set(asked) - {"/api/models"} == on_their_own | {"/api/datasets/synth-data/corpus"}
+    assert [s["repo_id"] for s in batch["subjects"]] == ids
+
+    for i, rid in enumerate(ids):
+        _, alone, out = run(monkeypatch, hub.url, "audit", rid, "--cache-dir", str(tmp_path / f"alone-{i}"), "-q")
+        assert alone is not None, out
+        (one,) = alone["subjects"]
+        for subject in (one, batch["subjects"][i]):
+            subject.pop("taken_at")
+        assert batch["subjects"][i] == one, rid
+
+    mark = hub.mark()
+    warm_code, warm, out = run(monkeypatch, hub.url, "audit", *ids, "--cache-dir", str(tmp_path / "c"), "-q")
+    assert warm is not None and warm_code == code, out
+    reqs = hub.since(mark)
+    assert files_requested(reqs) == []
+    assert sorted(api_requested(reqs)) == sorted({"/api/models", "/api/datasets/synth-data/corpus"} | on_their_own)
+
+
+def test_audit_reads_no_more_listing_pages_than_a_quarter_of_its_ids_of_that_owner(
+    tmp_path: Path, repo_writer: Any, fakehub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An owner with many more models than the ids asked for: its listing is cut short (here at one
+    page of 4), and the ids it did not reach are asked for one by one; none is lost."""
+    store = tmp_path / "store"
+    build_org(store, repo_writer, n=12)
+    hub = fakehub(store, fresh=True, page_size=4)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    ids = [f"{ORG}/model-{i:02d}" for i in (1, 8, 10, 11)]  # 4 ids: one page at most
+    code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", "card")
     assert code == 0 and report is not None, out
     assert [s["status"] for s in report["subjects"]] == ["audited"] * 4
-    assert files_requested(_audit_reqs(hub, mark)) == [] and len(_audit_reqs(hub, mark)) == 4
+    asked = api_requested(hub.requests())
+    assert asked.count("/api/models") == 1
+    assert sorted(a for a in asked if a != "/api/models") == [f"/api/models/{i}" for i in ids[1:]]
 
 
 def test_a_rate_limited_audit_of_many_models_waits_and_reads_each_readme_once(

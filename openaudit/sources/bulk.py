@@ -44,7 +44,7 @@ from openaudit.snapshot import (
     UnreadableFile,
 )
 from openaudit.sources.gate import BudgetExhausted, RequestGate
-from openaudit.sources.hub import HubSource, _status, blob_key, not_to_read
+from openaudit.sources.hub import HubSource, _status, blob_key, needs_sizes, not_to_read
 
 log = logging.getLogger(__name__)
 __all__ = ["BudgetExhausted", "BulkHubSource", "CachedSource", "RequestGate"]
@@ -53,15 +53,15 @@ LIST_EXPAND = (
     "tags", "library_name", "pipeline_tag", "private", "disabled", "transformersInfo",
 )
 PAGE_SIZE = 1000
-_WEIGHT_EXT = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".gguf", ".pdparams")
 
 
 class BulkHubSource(HubSource):
     """HubSource plus the owner listing and snapshots made from its items (every request through the gate)."""
 
     # ---- the listing ----------------------------------------------------------------------------
-    def list_models(self, author: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        """Raw list items of an owner's models, one API request per page."""
+    def list_models(self, author: str, limit: int | None = None,
+                    max_pages: int | None = None) -> Iterator[dict[str, Any]]:
+        """Raw list items of an owner's models, one API request per page (`max_pages` at most)."""
         url: str | None = f"{self.endpoint}/api/models"
         first: list[tuple[str, str]] = [("author", author), *(("expand", e) for e in LIST_EXPAND)]
         first.append(("limit", str(min(limit, PAGE_SIZE) if limit else PAGE_SIZE)))
@@ -92,23 +92,15 @@ class BulkHubSource(HubSource):
             for item in items:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
                     yield item
+            if max_pages is not None and page >= max_pages:
+                return
 
     # ---- a listed model -> a snapshot ------------------------------------------------------------
-    def needs_sizes(self, info: dict[str, Any]) -> bool:
-        """Weight-format files listed, but no safetensors/gguf summary: only sizes tell weights from stubs."""
-        if info.get("safetensors") or info.get("gguf"):
-            return False
-        for sib in info.get("siblings") or []:
-            name = sib.get("rfilename") if isinstance(sib, dict) else None
-            if isinstance(name, str) and name.lower().endswith(_WEIGHT_EXT) and "size" not in sib:
-                return True
-        return False
-
     def snapshot_from_listing(self, info: dict[str, Any], depth: Depth) -> tuple[RepoSnapshot, list[str]]:
         """Read the text files of a listed model at its listed sha. Returns the snapshot and the paths attempted."""
         repo_id = info["id"]
         sha = info.get("sha") if isinstance(info.get("sha"), str) and SHA_RE.match(info["sha"]) else None
-        if depth == "full" and self.needs_sizes(info):
+        if depth == "full" and needs_sizes(info):
             full = self._info("model", repo_id, sha, self.headers())
             if full.get("sha") == sha or sha is None:
                 info = {**info, "siblings": full.get("siblings", info.get("siblings"))}

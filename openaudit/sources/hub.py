@@ -41,7 +41,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from hashlib import sha1
@@ -143,6 +143,7 @@ class HubSource:
         self._texts: dict[str, str] = {}  # blob id (ETag) -> decoded text, shared by identical files
         self._texts_lock = threading.Lock()
         self.deduped_reads = 0  # read, and found identical to a text already read (memory and decoding saved)
+        self._listed: dict[str, dict[str, Any]] = {}  # model id -> its owner's list item (take_listing)
         self.unread_duplicates = 0  # not read at all: the metadata's blob id named a text already read
 
     def __repr__(self) -> str:  # never show the token
@@ -165,6 +166,21 @@ class HubSource:
         assert snap is not None
         return snap
 
+    def take_listing(self, items: Iterable[dict[str, Any]]) -> int:
+        """Items of an owner's listing, taken moments ago (BulkHubSource.list_models): a model asked for
+        at its current commit takes its metadata from its item instead of a model_info request. Not an
+        item that cannot stand for model_info: one without a commit, a disabled repo (model_info
+        refuses it), or one whose weights only file sizes tell apart from stubs (a list item has no
+        sizes). Returns how many were taken."""
+        taken = 0
+        for item in items:
+            rid, sha = item.get("id"), item.get("sha")
+            if (isinstance(rid, str) and isinstance(sha, str) and SHA_RE.match(sha)
+                    and item.get("disabled") is not True and not needs_sizes(item)):
+                self._listed[rid] = item
+                taken += 1
+        return taken
+
     # ---- the flow -------------------------------------------------------------------------
     def _snapshot(self, repo_type: RepoType, repo_id: str, revision: str | None,
                   keep: Callable[[dict[str, Any]], bool] | None = None) -> RepoSnapshot | None:
@@ -172,7 +188,8 @@ class HubSource:
             ref = RepoRef(validate_dataset_id(repo_id), revision)
         else:
             ref = parse_ref(f"{repo_id}@{revision}" if revision is not None else repo_id)  # InvalidRepoId
-        info = self._info(repo_type, ref.repo_id, revision, self.headers())
+        listed = self._listed.get(ref.repo_id) if repo_type == "model" and revision is None else None
+        info = listed if listed is not None else self._info(repo_type, ref.repo_id, revision, self.headers())
         try:
             (validate_dataset_id if repo_type == "dataset" else validate_repo_id)(info["id"])
         except errors.InvalidRepoId:
@@ -433,6 +450,21 @@ class HubSource:
         raise errors.NetworkError(
             repo_id, f"{what}: cannot download from {self._shown} ({type(cause).__name__})"
         ) from None
+
+
+_WEIGHT_EXT = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".gguf", ".pdparams")
+
+
+def needs_sizes(info: dict[str, Any]) -> bool:
+    """Weight-format files listed without sizes (a list item), and no safetensors/gguf summary: only
+    sizes tell weights from stubs, and only model_info has them."""
+    if info.get("safetensors") or info.get("gguf"):
+        return False
+    for sib in info.get("siblings") or []:
+        name = sib.get("rfilename") if isinstance(sib, dict) else None
+        if isinstance(name, str) and name.lower().endswith(_WEIGHT_EXT) and "size" not in sib:
+            return True
+    return False
 
 
 def hub_headers(token: str | bool | None) -> dict[str, str]:
