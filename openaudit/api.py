@@ -36,6 +36,7 @@ from openaudit.workers import Auditors, forks, os_thread_count, settle_threads
 
 if TYPE_CHECKING:
     from openaudit.cache import Depth
+    from openaudit.sources.bulk import BulkHubSource
 
 __all__ = ["audit_bundle", "audit_models", "audit_org", "default_profiles", "fetch_bundle", "load_profile",
            "make_source", "record_snapshots"]
@@ -498,7 +499,7 @@ def audit_models(
                                   generated_at=now or datetime.now(UTC), subjects=subjects)
 
 
-def _list_owners(src: Any, refs: Sequence[RepoRef | Path]) -> None:
+def _list_owners(src: BulkHubSource, refs: Sequence[RepoRef | Path]) -> None:
     """LIST_OWNER_FROM ids or more of one owner, each at its current commit: the owner's listing (one
     request per 1,000 of its models, as `audit_org` reads it) gives their metadata instead of one
     model_info request each. It is read until every id is found, for a quarter as many pages as

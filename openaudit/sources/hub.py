@@ -143,8 +143,8 @@ class HubSource:
         self._texts: dict[str, str] = {}  # blob id (ETag) -> decoded text, shared by identical files
         self._texts_lock = threading.Lock()
         self.deduped_reads = 0  # read, and found identical to a text already read (memory and decoding saved)
-        self._listed: dict[str, dict[str, Any]] = {}  # model id -> its owner's list item (take_listing)
         self.unread_duplicates = 0  # not read at all: the metadata's blob id named a text already read
+        self._listed: dict[str, dict[str, Any]] = {}  # model id -> its owner's list item (take_listing)
 
     def __repr__(self) -> str:  # never show the token
         return f"HubSource(endpoint={self._shown!r})"
@@ -166,20 +166,17 @@ class HubSource:
         assert snap is not None
         return snap
 
-    def take_listing(self, items: Iterable[dict[str, Any]]) -> int:
+    def take_listing(self, items: Iterable[dict[str, Any]]) -> None:
         """Items of an owner's listing, taken moments ago (BulkHubSource.list_models): a model asked for
         at its current commit takes its metadata from its item instead of a model_info request. Not an
         item that cannot stand for model_info: one without a commit, a disabled repo (model_info
         refuses it), or one whose weights only file sizes tell apart from stubs (a list item has no
-        sizes). Returns how many were taken."""
-        taken = 0
+        sizes). Taken before the reading threads start: they only look it up."""
         for item in items:
             rid, sha = item.get("id"), item.get("sha")
             if (isinstance(rid, str) and isinstance(sha, str) and SHA_RE.match(sha)
                     and item.get("disabled") is not True and not needs_sizes(item)):
                 self._listed[rid] = item
-                taken += 1
-        return taken
 
     # ---- the flow -------------------------------------------------------------------------
     def _snapshot(self, repo_type: RepoType, repo_id: str, revision: str | None,
