@@ -218,6 +218,35 @@ def test_terminal_output_never_interprets_card_markup() -> None:
     assert "\x1b" not in out and "\\x1b[31mred" in out
 
 
+@pytest.mark.parametrize("width", [80, 120])
+def test_terminal_details_fit_the_width_and_continue_under_their_text(width: int) -> None:
+    """Wide characters (a Chinese card) count two cells, a URL longer than a line is cut, and a
+    wrapped line goes on under the text it continues, never at the margin."""
+    from datetime import UTC, datetime
+
+    from rich.cells import cell_len
+
+    from openaudit.render.terminal import render
+    from openaudit.report import DimensionResult, Evidence, Report, Subject
+
+    chinese = "本模型的训练数据来自公开网页与书籍，" * 12
+    url = "https://example.org/" + "very-long-path-segment/" * 12
+    subject = Subject(
+        repo_id="acme/x", source="store", status="audited",
+        dimensions={"data": DimensionResult(verdict="partial", rationale=f"The card says: {chinese}",
+                                            evidence=["data.named#1"]),
+                    "code": DimensionResult(verdict="open", rationale=f"Card links {url} for training.")},
+        evidence=[Evidence(id="data.named#1", kind="data.named", summary=chinese, source="card.body",
+                           pointer="README.md#数据:L12")])
+    out = render(Report(generated_at=datetime(2025, 1, 1, tzinfo=UTC), subjects=[subject]), width=width)
+    details = out[out.index("acme/x @"):].splitlines()
+    assert all(cell_len(line) <= width for line in details), [line for line in details if cell_len(line) > width]
+    data = details[details.index(next(x for x in details if x.startswith("  data "))):]
+    assert data[1].startswith(" " * 26) and not data[1].startswith(" " * 27)  # under the rationale
+    shown = "".join(x.strip() for x in details)
+    assert chinese.replace(" ", "") in shown and url in shown.replace(" ", "")  # nothing lost in the wrapping
+
+
 @pytest.mark.skipif(not (STORE / "models").is_dir(), reason="fixture store not generated")
 def test_license_changed_between_two_revisions_in_one_run() -> None:
     # phi-2 launched under the non-commercial Microsoft Research License and moved to MIT.

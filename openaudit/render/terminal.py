@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Sequence
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -92,35 +94,73 @@ def _safe(text: object) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
 
 
-def _line(console: Console, text: str) -> None:
-    console.print(text, markup=False, highlight=False, emoji=False)
+_WORDS = re.compile(r" +|[^ ]+")
 
 
-def _details(console: Console, s: Subject) -> None:
-    console.print()
-    console.print(Text(_safe(s.repo_id), style="bold"),
-                  Text(f"@ {_safe(s.revision or 'local')[:12]}  ({s.source}, {s.status})"))
+def _cut(word: str, cells: int) -> str:
+    """The longest head of `word` that fits in `cells` terminal cells (one character at least)."""
+    head = ""
+    for ch in word:
+        if head and cell_len(head + ch) > cells:
+            break
+        head += ch
+    return head
+
+
+def _wrap(prefix: str, text: str, width: int, hang: int) -> list[str]:
+    """`prefix` + `text` as lines of at most `width` terminal cells (wide characters count two),
+    broken between words; the lines after the first start `hang` spaces in, under the text."""
+    hang = hang if width - hang >= 30 else min(hang, 4)
+    lines: list[str] = []
+    line, used, fresh, gap = prefix, cell_len(prefix), True, ""
+    for word in _WORDS.findall(text):
+        if word[0] == " ":
+            gap = word
+            continue
+        while word:
+            sep = "" if fresh else gap
+            w = cell_len(word)
+            if used + len(sep) + w <= width:
+                line, used, fresh, word = line + sep + word, used + len(sep) + w, False, ""
+            elif not fresh:  # the word starts the next line
+                lines.append(line)
+                line, used, fresh = " " * hang, hang, True
+            else:  # longer than a whole line (a URL): cut
+                head = _cut(word, width - used)
+                lines.append(line + head)
+                line, used, word = " " * hang, hang, word[len(head):]
+        gap = ""
+    lines.append(line)
+    return lines
+
+
+def _details(s: Subject, width: int) -> list[str]:
+    """A subject's verdicts, the evidence behind each, its licence, flags and frameworks: plain lines
+    (the details of an organisation run to thousands; they are wrapped here, not by rich)."""
+    out = [""]
+    out += _wrap("", f"{_safe(s.repo_id)} @ {_safe(s.revision or 'local')[:12]}  ({s.source}, {s.status})", width, 2)
     if s.reason:
-        _line(console, f"  note: {_safe(s.reason)}")
+        out += _wrap("  note: ", _safe(s.reason), width, 8)
     ev = {e.id: e for e in s.evidence}
     for d in DIMENSIONS:
         dim = s.dimensions.get(d)
         if not dim:
             continue
-        _line(console, f"  {d:<14} {dim.verdict:<8} {_safe(dim.rationale)}")
+        out += _wrap(f"  {d:<14} {dim.verdict:<8} ", _safe(dim.rationale), width, 26)
         for eid in dim.evidence[:2]:
             e = ev.get(eid)
             if e:
-                _line(console, f"  {'':<23} ↳ {_safe(e.summary)}  [{_safe(e.pointer)}]")
+                out += _wrap(f"  {'':<23} ↳ ", f"{_safe(e.summary)}  [{_safe(e.pointer)}]", width, 28)
     if s.license and s.license.description:
-        _line(console, f"  licence        {_safe(s.license.description)}")
+        out += _wrap("  licence        ", _safe(s.license.description), width, 17)
     for fl in s.flags:
-        _line(console, f"  flag {fl.id}: {_safe(fl.message)}")
+        out += _wrap(f"  flag {fl.id}: ", _safe(fl.message), width, 4)
     for name, fr in s.frameworks.items():
-        line = f"  {name:<14} {_safe(fr.verdict)}"
+        line = _safe(fr.verdict)
         if fr.progress:
             line += "  (" + ", ".join(f"{k} {v:.0f}%" for k, v in fr.progress.items()) + ")"
-        _line(console, line)
+        out += _wrap(f"  {name:<14} ", line, width, 17)
+    return out
 
 
 def render(report: Report, width: int | None = None, details: bool = True) -> str:
@@ -128,12 +168,11 @@ def render(report: Report, width: int | None = None, details: bool = True) -> st
     is read; the table keeps only a summary of each)."""
     buf = io.StringIO()
     console = _console(buf, width)
-    below = io.StringIO()
-    details_console = _console(below, console.width)
+    below: list[str] = []
     summaries: list[Subject | _Summary] = []
     for s in report.subjects:
         summaries.append(_Summary(s))
         if details:
-            _details(details_console, s)
+            below += _details(s, console.width)
     console.print(comparison_table(report, console.width, summaries))
-    return buf.getvalue() + below.getvalue()
+    return buf.getvalue() + "".join(f"{line}\n" for line in below)
