@@ -221,7 +221,7 @@ def test_terminal_output_never_interprets_card_markup() -> None:
 @pytest.mark.parametrize("width", [80, 120])
 def test_terminal_details_fit_the_width_and_continue_under_their_text(width: int) -> None:
     """Wide characters (a Chinese card) count two cells, a URL longer than a line is cut, and a
-    wrapped line goes on under the text it continues, never at the margin."""
+    wrapped line goes on under the text it continues, never at the margin; the table fits too."""
     from datetime import UTC, datetime
 
     from rich.cells import cell_len
@@ -241,6 +241,8 @@ def test_terminal_details_fit_the_width_and_continue_under_their_text(width: int
     out = render(Report(generated_at=datetime(2025, 1, 1, tzinfo=UTC), subjects=[subject]), width=width)
     details = out[out.index("acme/x @"):].splitlines()
     assert all(cell_len(line) <= width for line in details), [line for line in details if cell_len(line) > width]
+    table = out[:out.index("acme/x @")].splitlines()
+    assert all(cell_len(line) <= width for line in table) and any(line.startswith(" acme/x ") for line in table)
     data = details[details.index(next(x for x in details if x.startswith("  data "))):]
     assert data[1].startswith(" " * 26) and not data[1].startswith(" " * 27)  # under the rationale
     shown = "".join(x.strip() for x in details)

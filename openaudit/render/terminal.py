@@ -1,33 +1,17 @@
-"""The quick view: one rich table of verdicts, frameworks and flags, plus the evidence behind each verdict."""
+"""The quick view: one table of verdicts, frameworks and flags, plus the evidence behind each verdict."""
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Sequence
 
-from rich import box
 from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from openaudit.report import Report, Subject
 
-STYLE = {"open": "green", "partial": "yellow", "closed": "red", "unknown": "dim", "not-applicable": "dim"}
 DIMENSIONS = ("weights", "code", "data", "license", "documentation")
 FRAMEWORK_ORDER = ("mof", "osaid", "osai-index", "eu-ai-act")
-
-
-def _verdict(v: str) -> Text:
-    return Text(v, style=STYLE.get(v, ""))
-
-
-def _console(buf: io.StringIO, width: int | None = None) -> Console:
-    return Console(file=buf, width=width or int(os.environ.get("COLUMNS", "120")), force_terminal=False,
-                   no_color=True, highlight=False, soft_wrap=False)
-
 
 # Short column labels and values: the quick view must fit 120 columns with every framework shown.
 _DIM_LABEL = {"weights": "weights", "code": "code", "data": "data", "license": "licence", "documentation": "docs"}
@@ -46,38 +30,61 @@ def _framework_cell(fr: object) -> str:
     return _SHORT.get(fr.verdict, _safe(fr.verdict))
 
 
-def comparison_table(report: Report, width: int = 120, subjects: Sequence[Subject | _Summary] | None = None) -> Table:
-    """The comparison table; below 120 columns the framework results are left to the details.
+TITLE = "openaudit — what was actually published (details below)"
+
+
+def _cells(rows: Sequence[Subject | _Summary], width: int) -> tuple[list[str], list[str], list[list[str]]]:
+    """The table's header, column alignment ('l'/'r') and rows of plain cells; below 118 columns
+    the framework results are left to the details."""
+    present = {k for s in rows for k in s.frameworks}
+    fws = [f for f in FRAMEWORK_ORDER if f in present] + sorted(present - set(FRAMEWORK_ORDER))
+    if width < 118:
+        fws = []
+    header = ["model", *(_DIM_LABEL[d] for d in DIMENSIONS), "score", *(_FW_LABEL.get(f, f) for f in fws), "flags"]
+    align = ["l"] * (1 + len(DIMENSIONS)) + ["r"] + ["l"] * len(fws) + ["r"]
+    body: list[list[str]] = []
+    for s in rows:
+        if s.status == "skipped" or not s.dimensions:
+            body.append([f"{_safe(s.repo_id)} ({s.status})", *["—"] * (len(header) - 1)])
+            continue
+        row = [_safe(s.repo_id) + ("" if s.status == "audited" else f" ({s.status})")]
+        row += [s.dimensions[d].verdict if d in s.dimensions else "—" for d in DIMENSIONS]
+        row.append(f"{s.score:.0f}" if s.score is not None else "—")
+        row += [_framework_cell(s.frameworks.get(f)) for f in fws]
+        row.append(str(len(s.flags)) if s.flags else "—")
+        body.append(row)
+    return header, align, body
+
+
+def comparison_table(report: Report, width: int = 120, subjects: Sequence[Subject | _Summary] | None = None) -> str:
+    """The comparison table, laid out as rich's SIMPLE_HEAD table would be (columns two spaces apart,
+    the model column folded when the table would be wider than `width`), but written directly: an
+    organisation's table runs to thousands of rows, and rich measures and renders every cell.
 
     `subjects` defaults to the report's; an organisation's report decodes a subject each time it is
     read (openaudit.subjects), so `render` reads each once and passes them in."""
     rows: Sequence[Subject | _Summary] = report.subjects if subjects is None else subjects
-    table = Table(title="openaudit — what was actually published (details below)", title_justify="left",
-                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    table.add_column("model", overflow="fold", min_width=16)
-    for d in DIMENSIONS:
-        table.add_column(_DIM_LABEL[d], no_wrap=True, min_width=7)
-    table.add_column("score", justify="right", no_wrap=True)
-    present = {k for s in rows for k in s.frameworks}
-    fws = [f for f in FRAMEWORK_ORDER if f in present]
-    extra = sorted(present - set(FRAMEWORK_ORDER))
-    if width < 118:
-        fws, extra = [], []
-    for f in (*fws, *extra):
-        table.add_column(_FW_LABEL.get(f, f), no_wrap=True)
-    table.add_column("flags", justify="right", no_wrap=True)  # listed in plain words in the details
-    for s in rows:
-        if s.status == "skipped" or not s.dimensions:
-            blanks = [Text("—", style="dim")] * (len(DIMENSIONS) + 1 + len(fws) + len(extra))
-            table.add_row(Text(f"{_safe(s.repo_id)} ({s.status})"), *blanks, Text("—", style="dim"))
-            continue
-        row = [Text(_safe(s.repo_id) + ("" if s.status == "audited" else f" ({s.status})"))]
-        row += [_verdict(s.dimensions[d].verdict) if d in s.dimensions else Text("—") for d in DIMENSIONS]
-        row.append(Text(f"{s.score:.0f}" if s.score is not None else "—"))
-        row += [Text(_framework_cell(s.frameworks.get(f))) for f in (*fws, *extra)]
-        row.append(Text(str(len(s.flags)) if s.flags else "—", style="red" if s.flags else "dim"))
-        table.add_row(*row)
-    return table
+    header, align, body = _cells(rows, width)
+    widths = [max([cell_len(header[i]), *(cell_len(r[i]) for r in body)]) for i in range(len(header))]
+    widths[0] = max(widths[0], 16)
+    for i in range(1, 1 + len(DIMENSIONS)):
+        widths[i] = max(widths[i], 7)
+    others = sum(widths[1:]) + 2 * (len(widths) - 1) + 2  # the other columns, the gaps, the edges
+    widths[0] = max(16, min(widths[0], width - others))  # only the model column gives way
+
+    def line(cells: list[str]) -> str:
+        return " " + "  ".join(c + " " * (w - cell_len(c)) if a == "l" else " " * (w - cell_len(c)) + c
+                               for c, w, a in zip(cells, widths, align, strict=True)) + " "
+
+    total = sum(widths) + 2 * (len(widths) - 1) + 2
+    out = [TITLE + " " * max(0, total - cell_len(TITLE)), " " * total, line(header), " " + "─" * (total - 2) + " "]
+    blank = [""] * (len(header) - 1)
+    for r in body:
+        model = _wrap("", r[0], widths[0], 0)
+        out.append(line([model[0], *r[1:]]))
+        out += [line([m, *blank]) for m in model[1:]]
+    out.append(" " * total)
+    return "".join(f"{x}\n" for x in out)
 
 
 class _Summary:
@@ -166,13 +173,11 @@ def _details(s: Subject, width: int) -> list[str]:
 def render(report: Report, width: int | None = None, details: bool = True) -> str:
     """The table, then each subject's details: every subject is read once (details are written as it
     is read; the table keeps only a summary of each)."""
-    buf = io.StringIO()
-    console = _console(buf, width)
+    width = width or int(os.environ.get("COLUMNS", "120"))
     below: list[str] = []
     summaries: list[Subject | _Summary] = []
     for s in report.subjects:
         summaries.append(_Summary(s))
         if details:
-            below += _details(s, console.width)
-    console.print(comparison_table(report, console.width, summaries))
-    return buf.getvalue() + "".join(f"{line}\n" for line in below)
+            below += _details(s, width)
+    return comparison_table(report, width, summaries) + "".join(f"{line}\n" for line in below)
