@@ -17,6 +17,8 @@ the given latency, and runs, each as a child process of this one:
   with --audit, also `openaudit audit ID...` with every id of the organisation, cold (an empty
   --cache-dir of its own) and warm: the same models without the listing
 
+With --format F each openaudit run also writes the report as F (`-f json -o ... -f F -o ...`).
+
 Requests are counted from the fake hub's log (bucket api = /api/..., resolvers = /resolve/);
 peak RSS is the child's own ru_maxrss (os.wait4). No internet is used.
 """
@@ -254,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=8)
     ap.add_argument("--depth", default="full", choices=["metadata", "card", "full"])
     ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--format", dest="also", default=None, metavar="F",
+                    help="also write the report as F (terminal, sarif, html, md, ...) beside the JSON, as a user "
+                         "asking for it would: what rendering F costs an organisation's run")
     ap.add_argument("--audit", action="store_true",
                     help="also run `openaudit audit` with every id of the organisation, cold and warm (its own cache)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -298,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
                         out = tmp / f"{label}-{command}-{phase}.json"
                         cmd = [sys.executable, "-m", "openaudit", command, *targets, "--cache-dir", str(cache),
                                "--jobs", str(a.jobs), "--depth", a.depth, "-q", "-f", "json", "-o", str(out)]
+                        if a.also:
+                            cmd += ["-f", a.also, "-o", str(out.with_suffix(f".{a.also}"))]
                         # From the temp dir: `python -m` puts the working directory first on sys.path.
                         wall, rss, code, cpu = run_child(cmd, {**env, "PYTHONPATH": str(tree)}, cwd=tmp)
                         reqs = hub.lines()[before:]
@@ -337,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             merged.append(med)
         rows = merged + [r for r in rows if r["run"].startswith("naive")]
     title = (f"N={n} models, latency {a.latency_ms:g} ms, rate limit {a.rate_limit or 'none'}, "
-             f"--jobs {a.jobs}, --depth {a.depth}")
+             f"--jobs {a.jobs}, --depth {a.depth}" + (f", also -f {a.also}" if a.also else ""))
     print(f"\n{title}\n")
     print("| run | API req/model | file req/model | total req/model | 429s | wall s | speed-up vs naive "
           "| CPU s | peak RSS MB | models lost | exit |")
