@@ -170,6 +170,37 @@ def _conclude(report: Report, pairs: list[tuple[str, Path | None]], rules: Any, 
     return report
 
 
+_KINDS = ("budget", "rate-limited", "offline", "not-found", "revision-not-found", "access-denied", "network", "error")
+
+
+def outcome_note(report: Report, most: int = 5) -> str | None:
+    """What was not fully audited, grouped by why, with a count (a CI log's explanation of exit 3):
+    None when every model was audited. A reason of a known kind (`budget: ...`) groups by kind, with
+    the first such reason as the example; any other by its text."""
+    from openaudit.subjects import summaries
+
+    states = summaries(report.subjects)
+    groups: dict[tuple[str, str], list[str]] = {}
+    for status, reason in states:
+        if status == "audited":
+            continue
+        text = reason or "no reason given"
+        kind = text.split(":", 1)[0]
+        groups.setdefault((status, kind if kind in _KINDS else text), []).append(text)
+    if not groups:
+        return None
+    shown = sorted(groups.items(), key=lambda g: -len(g[1]))
+    lines = [f"{sum(len(v) for v in groups.values())} of {len(states)} models not fully audited:"]
+    for (status, key), reasons in shown[:most]:
+        example = reasons[0] if key in _KINDS else key
+        lines.append(f"  {len(reasons)} {status}: " + (f"{example} (and {len(reasons) - 1} more like it)"
+                                                        if key in _KINDS and len(reasons) > 1 else example))
+    if len(shown) > most:
+        lines.append(f"  {sum(len(v) for _, v in shown[most:])} more, for {len(shown) - most} other reasons "
+                     "(see the report)")
+    return "\n".join(lines)
+
+
 def exit_code(report: Report, strict: bool = False) -> ExitCode:
     from openaudit.subjects import summaries
 
@@ -222,6 +253,12 @@ def _selection_note(stats: dict[str, Any], since: str | None, max_requests: int 
         budget = f" (budget {max_requests})" if max_requests is not None else ""
         parts.append(f"{stats['api_requests']} API + {stats['file_requests']} file requests{budget}")
     return "; ".join(parts)
+
+
+def _tell_outcome(report: Report, quiet: bool) -> None:
+    note = outcome_note(report) if not quiet else None
+    if note:
+        _err(note)
 
 
 def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -295,6 +332,7 @@ def audit(
         if note and not quiet:
             _err(note)
         report = _conclude(report, pairs, rules, base, today, strict)
+        _tell_outcome(report, quiet)
         return report
 
     report = _run(go)
@@ -356,6 +394,7 @@ def org(
                  f"{stats.get('api_requests')} API + {stats.get('file_requests')} file requests; "
                  f"audited in {stats.get('audit_processes') or 'no'} worker processes; cache {stats.get('cache')}")
         report = _conclude(report, pairs, rules, base, today, strict)
+        _tell_outcome(report, quiet)
         return report
 
     report = _run(go)

@@ -109,6 +109,28 @@ def test_local_folder_without_readme_is_audited_with_that_fact(tmp_path: Path) -
     assert subject["dimensions"]["documentation"]["verdict"] == "closed"
 
 
+def test_a_local_folder_is_never_linked_or_labelled_as_a_hub_repo(tmp_path: Path) -> None:
+    """A folder's subject is `local/<name>`: the HTML report must not link it to
+    huggingface.co/local/<name> (someone else's repo, if it exists), and a model never read is
+    not labelled "local" either."""
+    from datetime import UTC, datetime
+
+    from openaudit.render import github
+    from openaudit.report import Report, Subject
+
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"\x00" * 2_000_000)
+    r = run("audit", str(folder), "-f", "html", "-q")
+    assert r.returncode == 0, r.stderr
+    assert "local/my-model" in r.stdout and "huggingface.co/local" not in r.stdout
+    report = Report(generated_at=datetime(2025, 1, 1, tzinfo=UTC), subjects=[
+        Subject(repo_id="local/my-model", source="localdir", status="audited"),
+        Subject(repo_id="acme/gone", source="hub", status="skipped", reason="not-found: no such model")])
+    table = github.step_summary(report)
+    assert "| `local/my-model` | `local` |" in table and "| `acme/gone` | `—` |" in table
+
+
 def test_local_folder_symlink_out_is_not_followed(tmp_path: Path) -> None:
     folder = tmp_path / "m"
     folder.mkdir()
@@ -239,9 +261,9 @@ def test_terminal_details_fit_the_width_and_continue_under_their_text(width: int
         evidence=[Evidence(id="data.named#1", kind="data.named", summary=chinese, source="card.body",
                            pointer="README.md#数据:L12")])
     out = render(Report(generated_at=datetime(2025, 1, 1, tzinfo=UTC), subjects=[subject]), width=width)
-    details = out[out.index("acme/x @"):].splitlines()
+    details = out[out.index("acme/x  (store"):].splitlines()
     assert all(cell_len(line) <= width for line in details), [line for line in details if cell_len(line) > width]
-    table = out[:out.index("acme/x @")].splitlines()
+    table = out[:out.index("acme/x  (store")].splitlines()
     assert all(cell_len(line) <= width for line in table) and any(line.startswith(" acme/x ") for line in table)
     data = details[details.index(next(x for x in details if x.startswith("  data "))):]
     assert data[1].startswith(" " * 26) and not data[1].startswith(" " * 27)  # under the rationale

@@ -5,6 +5,7 @@ The real huggingface_hub session runs against tests/fakehub.py (a subprocess); n
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -251,6 +252,31 @@ def test_exhausted_budget_gives_incomplete_subjects_and_exit_3(
     budget = [s for s in report["subjects"] if (s["reason"] or "").startswith("budget:")]
     assert len(budget) >= N - len(GATED) - 5
     assert all(s["status"] == "incomplete" for s in budget)
+
+
+def test_stderr_says_what_was_not_fully_audited_and_why_grouped(
+    org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Exit 3 explained in the log: how many models were not fully audited, grouped by why, with a
+    count per reason (a budget's hundreds of lines are one line); nothing with --quiet."""
+    store, _ = org_store
+    hub = fakehub(store, fresh=True)
+    code, report, out = run(monkeypatch, hub.url, "org", ORG, "--depth", "card", "--cache-dir", str(tmp_path / "c"))
+    assert code == 3 and report is not None
+    lines = out.splitlines()
+    start = lines.index(f"openaudit: {len(GATED)} of {N} models not fully audited:") + 1
+    told = list(itertools.takewhile(lambda line: line.startswith("  "), lines[start:]))
+    assert told and all(" incomplete: " in line for line in told)
+    assert sum(int(line.split()[0]) for line in told) == len(GATED)
+    assert all("pass a token with access" in line for line in told)
+    code, _, out = run(monkeypatch, hub.url, "org", ORG, "--depth", "card", "--cache-dir", str(tmp_path / "d"),
+                       "--max-requests", "4", "--jobs", "1")
+    assert code == 3
+    budget = next(line for line in out.splitlines() if "budget: request budget of 4 spent" in line)
+    assert budget.startswith("  ") and "more like it)" in budget
+    assert int(budget.split()[0]) >= N - len(GATED) - 3
+    code, _, out = run(monkeypatch, hub.url, "org", ORG, "--depth", "card", "--cache-dir", str(tmp_path / "c"), "-q")
+    assert code == 3 and "not fully audited" not in out
 
 
 def test_a_listing_cut_short_keeps_the_models_it_listed_and_says_where_it_stopped(

@@ -86,3 +86,11 @@ def waiver_for(report: Report, repo_id: str, rule: str) -> dict[str, Any] | None
 
 def is_local(s: Subject) -> bool:
     return s.source == "localdir"
+
+
+def revision_label(s: Subject, full: bool = False) -> str:
+    """The commit a subject was read at (12 characters unless `full`), "local" for a folder, "—" for a
+    model never read (a Hub model that was not found is not "local")."""
+    if s.revision:
+        return s.revision if full else s.revision[:12]
+    return "local" if is_local(s) else "—"

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from openaudit.render.ci import is_local, readme_line
+from openaudit.render.ci import is_local, readme_line, revision_label
 from openaudit.report import Report, Subject
 
 CMD = {"error": "error", "warning": "warning", "note": "notice"}
@@ -114,7 +114,7 @@ def step_summary(report: Report) -> str:
             pol = "out of scope"
         else:
             pol = f"❌ {fails[s.repo_id]}" if s.repo_id in fails else "✅"
-        lines.append(f"| `{_cell(s.repo_id)}` | `{(s.revision or 'local')[:12]}` | {s.status} | "
+        lines.append(f"| `{_cell(s.repo_id)}` | `{revision_label(s)}` | {s.status} | "
                      f"{'' if s.score is None else f'{s.score:g}'} | {_cell(mof.verdict) if mof else ''} | "
                      f"{_cell(', '.join(f.id for f in s.flags)) or '—'} | {pol} |")
     failing = [v for v in (p or {}).get("violations", []) if not v.get("waived_by") and not v.get("baselined")]

@@ -318,7 +318,7 @@ def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
 
     rev = s.revision
     repo_url = None
-    if s.source != "local" and "/" in s.repo_id:
+    if s.source != "localdir" and "/" in s.repo_id:  # a folder's "local/<name>" is no Hub repo
         repo_url = safe_url(f"https://huggingface.co/{s.repo_id}" + (f"/tree/{rev}" if rev else ""))
     return SubjectView(subject=s, index=index, prefix=prefix, repo_id=s.repo_id, revision=rev,
                        short_rev=(rev or "")[:12], repo_url=repo_url, status=s.status, reason=s.reason,

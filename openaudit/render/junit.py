@@ -12,7 +12,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from openaudit.render.ci import flag_rules
+from openaudit.render.ci import flag_rules, revision_label
 from openaudit.report import Report, Subject
 
 
@@ -41,7 +41,7 @@ def _policy_cases(suite: ET.Element, s: Subject, policy: dict[str, Any]) -> None
             ET.SubElement(case, "skipped", {"message": f"already in the baseline: {v['detail']}"})
         else:
             fail = ET.SubElement(case, "failure", {"message": v["detail"], "type": rule})
-            fail.text = f"{s.repo_id}@{s.revision or 'local'}: {v['detail']}"
+            fail.text = f"{s.repo_id}@{revision_label(s, full=True)}: {v['detail']}"
 
 
 def _criteria_cases(suite: ET.Element, s: Subject) -> None:

@@ -17,7 +17,15 @@ from typing import Any
 from pydantic_core import to_json
 
 from openaudit import __version__
-from openaudit.render.ci import criterion_rules, flag_rules, hf_uri, is_local, readme_line, waiver_for
+from openaudit.render.ci import (
+    criterion_rules,
+    flag_rules,
+    hf_uri,
+    is_local,
+    readme_line,
+    revision_label,
+    waiver_for,
+)
 from openaudit.report import Report, Subject
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -89,7 +97,7 @@ def sarif(report: Report) -> dict[str, Any]:
     for s in report.subjects:
         if s.status == "skipped":
             continue
-        at = f"{s.repo_id}@{(s.revision or 'local')[:12]}"
+        at = f"{s.repo_id}@{revision_label(s)}"
         if not is_local(s) and s.revision:
             bases[s.repo_id] = {"uri": f"https://huggingface.co/{s.repo_id}/blob/{s.revision}/"}
         for f in s.findings:

@@ -145,7 +145,9 @@ def _details(s: Subject, width: int) -> list[str]:
     """A subject's verdicts, the evidence behind each, its licence, flags and frameworks: plain lines
     (the details of an organisation run to thousands; they are wrapped here, not by rich)."""
     out = [""]
-    out += _wrap("", f"{_safe(s.repo_id)} @ {_safe(s.revision or 'local')[:12]}  ({s.source}, {s.status})", width, 2)
+    # At a commit, or a local folder; a model that was never read has neither (not "local").
+    at = f" @ {_safe(s.revision)[:12]}" if s.revision else (" @ local" if s.source == "localdir" else "")
+    out += _wrap("", f"{_safe(s.repo_id)}{at}  ({s.source}, {s.status})", width, 2)
     if s.reason:
         out += _wrap("  note: ", _safe(s.reason), width, 8)
     ev = {e.id: e for e in s.evidence}
