@@ -170,7 +170,17 @@ def _conclude(report: Report, pairs: list[tuple[str, Path | None]], rules: Any, 
     return report
 
 
-_KINDS = ("budget", "rate-limited", "offline", "not-found", "revision-not-found", "access-denied", "network", "error")
+def _fetch_error_kinds() -> set[str]:
+    """The kinds a skipped or incomplete subject's reason starts with (`budget: ...`): every FetchError's."""
+    from openaudit.errors import FetchError
+    from openaudit.sources.gate import BudgetExhausted  # noqa: F401  (defined there: its kind counts)
+
+    kinds, todo = set(), [FetchError]
+    while todo:
+        cls = todo.pop()
+        kinds.add(cls.kind)
+        todo += cls.__subclasses__()
+    return kinds
 
 
 def outcome_note(report: Report, most: int = 5) -> str | None:
@@ -180,21 +190,22 @@ def outcome_note(report: Report, most: int = 5) -> str | None:
     from openaudit.subjects import summaries
 
     states = summaries(report.subjects)
+    kinds = _fetch_error_kinds()
     groups: dict[tuple[str, str], list[str]] = {}
     for status, reason in states:
         if status == "audited":
             continue
         text = reason or "no reason given"
         kind = text.split(":", 1)[0]
-        groups.setdefault((status, kind if kind in _KINDS else text), []).append(text)
+        groups.setdefault((status, kind if kind in kinds else text), []).append(text)
     if not groups:
         return None
     shown = sorted(groups.items(), key=lambda g: -len(g[1]))
     lines = [f"{sum(len(v) for v in groups.values())} of {len(states)} models not fully audited:"]
     for (status, key), reasons in shown[:most]:
-        example = reasons[0] if key in _KINDS else key
+        example = reasons[0] if key in kinds else key
         lines.append(f"  {len(reasons)} {status}: " + (f"{example} (and {len(reasons) - 1} more like it)"
-                                                        if key in _KINDS and len(reasons) > 1 else example))
+                                                        if key in kinds and len(reasons) > 1 else example))
     if len(shown) > most:
         lines.append(f"  {sum(len(v) for _, v in shown[most:])} more, for {len(shown) - most} other reasons "
                      "(see the report)")
