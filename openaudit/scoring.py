@@ -45,13 +45,22 @@ def score_dimensions(profile: Profile, findings: list[Finding]) -> tuple[dict[st
     """Dimension verdicts, the 0-100 score and coverage for a `dimensions` profile."""
     dims: dict[str, DimensionResult] = {}
     total = weight = 0.0
+    weighs = {c.id: c.weight for c in profile.criteria}
     for name, dim in profile.dimensions.items():
         fs = [f for f in findings if f.dimension == name]
         score, _ = _weighted(profile, fs)
         decided = [f for f in fs if f.outcome in _DECIDED]
-        lead = next((f for f in decided if f.outcome != "open"), decided[0] if decided else (fs[0] if fs else None))
+        verdict = _verdict(score)
+        # The rationale says what decided the verdict. Open: a finding that is open, not a gap that
+        # weighs nothing (OA-DOC-003, no evaluation results, is reported but weight 0: "open: No
+        # evaluation results" read as a contradiction). Otherwise: what holds the dimension back,
+        # a criterion that counts first.
+        held = sorted((f for f in decided if f.outcome != "open"), key=lambda f: weighs.get(f.criterion, 1.0) <= 0)
+        opened = [f for f in decided if f.outcome == "open"]
+        lead = (opened[0] if verdict == "open" and opened else None) or (
+            held[0] if held else (decided[0] if decided else (fs[0] if fs else None)))
         dims[name] = DimensionResult(
-            verdict=_verdict(score),
+            verdict=verdict,
             score=round(score, 4) if score is not None else None,
             rationale=lead.rationale if lead else "No criterion applies.",
             evidence=list(dict.fromkeys(e for f in fs for e in f.evidence)),

@@ -97,3 +97,28 @@ def test_type_inappropriate_is_a_warning_and_blocks_only_in_strict_mode() -> Non
 def test_intermediate_only_inappropriate_strict_reaches_ii() -> None:
     r = _score(_all_open(), {"MOF-C24": ["type-inappropriate"]}, strict=True)
     assert r.mof_class == "II"
+
+
+def _doc(outcomes: dict[str, str]) -> tuple[str, str]:
+    """The openaudit profile's documentation dimension on hand-built findings: (verdict, rationale)."""
+    from openaudit.scoring import score_dimensions
+
+    prof = load_profile("openaudit")
+    fs = [Finding(profile="openaudit", criterion=c.id, slug=c.slug, title=c.title, dimension=c.dimension,
+                  outcome=outcomes[c.id], rationale=f"{c.id} is {outcomes[c.id]}")  # type: ignore[arg-type]
+          for c in prof.criteria if c.id in outcomes]
+    dims, _, _ = score_dimensions(prof, fs)
+    return dims["documentation"].verdict, dims["documentation"].rationale
+
+
+def test_a_dimension_rationale_never_contradicts_its_verdict() -> None:
+    """OA-DOC-003 (evaluation results) is reported but weighs nothing: with the other two open, the
+    dimension is open, and its rationale is an open finding, not "no evaluation results"."""
+    assert load_profile("openaudit").criterion("OA-DOC-003").weight == 0  # type: ignore[union-attr]
+    assert _doc({"OA-DOC-001": "open", "OA-DOC-002": "open", "OA-DOC-003": "closed"}) == (
+        "open", "OA-DOC-001 is open")
+    # Held back: the rationale is what holds it back, a criterion that counts before one that does not.
+    assert _doc({"OA-DOC-001": "open", "OA-DOC-002": "partial", "OA-DOC-003": "closed"}) == (
+        "partial", "OA-DOC-002 is partial")
+    assert _doc({"OA-DOC-001": "closed", "OA-DOC-002": "closed", "OA-DOC-003": "closed"}) == (
+        "closed", "OA-DOC-001 is closed")
