@@ -159,7 +159,11 @@ def _details(s: Subject, width: int) -> list[str]:
         for eid in dim.evidence[:2]:
             e = ev.get(eid)
             if e:
-                out += _wrap(f"  {'':<23} ↳ ", f"{_safe(e.summary)}  [{_safe(e.pointer)}]", width, 28)
+                # The pointer is kept whole (its spaces are no-break while wrapping: _safe leaves none
+                # of its own), so "[README.md:L12 (license)]" moves to the next line in one piece.
+                pointer = "[" + _safe(e.pointer).replace(" ", "\u00a0") + "]"
+                out += [x.replace("\u00a0", " ") for x in
+                        _wrap(f"  {'':<23} ↳ ", f"{_safe(e.summary)}  {pointer}", width, 28)]
     if s.license and s.license.description:
         out += _wrap("  licence        ", _safe(s.license.description), width, 17)
     for fl in s.flags:
