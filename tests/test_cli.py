@@ -97,6 +97,18 @@ def test_missing_store_directory_is_a_usage_error(tmp_path: Path) -> None:
     assert r.returncode == 2 and "does not exist" in r.stderr
 
 
+@pytest.mark.skipif(not (STORE / "models").is_dir(), reason="fixture store not generated")
+def test_a_replay_never_loads_the_hub_client() -> None:
+    """`--snapshots` (the demo, a CI replay) reads no Hub: huggingface_hub, ~0.3 s to import, is
+    not loaded at all (a live source is told apart without importing it)."""
+    code = ("import sys; from openaudit import api; "
+            f"api.audit_models(['deepseek-ai/DeepSeek-R1', 'meta-llama/Llama-3.1-8B'], snapshots={str(STORE)!r}); "
+            "print('huggingface_hub' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
+
+
 def test_local_folder_without_readme_is_audited_with_that_fact(tmp_path: Path) -> None:
     folder = tmp_path / "my-model"
     folder.mkdir()
