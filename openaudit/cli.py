@@ -171,9 +171,10 @@ def _conclude(report: Report, pairs: list[tuple[str, Path | None]], rules: Any, 
 
 
 def _fetch_error_kinds() -> set[str]:
-    """The kinds a skipped or incomplete subject's reason starts with (`budget: ...`): every FetchError's."""
+    """The kinds a skipped or incomplete subject's reason starts with (`budget: ...`): every FetchError's
+    loaded (a kind whose module this run never imported, as the request gate's in a replay, was never
+    raised either; importing it would load huggingface_hub)."""
     from openaudit.errors import FetchError
-    from openaudit.sources.gate import BudgetExhausted  # noqa: F401  (defined there: its kind counts)
 
     kinds, todo = set(), [FetchError]
     while todo:
@@ -190,6 +191,8 @@ def outcome_note(report: Report, most: int = 5) -> str | None:
     from openaudit.subjects import summaries
 
     states = summaries(report.subjects)
+    if all(status == "audited" for status, _ in states):
+        return None
     kinds = _fetch_error_kinds()
     groups: dict[tuple[str, str], list[str]] = {}
     for status, reason in states:
@@ -198,8 +201,6 @@ def outcome_note(report: Report, most: int = 5) -> str | None:
         text = reason or "no reason given"
         kind = text.split(":", 1)[0]
         groups.setdefault((status, kind if kind in kinds else text), []).append(text)
-    if not groups:
-        return None
     shown = sorted(groups.items(), key=lambda g: -len(g[1]))
     lines = [f"{sum(len(v) for v in groups.values())} of {len(states)} models not fully audited:"]
     for (status, key), reasons in shown[:most]:

@@ -56,9 +56,8 @@ def score_dimensions(profile: Profile, findings: list[Finding]) -> tuple[dict[st
         # evaluation results" read as a contradiction). Otherwise: what holds the dimension back,
         # a criterion that counts first.
         held = sorted((f for f in decided if f.outcome != "open"), key=lambda f: weighs.get(f.criterion, 1.0) <= 0)
-        opened = [f for f in decided if f.outcome == "open"]
-        lead = (opened[0] if verdict == "open" and opened else None) or (
-            held[0] if held else (decided[0] if decided else (fs[0] if fs else None)))
+        opened = [f for f in decided if f.outcome == "open"] if verdict == "open" else []
+        lead = next(iter([*opened, *held, *decided, *fs]), None)
         dims[name] = DimensionResult(
             verdict=verdict,
             score=round(score, 4) if score is not None else None,

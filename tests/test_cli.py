@@ -101,12 +101,14 @@ def test_missing_store_directory_is_a_usage_error(tmp_path: Path) -> None:
 def test_a_replay_never_loads_the_hub_client() -> None:
     """`--snapshots` (the demo, a CI replay) reads no Hub: huggingface_hub, ~0.3 s to import, is
     not loaded at all (a live source is told apart without importing it)."""
-    code = ("import sys; from openaudit import api; "
-            f"api.audit_models(['deepseek-ai/DeepSeek-R1', 'meta-llama/Llama-3.1-8B'], snapshots={str(STORE)!r}); "
-            "print('huggingface_hub' in sys.modules)")
+    # Through the CLI, with a model the store lacks (its account of what was not audited runs too).
+    argv = ["openaudit", "audit", "deepseek-ai/DeepSeek-R1", "ghost/none", "--snapshots", str(STORE), "-f", "json"]
+    code = ("import sys, atexit; "
+            "atexit.register(lambda: print('loaded:', 'huggingface_hub' in sys.modules, file=sys.stderr)); "
+            f"sys.argv = {argv!r}; from openaudit.cli import main; main()")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "False"
+    assert r.returncode == 3 and "1 of 2 models not fully audited" in r.stderr, r.stderr
+    assert r.stderr.strip().endswith("loaded: False")
 
 
 def test_local_folder_without_readme_is_audited_with_that_fact(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from rich.cells import cell_len
 
+from openaudit.render.ci import revision_label
 from openaudit.report import Report, Subject
 
 DIMENSIONS = ("weights", "code", "data", "license", "documentation")
@@ -145,8 +146,8 @@ def _details(s: Subject, width: int) -> list[str]:
     """A subject's verdicts, the evidence behind each, its licence, flags and frameworks: plain lines
     (the details of an organisation run to thousands; they are wrapped here, not by rich)."""
     out = [""]
-    # At a commit, or a local folder; a model that was never read has neither (not "local").
-    at = f" @ {_safe(s.revision)[:12]}" if s.revision else (" @ local" if s.source == "localdir" else "")
+    rev = revision_label(s)  # a model never read has no commit, and is not "local" either
+    at = "" if rev == "—" else f" @ {_safe(rev)}"
     out += _wrap("", f"{_safe(s.repo_id)}{at}  ({s.source}, {s.status})", width, 2)
     if s.reason:
         out += _wrap("  note: ", _safe(s.reason), width, 8)

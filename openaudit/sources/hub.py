@@ -261,11 +261,8 @@ class HubSource:
     def headers(self) -> dict[str, str]:
         """The request headers (user agent, the token if any), built once per source."""
         if self._hdrs is None:
-            self._hdrs = self._headers()
+            self._hdrs = hub_headers(self._token)
         return self._hdrs
-
-    def _headers(self) -> dict[str, str]:
-        return hub_headers(self._token)
 
     # ---- the API call ---------------------------------------------------------------------
     def _info(self, repo_type: RepoType, repo_id: str, revision: str | None, headers: dict[str, str]) -> dict[str, Any]:
