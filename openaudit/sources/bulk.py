@@ -40,11 +40,9 @@ from openaudit.snapshot import (
     SHA_RE,
     RepoSnapshot,
     RepoType,
-    TextFile,
-    UnreadableFile,
 )
 from openaudit.sources.gate import BudgetExhausted, RequestGate
-from openaudit.sources.hub import HubSource, _status, blob_key, needs_sizes, not_to_read
+from openaudit.sources.hub import HubSource, _status, needs_sizes
 
 log = logging.getLogger(__name__)
 __all__ = ["BudgetExhausted", "BulkHubSource", "CachedSource", "RequestGate"]
@@ -104,24 +102,10 @@ class BulkHubSource(HubSource):
             full = self._info("model", repo_id, sha, self.headers())
             if full.get("sha") == sha or sha is None:
                 info = {**info, "siblings": full.get("siblings", info.get("siblings"))}
-        pin = sha or "main"
-        gated = info.get("gated") not in (False, None)
         paths = paths_for_depth(info, depth)
-        listed = {s.get("rfilename"): s for s in info.get("siblings") or [] if isinstance(s, dict)}
-        files: dict[str, TextFile] = {}
-        unreadable: dict[str, UnreadableFile] = {}
-        for path in paths:
-            sib = listed.get(path) or {}
-            size = sib.get("size")
-            skip = not_to_read(repo_id, path, size, gated and not self.has_token)
-            got = skip if skip is not None else self._read_file("model", repo_id, pin, path, size, blob_key(sib))
-            if isinstance(got, TextFile):
-                files[path] = got
-            else:
-                unreadable[path] = got
+        files, unreadable = self._read_texts("model", repo_id, sha or "main", info, paths)
         snap = RepoSnapshot(repo_id=repo_id, repo_type="model", revision=sha, source="hub",
-                            taken_at=datetime.now(UTC), info=info, files=dict(sorted(files.items())),
-                            unreadable=dict(sorted(unreadable.items())))
+                            taken_at=datetime.now(UTC), info=info, files=files, unreadable=unreadable)
         return trim_to_depth(snap, depth), paths
 
 

@@ -201,44 +201,9 @@ class HubSource:
             hit = self.cache.get(repo_type, info["id"], sha, self.depth, token=has_token)
             if hit is not None:  # read at this commit before: the files are the same, the metadata is fresh
                 return hit.model_copy(update={"info": info, "requested_revision": revision})
-        pin = sha or revision or "main"
-        gated = info.get("gated") not in (False, None)
-
-        files: dict[str, TextFile] = {}
-        unreadable: dict[str, UnreadableFile] = {}
-        todo: list[tuple[str, Any, str | None]] = []
-        seen: set[str] = set()
-        wanted = set(paths_for_depth(info, self.depth))  # what an audit at this depth reads (trim_to_depth)
-        for sib in info.get("siblings") or []:
-            path = sib.get("rfilename") if isinstance(sib, dict) else None
-            if not isinstance(path, str) or path in seen or path not in wanted:
-                continue
-            seen.add(path)
-            size = sib.get("size")
-            skip = not_to_read(repo_id, path, size, gated and not has_token)
-            if skip is not None:
-                unreadable[path] = skip
-            else:
-                todo.append((path, size, blob_key(sib)))
-
-        if todo:
-            with ThreadPoolExecutor(max_workers=min(self.workers, len(todo)), thread_name_prefix="openaudit-hub") as ex:
-                futures = [ex.submit(self._read_file, repo_type, ref.repo_id, pin, p, s, b) for p, s, b in todo]
-                results = []
-                first_error: BaseException | None = None
-                for fut in futures:
-                    try:
-                        results.append(fut.result())
-                    except BaseException as e:
-                        first_error = first_error or e
-                if first_error is not None:
-                    raise first_error
-            for r in results:
-                if isinstance(r, TextFile):
-                    files[r.path] = r
-                else:
-                    unreadable[r.path] = r
-
+        wanted = paths_for_depth(info, self.depth)  # what an audit at this depth reads (trim_to_depth)
+        files, unreadable = self._read_texts(repo_type, ref.repo_id, sha or revision or "main", info, wanted,
+                                             threads=self.workers)
         snap = RepoSnapshot(
             repo_id=info["id"],
             repo_type=repo_type,
@@ -247,12 +212,49 @@ class HubSource:
             source="hub",
             taken_at=datetime.now(UTC),
             info=info,
-            files=dict(sorted(files.items())),
-            unreadable=dict(sorted(unreadable.items())),
+            files=files,
+            unreadable=unreadable,
         )
         if self.cache is not None:
-            self.cache.put(snap, self.depth, sorted(wanted), token=has_token)
+            self.cache.put(snap, self.depth, wanted, token=has_token)
         return snap
+
+    def _read_texts(self, repo_type: RepoType, repo_id: str, pin: str, info: dict[str, Any], paths: list[str],
+                    *, threads: int = 1) -> tuple[dict[str, TextFile], dict[str, UnreadableFile]]:
+        """The text files `paths` of a repo whose metadata is `info`, each read at `pin` (one GET, or
+        none: see not_to_read), on up to `threads` threads; both by path, sorted. A failure that is not
+        one file's (the repo gone, the budget spent, ...) is raised, the first one once the reads under
+        way ended; shared by a model asked for (HubSource) and a listed one (BulkHubSource)."""
+        gated_to_us = info.get("gated") not in (False, None) and not self.has_token
+        listed: dict[str, dict[str, Any]] = {}
+        for sib in info.get("siblings") or []:
+            if isinstance(sib, dict) and isinstance(sib.get("rfilename"), str):
+                listed.setdefault(sib["rfilename"], sib)
+        got: list[TextFile | UnreadableFile] = []
+        todo: list[tuple[str, Any, str | None]] = []
+        for path in paths:
+            sib = listed.get(path) or {}
+            skip = not_to_read(repo_id, path, sib.get("size"), gated_to_us)
+            if skip is not None:
+                got.append(skip)
+            else:
+                todo.append((path, sib.get("size"), blob_key(sib)))
+        if len(todo) == 1 or threads <= 1:  # the caller's thread: no pool for what is read in turn
+            got += [self._read_file(repo_type, repo_id, pin, p, s, b) for p, s, b in todo]
+        elif todo:
+            with ThreadPoolExecutor(max_workers=min(threads, len(todo)), thread_name_prefix="openaudit-hub") as ex:
+                futures = [ex.submit(self._read_file, repo_type, repo_id, pin, p, s, b) for p, s, b in todo]
+                first_error: BaseException | None = None
+                for fut in futures:
+                    try:
+                        got.append(fut.result())
+                    except BaseException as e:
+                        first_error = first_error or e
+                if first_error is not None:
+                    raise first_error
+        files = {r.path: r for r in got if isinstance(r, TextFile)}
+        unreadable = {r.path: r for r in got if isinstance(r, UnreadableFile)}
+        return dict(sorted(files.items())), dict(sorted(unreadable.items()))
 
     @property
     def has_token(self) -> bool:
