@@ -76,3 +76,99 @@ def test_a_queued_thread_gives_its_slot_back_while_its_bucket_is_paused() -> Non
     assert "metadata" in entered and "file" not in entered  # the api request went first
     file.join(timeout=10)
     assert entered["file"] > entered["metadata"]
+
+
+def _hold(gate: RequestGate, bucket: str, name: str, entered: dict[str, float], go_on: threading.Event,
+          answer: dict[str, str] | None = None) -> threading.Thread:
+    """A request that is in flight until `go_on`, then answered with `answer` (RateLimit headers)."""
+    def go() -> None:
+        with gate.slot(bucket, f"org/{name}"):
+            entered[name] = time.monotonic()
+            go_on.wait(10)
+            if answer is not None:
+                gate.note(bucket, answer)
+
+    t = threading.Thread(target=go, daemon=True)
+    t.start()
+    return t
+
+
+def _left(n: int, reset: int = 1, quota: int | None = None) -> dict[str, str]:
+    headers = {"RateLimit": f'"resolvers";r={n};t={reset}'}
+    if quota is not None:
+        headers["RateLimit-Policy"] = f'"fixed window";"resolvers";q={quota};w={reset}'
+    return headers
+
+
+def test_a_window_with_two_left_has_two_requests_in_flight_and_the_third_waits_for_its_reset() -> None:
+    """`r=2`: 2 of 3 threads send; the third is not sent into the window the first two spend (the
+    Hub would answer 429), however many slots --jobs has: it goes once the window has reset."""
+    gate = RequestGate(jobs=8)
+    told = time.monotonic()
+    gate.note("resolvers", _left(2))
+    entered: dict[str, float] = {}
+    go_on = threading.Event()
+    first = [_hold(gate, "resolvers", n, entered, go_on, _left(left)) for n, left in (("a", 1), ("b", 0))]
+    time.sleep(0.2)
+    third = _hold(gate, "resolvers", "c", entered, go_on)
+    time.sleep(0.3)
+    assert sorted(entered) == ["a", "b"]  # held while two are in flight
+    go_on.set()  # answered: 1 left, then none (a pause until the reset)
+    for t in first:
+        t.join(10)
+    time.sleep(0.2)
+    assert "c" not in entered
+    third.join(10)
+    assert entered["c"] - told >= 1.0
+
+
+def test_after_a_reset_the_held_threads_send_the_windows_quota_not_all_at_once() -> None:
+    """Six threads held by a spent window whose quota is 2: once it resets, 2 are sent, and the other
+    four wait for what the Hub answers them (here: none left, so the next reset)."""
+    gate = RequestGate(jobs=8)
+    told = time.monotonic()
+    gate.note("resolvers", _left(0, reset=1, quota=2))
+    entered: dict[str, float] = {}
+    go_on = threading.Event()
+    threads = [_hold(gate, "resolvers", f"m{i}", entered, go_on, _left(0, reset=1, quota=2)) for i in range(6)]
+    deadline = time.monotonic() + 5
+    while len(entered) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    assert len(entered) == 2 and min(entered.values()) - told >= 1.0  # the quota of the new window
+    go_on.set()
+    for t in threads:
+        t.join(10)
+    assert len(entered) == 6
+    later = sorted(entered.values())[2:]
+    assert min(later) - told >= 2.0  # the rest went in the windows after
+
+
+def test_after_a_reset_with_no_quota_told_one_request_learns_what_is_left_before_the_rest_go() -> None:
+    gate = RequestGate(jobs=8)
+    gate.note("resolvers", _left(0, reset=1))  # no RateLimit-Policy: the quota is not known
+    entered: dict[str, float] = {}
+    go_on = threading.Event()
+    threads = [_hold(gate, "resolvers", f"m{i}", entered, go_on, _left(100, reset=60)) for i in range(4)]
+    deadline = time.monotonic() + 5
+    while not entered and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    assert len(entered) == 1  # the one request sent into the new window
+    go_on.set()  # it is answered: 100 left
+    for t in threads:
+        t.join(10)
+    assert len(entered) == 4
+
+
+def test_a_hub_that_sends_no_ratelimit_header_is_held_by_jobs_only() -> None:
+    gate = RequestGate(jobs=3)
+    entered: dict[str, float] = {}
+    go_on = threading.Event()
+    threads = [_hold(gate, "resolvers", f"m{i}", entered, go_on, {}) for i in range(5)]
+    time.sleep(0.3)
+    assert len(entered) == 3
+    go_on.set()
+    for t in threads:
+        t.join(10)
+    assert len(entered) == 5 and gate.sent == 5

@@ -261,16 +261,31 @@ def test_invalid_repo_id_sends_nothing(fakehub: Any, store: Path, tmp_path: Path
 
 
 def test_rate_limit_is_waited_out(fakehub: Any, store: Path, tmp_path: Path) -> None:
+    """Another client (another run, the same IP) spent the api window: the 429 that says so
+    (`RateLimit: "api";r=0;t=1`) is waited out, and the retry succeeds."""
     hub = fakehub(store, fresh=True, rate_limit="1/1")
-    source = src(hub, tmp_path)
-    source.model("acme/weights-only")
+    src(hub, tmp_path / "other").model("acme/weights-only")
     t0 = time.monotonic()
-    snap = source.model("acme/weights-only")  # same 1 s window: 429 with RateLimit "api";r=0;t=1
+    snap = src(hub, tmp_path).model("acme/weights-only")  # same 1 s window
     waited = time.monotonic() - t0
     assert snap.repo_id == "acme/weights-only"
     statuses = [r["status"] for r in hub.requests()]
     assert statuses[:2] == [200, 429] and statuses[-1] == 200
     assert 0.3 <= waited < 5
+
+
+def test_a_window_the_hub_said_is_spent_is_waited_out_without_a_429(
+    fakehub: Any, store: Path, tmp_path: Path
+) -> None:
+    """The answer to the first request said `r=0;t=1`: the second waits for the reset instead of
+    spending a request on a 429."""
+    hub = fakehub(store, fresh=True, rate_limit="1/1")
+    source = src(hub, tmp_path)
+    source.model("acme/weights-only")
+    t0 = time.monotonic()
+    source.model("acme/weights-only")  # its metadata again (it has no text file to read)
+    assert time.monotonic() - t0 >= 0.5
+    assert [r["status"] for r in hub.requests() if r["path"] != "/api/agent-harnesses"] == [200, 200]
 
 
 def test_rate_limit_longer_than_max_wait_fails_fast(fakehub: Any, store: Path, tmp_path: Path) -> None:

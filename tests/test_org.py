@@ -239,6 +239,29 @@ def test_429_with_ratelimit_reset_is_waited_out(
     assert sorted(ok) == sorted(set(ok)) and len(ok) == 3  # each README read once, in the end
 
 
+def test_a_window_smaller_than_jobs_is_kept_to_after_its_first_429s(
+    tmp_path: Path, repo_writer: Any, fakehub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """8 threads, 3 file reads per window. Before any answer the run cannot know the window, so
+    some of its first burst get 429s. After that it sends what the Hub says is left and, once a
+    window resets, its quota: the threads held by the pause do not all fire into the new window
+    (which gave 429s at every reset, and lost models once their retries ran out)."""
+    store = tmp_path / "store"
+    build_org(store, repo_writer, n=8)  # 7 READMEs to read at depth card (model-03 is gated)
+    hub = fakehub(store, fresh=True, rate_limit="3/1")
+    code, report, _ = run(monkeypatch, hub.url, "org", ORG, "--depth", "card", "--cache-dir", str(tmp_path / "c"),
+                          "--jobs", "8")
+    assert code == 3 and report is not None  # 3: the gated model, audited on its metadata
+    assert [s["status"] for s in report["subjects"]] == ["audited"] * 3 + ["incomplete"] + ["audited"] * 4
+    assert not [s for s in report["subjects"] if (s["reason"] or "").startswith("rate")]
+    files = [r for r in hub.requests() if r["bucket"] == "resolvers"]
+    assert sum(r["status"] == 200 for r in files) == 7
+    limited = [r for r in files if r["status"] == 429]
+    assert len(limited) <= 7 - 3  # the first burst's only
+    first_ok = min(r["t"] for r in files if r["status"] == 200)
+    assert all(r["t"] < first_ok + 0.9 for r in limited)  # all in the first window
+
+
 def test_exhausted_budget_gives_incomplete_subjects_and_exit_3(
     org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -20,8 +20,9 @@
   global concurrency limit (``--jobs``), a request budget (``--max-requests``; once spent,
   :class:`BudgetExhausted`), a per-bucket pause shared by all threads when a 429 or a
   ``RateLimit: r=0`` header says the window is spent (the wait is the header's reset, else
-  ``Retry-After``), and retries with backoff on 408/429/5xx and transport errors. Every call has a
-  timeout.
+  ``Retry-After``), no more requests in flight in a bucket than its last ``RateLimit: r=`` says are
+  left (and, after a reset, than its quota), and retries with backoff on 408/429/5xx and transport
+  errors. Every call has a timeout.
 """
 
 from __future__ import annotations

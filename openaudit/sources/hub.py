@@ -275,6 +275,7 @@ class HubSource:
 
         def call() -> dict[str, Any]:
             r = get_session().get(url, headers=headers, params={"blobs": True}, timeout=self.timeout)
+            self.gate.note("api", r.headers)
             hf_raise_for_status(r)
             data = r.json()
             if not isinstance(data, dict) or not isinstance(data.get("id"), str):
@@ -328,6 +329,8 @@ class HubSource:
                 resp = getattr(e, "response", None)
                 if status == 429:
                     self.gate.rate_limited += 1
+                    if resp is not None:
+                        self.gate.note(bucket, resp.headers)  # the window's quota, when it says
                     wait = _rate_limit_wait(e)
                     if attempt >= self.max_retries or (wait is not None and wait > self.max_wait):
                         reset = f"; the limit resets in {wait:.0f} s" if wait is not None else ""
