@@ -261,10 +261,18 @@ def _selection_note(stats: dict[str, Any], since: str | None, max_requests: int 
     if stats["left_out_since"]:
         names = ", ".join(stats["left_out_since"][:5]) + (" …" if len(stats["left_out_since"]) > 5 else "")
         parts.append(f"not created or modified since {since}, left out: {names}")
-    if stats["requests"] is not None and (stats["given"] > 1 or max_requests is not None):
+    if stats["requests"] is not None and (stats["given"] > 1 or max_requests is not None or stats["rate_limited"]):
         budget = f" (budget {max_requests})" if max_requests is not None else ""
-        parts.append(f"{stats['api_requests']} API + {stats['file_requests']} file requests{budget}")
+        parts.append(_requests_told(stats, budget))
     return "; ".join(parts)
+
+
+def _requests_told(stats: dict[str, Any], budget: str = "") -> str:
+    """What a run asked of the Hub, and how many answers were 429s (each waited out, then retried)."""
+    told = f"{stats['api_requests']} API + {stats['file_requests']} file requests{budget}"
+    if stats.get("rate_limited"):
+        told += f", {stats['rate_limited']} of them rate-limited (HTTP 429) and retried after the wait"
+    return told
 
 
 def _tell_outcome(report: Report, quiet: bool) -> None:
@@ -403,7 +411,7 @@ def org(
             report = api.audit_org(organisation, **kwargs)  # type: ignore[arg-type]
         if not quiet and stats.get("requests") is not None and snapshots is None:
             _err(f"{organisation}: {stats.get('audited')} of {stats.get('listed')} listed models; "
-                 f"{stats.get('api_requests')} API + {stats.get('file_requests')} file requests; "
+                 f"{_requests_told(stats)}; "
                  f"audited in {stats.get('audit_processes') or 'no'} worker processes; cache {stats.get('cache')}")
         report = _conclude(report, pairs, rules, base, today, strict)
         _tell_outcome(report, quiet)

@@ -228,11 +228,12 @@ def test_429_with_ratelimit_reset_is_waited_out(
     # 1 request per bucket per second: the listing spends the api window (RateLimit r=0;t=1), the
     # concurrent README reads get 429 with `RateLimit: "resolvers";r=0;t=1`.
     hub = fakehub(store, fresh=True, rate_limit="1/1")
-    code, report, _ = run(monkeypatch, hub.url, "org", ORG, "--depth", "card", "--cache-dir", str(tmp_path / "c"),
-                          "--jobs", "3")
+    code, report, out = run(monkeypatch, hub.url, "org", ORG, "--depth", "card", "--cache-dir", str(tmp_path / "c"),
+                            "--jobs", "3")
     reqs = hub.requests()
     limited = [r for r in reqs if r["status"] == 429]
     assert limited, "the fake hub should have rate limited some requests"
+    assert f", {len(limited)} of them rate-limited (HTTP 429) and retried after the wait;" in out  # told on stderr
     assert code == 0 and report is not None
     assert [s["status"] for s in report["subjects"]] == ["audited"] * 3
     ok = [r["path"] for r in reqs if r["bucket"] == "resolvers" and r["status"] == 200]
@@ -736,8 +737,10 @@ def test_a_rate_limited_audit_of_many_models_waits_and_reads_each_readme_once(
     ids = [f"{ORG}/model-{i:02d}" for i in range(3)]
     code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", "card", "--jobs", "3")
     reqs = hub.requests()
-    assert [r for r in reqs if r["status"] == 429], "the fake hub should have rate limited some requests"
+    limited = [r for r in reqs if r["status"] == 429]
+    assert limited, "the fake hub should have rate limited some requests"
     assert code == 0 and report is not None, out
+    assert f"file requests, {len(limited)} of them rate-limited (HTTP 429) and retried after the wait" in out
     assert [s["status"] for s in report["subjects"]] == ["audited"] * 3
     readmes = [r["path"] for r in reqs if r["method"] == "GET" and r["bucket"] == "resolvers" and r["status"] == 200]
     assert sorted(readmes) == [f"/{i}/resolve/{int(i[-2:]):040x}/README.md" for i in ids]
