@@ -327,3 +327,21 @@ def test_checked_in_store_is_what_the_script_builds(tmp_path: Path) -> None:
 
 def test_yaml_python_tag_executes_nothing() -> None:
     assert not Path("/tmp/openaudit-pwned").exists()
+
+
+def test_html_never_links_a_url_with_a_control_space_quote_bracket_backslash_or_backtick() -> None:
+    """Every code point, one at a time, inside an otherwise plain https URL."""
+    from openaudit.render.html import safe_url
+
+    refused = {chr(c) for c in range(0x110000) if safe_url(f"https://example.org/a{chr(c)}b") is None}
+    assert refused == {chr(c) for c in range(0x21)} | set("\"'<>\\`")
+
+
+def test_html_shows_bidi_and_control_characters_as_code_points() -> None:
+    from openaudit.render.html import _INVISIBLE, _visible
+
+    for c in range(0x110000):
+        shown = _visible(f"a{chr(c)}b")
+        assert shown == (f"a<U+{c:04X}>b" if c in _INVISIBLE else f"a{chr(c)}b")
+    assert {0x202E, 0x2066, 0x200F, 0x00, 0x1B, 0x7F} <= set(_INVISIBLE) and not {0x09, 0x0A, 0x0D} & set(_INVISIBLE)
+    assert _visible(3) == 3
