@@ -51,25 +51,39 @@ def flag_rules() -> dict[str, dict[str, Any]]:
     return out
 
 
+class ReadmeLines:
+    """Which README.md line an item's evidence points at, for one subject's items (an audit has ~30
+    findings and flags, each asking; the subject's evidence is indexed once, not once per item)."""
+
+    def __init__(self, s: Subject) -> None:
+        self._kind: dict[str, str] = {}
+        self._line: dict[str, tuple[int, int]] = {}  # id -> (0: the card itself, 1: an anchor of it; line)
+        self._family_line: dict[str, tuple[int, int]] = {}  # family -> (first position, line) of a card pointer
+        for i, e in enumerate(s.evidence):  # ids are unique; were one repeated, its last item would count
+            self._kind[e.id] = e.kind
+            m = _README_LINE.match(e.pointer)
+            self._line.pop(e.id, None)
+            if m:
+                on_card = e.pointer.startswith("README.md:L")
+                self._line[e.id] = (0 if on_card else 1, int(m.group(1)))
+                if on_card:
+                    self._family_line.setdefault(e.kind.split(".")[0], (i, int(m.group(1))))
+
+    def of(self, evidence_ids: list[str]) -> int | None:
+        """The line, preferring the YAML front matter; else, for evidence read from a file (LICENSE@sha)
+        about metadata the card declares, the card's first key of that family (a licence mismatch is
+        fixed at the `license:` line), e.g. license.mismatch -> README.md:L2 (license)."""
+        lines = [self._line[eid] for eid in evidence_ids if eid in self._line]
+        if lines:
+            return min(lines)[1]
+        families = {self._kind[eid].split(".")[0] for eid in evidence_ids if eid in self._kind}
+        hits = [self._family_line[f] for f in families if f in self._family_line]
+        return min(hits)[1] if hits else None
+
+
 def readme_line(s: Subject, evidence_ids: list[str]) -> int | None:
-    """The README.md line an item's evidence points at, preferring the YAML front matter."""
-    by_id = {e.id: e for e in s.evidence}
-    lines = []
-    for eid in evidence_ids:
-        e = by_id.get(eid)
-        m = _README_LINE.match(e.pointer) if e else None
-        if e and m:
-            lines.append((0 if e.pointer.startswith("README.md:L") else 1, int(m.group(1))))
-    if lines:
-        return min(lines)[1]
-    # Evidence read from a file (LICENSE@sha) about metadata the card declares: the card's key of that family
-    # (a licence mismatch is fixed at the `license:` line), e.g. license.mismatch -> README.md:L2 (license).
-    families = {by_id[eid].kind.split(".")[0] for eid in evidence_ids if eid in by_id}
-    for e in s.evidence:
-        m = _README_LINE.match(e.pointer)
-        if m and e.pointer.startswith("README.md:L") and e.kind.split(".")[0] in families:
-            return int(m.group(1))
-    return None
+    """The README.md line an item's evidence points at (ReadmeLines, for one item)."""
+    return ReadmeLines(s).of(evidence_ids)
 
 
 def hf_uri(s: Subject) -> str:

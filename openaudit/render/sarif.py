@@ -18,11 +18,11 @@ from pydantic_core import to_json
 
 from openaudit import __version__
 from openaudit.render.ci import (
+    ReadmeLines,
     criterion_rules,
     flag_rules,
     hf_uri,
     is_local,
-    readme_line,
     revision_label,
     waiver_for,
 )
@@ -67,10 +67,10 @@ def _location(s: Subject, line: int | None) -> dict[str, Any]:
             "logicalLocations": [{"name": s.repo_id, "fullyQualifiedName": hf_uri(s), "kind": "module"}]}
 
 
-def _result(report: Report, s: Subject, rule_id: str, index: int, level: str, text: str,
+def _result(report: Report, s: Subject, lines: ReadmeLines, rule_id: str, index: int, level: str, text: str,
             evidence: list[str], policy_rule: str) -> dict[str, Any]:
     res: dict[str, Any] = {"ruleId": rule_id, "ruleIndex": index, "level": level, "message": {"text": text},
-                           "locations": [_location(s, readme_line(s, evidence))],
+                           "locations": [_location(s, lines.of(evidence))],
                            "partialFingerprints": {"openauditRepoRule/v1": _fingerprint(s.repo_id, rule_id)},
                            "properties": {"repo_id": s.repo_id, "revision": s.revision, "evidence": evidence}}
     waived = waiver_for(report, s.repo_id, policy_rule)
@@ -100,17 +100,18 @@ def sarif(report: Report) -> dict[str, Any]:
         at = f"{s.repo_id}@{revision_label(s)}"
         if not is_local(s) and s.revision:
             bases[s.repo_id] = {"uri": f"https://huggingface.co/{s.repo_id}/blob/{s.revision}/"}
+        lines = ReadmeLines(s)
         for f in s.findings:
             if f.outcome in ("open", "not-applicable") or f.criterion not in index:
                 continue
             level = "note" if f.outcome == "unknown" else LEVEL.get(f.severity, "warning")
-            results.append(_result(report, s, f.criterion, index[f.criterion], level,
+            results.append(_result(report, s, lines, f.criterion, index[f.criterion], level,
                                    f"{at}: {f.title}: {f.outcome}. {f.rationale}", list(f.evidence),
                                    f"criteria.{f.criterion}"))
         for fl in s.flags:
             if fl.id not in index:
                 continue
-            results.append(_result(report, s, fl.id, index[fl.id], LEVEL.get(fl.severity, "warning"),
+            results.append(_result(report, s, lines, fl.id, index[fl.id], LEVEL.get(fl.severity, "warning"),
                                    f"{at}: {fl.title}. {fl.message}", list(fl.evidence), f"flag:{fl.id}"))
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "openaudit", "version": __version__, "semanticVersion": __version__,
