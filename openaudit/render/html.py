@@ -393,7 +393,7 @@ def environment() -> Any:
                       autoescape=select_autoescape(enabled_extensions=("html", "svg", "xml"), default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                       finalize=_visible)
-    env.globals.update(DIM_LABEL=DIM_LABEL, VERDICT_LABEL=VERDICT_LABEL, words=words)
+    env.globals.update(DIM_LABEL=DIM_LABEL, VERDICT_LABEL=VERDICT_LABEL, FRAMEWORK_SHORT=FRAMEWORK_SHORT, words=words)
     env.filters["pct"] = lambda v: "—" if v is None else f"{float(v):.0f}"
     env.filters["score100"] = lambda v: "—" if v is None else f"{float(v) * 100:.0f}"
     return env
@@ -411,9 +411,13 @@ def render_single(report: Report, subject_index: int = 0, back_href: str | None 
 
 
 def render_comparison(report: Report) -> str:
+    from openaudit.render.tally import TALLY_FROM, tally
+
     views = subject_views(report, prefixed=True)
+    counted = tally([v.subject for v in views]) if len(views) >= TALLY_FROM else None
     return environment().get_template("comparison.html").render(
-        views=views, fw_cols=all_framework_columns(views), dims=DIMENSIONS, csp=csp(None), **_common(report))
+        views=views, fw_cols=all_framework_columns(views), dims=DIMENSIONS, csp=csp(None), tally=counted,
+        **_common(report))
 
 
 def render(report: Report) -> str:

@@ -11,12 +11,14 @@ import re
 from openaudit.render.html import (
     DIM_LABEL,
     DIMENSIONS,
+    FRAMEWORK_SHORT,
     VERDICT_LABEL,
     SubjectView,
     all_framework_columns,
     safe_url,
     subject_views,
 )
+from openaudit.render.tally import TALLY_FROM, Tally, tally
 from openaudit.report import Report
 
 ICON = {"open": "🟢", "partial": "🟡", "closed": "🔴", "unknown": "⚪", "not-applicable": "⚪"}
@@ -67,6 +69,19 @@ def _comparison(views: list[SubjectView]) -> list[str]:
         row.append(", ".join(esc(f["id"]) for f in v.flags) or "—")
         lines.append("| " + " | ".join(row) + " |")
     return lines
+
+
+def _tally(t: Tally) -> list[str]:
+    """The comparison summed up: how many models got each verdict, and each framework result."""
+    status = ", ".join(f"{n} {k}" for k, n in t.status)
+    out = [f"**In numbers:** {t.models} models ({status}).", ""]
+    for d, counts in t.dimensions:
+        out.append(f"- **{DIM_LABEL[d]}:** " + " · ".join(f"{verdict(k)} {n}" for k, n in counts))
+    for f, summed in t.frameworks:
+        out.append(f"- **{esc(FRAMEWORK_SHORT.get(f, f))}:** {esc(summed)}")
+    if t.flagged:
+        out.append(f"- **Flags:** {t.flagged} of {t.models} models: " + " · ".join(f"{esc(k)} {n}" for k, n in t.flags))
+    return out
 
 
 def _subject(v: SubjectView, level: str) -> list[str]:
@@ -127,6 +142,8 @@ def render(report: Report) -> str:
     lines = ["## openaudit: what was actually published", ""]
     if len(views) > 1:
         lines += [*_comparison(views), ""]
+    if len(views) >= TALLY_FROM:
+        lines += [*_tally(tally([v.subject for v in views])), ""]
     for v in views:
         lines += _subject(v, "###")
     lines.append(f"<sub>Generated {gen} by openaudit {esc(report.tool.version)}; each verdict rests on the "

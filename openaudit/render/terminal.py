@@ -9,26 +9,18 @@ from collections.abc import Sequence
 from rich.cells import cell_len
 
 from openaudit.render.ci import revision_label
+from openaudit.render.tally import DIMENSIONS, FRAMEWORK_ORDER, TALLY_FROM, Tally, framework_label, tally
 from openaudit.report import Report, Subject
-
-DIMENSIONS = ("weights", "code", "data", "license", "documentation")
-FRAMEWORK_ORDER = ("mof", "osaid", "osai-index", "eu-ai-act")
 
 # Short column labels and values: the quick view must fit 120 columns with every framework shown.
 _DIM_LABEL = {"weights": "weights", "code": "code", "data": "data", "license": "licence", "documentation": "docs"}
 _FW_LABEL = {"mof": "MOF", "osaid": "OSAID", "osai-index": "OSAI", "eu-ai-act": "EU AI Act"}
-_SHORT = {"likely-meets": "meets", "likely-fails": "fails", "likely-exempt": "exempt",
-          "likely-not-exempt": "not exempt", "undetermined": "?"}
 
 
 def _framework_cell(fr: object) -> str:
     from openaudit.report import FrameworkResult
 
-    if not isinstance(fr, FrameworkResult):
-        return "—"
-    if fr.mof_class is not None:
-        return "none" if fr.mof_class == "none" else f"Class {fr.mof_class}"
-    return _SHORT.get(fr.verdict, _safe(fr.verdict))
+    return _safe(framework_label(fr)) if isinstance(fr, FrameworkResult) else "—"
 
 
 TITLE = "openaudit — what was actually published (details below)"
@@ -187,4 +179,19 @@ def render(report: Report, width: int | None = None, details: bool = True) -> st
         summaries.append(_Summary(s))
         if details:
             below += _details(s, width)
-    return comparison_table(report, width, summaries) + "".join(f"{line}\n" for line in below)
+    counted = _tally_lines(tally(summaries), width) if len(summaries) >= TALLY_FROM else []
+    return comparison_table(report, width, summaries) + "".join(f"{line}\n" for line in counted + below)
+
+
+def _tally_lines(t: Tally, width: int) -> list[str]:
+    """The table summed up: how many models got each verdict, and each framework result."""
+    status = ", ".join(f"{n} {k}" for k, n in t.status)
+    out = _wrap(" ", f"In numbers: {t.models} models ({status})", width, 3)
+    for d, counts in t.dimensions:
+        out += _wrap(f"   {_DIM_LABEL[d]:<10} ", " · ".join(f"{k} {n}" for k, n in counts), width, 14)
+    for f, summed in t.frameworks:
+        out += _wrap(f"   {_safe(_FW_LABEL.get(f, f)):<10} ", _safe(summed), width, 14)
+    if t.flagged:
+        named = " · ".join(f"{_safe(k)} {n}" for k, n in t.flags)
+        out += _wrap(f"   {'flags':<10} ", f"{t.flagged} of {t.models} models: {named}", width, 14)
+    return out
