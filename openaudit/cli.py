@@ -13,14 +13,16 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from openaudit import __version__
 from openaudit.errors import ExitCode, OpenAuditError, UsageError
-from openaudit.report import Report
-from openaudit.snapshot import RepoSnapshot
+
+if TYPE_CHECKING:  # `--help`, a usage error or `criteria list` need none of the audit machinery (~0.3 s)
+    from openaudit.report import Report
+    from openaudit.snapshot import RepoSnapshot
 
 T = TypeVar("T")
 

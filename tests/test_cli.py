@@ -111,6 +111,19 @@ def test_a_replay_never_loads_the_hub_client() -> None:
     assert r.stderr.strip().endswith("loaded: False")
 
 
+@pytest.mark.parametrize("argv", [["--help"], ["org", "--help"], ["audit", "--help"]])
+def test_help_loads_none_of_the_audit_machinery(argv: list[str]) -> None:
+    """`--help` answers at once: the report models, the criteria, the Markdown parser and the Hub
+    client (~0.3 s of imports between them) are not loaded."""
+    heavy = ["openaudit.report", "openaudit.criteria", "markdown_it", "huggingface_hub"]
+    code = ("import sys, atexit; "
+            f"atexit.register(lambda: print('loaded:', [m for m in {heavy!r} if m in sys.modules], file=sys.stderr)); "
+            f"sys.argv = {['openaudit', *argv]!r}; from openaudit.cli import main; main()")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120)
+    assert r.returncode == 0 and "Usage: openaudit" in r.stdout, r.stderr
+    assert r.stderr.strip().endswith("loaded: []"), r.stderr
+
+
 def test_local_folder_without_readme_is_audited_with_that_fact(tmp_path: Path) -> None:
     folder = tmp_path / "my-model"
     folder.mkdir()
