@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -225,12 +226,15 @@ def test_429_with_ratelimit_reset_is_waited_out(
 ) -> None:
     store = tmp_path / "store"
     build_org(store, repo_writer, n=3)  # models 0-2: none gated
-    # 1 request per bucket per second: the listing spends the api window (RateLimit r=0;t=1), the
-    # concurrent README reads get 429 with `RateLimit: "resolvers";r=0;t=1`.
-    hub = fakehub(store, fresh=True, rate_limit="1/1")
+    # 1 request per bucket per 2 seconds, and another client has just spent the resolvers window:
+    # the run's first README reads get 429 with `RateLimit: "resolvers";r=0;t=2` (a run that was
+    # told the window is spent does not send into it, so the 429 has to come from elsewhere).
+    hub = fakehub(store, fresh=True, rate_limit="1/2")
+    urllib.request.urlopen(f"{hub.url}/{ORG}/model-00/resolve/main/README.md", timeout=10).read()
+    mark = hub.mark()
     code, report, out = run(monkeypatch, hub.url, "org", ORG, "--depth", "card", "--cache-dir", str(tmp_path / "c"),
                             "--jobs", "3")
-    reqs = hub.requests()
+    reqs = hub.since(mark)
     limited = [r for r in reqs if r["status"] == 429]
     assert limited, "the fake hub should have rate limited some requests"
     assert f", {len(limited)} of them rate-limited (HTTP 429) and retried after the wait;" in out  # told on stderr
@@ -732,11 +736,14 @@ def test_a_rate_limited_audit_of_many_models_waits_and_reads_each_readme_once(
 ) -> None:
     store = tmp_path / "store"
     build_org(store, repo_writer, n=3)
-    hub = fakehub(store, fresh=True, rate_limit="2/1")
+    hub = fakehub(store, fresh=True, rate_limit="2/2")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     ids = [f"{ORG}/model-{i:02d}" for i in range(3)]
+    for _ in range(2):  # another client spends the api window: the run's metadata requests get 429s
+        urllib.request.urlopen(f"{hub.url}/api/models/{ids[0]}", timeout=10).read()
+    mark = hub.mark()
     code, report, out = run(monkeypatch, hub.url, "audit", *ids, "--depth", "card", "--jobs", "3")
-    reqs = hub.requests()
+    reqs = hub.since(mark)
     limited = [r for r in reqs if r["status"] == 429]
     assert limited, "the fake hub should have rate limited some requests"
     assert code == 0 and report is not None, out
