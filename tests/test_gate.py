@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from openaudit.sources.gate import RequestGate
 
@@ -93,6 +94,13 @@ def _hold(gate: RequestGate, bucket: str, name: str, entered: dict[str, float], 
     return t
 
 
+def _until(done: Any, seconds: float = 5.0) -> None:
+    """Until `done()` (threads on a loaded CI runner may take a while to start), at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _left(n: int, reset: int = 1, quota: int | None = None) -> dict[str, str]:
     headers = {"RateLimit": f'"resolvers";r={n};t={reset}'}
     if quota is not None:
@@ -105,11 +113,11 @@ def test_a_window_with_two_left_has_two_requests_in_flight_and_the_third_waits_f
     Hub would answer 429), however many slots --jobs has: it goes once the window has reset."""
     gate = RequestGate(jobs=8)
     told = time.monotonic()
-    gate.note("resolvers", _left(2))
+    gate.note("resolvers", _left(2, reset=3))  # a window long enough for a loaded runner
     entered: dict[str, float] = {}
     go_on = threading.Event()
     first = [_hold(gate, "resolvers", n, entered, go_on, _left(left)) for n, left in (("a", 1), ("b", 0))]
-    time.sleep(0.2)
+    _until(lambda: len(entered) == 2)
     third = _hold(gate, "resolvers", "c", entered, go_on)
     time.sleep(0.3)
     assert sorted(entered) == ["a", "b"]  # held while two are in flight
@@ -131,9 +139,7 @@ def test_after_a_reset_the_held_threads_send_the_windows_quota_not_all_at_once()
     entered: dict[str, float] = {}
     go_on = threading.Event()
     threads = [_hold(gate, "resolvers", f"m{i}", entered, go_on, _left(0, reset=1, quota=2)) for i in range(6)]
-    deadline = time.monotonic() + 5
-    while len(entered) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    _until(lambda: len(entered) >= 2)
     time.sleep(0.3)
     assert len(entered) == 2 and min(entered.values()) - told >= 1.0  # the quota of the new window
     go_on.set()
@@ -150,9 +156,7 @@ def test_after_a_reset_with_no_quota_told_one_request_learns_what_is_left_before
     entered: dict[str, float] = {}
     go_on = threading.Event()
     threads = [_hold(gate, "resolvers", f"m{i}", entered, go_on, _left(100, reset=60)) for i in range(4)]
-    deadline = time.monotonic() + 5
-    while not entered and time.monotonic() < deadline:
-        time.sleep(0.02)
+    _until(lambda: bool(entered))
     time.sleep(0.3)
     assert len(entered) == 1  # the one request sent into the new window
     go_on.set()  # it is answered: 100 left
@@ -166,7 +170,8 @@ def test_a_hub_that_sends_no_ratelimit_header_is_held_by_jobs_only() -> None:
     entered: dict[str, float] = {}
     go_on = threading.Event()
     threads = [_hold(gate, "resolvers", f"m{i}", entered, go_on, {}) for i in range(5)]
-    time.sleep(0.3)
+    _until(lambda: len(entered) == 3)
+    time.sleep(0.2)
     assert len(entered) == 3
     go_on.set()
     for t in threads:
