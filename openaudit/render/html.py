@@ -18,12 +18,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from openaudit.evidence.model import Evidence
+from openaudit.render.tally import DIMENSIONS, FRAMEWORK_ORDER, tally
 from openaudit.report import DimensionResult, FrameworkResult, Report, Subject
 
-DIMENSIONS = ("weights", "code", "data", "license", "documentation")
 DIM_LABEL = {"weights": "Weights", "code": "Code", "data": "Training data", "license": "Licence",
              "documentation": "Documentation"}
-FRAMEWORK_ORDER = ("mof", "osaid", "osai-index", "eu-ai-act")
 FRAMEWORK_SHORT = {"mof": "MOF", "osaid": "OSAID", "osai-index": "OSAI Index", "eu-ai-act": "EU AI Act"}
 VERDICT_LABEL = {"open": "open", "partial": "partly open", "closed": "closed", "unknown": "unknown",
                  "not-applicable": "n/a"}
@@ -411,13 +410,10 @@ def render_single(report: Report, subject_index: int = 0, back_href: str | None 
 
 
 def render_comparison(report: Report) -> str:
-    from openaudit.render.tally import TALLY_FROM, tally
-
     views = subject_views(report, prefixed=True)
-    counted = tally([v.subject for v in views]) if len(views) >= TALLY_FROM else None
     return environment().get_template("comparison.html").render(
-        views=views, fw_cols=all_framework_columns(views), dims=DIMENSIONS, csp=csp(None), tally=counted,
-        **_common(report))
+        views=views, fw_cols=all_framework_columns(views), dims=DIMENSIONS, csp=csp(None),
+        tally=tally([v.subject for v in views]), **_common(report))
 
 
 def render(report: Report) -> str:

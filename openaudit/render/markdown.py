@@ -18,7 +18,7 @@ from openaudit.render.html import (
     safe_url,
     subject_views,
 )
-from openaudit.render.tally import TALLY_FROM, Tally, tally
+from openaudit.render.tally import Tally, tally
 from openaudit.report import Report
 
 ICON = {"open": "🟢", "partial": "🟡", "closed": "🔴", "unknown": "⚪", "not-applicable": "⚪"}
@@ -142,8 +142,9 @@ def render(report: Report) -> str:
     lines = ["## openaudit: what was actually published", ""]
     if len(views) > 1:
         lines += [*_comparison(views), ""]
-    if len(views) >= TALLY_FROM:
-        lines += [*_tally(tally([v.subject for v in views])), ""]
+    summed = tally([v.subject for v in views])
+    if summed:
+        lines += [*_tally(summed), ""]
     for v in views:
         lines += _subject(v, "###")
     lines.append(f"<sub>Generated {gen} by openaudit {esc(report.tool.version)}; each verdict rests on the "

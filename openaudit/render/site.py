@@ -22,20 +22,18 @@ from openaudit.render.html import (
     render_single,
     subject_views,
 )
+from openaudit.render.tally import tally
 from openaudit.report import Report
 
 VERDICT_RANK = {"open": 3, "partial": 2, "unknown": 1, "closed": 0}
 
 
 def render_index(report: Report) -> str:
-    from openaudit.render.tally import TALLY_FROM, tally
-
     views = subject_views(report, prefixed=False)
     views.sort(key=lambda v: (-(v.score if v.score is not None else -1), v.repo_id))
-    counted = tally([v.subject for v in views]) if len(views) >= TALLY_FROM else None
     return environment().get_template("index.html").render(
         views=views, fw_cols=all_framework_columns(views), dims=DIMENSIONS, rank=VERDICT_RANK,
-        script=SORT_SCRIPT, csp=csp(SORT_SCRIPT), tally=counted, **_common(report))
+        script=SORT_SCRIPT, csp=csp(SORT_SCRIPT), tally=tally([v.subject for v in views]), **_common(report))
 
 
 def site_files(report: Report) -> dict[str, str]:

@@ -45,8 +45,11 @@ class Tally:
     flags: list[tuple[str, int]]  # flag id -> models raising it, most first
 
 
-def tally(rows: Sequence[Any]) -> Tally:
-    """`rows`: subjects, or anything with their `status`, `dimensions`, `frameworks` and `flags`."""
+def tally(rows: Sequence[Any]) -> Tally | None:
+    """`rows`: subjects, or anything with their `status`, `dimensions`, `frameworks` and `flags`;
+    None for fewer than TALLY_FROM of them (nothing to sum up)."""
+    if len(rows) < TALLY_FROM:
+        return None
     status = Counter(r.status for r in rows)
     judged = [r for r in rows if r.dimensions]  # a skipped model has no verdict to count
     dims = []
@@ -72,17 +75,23 @@ def _ordered(counts: Counter[str], order: Iterable[str]) -> list[tuple[str, int]
 
 def _summed(labels: list[str]) -> str:
     """Counts of each result; for a percentage (the OSAI Index), its median and range."""
-    pct = [float(x[:-1]) for x in labels if x.endswith("%") and _number(x[:-1])]
-    rest = [x for x in labels if not (x.endswith("%") and _number(x[:-1]))]
-    head = f"median {statistics.median(pct):.0f}% ({min(pct):.0f}-{max(pct):.0f}%)" if pct else ""
-    counts = Counter(rest)
+    pct: list[float] = []
+    counts: Counter[str] = Counter()
+    for label in labels:
+        value = _percent(label)
+        if value is None:
+            counts[label] += 1
+        else:
+            pct.append(value)
+    head = [f"median {statistics.median(pct):.0f}% ({min(pct):.0f}-{max(pct):.0f}%)"] if pct else []
     ranked = sorted(counts.items(), key=lambda kv: (_RESULT_RANK.get(kv[0], 5), -kv[1], kv[0]))
-    return " · ".join([head] * bool(head) + [f"{k} {n}" for k, n in ranked])
+    return " · ".join(head + [f"{k} {n}" for k, n in ranked])
 
 
-def _number(text: str) -> bool:
+def _percent(label: str) -> float | None:
+    if not label.endswith("%"):
+        return None
     try:
-        float(text)
+        return float(label[:-1])
     except ValueError:
-        return False
-    return True
+        return None

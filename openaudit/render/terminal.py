@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from rich.cells import cell_len
 
 from openaudit.render.ci import revision_label
-from openaudit.render.tally import DIMENSIONS, FRAMEWORK_ORDER, TALLY_FROM, Tally, framework_label, tally
+from openaudit.render.tally import DIMENSIONS, FRAMEWORK_ORDER, Tally, framework_label, tally
 from openaudit.report import Report, Subject
 
 # Short column labels and values: the quick view must fit 120 columns with every framework shown.
@@ -179,7 +179,8 @@ def render(report: Report, width: int | None = None, details: bool = True) -> st
         summaries.append(_Summary(s))
         if details:
             below += _details(s, width)
-    counted = _tally_lines(tally(summaries), width) if len(summaries) >= TALLY_FROM else []
+    summed = tally(summaries)
+    counted = _tally_lines(summed, width) if summed else []
     return comparison_table(report, width, summaries) + "".join(f"{line}\n" for line in counted + below)
 
 

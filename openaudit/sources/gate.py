@@ -87,7 +87,7 @@ class RequestGate:
             if self._admit(bucket):
                 break
             self._sem.release()
-            self._wait_for_room(bucket, repo_id, max_wait)
+            self._wait_for_room(bucket)
         window = self._windows[bucket]
         try:
             with self._lock:
@@ -114,19 +114,15 @@ class RequestGate:
             window.in_flight += 1
             return True
 
-    def _wait_for_room(self, bucket: str, repo_id: str, max_wait: float | None) -> None:
-        """Until a response or the window's reset may have made room (a pause is waited out by `wait`)."""
+    def _wait_for_room(self, bucket: str) -> None:
+        """Until an answer or the window's reset may have made room. A spent window is a pause too
+        (note: r=0), and `wait` is what fails a pause longer than max_wait."""
         with self._lock:
             window = self._windows.setdefault(bucket, _Window())
             now = time.monotonic()
             if self._paused.get(bucket, 0.0) > now or window.admits(now):
                 return
-            delay = window.reset_at - now
-            if window.in_flight == 0 and max_wait is not None and delay > max_wait:
-                raise errors.RateLimited(
-                    repo_id, f"rate limited: the Hub's '{bucket}' window resets in {delay:.0f} s, longer than the "
-                    f"{max_wait:.0f} s waited at most; not fetched")
-            self._changed.wait(timeout=max(0.01, min(delay, 1.0)))
+            self._changed.wait(timeout=max(0.01, min(window.reset_at - now, 1.0)))
 
     def wait(self, bucket: str, repo_id: str = "", max_wait: float | None = None) -> None:
         """Until the bucket's pause is over; a pause longer than `max_wait` fails at once instead
