@@ -37,7 +37,7 @@ def _ev(repo: str, eid: str, summary: str, pointer: str, path: str | None = None
 def _frameworks(mof_class: str | None, osaid: str, index: float, eu: str) -> dict[str, FrameworkResult]:
     return {
         "mof": FrameworkResult(profile="mof", title="Model Openness Framework", version="1.0",
-                               verdict=mof_class or "none", mof_class=mof_class or "none",
+                               verdict=f"Class {mof_class}" if mof_class else "none", mof_class=mof_class or "none",
                                progress={"Class III": 80.0 if mof_class else 40.0, "Class II": 50.0, "Class I": 20.0},
                                missing={"Class III": ["Model architecture documentation"]}),
         "osaid": FrameworkResult(profile="osaid", title="Open Source AI Definition", version="1.0", verdict=osaid,
@@ -98,7 +98,7 @@ def sample_report() -> Report:
         "mistralai/Mistral-7B-v0.1",
         {"weights": "open", "code": "partial", "data": "closed", "license": "open", "documentation": "partial"},
         55.0, LicenseSummary(key="apache-2.0", name="Apache License 2.0", category="permissive", source="tag"),
-        False, [], _frameworks("Class III", "undetermined", 52.0, "likely-exempt"))
+        False, [], _frameworks("III", "undetermined", 52.0, "likely-exempt"))
     derived = _subject(
         "someone/llama-finetune",
         {"weights": "open", "code": "unknown", "data": "unknown", "license": "closed", "documentation": "partial"},

@@ -72,6 +72,28 @@ def test_flagships_golden(flagships: Report, name: str) -> None:
     check(name, outputs(flagships, "flagships", published=True)[name])
 
 
+def _org_report() -> Report:
+    """An organisation's worth of the sample's subjects (3 x 4, renamed): enough to be summed up."""
+    base = sample_report()
+    subjects = [s.model_copy(update={"repo_id": f"org-{k}/{s.repo_id.split('/')[1]}"})
+                for k in range(3) for s in base.subjects]
+    return base.model_copy(update={"subjects": subjects})
+
+
+def _section(text: str, start: str, end: str) -> str:
+    i = text.index(start)
+    return text[i:text.index(end, i) + len(end)] + "\n"
+
+
+def test_org_in_numbers_golden() -> None:
+    """The "In numbers" block of an organisation's report, in every format that has it."""
+    report = _org_report()
+    check("sample-org.terminal.txt", terminal.render(report, width=120, details=False))
+    check("sample-org-in-numbers.md", _section(markdown.render(report), "**In numbers:**", "\n\n### "))
+    check("sample-org-in-numbers.html", _section(html.render(report), '<section class="tally"', "</section>")
+          + _section(site.render_index(report), '<section class="tally"', "</section>"))
+
+
 def test_published_flagship_pages_are_this_report(flagships: Report) -> None:
     assert (REPORTS / "comparison.html").read_text(encoding="utf-8") == html.render(flagships)
     assert (REPORTS / "flagships.md").read_text(encoding="utf-8") == markdown.render(flagships)
