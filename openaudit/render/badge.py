@@ -10,6 +10,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape, quoteattr
 
 from openaudit.render.html import subject_views
+from openaudit.render.tally import framework_label
 from openaudit.report import Report, Subject
 
 LABEL = "openness"
@@ -43,7 +44,7 @@ def message(s: Subject) -> str:
     msg = f"{s.score:.0f}"
     mof = s.frameworks.get("mof")
     if mof is not None:
-        msg += f" · MOF {mof.mof_class or mof.verdict}"
+        msg += f" · MOF {framework_label(mof)}"  # as the table says it: "Class III", "none"
     if s.status == "incomplete":
         msg += " (incomplete)"
     return msg
