@@ -2,7 +2,7 @@
 
     python benchmarks/license_id.py [CORPUS_DIR]
 
-Prints accuracy per expected method (askalono / fingerprint / none) and overall, then every
+Prints accuracy per expected method (known-text / askalono / fingerprint / none) and overall, then every
 confusion. `-only`/`-or-later` variants of a GNU licence count as the same key.
 """
 
@@ -93,7 +93,7 @@ def main(argv: list[str]) -> int:
     t0 = time.perf_counter()
     rows = evaluate(corpus)
     dt = time.perf_counter() - t0
-    for method in ("askalono", "fingerprint", "none"):
+    for method in ("known-text", "askalono", "fingerprint", "none"):
         sub = [r for r in rows if r.expected_method == method]
         if sub:
             print(f"{method:12s} {sum(r.ok for r in sub):3d}/{len(sub):<3d} {accuracy(sub):6.1%}")

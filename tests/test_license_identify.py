@@ -8,8 +8,10 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from openaudit.licenses import identify_text, identify_with_reason
+from openaudit.licenses import identify_text, identify_with_reason, load_kb
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -35,7 +37,7 @@ def test_corpus_accuracy_is_at_least_the_measured_figure() -> None:
     assert acc >= MEASURED_OVERALL - MARGIN, bad
 
 
-@pytest.mark.parametrize("method", ["askalono", "fingerprint"])
+@pytest.mark.parametrize("method", ["known-text", "askalono", "fingerprint"])
 def test_each_method_does_its_share(method: str) -> None:
     rows = [r for r in _rows() if r.expected_method == method]
     assert rows and license_id.accuracy(rows) >= MEASURED_OVERALL - MARGIN
@@ -88,3 +90,78 @@ def test_ten_megabytes_is_bounded_and_does_not_crash() -> None:
     ident, reason = identify_with_reason(big, "LICENSE")
     assert time.perf_counter() - t0 < 5
     assert ident is None and reason
+
+
+CORPUS = ROOT / "tests/license_corpus"
+_APACHE = (CORPUS / "apache-2.0.txt").read_text()
+_MIT = (CORPUS / "mit.txt").read_text()
+
+
+def _fresh(text: str) -> tuple[object, str]:
+    from openaudit.licenses import identify
+
+    return identify._identify(text, "LICENSE", None)
+
+
+@pytest.fixture
+def no_askalono(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """askalono replaced by a recorder that answers nothing: what is identified is identified without it."""
+    from openaudit.licenses import identify
+
+    asked: list[str] = []
+    identify._askalono.cache_clear()
+    monkeypatch.setattr(identify, "_askalono_call", lambda text: asked.append(text))
+    yield asked
+    identify._askalono.cache_clear()
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("apache", _APACHE),
+    ("apache, appendix filled in", _APACHE.replace("Copyright [yyyy] [name of copyright owner]",
+                                                   "Copyright 2024 Example Labs")),
+    ("apache, not indented, curly quotes", "\n".join(x.strip() for x in _APACHE.splitlines()).replace(
+        '"License"', "\u201cLicense\u201d")),
+    ("apache terms, reflowed", " ".join(_APACHE.split("END OF TERMS")[0].split()) + "\nEND OF TERMS AND CONDITIONS"),
+    ("mit", _MIT),
+    ("mit, markdown title", "# The MIT License (MIT)\n\n" + _MIT),
+    ("mit, byte-order mark and CRLF", "\ufeff" + _MIT.replace("\n", "\r\n")),
+    ("mit, two holders", "Copyright (c) 2023 A\nCopyright \u00a9 2024 B. All rights reserved.\n" + _MIT),
+])
+def test_a_verbatim_copy_is_known_without_askalono(no_askalono: list[str], name: str, text: str) -> None:
+    ident, _ = _fresh(text)
+    assert ident is not None and ident.method == "known-text" and ident.confidence == 1.0, name
+    assert ident.key == ("Apache-2.0" if "apache" in name else "MIT")
+    assert no_askalono == []
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("a word changed", _MIT.replace("free of charge", "for a fee")),
+    ("a clause added", _MIT + "\nThe Software may not be used for military purposes.\n"),
+    ("a notice that sets terms", "Copyright 2024 X. Not for commercial use.\n" + _MIT),
+    ("a line first that is no title", "Research use only\n\n" + _MIT),
+    ("apache, a clause cut", _APACHE.replace("9. Accepting Warranty or Additional Liability.", "")),
+    ("apache, stops mid-way", _APACHE[: len(_APACHE) // 2]),
+])
+def test_any_other_difference_goes_to_askalono(no_askalono: list[str], name: str, text: str) -> None:
+    ident, _ = _fresh(text)
+    assert ident is None or ident.method != "known-text", name
+    assert len(no_askalono) == 1, "askalono was not asked"
+
+
+def test_apache_without_its_appendix_says_so() -> None:
+    ident = identify_text((CORPUS / "apache-2.0-no-appendix.txt").read_text())
+    assert ident is not None and ident.method == "known-text" and "END OF TERMS AND CONDITIONS" in ident.note
+
+
+@given(st.sampled_from([_MIT, _APACHE]), st.integers(min_value=0), st.from_regex(r"[a-z]{2,9}", fullmatch=True))
+def test_one_word_added_to_the_terms_is_never_the_known_text(text: str, where: int, word: str) -> None:
+    from openaudit.licenses.known_text import known_texts
+
+    # The terms only: a word added to a copyright notice is a different holder, not different terms.
+    start = text.index("Permission") if text is _MIT else 0
+    end = text.index("END OF TERMS") if text is _APACHE else len(text)
+    words = text[start:end].split(" ")
+    at = where % (len(words) + 1)
+    changed = text[:start] + " ".join([*words[:at], word, *words[at:]]) + text[end:]
+    assert known_texts(load_kb()).match(text) is not None
+    assert known_texts(load_kb()).match(changed) is None

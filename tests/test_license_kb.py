@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -248,3 +249,41 @@ def test_kb_rejects_user_cap_without_restriction() -> None:
             "    user_cap: 700000000\n")
     with pytest.raises(ConfigFileError, match="user_cap"):
         parse_kb(text, "t.yaml")
+
+
+_KB_HEAD = "version: 1\ndate: '2026-01-01'\nsources: [x]\nlicenses:\n"
+
+
+def _kb_with_text(tmp_path: Path, entry: str, files: dict[str, str]) -> Path:
+    (tmp_path / "license-texts").mkdir()
+    for name, body in files.items():
+        (tmp_path / "license-texts" / name).write_text(body)
+    kb = tmp_path / "licenses.yaml"
+    kb.write_text(_KB_HEAD + entry)
+    return kb
+
+
+def test_kb_reads_the_known_texts_beside_it(tmp_path: Path) -> None:
+    kb = load_kb_file(_kb_with_text(tmp_path, "  - key: 0BSD\n    hub: [0bsd]\n    category: permissive\n"
+                                    "    texts: [{file: 0BSD.txt}]\n", {"0BSD.txt": "Zero-clause text.\n"}))
+    assert [(k, t.file, body) for k, t, body in kb.known_texts] == [("0BSD", "0BSD.txt", "Zero-clause text.\n")]
+
+
+@pytest.mark.parametrize(("texts", "files", "want"), [
+    ("[{file: Gone.txt}]", {}, "cannot read license-texts/Gone.txt"),
+    ("[{file: ../licenses.yaml}]", {}, "licenses.0.texts.0.file"),  # a plain name only: never a path out
+    ("[{file: sub/MIT.txt}]", {}, "licenses.0.texts.0.file"),
+    ("[{file: MIT.txt, ends: [THE END]}]", {"MIT.txt": "Permission is granted.\n"}, "is not a line of"),
+])
+def test_kb_known_text_errors_name_the_field(tmp_path: Path, texts: str, files: dict[str, str], want: str) -> None:
+    kb = _kb_with_text(tmp_path, f"  - key: MIT\n    hub: [mit]\n    category: permissive\n    texts: {texts}\n", files)
+    with pytest.raises(ConfigFileError, match=re.escape(want)) as e:
+        load_kb_file(kb)
+    assert str(kb) in str(e.value)
+
+
+def test_kb_known_texts_are_for_spdx_licences_only(tmp_path: Path) -> None:
+    kb = _kb_with_text(tmp_path, "  - key: LicenseRef-openaudit-x\n    name: X\n    url: https://x.example\n"
+                       "    hub: [x]\n    category: custom-community\n    texts: [{file: X.txt}]\n", {"X.txt": "x\n"})
+    with pytest.raises(ConfigFileError, match="known texts are for SPDX licences"):
+        load_kb_file(kb)

@@ -32,7 +32,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contains_data_files(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("openaudit/_criteria/openaudit.yaml", "openaudit/_criteria/flags.yaml",
-                     "openaudit/schema/report.v1.json"):
+                     "openaudit/_criteria/license-texts/Apache-2.0.txt", "openaudit/schema/report.v1.json"):
         assert required in names, required
     assert any(n.startswith("openaudit/_snapshots/models/meta-llama/Llama-3.1-8B/") for n in names)
     assert not any(n.startswith("tests/") for n in names), "tests are not shipped"
@@ -46,6 +46,10 @@ def test_installed_wheel_loads_criteria_and_runs_the_demo(wheel: Path, tmp_path:
         "from openaudit.criteria import criteria_dir, available_profiles, load_profile\n"
         f"assert str(criteria_dir()).startswith({str(site)!r}), criteria_dir()\n"
         "for p in available_profiles(): load_profile(p)\n"
+        "from openaudit.licenses import load_kb\n"
+        "kb = load_kb()\n"
+        "assert kb.where.startswith('openaudit/_criteria/'), kb.where\n"
+        "assert {k for k, _, _ in kb.known_texts} >= {'MIT'}\n"
         "from openaudit.cli import bundled_store, FLAGSHIPS\n"
         f"assert str(bundled_store()).startswith({str(site)!r}), bundled_store()\n"
         "from openaudit import api\n"

@@ -1,4 +1,5 @@
-"""Identify a licence text: AI-licence fingerprints first, then askalono, then title fallbacks.
+"""Identify a licence text: AI-licence fingerprints first, then a standard licence's own text
+(openaudit.licenses.known_text), then askalono, then title fallbacks.
 
 Why this order. askalono (pyaskalono, the Rust matcher behind `askalono`) is accurate on
 standard licences, including reflowed or prefixed copies; pyaskalono 0.2 reloads its store on
@@ -24,8 +25,9 @@ from functools import cache, lru_cache
 from typing import Any, Literal
 
 from openaudit.licenses.kb import KBEntry, KnowledgeBase, load_kb, spdx_id
+from openaudit.licenses.known_text import known_texts
 
-Method = Literal["askalono", "fingerprint"]
+Method = Literal["known-text", "askalono", "fingerprint"]
 
 MAX_SCAN_CHARS = 200_000  # fingerprints look at the head of the text only
 MAX_ASKALONO_CHARS = 64_000  # the longest common licence (GPL-3.0) is ~35 kB
@@ -207,6 +209,9 @@ def _identify(text: str | None, path: str, kb: KnowledgeBase | None) -> tuple[Id
     hit = _best(ai, head, flat)
     if hit:
         return (Identification(hit.key, hit.confidence, hit.method, hit.excerpt, note) if note else hit), ""
+    known = known_texts(kb).match(head)
+    if known:
+        return Identification(known.key, 1.0, "known-text", known.excerpt, known.note), ""
     guess = _askalono(head[:MAX_ASKALONO_CHARS])
     if guess and guess[1] >= ASKALONO_ACCEPT:
         key, score = guess

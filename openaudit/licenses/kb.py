@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -115,6 +117,17 @@ class Fingerprints(BaseModel):
     clauses: list[str] = Field(default_factory=list)
 
 
+class KnownText(BaseModel):
+    """A licence's own text, shipped in criteria/license-texts/: a copy equal to it (layout, case,
+    quotes and copyright notices aside) is that licence, with no matcher asked (openaudit.licenses.identify)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\.txt$")  # a plain name: no folder, no way out
+    titles: list[str] = Field(default_factory=list)  # a title line some copies put first (not in `file`)
+    ends: list[str] = Field(default_factory=list)  # a line some copies stop after (an optional appendix)
+
+
 class KBEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -131,6 +144,7 @@ class KBEntry(BaseModel):
     naming_prefix: str | None = None
     mentions: list[str] = Field(default_factory=list)
     fingerprints: Fingerprints | None = None
+    texts: list[KnownText] = Field(default_factory=list)
     notes: str = ""
     sources: list[str] = Field(default_factory=list)
 
@@ -215,17 +229,21 @@ def default_kb_path() -> Path:
     return Path(__file__).resolve().parents[2] / "criteria" / "licenses.yaml"
 
 
-def _read_kb_text() -> tuple[str, str]:
-    """(text, where): the wheel's packaged copy first, else the repo's criteria/ folder."""
+TEXTS_FOLDER = "license-texts"  # beside licenses.yaml: the licence texts its entries' `texts` name
+
+
+def _read_kb_text() -> tuple[str, str, Traversable]:
+    """(text, where, texts folder): the wheel's packaged copy first, else the repo's criteria/ folder."""
     try:
         res = resources.files("openaudit").joinpath("_criteria/licenses.yaml")
         if res.is_file():
-            return res.read_text(encoding="utf-8"), "openaudit/_criteria/licenses.yaml"
+            texts = resources.files("openaudit").joinpath(f"_criteria/{TEXTS_FOLDER}")
+            return res.read_text(encoding="utf-8"), "openaudit/_criteria/licenses.yaml", texts
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
         pass
     p = default_kb_path()
     try:
-        return p.read_text(encoding="utf-8"), str(p)
+        return p.read_text(encoding="utf-8"), str(p), p.parent / TEXTS_FOLDER
     except OSError as e:
         raise ConfigFileError(str(p), f"cannot read the licence knowledge base: {e}") from None
 
@@ -233,7 +251,7 @@ def _read_kb_text() -> tuple[str, str]:
 class KnowledgeBase:
     """Validated entries with lookups by key, Hub id and name."""
 
-    def __init__(self, data: KBFile, where: str):
+    def __init__(self, data: KBFile, where: str, texts_dir: Traversable | None = None):
         self.where = where
         self.version = data.version
         self.date = data.date
@@ -274,6 +292,9 @@ class KnowledgeBase:
                 if other is not None and other is not e:
                     raise ConfigFileError(where, f"name {n!r} maps to two keys", field=f"{fld}.names")
                 self.by_name[nn] = e
+        # (key, spec, text) of every known licence text, read now: a missing file is this file's error.
+        self.known_texts: tuple[tuple[str, KnownText, str], ...] = tuple(_read_known_texts(self.entries, where,
+                                                                                            texts_dir))
 
     # ------------------------------------------------------------------ lookups
     def entry_for(self, text: str) -> KBEntry | None:
@@ -373,8 +394,30 @@ def _library_facts(key: str) -> LicenseFacts | None:
     )
 
 
-def parse_kb(text: str, where: str) -> KnowledgeBase:
-    """Validate KB text. Errors name the file and the field."""
+def _read_known_texts(entries: tuple[KBEntry, ...], where: str,
+                      texts_dir: Traversable | None) -> Iterator[tuple[str, KnownText, str]]:
+    for i, e in enumerate(entries):
+        for j, t in enumerate(e.texts):
+            fld = f"licenses[{i}].texts[{j}].file"
+            if e.key is None or not spdx_id(e.key):
+                raise ConfigFileError(where, "known texts are for SPDX licences (AI licences have fingerprints)",
+                                      field=fld)
+            if texts_dir is None:
+                raise ConfigFileError(where, f"{t.file}: no {TEXTS_FOLDER}/ folder to read it from", field=fld)
+            try:
+                body = texts_dir.joinpath(t.file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as err:
+                raise ConfigFileError(where, f"cannot read {TEXTS_FOLDER}/{t.file}: {err}", field=fld) from None
+            for end in t.ends:
+                if " ".join(end.split()).lower() not in " ".join(body.split()).lower():
+                    raise ConfigFileError(where, f"{end!r} is not a line of {TEXTS_FOLDER}/{t.file}",
+                                          field=f"licenses[{i}].texts[{j}].ends")
+            yield e.key, t, body
+
+
+def parse_kb(text: str, where: str, texts_dir: Traversable | None = None) -> KnowledgeBase:
+    """Validate KB text. Errors name the file and the field. `texts_dir`: where the entries' known
+    licence texts are (criteria/license-texts)."""
     try:
         raw = yaml.load(text, Loader=SafeLoader)  # libyaml's parser when present: 0.25 s -> 0.03 s per process
     except yaml.YAMLError as e:
@@ -387,14 +430,14 @@ def parse_kb(text: str, where: str) -> KnowledgeBase:
         err = e.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         raise ConfigFileError(where, err["msg"], field=loc) from None
-    return KnowledgeBase(data, where)
+    return KnowledgeBase(data, where, texts_dir)
 
 
 @cache
 def load_kb() -> KnowledgeBase:
     """The packaged knowledge base (cached)."""
-    text, where = _read_kb_text()
-    return parse_kb(text, where)
+    text, where, texts = _read_kb_text()
+    return parse_kb(text, where, texts)
 
 
 def load_kb_file(path: str | Path) -> KnowledgeBase:
@@ -403,7 +446,7 @@ def load_kb_file(path: str | Path) -> KnowledgeBase:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigFileError(str(p), f"cannot read: {e}") from None
-    return parse_kb(text, str(p))
+    return parse_kb(text, str(p), p.parent / TEXTS_FOLDER)
 
 
 def facts_for(key: str | None) -> LicenseFacts | None:
