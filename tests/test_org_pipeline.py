@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -169,8 +171,13 @@ def test_an_interrupted_pool_has_stopped_its_workers_and_threads_when_it_returns
 
 def test_processes_are_not_forked_once_a_native_thread_exists() -> None:
     """askalono starts a Rust thread pool on first use; a child forked after that would hang on it.
-    This test process has matched licence texts by now: audits here run in a thread."""
-    api.audit_models(["mistralai/Mistral-7B-v0.1"], snapshots=STORE)  # a LICENSE text: askalono runs
+    Once this process has matched a licence text with askalono, audits here run in a thread."""
+    from openaudit.licenses import identify
+
+    identify._identify_cached.cache_clear()
+    identify._askalono.cache_clear()
+    bsd = (STORE.parent / "license_corpus" / "bsd-3-clause.txt").read_text()  # a text only askalono knows
+    assert identify.identify_text(bsd).method == "askalono"  # type: ignore[union-attr]
     assert not can_fork()
     with Auditors(api.audit_packed, api.resolve_profiles(None), False, processes=2) as auditors:
         assert auditors.processes == 0
@@ -351,3 +358,42 @@ def test_audit_of_many_models_in_worker_processes_equals_the_audit_in_a_thread(t
 
     assert out[0][0] == 0 and out[None][0] == default_processes()  # 2 here: one a core
     assert out[None][1] == out[0][1]
+
+
+def test_a_model_read_is_audited_while_other_reads_still_wait_on_the_network() -> None:
+    """A read model goes to the auditors at once, not behind the reads queued after it: in a cold
+    run the audit workers otherwise sat idle for the first ~0.3 s. Here every read but the first
+    waits until an audit has started; queued behind them, the first model's audit never would."""
+    from concurrent.futures import Future
+
+    from openaudit.report import Subject
+    from openaudit.snapshot import SnapshotBundle
+    from openaudit.subjects import Packed
+
+    first_audit = threading.Event()
+    items = [{"id": f"o/m-{i:02d}"} for i in range(12)]
+
+    def read(item: dict[str, Any]) -> Any:
+        if item["id"] == "o/m-00":
+            time.sleep(0.2)  # a network read: by its end, every other read is queued
+        elif not first_audit.wait(5):
+            raise TimeoutError(f"{item['id']}: read, but no model was audited meanwhile")
+        return _snapshot(item["id"])
+
+    class Recorder:
+        def submit(self, bundle: SnapshotBundle, *args: Any) -> Future[Any]:
+            first_audit.set()
+            done: Future[Any] = Future()
+            done.set_result(Packed.of(Subject(repo_id=bundle.subject.repo_id, source="store", status="audited")))
+            return done
+
+    packed = api._pipeline(items, set(), read, lambda snap, prose: (SnapshotBundle(subject=snap), True),
+                           Recorder(), 2, lambda: None)  # type: ignore[arg-type]
+    assert [p.repo_id for p in packed] == [i["id"] for i in items]
+
+
+def _snapshot(repo_id: str) -> Any:
+    from openaudit.snapshot import RepoSnapshot
+
+    return RepoSnapshot(repo_id=repo_id, repo_type="model", source="store", taken_at=NOW,
+                        info={"id": repo_id, "siblings": []}, files={})
