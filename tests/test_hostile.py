@@ -345,3 +345,47 @@ def test_html_shows_bidi_and_control_characters_as_code_points() -> None:
         assert shown == (f"a<U+{c:04X}>b" if c in _INVISIBLE else f"a{chr(c)}b")
     assert {0x202E, 0x2066, 0x200F, 0x00, 0x1B, 0x7F} <= set(_INVISIBLE) and not {0x09, 0x0A, 0x0D} & set(_INVISIBLE)
     assert _visible(3) == 3
+
+
+# ---- one file out of a store or cache folder: never outside it -----------------------------------
+def _files(tmp_path: Path) -> Path:
+    files = tmp_path / "store" / "models" / "o" / "m" / "files"
+    (files / "docs").mkdir(parents=True)
+    (files / "README.md").write_text("# card\n")
+    (files / "docs" / "LICENSE").write_text("MIT License\n")
+    (tmp_path / "secret.txt").write_text(hb.OUTSIDE_MARKER)
+    return files
+
+
+@pytest.mark.parametrize(("rel", "inside"), [
+    ("README.md", True), ("docs/LICENSE", True), ("absent.md", True), ("new/dir/absent.md", True),
+    ("link-in.md", True), ("linked-dir/LICENSE", True),
+    ("link-out.md", False), ("out-dir/secret.txt", False), ("../../../../../secret.txt", False),
+    ("docs/../../files/README.md", True),
+])
+def test_a_path_in_a_store_folder_is_inside_it_as_resolving_it_says(tmp_path: Path, rel: str, inside: bool) -> None:
+    from openaudit.sources.store import within
+
+    files = _files(tmp_path)
+    (files / "link-in.md").symlink_to(files / "README.md")
+    (files / "linked-dir").symlink_to(files / "docs")
+    (files / "link-out.md").symlink_to(tmp_path / "secret.txt")
+    (files / "out-dir").symlink_to(tmp_path)
+    found = within(files, rel)
+    assert (found is not None) == inside == (files / rel).resolve().is_relative_to(files.resolve())
+    if found is not None and (files / rel).exists():
+        assert found[1] is not None and found[0].resolve() == (files / rel).resolve()
+
+
+def test_a_store_file_read_never_follows_a_link_out(tmp_path: Path) -> None:
+    from openaudit.sources.store import _read_no_link, read_text_file
+
+    files = _files(tmp_path)
+    (files / "LICENSE").symlink_to(tmp_path / "secret.txt")
+    got = read_text_file(files, "LICENSE")
+    assert got is not None and not hasattr(got, "text") and "leaves the snapshot folder" in got.detail
+    assert read_text_file(files, "README.md").text == "# card\n"  # type: ignore[union-attr]
+    assert read_text_file(files, "absent.md") is None
+    # A file swapped for a link after it was checked is not followed either.
+    with pytest.raises(OSError):
+        _read_no_link(files / "LICENSE", 10)
