@@ -389,3 +389,19 @@ def test_a_store_file_read_never_follows_a_link_out(tmp_path: Path) -> None:
     # A file swapped for a link after it was checked is not followed either.
     with pytest.raises(OSError):
         _read_no_link(files / "LICENSE", 10)
+
+
+def test_a_symlink_loop_is_refused_not_a_crash(tmp_path: Path) -> None:
+    """pathlib raises RuntimeError (not OSError) on a loop: a store file or a local folder that holds
+    one is read as the rest of it, the loop left out."""
+    from openaudit.sources.localdir import LocalDirSource
+    from openaudit.sources.store import read_text_file, within
+
+    files = _files(tmp_path)
+    (files / "LICENSE").symlink_to(files / "LICENSE")
+    assert within(files, "LICENSE") is None
+    got = read_text_file(files, "LICENSE")
+    assert got is not None and "leaves the snapshot folder" in got.detail  # type: ignore[union-attr]
+    snap = LocalDirSource(files).model()
+    assert set(snap.files) == {"README.md", "docs/LICENSE"}
+    assert "LICENSE" not in {s["rfilename"] for s in snap.info["siblings"]}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import struct
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from openaudit.card import parse_card
 from openaudit.errors import UsageError
 from openaudit.evidence._util import as_list
 from openaudit.snapshot import RepoSnapshot, TextFile, UnreadableFile, is_text_file_of_interest
-from openaudit.sources.store import read_text_file
+from openaudit.sources.store import read_text_file, within
 
 MAX_FILES = 100_000
 _NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -78,13 +79,10 @@ class LocalDirSource:
             for fn in sorted(filenames):
                 full = Path(dirpath) / fn
                 rel = full.relative_to(base).as_posix()
-                try:
-                    real = full.resolve(strict=True)
-                except OSError:
-                    continue
-                if not real.is_relative_to(base) or not real.is_file():
-                    continue  # a symlink out of the folder is neither listed nor read
-                siblings.append({"rfilename": rel, "size": real.stat().st_size})
+                real, st = within(base, rel) or (full, None)
+                if st is None or not stat.S_ISREG(st.st_mode):
+                    continue  # a symlink out of the folder (or a loop) is neither listed nor read
+                siblings.append({"rfilename": rel, "size": st.st_size})
                 if len(siblings) > MAX_FILES:
                     raise UsageError(f"'{root}' holds more than {MAX_FILES} files; point at the model folder itself")
                 if is_text_file_of_interest(rel):

@@ -169,7 +169,7 @@ def _load_sidecar(path: Path) -> dict[str, Any]:
 
 def within(folder: Path, rel: str) -> tuple[Path, os.stat_result | None] | None:
     """`folder / rel` and its stat (None: it does not exist) when it stays inside `folder` once
-    symlinks are followed; None when it leaves it.
+    symlinks are followed; None when it leaves it or cannot be resolved (a symlink loop). Never raises.
 
     The answer of comparing `Path.resolve()`s, which lstat every folder of both paths from the
     root (a cache file is ~10 deep: ~20 system calls, each a GIL hand-off among an organisation
@@ -194,8 +194,11 @@ def within(folder: Path, rel: str) -> tuple[Path, os.stat_result | None] | None:
 
 
 def _within_resolved(folder: Path, rel: str) -> tuple[Path, os.stat_result | None] | None:
-    target = (folder / rel).resolve()
-    if not target.is_relative_to(folder.resolve()):
+    try:
+        target = (folder / rel).resolve()
+        if not target.is_relative_to(folder.resolve()):
+            return None
+    except (OSError, RuntimeError):  # a symlink loop (pathlib raises RuntimeError), an unreadable folder
         return None
     try:
         return target, os.stat(target)
@@ -205,18 +208,17 @@ def _within_resolved(folder: Path, rel: str) -> tuple[Path, os.stat_result | Non
 
 def read_text_file(files_dir: Path, path: str, listed_size: Any = None) -> TextFile | UnreadableFile | None:
     """Read one text file from a folder, refusing anything outside it. None when absent."""
-    try:
-        found = within(files_dir, path)
-    except OSError:
-        found = files_dir / path, None
-    if found is not None and found[1] is None:
+    found = within(files_dir, path)
+    if found is None:
+        return UnreadableFile(path=path, reason=Unreadable.ERROR, detail="path leaves the snapshot folder")
+    resolved, st = found
+    if st is None:
         if isinstance(listed_size, int) and listed_size > MAX_TEXT_FILE_BYTES:
             # Not recorded because it is listed over the cap: the hub source never fetches it either.
             detail = f"{listed_size} bytes (cap {MAX_TEXT_FILE_BYTES})"
             return UnreadableFile(path=path, reason=Unreadable.TOO_LARGE, detail=detail)
         return None
-    resolved, st = found if found is not None else (files_dir / path, None)
-    if st is None or not stat.S_ISREG(st.st_mode):
+    if not stat.S_ISREG(st.st_mode):
         return UnreadableFile(path=path, reason=Unreadable.ERROR, detail="path leaves the snapshot folder")
     size = st.st_size
     if size > MAX_TEXT_FILE_BYTES or (isinstance(listed_size, int) and listed_size > MAX_TEXT_FILE_BYTES):
