@@ -266,7 +266,7 @@ def _kb_with_text(tmp_path: Path, entry: str, files: dict[str, str]) -> Path:
 def test_kb_reads_the_known_texts_beside_it(tmp_path: Path) -> None:
     kb = load_kb_file(_kb_with_text(tmp_path, "  - key: 0BSD\n    hub: [0bsd]\n    category: permissive\n"
                                     "    texts: [{file: 0BSD.txt}]\n", {"0BSD.txt": "Zero-clause text.\n"}))
-    assert [(k, t.file, body) for k, t, body in kb.known_texts] == [("0BSD", "0BSD.txt", "Zero-clause text.\n")]
+    assert [(k, t.file, body) for k, t, body in kb.license_texts] == [("0BSD", "0BSD.txt", "Zero-clause text.\n")]
 
 
 @pytest.mark.parametrize(("texts", "files", "want"), [

@@ -293,7 +293,7 @@ class KnowledgeBase:
                     raise ConfigFileError(where, f"name {n!r} maps to two keys", field=f"{fld}.names")
                 self.by_name[nn] = e
         # (key, spec, text) of every known licence text, read now: a missing file is this file's error.
-        self.known_texts: tuple[tuple[str, KnownText, str], ...] = tuple(_read_known_texts(self.entries, where,
+        self.license_texts: tuple[tuple[str, KnownText, str], ...] = tuple(_read_known_texts(self.entries, where,
                                                                                             texts_dir))
 
     # ------------------------------------------------------------------ lookups
@@ -408,8 +408,9 @@ def _read_known_texts(entries: tuple[KBEntry, ...], where: str,
                 body = texts_dir.joinpath(t.file).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as err:
                 raise ConfigFileError(where, f"cannot read {TEXTS_FOLDER}/{t.file}: {err}", field=fld) from None
+            lines = {" ".join(line.split()).lower() for line in body.splitlines()}
             for end in t.ends:
-                if " ".join(end.split()).lower() not in " ".join(body.split()).lower():
+                if " ".join(end.split()).lower() not in lines:  # the matcher cuts after a whole line
                     raise ConfigFileError(where, f"{end!r} is not a line of {TEXTS_FOLDER}/{t.file}",
                                           field=f"licenses[{i}].texts[{j}].ends")
             yield e.key, t, body

@@ -107,7 +107,7 @@ def known_texts(kb: KnowledgeBase) -> KnownTexts:
     """The knowledge base's licence texts, flattened once, with the shorter forms each allows."""
     forms: dict[str, _Form] = {}
     longest = 0
-    for key, spec, body in kb.known_texts:
+    for key, spec, body in kb.license_texts:
         titles = frozenset(_title(t) for t in spec.titles)
         lines = _lines(body)
         if lines and _title(lines[0]) in titles:
