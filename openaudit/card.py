@@ -274,17 +274,29 @@ def _parse_card_cached(text: str | None) -> ParsedCard:
 
 
 # Configured once and shared: parse() keeps its state per call. The first parse fills the rule
-# caches, done here so that threads never race to fill them.
+# caches, done here so that threads never race to fill them. The block pass runs without inline
+# parsing, which is half of markdown-it's time: most blocks of a card hold none of the characters
+# an inline rule of this preset starts on, and their plain text is their lines joined. Only the
+# others are parsed inline, with the block pass's env (it holds the link reference definitions).
 _MD = MarkdownIt("commonmark", {"html": True}).enable("table")
-_MD.parse("# h\n\n*a* [b](c)\n\n| x |\n|---|\n| y |\n")
+_MD_BLOCKS = MarkdownIt("commonmark", {"html": True}).enable("table").disable("inline")
+_WARM_UP = "# h\n\n*a* [b](c)\n\n| x |\n|---|\n| y |\n"
+_MD.parse(_WARM_UP)
+_MD_BLOCKS.parse(_WARM_UP)
+# The commonmark preset's inline rules start on: escape, backticks, emphasis (* _), entity,
+# autolink and html_inline (<), link and image ([). Without these, inline parsing yields only
+# text, softbreaks and hardbreaks; tests/test_card.py checks that claim against the full parse.
+_NEEDS_INLINE = re.compile(r"[\\`*_&<\[]")
+_LINE_BREAK = re.compile(r" *\n[ \t]*")
 
 
 def _parse_body(body: str, offset: int) -> tuple[list[Section], list[Block], list[Link]]:
     sections: list[Section] = []
     blocks: list[Block] = []
     links: list[Link] = []
+    env: dict[str, Any] = {}
     try:
-        tokens = _MD.parse(body)
+        tokens = _MD_BLOCKS.parse(body, env)
     except RecursionError:
         tokens = []
     preamble = Section(heading="", level=0, line=0, path=())
@@ -299,10 +311,13 @@ def _parse_body(body: str, offset: int) -> tuple[list[Section], list[Block], lis
         if tok.type != "inline":
             continue
         content = tok.content.strip()
+        if not content and pending_heading is None:
+            continue
+        children = _inline_children(tok.content, env)
         if pending_heading is not None:
             level, hline = pending_heading
             pending_heading = None
-            heading = _plain(tok)
+            heading = _plain(children, tok.content)
             while stack and stack[-1].level >= level:
                 stack.pop()
             current = Section(
@@ -310,27 +325,46 @@ def _parse_body(body: str, offset: int) -> tuple[list[Section], list[Block], lis
             )
             stack.append(current)
             sections.append(current)
-            _collect_links(links, tok, line, current)
+            _collect_links(links, children, tok.content, line, current)
             continue
-        if not content:
-            continue
-        blocks.append(Block(text=_plain(tok), line=line, section=current))
-        _collect_links(links, tok, line, current)
+        blocks.append(Block(text=_plain(children, tok.content), line=line, section=current))
+        _collect_links(links, children, tok.content, line, current)
     return sections, blocks, links
 
 
-def _plain(inline: Any) -> str:
+def _inline_children(content: str, env: dict[str, Any]) -> list[Any] | None:
+    """The inline tokens of a block, or None when the content is plain text (see _NEEDS_INLINE)."""
+    if not _NEEDS_INLINE.search(content):
+        return None
+    children: list[Any] = []
+    try:
+        # The inline parser alone: the core chain around it (normalize, text_join) has nothing
+        # to do for a block's content, except text_join's turning of escapes and entities
+        # (text_special) into text, which _plain accepts as they are.
+        _MD.inline.parse(content, _MD, env, children)
+    except RecursionError:
+        return []
+    return children
+
+
+def _plain(children: list[Any] | None, content: str) -> str:
+    if children is None:
+        # What markdown-it's newline rule does: trailing spaces dropped, the next line's leading
+        # spaces and tabs skipped, the break itself a space.
+        return _LINE_BREAK.sub(" ", content).strip() or content.strip()
     parts: list[str] = []
-    for child in inline.children or []:
-        if child.type in ("text", "code_inline"):
+    for child in children:
+        if child.type in ("text", "text_special", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
-    return "".join(parts).strip() or inline.content.strip()
+    return "".join(parts).strip() or content.strip()
 
 
-def _collect_links(links: list[Link], inline: Any, line: int, section: Section) -> None:
-    children = inline.children or []
+def _collect_links(
+    links: list[Link], children: list[Any] | None, content: str, line: int, section: Section
+) -> None:
+    children = children or []
     seen: set[str] = set()
     for i, child in enumerate(children):
         if child.type == "link_open":
@@ -342,7 +376,7 @@ def _collect_links(links: list[Link], inline: Any, line: int, section: Section) 
                 text_parts.append(nxt.content)
             links.append(Link(url=href, text="".join(text_parts).strip(), line=line, section=section))
             seen.add(href)
-    for m in _URL_RE.finditer(inline.content):
+    for m in _URL_RE.finditer(content):
         url = m.group(0)
         if url not in seen and not any(url in s for s in seen):
             links.append(Link(url=url, text=url, line=line, section=section))

@@ -101,3 +101,64 @@ def test_front_matter_split_is_the_hubs_own() -> None:
     from openaudit.card import REGEX_YAML_BLOCK
 
     assert (REGEX_YAML_BLOCK.pattern, REGEX_YAML_BLOCK.flags) == (HUB.pattern, HUB.flags)
+
+
+# The body is parsed in two passes: blocks without inline rules, then inline parsing only for a
+# block holding a character an inline rule starts on. These tests hold that shortcut to what the
+# full markdown-it parse (inline rules and the whole core chain) gives for the same content.
+
+def _full_parse_view(content: str, env: dict) -> tuple[str, list[tuple[str, str]]]:
+    from markdown_it import MarkdownIt
+
+    from openaudit import card as card_module
+
+    full = MarkdownIt("commonmark", {"html": True}).enable("table")
+    children = full.parseInline(content, env)[0].children or []
+    links: list = []
+    section = card_module.Section(heading="", level=0, line=0, path=())
+    card_module._collect_links(links, children, content, 1, section)
+    parts = [c.content if c.type in ("text", "code_inline") else " "
+             for c in children if c.type in ("text", "code_inline", "softbreak", "hardbreak")]
+    return "".join(parts).strip() or content.strip(), [(lk.url, lk.text) for lk in links]
+
+
+def _shortcut_view(content: str, env: dict) -> tuple[str, list[tuple[str, str]]]:
+    from openaudit import card as card_module
+
+    children = card_module._inline_children(content, env)
+    links: list = []
+    section = card_module.Section(heading="", level=0, line=0, path=())
+    card_module._collect_links(links, children, content, 1, section)
+    return card_module._plain(children, content), [(lk.url, lk.text) for lk in links]
+
+
+def test_two_pass_parse_matches_the_full_parse_on_every_fixture_card() -> None:
+    from pathlib import Path
+
+    from openaudit import card as card_module
+
+    texts = Path(__file__).parent / "store_build" / "texts"
+    contents = 0
+    for path in sorted(texts.rglob("*.md")):
+        env: dict = {}
+        for tok in card_module._MD_BLOCKS.parse(path.read_text(encoding="utf-8"), env):
+            if tok.type == "inline":
+                contents += 1
+                assert _shortcut_view(tok.content, env) == _full_parse_view(tok.content, env), (
+                    path.name, tok.content)
+    assert contents > 1000  # the fixture cards really were walked
+
+
+def test_reference_links_resolve_across_the_two_passes() -> None:
+    card = parse_card("See [the paper][p] and [code].\n\n[p]: https://arxiv.org/abs/1\n"
+                      "[code]: https://github.com/o/r\n")
+    assert [(lk.url, lk.text) for lk in card.links] == [
+        ("https://arxiv.org/abs/1", "the paper"), ("https://github.com/o/r", "code")]
+    assert card.blocks[0].text == "See the paper and code."
+
+
+def test_plain_blocks_keep_markdowns_line_joining() -> None:
+    # Trailing spaces (a hard break at two) and the next line's indent vanish; tabs before the
+    # break stay, as markdown-it keeps them. Escapes and entities still go through inline rules.
+    card = parse_card("one  \n   two \n\tthree\t\nfour\n\nfish \\& chips\n\nsalt &amp; vinegar\n")
+    assert [b.text for b in card.blocks] == ["one two three\t four", "fish & chips", "salt & vinegar"]
