@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,6 +171,59 @@ def test_local_folder_symlink_out_is_not_followed(tmp_path: Path) -> None:
     assert "TOP-SECRET-CONTENT" not in r.stdout
     subject = json.loads(r.stdout)["subjects"][0]
     assert all("LICENSE" not in e["pointer"] for e in subject["evidence"] if e["kind"].startswith("license.file"))
+
+
+def _hf_cache_snapshot(fakehub: Any, store_dir: Path, cache: Path, repo_id: str) -> Path:
+    """Download a model's text files with huggingface_hub itself, as a user's machine holds them."""
+    from huggingface_hub import hf_hub_download
+
+    hub = fakehub(store_dir)
+    for name in ("README.md", "LICENSE"):
+        got = Path(hf_hub_download(repo_id, name, endpoint=hub.url, cache_dir=cache, token=False))
+    assert got.is_symlink()  # the cache's own layout: snapshots/<commit>/LICENSE -> ../../blobs/<etag>
+    return got.parent
+
+
+def test_a_huggingface_cache_snapshot_is_audited_where_it_lies(fakehub: Any, store_dir: Path,
+                                                                tmp_path: Path) -> None:
+    snapshot = _hf_cache_snapshot(fakehub, store_dir, tmp_path / "hf", "deepseek-ai/DeepSeek-R1")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    (snapshot / "NOTICE").symlink_to(secret)  # out of the repo's cache folder: still refused
+    r = run("audit", str(snapshot), "-f", "json", "-q")
+    assert r.returncode == 0, r.stderr
+    assert "TOP-SECRET-CONTENT" not in r.stdout
+    subject = json.loads(r.stdout)["subjects"][0]
+    assert subject["repo_id"] == "local/deepseek-ai--DeepSeek-R1"  # named after the repo, not the commit
+    licence = [e for e in subject["evidence"] if e["kind"] == "license.file"]
+    assert [e["value"]["path"] for e in licence] == ["LICENSE"] and licence[0]["value"]["key"] == "MIT"
+    assert "NOTICE" not in json.dumps(subject["evidence"])
+
+
+def test_a_cache_snapshot_may_not_read_another_repos_blobs(fakehub: Any, store_dir: Path,
+                                                           tmp_path: Path) -> None:
+    cache = tmp_path / "hf"
+    snapshot = _hf_cache_snapshot(fakehub, store_dir, cache, "deepseek-ai/DeepSeek-R1")
+    other = cache / "models--acme--other" / "blobs"
+    other.mkdir(parents=True)
+    (other / "abc").write_text("OTHER-REPO-CONTENT")
+    (snapshot / "USE_POLICY.md").symlink_to(Path("../../../models--acme--other/blobs/abc"))
+    r = run("audit", str(snapshot), "-f", "json", "-q")
+    assert r.returncode == 0, r.stderr
+    assert "OTHER-REPO-CONTENT" not in r.stdout and "USE_POLICY" not in r.stdout
+
+
+def test_a_folder_merely_named_like_a_cache_snapshot_keeps_its_own_boundary(tmp_path: Path) -> None:
+    # No blobs/ beside snapshots/: not the cache's layout, so a link up to the parent is not followed.
+    folder = tmp_path / "models--a--b" / "snapshots" / ("0" * 40)
+    folder.mkdir(parents=True)
+    (tmp_path / "models--a--b" / "LICENSE.txt").write_text("MIT License\n")
+    (folder / "LICENSE").symlink_to(Path("../../LICENSE.txt"))
+    r = run("audit", str(folder), "-f", "json", "-q")
+    assert r.returncode == 0, r.stderr
+    subject = json.loads(r.stdout)["subjects"][0]
+    assert not [e for e in subject["evidence"] if e["kind"] == "license.file"]
+    assert subject["repo_id"] == "local/" + "0" * 40
 
 
 def test_snapshot_round_trips_through_a_new_store(store: Path, tmp_path: Path) -> None:

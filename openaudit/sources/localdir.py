@@ -1,6 +1,9 @@
 """A model folder on disk (a publisher about to upload): README front matter is the card, files are siblings.
 
 Nothing outside the folder is read: symlinks are listed as files only when they resolve inside it.
+One exception, so that a downloaded model can be audited where it lies: a huggingface_hub cache
+snapshot (`models--OWNER--NAME/snapshots/<commit>`) is all symlinks into its repo's `blobs/`, so
+there the boundary is the repo's cache folder (`models--OWNER--NAME`), still nothing above it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,17 @@ from openaudit.sources.store import read_text_file, within
 
 MAX_FILES = 100_000
 _NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
+_COMMIT_RE = re.compile(r"[0-9a-f]{40}")
+
+
+def _hf_cache_repo(folder: Path) -> Path | None:
+    """The repo cache folder when `folder` (resolved) is a huggingface_hub cache snapshot of a model
+    (file_download's layout: models--OWNER--NAME/{blobs,refs,snapshots/<commit>}); else None."""
+    repo = folder.parent.parent
+    if (folder.parent.name == "snapshots" and _COMMIT_RE.fullmatch(folder.name)
+            and repo.name.startswith("models--") and (repo / "blobs").is_dir()):
+        return repo
+    return None
 
 
 def _hub_tags(meta: dict[str, Any]) -> list[str]:
@@ -69,6 +83,8 @@ class LocalDirSource:
         if not root.is_dir():
             raise UsageError(f"'{root}' is not a folder")
         base = root.resolve()
+        cache_repo = _hf_cache_repo(base)
+        name = cache_repo.name.removeprefix("models--") if cache_repo else base.name
         siblings: list[dict[str, Any]] = []
         files: dict[str, TextFile] = {}
         unreadable: dict[str, UnreadableFile] = {}
@@ -79,14 +95,14 @@ class LocalDirSource:
             for fn in sorted(filenames):
                 full = Path(dirpath) / fn
                 rel = full.relative_to(base).as_posix()
-                real, st = within(base, rel) or (full, None)
+                real, st = within(base, rel, cache_repo) or (full, None)
                 if st is None or not stat.S_ISREG(st.st_mode):
                     continue  # a symlink out of the folder (or a loop) is neither listed nor read
                 siblings.append({"rfilename": rel, "size": st.st_size})
                 if len(siblings) > MAX_FILES:
                     raise UsageError(f"'{root}' holds more than {MAX_FILES} files; point at the model folder itself")
                 if is_text_file_of_interest(rel):
-                    read = read_text_file(base, rel)
+                    read = read_text_file(base, rel, inside=cache_repo)
                     if isinstance(read, TextFile):
                         files[rel] = read
                     elif read is not None:
@@ -97,7 +113,7 @@ class LocalDirSource:
         readme = files.get("README.md")
         card = parse_card(readme.text if readme else None)
         info: dict[str, Any] = {
-            "id": f"local/{_NAME_RE.sub('-', base.name).strip('-.') or 'model'}",
+            "id": f"local/{_NAME_RE.sub('-', name).strip('-.') or 'model'}",
             "sha": None,
             "private": True,
             "gated": False,
@@ -105,14 +121,15 @@ class LocalDirSource:
             "tags": _hub_tags(card.metadata),
             "siblings": siblings,
         }
-        cfg_path = base / "config.json"
-        if cfg_path.is_file() and cfg_path.resolve().is_relative_to(base) and cfg_path.stat().st_size < 1_000_000:
+        found_cfg = within(base, "config.json", cache_repo)
+        if found_cfg and found_cfg[1] and stat.S_ISREG(found_cfg[1].st_mode) and found_cfg[1].st_size < 1_000_000:
+            cfg_path = found_cfg[0]
             try:
                 cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
                 if isinstance(cfg, dict):
                     info["config"] = {k: cfg[k] for k in ("architectures", "model_type", "quantization_config")
                                       if k in cfg}
-            except (ValueError, UnicodeDecodeError):
+            except (OSError, ValueError, UnicodeDecodeError):
                 pass
         if params:
             info["safetensors"] = {"parameters": params, "total": sum(params.values())}
