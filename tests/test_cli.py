@@ -200,7 +200,7 @@ def test_a_huggingface_cache_snapshot_is_audited_where_it_lies(fakehub: Any, sto
     assert "NOTICE" not in json.dumps(subject["evidence"])
 
 
-def test_a_cache_snapshot_may_not_read_another_repos_blobs(fakehub: Any, store_dir: Path,
+def test_a_cache_snapshots_links_are_followed_into_its_own_blobs_only(fakehub: Any, store_dir: Path,
                                                            tmp_path: Path) -> None:
     cache = tmp_path / "hf"
     snapshot = _hf_cache_snapshot(fakehub, store_dir, cache, "deepseek-ai/DeepSeek-R1")
@@ -208,9 +208,12 @@ def test_a_cache_snapshot_may_not_read_another_repos_blobs(fakehub: Any, store_d
     other.mkdir(parents=True)
     (other / "abc").write_text("OTHER-REPO-CONTENT")
     (snapshot / "USE_POLICY.md").symlink_to(Path("../../../models--acme--other/blobs/abc"))
+    (snapshot.parent.parent / "refs" / "notes.md").write_text("REFS-CONTENT")  # in the repo, not a blob
+    (snapshot / "NOTICE.md").symlink_to(Path("../../refs/notes.md"))
     r = run("audit", str(snapshot), "-f", "json", "-q")
     assert r.returncode == 0, r.stderr
-    assert "OTHER-REPO-CONTENT" not in r.stdout and "USE_POLICY" not in r.stdout
+    for leaked in ("OTHER-REPO-CONTENT", "USE_POLICY", "REFS-CONTENT", "NOTICE"):
+        assert leaked not in r.stdout
 
 
 def test_a_folder_merely_named_like_a_cache_snapshot_keeps_its_own_boundary(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 Nothing outside the folder is read: symlinks are listed as files only when they resolve inside it.
 One exception, so that a downloaded model can be audited where it lies: a huggingface_hub cache
 snapshot (`models--OWNER--NAME/snapshots/<commit>`) is all symlinks into its repo's `blobs/`, so
-there the boundary is the repo's cache folder (`models--OWNER--NAME`), still nothing above it.
+there links may also lead into that one `blobs/` folder, and nowhere else.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ _COMMIT_RE = re.compile(r"[0-9a-f]{40}")
 
 
 def _hf_cache_repo(folder: Path) -> Path | None:
-    """The repo cache folder when `folder` (resolved) is a huggingface_hub cache snapshot of a model
-    (file_download's layout: models--OWNER--NAME/{blobs,refs,snapshots/<commit>}); else None."""
+    """The repo's cache folder when `folder` (resolved) is a huggingface_hub cache snapshot of a
+    model (file_download's layout: models--OWNER--NAME/{blobs,refs,snapshots/<commit>}); else None."""
     repo = folder.parent.parent
     if (folder.parent.name == "snapshots" and _COMMIT_RE.fullmatch(folder.name)
             and repo.name.startswith("models--") and (repo / "blobs").is_dir()):
@@ -85,6 +85,7 @@ class LocalDirSource:
         base = root.resolve()
         cache_repo = _hf_cache_repo(base)
         name = cache_repo.name.removeprefix("models--") if cache_repo else base.name
+        blobs = cache_repo / "blobs" if cache_repo else None
         siblings: list[dict[str, Any]] = []
         files: dict[str, TextFile] = {}
         unreadable: dict[str, UnreadableFile] = {}
@@ -95,14 +96,14 @@ class LocalDirSource:
             for fn in sorted(filenames):
                 full = Path(dirpath) / fn
                 rel = full.relative_to(base).as_posix()
-                real, st = within(base, rel, cache_repo) or (full, None)
+                real, st = within(base, rel, blobs) or (full, None)
                 if st is None or not stat.S_ISREG(st.st_mode):
                     continue  # a symlink out of the folder (or a loop) is neither listed nor read
                 siblings.append({"rfilename": rel, "size": st.st_size})
                 if len(siblings) > MAX_FILES:
                     raise UsageError(f"'{root}' holds more than {MAX_FILES} files; point at the model folder itself")
                 if is_text_file_of_interest(rel):
-                    read = read_text_file(base, rel, inside=cache_repo)
+                    read = read_text_file(base, rel, also=blobs)
                     if isinstance(read, TextFile):
                         files[rel] = read
                     elif read is not None:
@@ -121,7 +122,7 @@ class LocalDirSource:
             "tags": _hub_tags(card.metadata),
             "siblings": siblings,
         }
-        found_cfg = within(base, "config.json", cache_repo)
+        found_cfg = within(base, "config.json", blobs)
         if found_cfg and found_cfg[1] and stat.S_ISREG(found_cfg[1].st_mode) and found_cfg[1].st_size < 1_000_000:
             cfg_path = found_cfg[0]
             try:

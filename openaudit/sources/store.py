@@ -167,10 +167,10 @@ def _load_sidecar(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def within(folder: Path, rel: str, inside: Path | None = None) -> tuple[Path, os.stat_result | None] | None:
-    """`folder / rel` and its stat (None: it does not exist) when it stays inside `folder` (or the
-    wider `inside`, a folder holding `folder`) once symlinks are followed; None when it leaves it or
-    cannot be resolved (a symlink loop). Never raises.
+def within(folder: Path, rel: str, also: Path | None = None) -> tuple[Path, os.stat_result | None] | None:
+    """`folder / rel` and its stat (None: it does not exist) when it stays inside `folder` (or
+    inside `also`, one other folder links may lead to) once symlinks are followed; None when it
+    leaves them or cannot be resolved (a symlink loop). Never raises.
 
     The answer of comparing `Path.resolve()`s, which lstat every folder of both paths from the
     root (a cache file is ~10 deep: ~20 system calls, each a GIL hand-off among an organisation
@@ -178,7 +178,7 @@ def within(folder: Path, rel: str, inside: Path | None = None) -> tuple[Path, os
     comparison only when `rel` holds a symlink or an odd component."""
     parts = rel.split("/")
     if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        return _within_resolved(folder, rel, inside or folder)
+        return _within_resolved(folder, rel, also)
     cur = folder
     st: os.stat_result | None = None
     for p in parts:
@@ -188,16 +188,16 @@ def within(folder: Path, rel: str, inside: Path | None = None) -> tuple[Path, os
         except FileNotFoundError:
             return folder / rel, None  # nothing below a missing folder can be a link
         except OSError:
-            return _within_resolved(folder, rel, inside or folder)
+            return _within_resolved(folder, rel, also)
         if stat.S_ISLNK(st.st_mode):
-            return _within_resolved(folder, rel, inside or folder)
+            return _within_resolved(folder, rel, also)
     return cur, st
 
 
-def _within_resolved(folder: Path, rel: str, inside: Path) -> tuple[Path, os.stat_result | None] | None:
+def _within_resolved(folder: Path, rel: str, also: Path | None) -> tuple[Path, os.stat_result | None] | None:
     try:
         target = (folder / rel).resolve()
-        if not target.is_relative_to(inside.resolve()):
+        if not (target.is_relative_to(folder.resolve()) or (also and target.is_relative_to(also.resolve()))):
             return None
     except (OSError, RuntimeError):  # a symlink loop (pathlib raises RuntimeError), an unreadable folder
         return None
@@ -208,10 +208,10 @@ def _within_resolved(folder: Path, rel: str, inside: Path) -> tuple[Path, os.sta
 
 
 def read_text_file(files_dir: Path, path: str, listed_size: Any = None,
-                   inside: Path | None = None) -> TextFile | UnreadableFile | None:
-    """Read one text file from a folder, refusing anything outside it (or outside `inside`, see
-    within()). None when absent."""
-    found = within(files_dir, path, inside)
+                   also: Path | None = None) -> TextFile | UnreadableFile | None:
+    """Read one text file from a folder, refusing anything outside it (and `also`, see within()).
+    None when absent."""
+    found = within(files_dir, path, also)
     if found is None:
         return UnreadableFile(path=path, reason=Unreadable.ERROR, detail="path leaves the snapshot folder")
     resolved, st = found
