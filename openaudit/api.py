@@ -339,15 +339,21 @@ def parse_targets(targets: Iterable[str]) -> list[RepoRef | Path]:
         if t.startswith((".", "/", "~")):
             if not p.is_dir():
                 raise UsageError(f"'{shown(t)}' is neither a model folder nor a valid repo id (owner/name[@revision])")
-            out.append(p)
+            out.append(_model_folder(p))
             continue
         try:
             out.append(parse_ref(t))
         except InvalidRepoId:
             if not p.is_dir():
                 raise
-            out.append(p)
+            out.append(_model_folder(p))
     return out
+
+
+def _model_folder(path: Path) -> Path:
+    from openaudit.sources.localdir import model_folder
+
+    return model_folder(path)
 
 
 def audit_models(

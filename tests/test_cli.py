@@ -216,6 +216,22 @@ def test_a_cache_snapshots_links_are_followed_into_its_own_blobs_only(fakehub: A
         assert leaked not in r.stdout
 
 
+def test_a_cache_repo_folder_audits_the_snapshot_refs_main_names(fakehub: Any, store_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    snapshot = _hf_cache_snapshot(fakehub, store_dir, tmp_path / "hf", "deepseek-ai/DeepSeek-R1")
+    repo = snapshot.parent.parent
+    older = repo / "snapshots" / ("1" * 40)  # an older download, with no licence file
+    older.mkdir()
+    r = run("audit", str(repo), "-f", "json", "-q")
+    assert r.returncode == 0, r.stderr
+    subject = json.loads(r.stdout)["subjects"][0]
+    assert [e["value"]["key"] for e in subject["evidence"] if e["kind"] == "license.file"] == ["MIT"]
+    (repo / "refs" / "main").unlink()  # two snapshots and no ref: which one is for the user to say
+    r = run("audit", str(repo), "-f", "json", "-q")
+    assert r.returncode == 2
+    assert "no refs/main snapshot" in r.stderr and snapshot.name[:12] in r.stderr and "1" * 12 in r.stderr
+
+
 def test_a_folder_merely_named_like_a_cache_snapshot_keeps_its_own_boundary(tmp_path: Path) -> None:
     # No blobs/ beside snapshots/: not the cache's layout, so a link up to the parent is not followed.
     folder = tmp_path / "models--a--b" / "snapshots" / ("0" * 40)

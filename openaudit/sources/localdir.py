@@ -3,7 +3,8 @@
 Nothing outside the folder is read: symlinks are listed as files only when they resolve inside it.
 One exception, so that a downloaded model can be audited where it lies: a huggingface_hub cache
 snapshot (`models--OWNER--NAME/snapshots/<commit>`) is all symlinks into its repo's `blobs/`, so
-there links may also lead into that one `blobs/` folder, and nowhere else.
+there links may also lead into that one `blobs/` folder, and nowhere else. Given the repo's cache
+folder itself, the snapshot that refs/main names is audited.
 """
 
 from __future__ import annotations
@@ -36,6 +37,35 @@ def _hf_cache_repo(folder: Path) -> Path | None:
             and repo.name.startswith("models--") and (repo / "blobs").is_dir()):
         return repo
     return None
+
+
+def model_folder(folder: Path) -> Path:
+    """The folder to audit for a folder given: itself, or for a huggingface_hub cache's repo folder
+    (models--OWNER--NAME) the snapshot of refs/main. UsageError when that is ambiguous;
+    api.parse_targets calls this before any fetch, so such a target stops nothing half-done."""
+    base = folder.resolve()
+    if base.name.startswith("models--") and (base / "blobs").is_dir() and (base / "snapshots").is_dir():
+        return _cached_commit(base)
+    return folder
+
+
+def _cached_commit(repo: Path) -> Path:
+    """The snapshot folder to audit when a huggingface_hub cache's repo folder itself is given:
+    the commit refs/main names, else the only snapshot; anything else asks for a snapshot."""
+    snapshots = repo / "snapshots"
+    try:
+        commits = sorted(p.name for p in snapshots.iterdir() if p.is_dir() and _COMMIT_RE.fullmatch(p.name))
+    except OSError:
+        commits = []
+    main = read_text_file(repo, "refs/main")
+    pinned = main.text.strip() if isinstance(main, TextFile) else ""
+    if pinned in commits:
+        return snapshots / pinned
+    if len(commits) == 1:
+        return snapshots / commits[0]
+    held = ", ".join(c[:12] for c in commits[:5]) + (", ..." if len(commits) > 5 else "") or "none"
+    raise UsageError(f"'{repo}' is a Hugging Face cache folder with no refs/main snapshot; "
+                     f"name one of its snapshots/<commit> folders (held: {held})")
 
 
 def _hub_tags(meta: dict[str, Any]) -> list[str]:
@@ -82,7 +112,7 @@ class LocalDirSource:
         root = self.root
         if not root.is_dir():
             raise UsageError(f"'{root}' is not a folder")
-        base = root.resolve()
+        base = model_folder(root).resolve()
         cache_repo = _hf_cache_repo(base)
         name = cache_repo.name.removeprefix("models--") if cache_repo else base.name
         blobs = cache_repo / "blobs" if cache_repo else None
