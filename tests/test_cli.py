@@ -198,6 +198,16 @@ def test_a_huggingface_cache_snapshot_is_audited_where_it_lies(fakehub: Any, sto
     licence = [e for e in subject["evidence"] if e["kind"] == "license.file"]
     assert [e["value"]["path"] for e in licence] == ["LICENSE"] and licence[0]["value"]["key"] == "MIT"
     assert "NOTICE" not in json.dumps(subject["evidence"])
+    # Pinned to the commit the cache holds, and never linked as if local/<name> were a Hub repo.
+    assert subject["revision"] == snapshot.name and licence[0]["pointer"] == f"LICENSE@{snapshot.name[:12]}"
+    outs = {fmt: tmp_path / f"r.{fmt}" for fmt in ("html", "md", "sarif", "junit")}
+    args = [a for fmt, out in outs.items() for a in ("-f", fmt, "-o", str(out))]
+    r = run("audit", str(snapshot), "-q", *args)
+    assert r.returncode == 0, r.stderr
+    for fmt, out in outs.items():
+        text = out.read_text(encoding="utf-8")
+        assert snapshot.name[:12] in text, fmt
+        assert "huggingface.co/local" not in text, fmt
 
 
 def test_a_cache_snapshots_links_are_followed_into_its_own_blobs_only(fakehub: Any, store_dir: Path,

@@ -109,3 +109,17 @@ def test_flagships_json_golden_and_schema(flagships: Report) -> None:
     # The saved JSON re-renders to the same pages: `openaudit report` needs no network.
     again = Report.model_validate_json(text)
     assert html.render(again) == html.render(flagships)
+
+
+def test_published_index_links_only_hub_commits() -> None:
+    # A folder audited from a huggingface_hub cache has a commit, but local/<name> is no Hub repo.
+    from openaudit.render import publish
+    from openaudit.report import Subject
+
+    report = sample_report().model_copy(update={"subjects": [
+        Subject(repo_id="local/acme--tiny", source="localdir", status="audited", revision="ab" * 20),
+        Subject(repo_id="acme/tiny", source="hub", status="audited", revision="cd" * 20)]})
+    index = publish.files(report)["README.md"]
+    assert "| local/acme--tiny | `abababababab` |" in index
+    assert f"[`cdcdcdcdcdcd`](https://huggingface.co/acme/tiny/tree/{'cd' * 20})" in index
+    assert "huggingface.co/local" not in index

@@ -72,8 +72,9 @@ def files(report: Report) -> dict[str, str]:
     rows = []
     for s in report.subjects:
         lic = s.license.name or s.license.key if s.license else None
-        url = f"https://huggingface.co/{s.repo_id}/tree/{s.revision}" if s.revision else ""
-        rev = f"[`{s.revision[:12]}`]({url})" if s.revision else s.status
+        # A folder's revision (a huggingface_hub cache snapshot's commit) is no page of local/<name>.
+        url = f"https://huggingface.co/{s.repo_id}/tree/{s.revision}" if s.revision and s.source != "localdir" else ""
+        rev = (f"[`{s.revision[:12]}`]({url})" if url else f"`{s.revision[:12]}`") if s.revision else s.status
         rows.append(f"| {s.repo_id} | {rev} | {s.taken_at.date() if s.taken_at else '?'} | "
                     f"{'—' if s.score is None else f'{s.score:.0f}'} | {lic or '?'} |")
     out["README.md"] = README.format(names=", ".join(s.repo_id for s in report.subjects), version=report.tool.version,

@@ -3,8 +3,9 @@
 Nothing outside the folder is read: symlinks are listed as files only when they resolve inside it.
 One exception, so that a downloaded model can be audited where it lies: a huggingface_hub cache
 snapshot (`models--OWNER--NAME/snapshots/<commit>`) is all symlinks into its repo's `blobs/`, so
-there links may also lead into that one `blobs/` folder, and nowhere else. Given the repo's cache
-folder itself, the snapshot that refs/main names is audited.
+there links may also lead into that one `blobs/` folder, and nowhere else; its commit (the folder's
+name) is the snapshot's revision. Given the repo's cache folder itself, the snapshot that refs/main
+names is audited.
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ class LocalDirSource:
         cache_repo = _hf_cache_repo(base)
         name = cache_repo.name.removeprefix("models--") if cache_repo else base.name
         blobs = cache_repo / "blobs" if cache_repo else None
+        # A cache snapshot is a Hub commit, and its folder name says which: evidence is pinned to it.
+        commit = base.name if cache_repo else None
         siblings: list[dict[str, Any]] = []
         files: dict[str, TextFile] = {}
         unreadable: dict[str, UnreadableFile] = {}
@@ -145,7 +148,7 @@ class LocalDirSource:
         card = parse_card(readme.text if readme else None)
         info: dict[str, Any] = {
             "id": f"local/{_NAME_RE.sub('-', name).strip('-.') or 'model'}",
-            "sha": None,
+            "sha": commit,
             "private": True,
             "gated": False,
             "cardData": card.metadata,
@@ -167,5 +170,5 @@ class LocalDirSource:
         lib = card.metadata.get("library_name")
         if isinstance(lib, str):
             info["library_name"] = lib
-        return RepoSnapshot(repo_id=info["id"], source="localdir", revision=None, requested_revision=None,
+        return RepoSnapshot(repo_id=info["id"], source="localdir", revision=commit, requested_revision=None,
                             taken_at=datetime.now(UTC), info=info, files=files, unreadable=unreadable)
