@@ -431,3 +431,22 @@ def test_audit_jobs_changes_nothing_but_speed_and_the_command_module_is_the_same
     assert [s["repo_id"] for s in b["subjects"]] == ids and a == b
     bad = run("audit", *ids, "--snapshots", str(STORE), "--jobs", "0")
     assert bad.returncode == 2 and "--jobs must be at least 1" in bad.stderr and bad.stdout == ""
+
+
+def test_a_local_config_json_is_read_through_the_same_boundary(fakehub: Any, store_dir: Path,
+                                                                tmp_path: Path) -> None:
+    from openaudit.sources.localdir import LocalDirSource
+
+    snapshot = _hf_cache_snapshot(fakehub, store_dir, tmp_path / "hf", "deepseek-ai/DeepSeek-R1")
+    blob = snapshot.parent.parent / "blobs" / "cfg"
+    blob.write_text('{"architectures": ["DeepseekV3ForCausalLM"], "model_type": "deepseek_v3", "x": 1}')
+    (snapshot / "config.json").symlink_to(Path("../../blobs/cfg"))
+    info = LocalDirSource(snapshot).model().info
+    assert info["config"] == {"architectures": ["DeepseekV3ForCausalLM"], "model_type": "deepseek_v3"}
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / "config.json").symlink_to(blob)  # out of a plain folder: not read
+    assert "config" not in LocalDirSource(folder).model().info
+    (folder / "config.json").unlink()
+    (folder / "config.json").write_text("{not json")
+    assert "config" not in LocalDirSource(folder).model().info

@@ -64,6 +64,7 @@ def build(live: bool = False, now: datetime | None = None) -> Report:
 
 def files(report: Report) -> dict[str, str]:
     from openaudit.render import badge, html, markdown
+    from openaudit.render.ci import is_local
 
     out = {"flagships.json": report.to_json(), "flagships.md": markdown.render(report),
            "comparison.html": html.render_comparison(report)}
@@ -72,9 +73,11 @@ def files(report: Report) -> dict[str, str]:
     rows = []
     for s in report.subjects:
         lic = s.license.name or s.license.key if s.license else None
-        # A folder's revision (a huggingface_hub cache snapshot's commit) is no page of local/<name>.
-        url = f"https://huggingface.co/{s.repo_id}/tree/{s.revision}" if s.revision and s.source != "localdir" else ""
-        rev = (f"[`{s.revision[:12]}`]({url})" if url else f"`{s.revision[:12]}`") if s.revision else s.status
+        rev: str = s.status
+        if s.revision:
+            rev = f"`{s.revision[:12]}`"
+            if not is_local(s):  # a folder's commit (a cache snapshot's) is no page of local/<name>
+                rev = f"[{rev}](https://huggingface.co/{s.repo_id}/tree/{s.revision})"
         rows.append(f"| {s.repo_id} | {rev} | {s.taken_at.date() if s.taken_at else '?'} | "
                     f"{'—' if s.score is None else f'{s.score:.0f}'} | {lic or '?'} |")
     out["README.md"] = README.format(names=", ".join(s.repo_id for s in report.subjects), version=report.tool.version,

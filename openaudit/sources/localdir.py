@@ -30,12 +30,16 @@ _NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
 _COMMIT_RE = re.compile(r"[0-9a-f]{40}")
 
 
+def _is_cache_repo(folder: Path) -> bool:
+    """A huggingface_hub cache's folder of one model (file_download's layout:
+    models--OWNER--NAME/{blobs,refs,snapshots/<commit>})."""
+    return folder.name.startswith("models--") and (folder / "blobs").is_dir() and (folder / "snapshots").is_dir()
+
+
 def _hf_cache_repo(folder: Path) -> Path | None:
-    """The repo's cache folder when `folder` (resolved) is a huggingface_hub cache snapshot of a
-    model (file_download's layout: models--OWNER--NAME/{blobs,refs,snapshots/<commit>}); else None."""
+    """The repo's cache folder when `folder` (resolved) is a snapshot in it; else None."""
     repo = folder.parent.parent
-    if (folder.parent.name == "snapshots" and _COMMIT_RE.fullmatch(folder.name)
-            and repo.name.startswith("models--") and (repo / "blobs").is_dir()):
+    if folder.parent.name == "snapshots" and _COMMIT_RE.fullmatch(folder.name) and _is_cache_repo(repo):
         return repo
     return None
 
@@ -45,9 +49,7 @@ def model_folder(folder: Path) -> Path:
     (models--OWNER--NAME) the snapshot of refs/main. UsageError when that is ambiguous;
     api.parse_targets calls this before any fetch, so such a target stops nothing half-done."""
     base = folder.resolve()
-    if base.name.startswith("models--") and (base / "blobs").is_dir() and (base / "snapshots").is_dir():
-        return _cached_commit(base)
-    return folder
+    return _cached_commit(base) if _is_cache_repo(base) else folder
 
 
 def _cached_commit(repo: Path) -> Path:
@@ -155,16 +157,15 @@ class LocalDirSource:
             "tags": _hub_tags(card.metadata),
             "siblings": siblings,
         }
-        found_cfg = within(base, "config.json", blobs)
-        if found_cfg and found_cfg[1] and stat.S_ISREG(found_cfg[1].st_mode) and found_cfg[1].st_size < 1_000_000:
-            cfg_path = found_cfg[0]
+        cfg_file = read_text_file(base, "config.json", also=blobs)
+        if isinstance(cfg_file, TextFile) and cfg_file.size < 1_000_000:
             try:
-                cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-                if isinstance(cfg, dict):
-                    info["config"] = {k: cfg[k] for k in ("architectures", "model_type", "quantization_config")
-                                      if k in cfg}
-            except (OSError, ValueError, UnicodeDecodeError):
-                pass
+                cfg = json.loads(cfg_file.text)
+            except ValueError:
+                cfg = None
+            if isinstance(cfg, dict):
+                info["config"] = {k: cfg[k] for k in ("architectures", "model_type", "quantization_config")
+                                  if k in cfg}
         if params:
             info["safetensors"] = {"parameters": params, "total": sum(params.values())}
         lib = card.metadata.get("library_name")
