@@ -57,10 +57,34 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A Markdown table: header cells and body rows as plain text, with the links of each body cell."""
+
+    line: int
+    section: Section
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    row_lines: tuple[int, ...]
+    links: tuple[tuple[tuple[Link, ...], ...], ...]  # links[row][col]
+
+
+@dataclass(frozen=True)
+class Fence:
+    """A fenced or indented code block (BibTeX citations live in these)."""
+
+    text: str
+    line: int
+    section: Section
+
+
+@dataclass(frozen=True)
 class Sentence:
     text: str
     line: int
     section: Section
+
+
+_Structure = tuple[list[Section], list[Block], list[Link], list[Table], list[Fence]]
 
 
 @dataclass
@@ -76,15 +100,15 @@ class ParsedCard:
     key_lines: dict[str, int] = field(default_factory=dict)  # top-level YAML key -> 1-based line in file
     truncated: bool = False
     _body: tuple[str, int] | None = field(default=None, repr=False, compare=False)  # (text, line offset)
-    _parsed: tuple[list[Section], list[Block], list[Link]] | None = field(default=None, repr=False, compare=False)
+    _parsed: _Structure | None = field(default=None, repr=False, compare=False)
     _split: list[tuple[str, Block]] | None = field(default=None, repr=False, compare=False)
     _joined: str | None = field(default=None, repr=False, compare=False)
 
-    def _structure(self) -> tuple[list[Section], list[Block], list[Link]]:
+    def _structure(self) -> _Structure:
         # Parsed cards are shared between threads (cached by text); two threads may both parse a body
         # the first time, and both get the same result: no lock is needed for correctness.
         if self._parsed is None:
-            self._parsed = _parse_body(*self._body) if self._body is not None else ([], [], [])
+            self._parsed = _parse_body(*self._body) if self._body is not None else ([], [], [], [], [])
         return self._parsed
 
     @property
@@ -98,6 +122,14 @@ class ParsedCard:
     @property
     def links(self) -> list[Link]:
         return self._structure()[2]
+
+    @property
+    def tables(self) -> list[Table]:
+        return self._structure()[3]
+
+    @property
+    def fences(self) -> list[Fence]:
+        return self._structure()[4]
 
     def _sentences(self) -> list[tuple[str, Block]]:
         """Every sentence of the card with its block, split once (criteria ask many questions of it)."""
@@ -290,10 +322,12 @@ _NEEDS_INLINE = re.compile(r"[\\`*_&<\[]")
 _LINE_BREAK = re.compile(r" *\n[ \t]*")
 
 
-def _parse_body(body: str, offset: int) -> tuple[list[Section], list[Block], list[Link]]:
+def _parse_body(body: str, offset: int) -> _Structure:
     sections: list[Section] = []
     blocks: list[Block] = []
     links: list[Link] = []
+    tables: list[Table] = []
+    fences: list[Fence] = []
     env: dict[str, Any] = {}
     try:
         tokens = _MD_BLOCKS.parse(body, env)
@@ -303,15 +337,45 @@ def _parse_body(body: str, offset: int) -> tuple[list[Section], list[Block], lis
     current = preamble
     stack: list[Section] = []
     pending_heading: tuple[int, int] | None = None
+    # The table being read: (line, header cells, body rows, row lines, links per cell), and the cell kind.
+    table: tuple[int, list[str], list[list[str]], list[int], list[list[tuple[Link, ...]]]] | None = None
+    in_head = False
     for tok in tokens:
         line = (tok.map[0] + 1 + offset) if tok.map else 0
         if tok.type == "heading_open":
             pending_heading = (int(tok.tag[1]), line)
             continue
+        if tok.type in ("fence", "code_block"):
+            fences.append(Fence(text=tok.content[:20_000], line=line, section=current))
+            continue
+        if tok.type == "table_open":
+            table = (line, [], [], [], [])
+            continue
+        if tok.type == "thead_open":
+            in_head = True
+            continue
+        if tok.type == "thead_close":
+            in_head = False
+            continue
+        if tok.type == "tr_open" and table is not None and not in_head:
+            table[2].append([])
+            table[3].append(line)
+            table[4].append([])
+            continue
+        if tok.type == "table_close" and table is not None:
+            tables.append(Table(line=table[0], section=current, header=tuple(table[1]),
+                                rows=tuple(tuple(r) for r in table[2]), row_lines=tuple(table[3]),
+                                links=tuple(tuple(r) for r in table[4])))
+            table = None
+            continue
         if tok.type != "inline":
             continue
         content = tok.content.strip()
         if not content and pending_heading is None:
+            if table is not None:  # an empty cell keeps its column
+                (table[1] if in_head else (table[2][-1] if table[2] else table[1])).append("")
+                if not in_head and table[4]:
+                    table[4][-1].append(())
             continue
         children = _inline_children(tok.content, env)
         if pending_heading is not None:
@@ -327,9 +391,17 @@ def _parse_body(body: str, offset: int) -> tuple[list[Section], list[Block], lis
             sections.append(current)
             _collect_links(links, children, tok.content, line, current)
             continue
-        blocks.append(Block(text=_plain(children, tok.content), line=line, section=current))
+        text = _plain(children, tok.content)
+        blocks.append(Block(text=text, line=line, section=current))
+        before = len(links)
         _collect_links(links, children, tok.content, line, current)
-    return sections, blocks, links
+        if table is not None:
+            if in_head or not table[2]:
+                table[1].append(text)
+            else:
+                table[2][-1].append(text)
+                table[4][-1].append(tuple(links[before:]))
+    return sections, blocks, links, tables, fences
 
 
 def _inline_children(content: str, env: dict[str, Any]) -> list[Any] | None:
