@@ -1,13 +1,21 @@
 """Code: modelling/inference code in the repo, training code in the repo, and code linked from the card.
 
-Links are classified by what the card says they hold (the sentence around the link, the link
-text and the repository name), not fetched: nothing outside the Hub is read here.
+Links are classified by what the card says they hold, not fetched: nothing outside the Hub is read
+here. Every mention of a repository is classified, nearest words first (the link's own text and the
+repository name, then the sentence holding the link, then its paragraph, then the headings above
+it), and a repository keeps the strongest role any mention gives it: a training repository first
+linked under a "Fine-tuning" heading is still the training repository.
+
+A public library that can run the weights (transformers, vLLM, llama.cpp...) is not code the
+developer published: it is recorded (`code.library`, or a link with role `library`) but does not make
+the code dimension more than closed on its own.
 """
 
 from __future__ import annotations
 
 import re
 
+from openaudit.card import Link, ParsedCard
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import git_repo
 from openaudit.evidence.model import EvidenceList
@@ -17,18 +25,56 @@ _TRAINING_FILE_RE = re.compile(
     r"(^|/)(train|training|pretrain|finetune|fine_tune|sft|dpo|rlhf)[\w-]*\.(py|sh|ya?ml|json)$"
     r"|(^|/)(recipes?|training|train_configs?)/", re.IGNORECASE
 )
-# Role words, checked in this order on the link's sentence + text + repo name.
+# Role words, checked in this order on one context (the most specific first). "deduped" (a data
+# variant) and "reproduce these results" (an evaluation claim) are not role words.
 _ROLES: list[tuple[str, re.Pattern[str]]] = [
-    ("data-processing", re.compile(r"data[- ]?(prep|processing|pipeline|curation|cleaning|toolkit)|dedup|"
-                                   r"tokeni[sz]ation pipeline|data-prep", re.I)),
-    ("training", re.compile(r"\b(pre-?train(ing|ed)?|training code|training (codebase|framework|pipeline|repo\w*|"
-                            r"procedure|scripts?|configs?|recipes?|setup)|train(ed)? (with|using)|reproduc\w*|"
-                            r"from scratch|\w+-train\b|training, inference|config files)", re.I)),
-    ("evaluation", re.compile(r"\beval(uation|s)?\b|benchmark harness|lm-evaluation|lighteval|analysis", re.I)),
-    ("fine-tuning", re.compile(r"fine-?tun|recipes?|post-?training|instruct(ion)?[- ]tun|alignment", re.I)),
-    ("inference", re.compile(r"inference|run(ning)? the model|serv(e|ing)|deploy|demo|generate|usage|"
-                             r"reference (code|implementation)|download", re.I)),
+    ("data-processing", re.compile(r"data[- ]?(prep\w*|processing|pipeline|curation|cleaning|toolkit|filtering)|"
+                                   r"dedup(lication)? (code|pipeline|tool\w*|scripts?)|tokeni[sz]ation pipeline|"
+                                   r"\b(deduplicated|filtered|cleaned|processed)( and \w+)? (with|using)\b|"
+                                   r"\b(code|scripts?|tools?) (to|that) (produce|prepare|build|process|clean|filter)\w* "
+                                   r"the (data|dataset|corpus)", re.I)),
+    ("training", re.compile(r"\b(pre-?training (code|codebase|framework|pipeline|scripts?|configs?|repo\w*)|"
+                            r"pre-?train(ed)? (with|using)\b|training code|training (codebase|framework|pipeline|"
+                            r"repo\w*|procedure|scripts?|configs?|recipes?|setup)|train(ed)? (with|using)|"
+                            r"reproduc\w* (the )?(pre-?)?training|from scratch|\w+-train\b|training, inference|"
+                            r"config files)", re.I)),
+    ("evaluation", re.compile(r"\beval(uation|s)? (code|harness|suite|framework|scripts?|library|repo\w*)|"
+                              r"\bevaluat\w* (with|using)\b|benchmark harness|lm-evaluation|lighteval|"
+                              r"-eval\b|\banalysis\w*|\bevaluation code", re.I)),
+    ("fine-tuning", re.compile(r"fine-?tun\w* (code|scripts?|recipes?|repo\w*|library|framework|toolkit|guide)|"
+                               r"\brecipes?\b|post-?training (code|recipes?|scripts?|repo\w*)|"
+                               r"alignment (code|recipes?|handbook)|open-instruct", re.I)),
+    ("inference", re.compile(r"inference|run(ning)? the models?|serv(e|ing)\b|deploy|demo\b|"
+                             r"reference (code|implementation)|run\w* [\w-]+ locally|\blocally\b", re.I)),
 ]
+# Headings name what a section is about, not what a link holds: one word is enough there.
+_HEADING_ROLES: list[tuple[str, re.Pattern[str]]] = [
+    ("data-processing", re.compile(r"data (prep\w*|processing|pipeline|curation)", re.I)),
+    ("fine-tuning", re.compile(r"fine-?tun|post-?training", re.I)),
+    ("evaluation", re.compile(r"\beval", re.I)),
+    ("inference", re.compile(r"inference|usage|how to (use|run)|quick ?start|deploy|run(ning)? locally", re.I)),
+]
+# Strength of a role when one repository is mentioned several times.
+ROLE_STRENGTH = {"training": 5, "data-processing": 4, "fine-tuning": 3, "inference": 2, "evaluation": 1,
+                 "unspecified": 0}
+# General-purpose libraries and runtimes: linking one says how the model can be run or was built,
+# not that the developer published code of its own.
+LIBRARIES = frozenset({
+    "huggingface/transformers", "huggingface/accelerate", "huggingface/peft", "huggingface/trl",
+    "huggingface/optimum", "huggingface/text-generation-inference", "huggingface/lighteval",
+    "vllm-project/vllm", "sgl-project/sglang", "ggerganov/llama.cpp", "ggml-org/llama.cpp", "ggerganov/ggml",
+    "ggml-org/ggml", "ollama/ollama", "mlc-ai/mlc-llm", "nvidia/tensorrt-llm", "nvidia/megatron-lm",
+    "pytorch/pytorch", "pytorch/executorch", "pytorch/torchtune", "google/jax", "jax-ml/jax",
+    "tensorflow/tensorflow", "keras-team/keras", "microsoft/deepspeed", "hazyresearch/flash-attention",
+    "dao-ailab/flash-attention", "openai/triton", "triton-lang/triton", "timdettmers/bitsandbytes",
+    "bitsandbytes-foundation/bitsandbytes", "eleutherai/lm-evaluation-harness", "ml-explore/mlx",
+    "ml-explore/mlx-examples", "lm-sys/fastchat", "nvidia/apex",
+})
+# A link to a file that is not code (a licence, a PDF, an image) is not a mention of code.
+_NOT_CODE_FILE = re.compile(r"/(blob|raw)/[^?#]*(/|^)(LICEN[CS]E[^/]*|COPYING[^/]*|USE_POLICY[^/]*|NOTICE[^/]*|"
+                            r"[^/]*\.(pdf|png|jpe?g|gif|svg|webp)|(?!README)[^/]*\.md)$", re.IGNORECASE)
+_LICENCE_HEADING = re.compile(r"licen[cs]", re.I)
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
 
 def classify_link(context: str) -> str:
@@ -38,13 +84,84 @@ def classify_link(context: str) -> str:
     return "unspecified"
 
 
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def family_stem(model_name: str) -> str:
+    """The family word of a model name: Qwen2.5-7B -> qwen, OLMo-2-1124-7B -> olmo, Llama-3.1-8B -> llama."""
+    first = re.split(r"[-_ ]", model_name, maxsplit=1)[0]
+    return re.sub(r"[\d.]+$", "", first).lower() or first.lower()
+
+
+def is_developer_repo(repo: str, model_id: str) -> bool:
+    """Whether a git repository (host/owner/name) plausibly belongs to the model's developer."""
+    parts = repo.split("/")
+    if len(parts) < 3:
+        return False
+    owner, name = _norm(parts[1]), _norm(parts[2])
+    m_owner, _, m_name = model_id.partition("/")
+    mo, stem = _norm(m_owner), _norm(family_stem(m_name))
+    if len(mo) >= 3 and len(owner) >= 3 and (mo in owner or owner in mo):
+        return True
+    return len(stem) >= 3 and (stem in name or stem in owner)
+
+
+def _mention_role(link: Link, block_text: str, repo: str) -> tuple[str, str]:
+    """(role, where it was read) for one mention: link text + repo name, sentence, paragraph, headings."""
+    own = f"{link.text if link.text != link.url else ''} {repo.split('/', 1)[-1]}"
+    role = classify_link(own)
+    if role != "unspecified":
+        return role, "link"
+    if any(_LICENCE_HEADING.search(h) for h in link.section.path):
+        return "unspecified", ""  # a licence paragraph names where models come from, not what code holds
+    needle = link.text if link.text and link.text != link.url else link.url
+    for sentence in _SENTENCE_SPLIT.split(block_text):
+        if needle and needle in sentence:
+            role = classify_link(sentence)
+            if role != "unspecified":
+                return role, "sentence"
+            break
+    role = classify_link(block_text)
+    if role != "unspecified":
+        return role, "paragraph"
+    for heading in reversed(link.section.path):
+        role = classify_link(heading)
+        if role == "unspecified":
+            role = next((r for r, rx in _HEADING_ROLES if rx.search(heading)), "unspecified")
+        if role != "unspecified":
+            return role, "heading"
+    return "unspecified", ""
+
+
+def classify_repos(card: ParsedCard) -> dict[str, tuple[str, list[str], Link]]:
+    """repo -> (strongest role, every role found, the mention that gave the strongest role)."""
+    blocks = {(b.line, b.section): b.text for b in card.blocks}
+    out: dict[str, tuple[str, list[str], Link]] = {}
+    for link in card.links:
+        repo = git_repo(link.url)
+        if repo is None or _NOT_CODE_FILE.search(link.url):
+            continue
+        role, _where = _mention_role(link, blocks.get((link.line, link.section), ""), repo)
+        prev = out.get(repo)
+        if prev is None:
+            out[repo] = (role, [role] if role != "unspecified" else [], link)
+            continue
+        roles = prev[1] + ([role] if role != "unspecified" and role not in prev[1] else [])
+        if ROLE_STRENGTH[role] > ROLE_STRENGTH[prev[0]]:
+            out[repo] = (role, roles, link)
+        else:
+            out[repo] = (prev[0], roles, prev[2])
+    return out
+
+
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     snap = ctx.snap
     names = snap.sibling_names()
     modeling = [n for n in names if _MODELING_RE.search(n)]
     if modeling:
         out.add("code.modeling", {"files": modeling}, source="api", pointer=f"siblings[{modeling[0]}]",
-                summary=f"Modelling code in the repository: {', '.join(modeling[:4])}.",
+                summary=f"Custom modelling code in the repository: {', '.join(modeling[:4])}.",
                 url=snap.file_url(modeling[0]))
     other_py = [n for n in names if n.endswith(".py") and n not in modeling and not _TRAINING_FILE_RE.search(n)]
     if other_py:
@@ -59,28 +176,35 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
 
     library = ctx.metadata.get("library_name") or snap.info.get("library_name")
     if isinstance(library, str) and library:
-        out.add("code.library", {"library": library}, source=ctx.meta_source() if ctx.metadata.get(
-            "library_name") else "api", pointer=ctx.meta_pointer("library_name"),
-                summary=f"Loads with the public '{library}' library (inference code exists).",
-                url=ctx.meta_url("library_name"))
+        from_card = bool(ctx.metadata.get("library_name"))
+        out.add("code.library", {"library": library[:100]}, source=ctx.meta_source() if from_card else "api",
+                pointer=ctx.meta_pointer("library_name") if from_card else "library_name",
+                summary=(f"The weights load with the public '{library[:100]}' library "
+                         f"({'library_name in the card' if from_card else 'library the Hub names'}); "
+                         "that is not code the developer published."),
+                url=ctx.meta_url("library_name") if from_card else snap.repo_url())
     elif isinstance(snap.info.get("transformersInfo"), dict):
         out.add("code.library", {"library": "transformers"}, source="api", pointer="transformersInfo",
-                summary="Loads with the public 'transformers' library (inference code exists).",
+                summary="The weights load with the public 'transformers' library (transformersInfo from the Hub); "
+                        "that is not code the developer published.",
                 url=snap.repo_url())
 
-    seen: set[str] = set()
-    sentences = {(b.line, b.section): b.text for b in ctx.card.blocks}
-    for link in ctx.card.links:
-        repo = git_repo(link.url)
-        if repo is None or repo in seen:
-            continue
-        seen.add(repo)
-        context = " ".join([sentences.get((link.line, link.section), ""), link.text, repo,
-                            " ".join(link.section.path)])
-        role = classify_link(f"{link.text} {repo} " + sentences.get((link.line, link.section), ""))
-        if role == "unspecified":
-            role = classify_link(context)
-        out.add("code.link", {"url": link.url, "repo": repo, "role": role, "line": link.line},
+    for repo, (role, roles, link) in classify_repos(ctx.card).items():
+        short = repo.split("/", 1)[-1].lower()
+        lib = short in LIBRARIES
+        developer = not lib and is_developer_repo(repo, snap.repo_id)
+        shown = "library" if lib else role
+        where = f"README.md line {link.line}"
+        if lib:
+            summary = (f"Card links the public library {repo} (line {link.line}"
+                       + (f", as {'/'.join(roles)} code" if roles else "") + "); not the developer's own code.")
+        elif role == "unspecified":
+            summary = (f"Card links {repo} ({where}) without saying what code it holds"
+                       + ("; it belongs to the developer." if developer else "."))
+        else:
+            quote = link.text if link.text and link.text != link.url else repo
+            summary = f"Card links {repo} as {role} code (“{quote[:80]}”, {where})."
+        out.add("code.link", {"url": link.url, "repo": repo, "role": shown, "roles": roles or [],
+                              "developer": developer, "line": link.line},
                 source="card.body", pointer=ctx.body_pointer(link.section.heading, link.line),
-                summary=f"Card links {repo} ({role} code, as the card describes it).",
-                confidence="detected", url=ctx.line_url(link.line))
+                summary=summary, confidence="detected", url=ctx.line_url(link.line))
