@@ -63,7 +63,9 @@ def test_mof_pythia_class_ii() -> None:
     r = fw("EleutherAI/pythia-1b", "mof")
     assert r.mof_class == "II", r.missing
     assert r.missing["I"] == ["Data preprocessing code (not published)", "Datasets (undetermined)"]
-    assert r.progress["I"] == pytest.approx(round(100 * 12 / 14, 1))
+    # The arXiv PDF is the research paper, not a separate technical report: the paper stands in for
+    # the report (one component, counted once), so 11 of 13 Class I requirements are met.
+    assert r.progress["I"] == pytest.approx(round(100 * 11 / 13, 1))
 
 
 def test_mof_llama31_no_class_custom_licence() -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from openaudit.card import Link
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import arxiv_id
+from openaudit.evidence.code import family_stem
 from openaudit.evidence.model import EvidenceList
 
 # topic -> heading regex. A card "has" a topic when a heading matches and its section has text.
@@ -33,6 +35,24 @@ _HARDWARE_RE = r"\b(H100|H800|A100|V100|TPU\s?v?\d\w*|GPU[- ]hours?|GPUs?\b|acce
 # The Hugging Face card template cites the ML CO2 calculator paper; it says nothing about the model.
 _TEMPLATE_ARXIV = {"1910.09700"}
 _REPORT_RE = re.compile(r"technical[- ]report|tech report|whitepaper|\.pdf($|\?)", re.IGNORECASE)
+# A card presents a paper as the model's own in a field ("Paper: ...", "Technical report: ..."), with
+# link text that is just "paper"/"technical report", with "our paper" in the sentence, or by naming
+# the model's family in the link text or the citation title. Every other arXiv link is a reference.
+_FIELD_RE = re.compile(r"^\W*(research paper|paper|technical report|tech report|report|preprint|publication)s?"
+                       r"\W{0,3}[:\uff1a]", re.IGNORECASE)
+_GENERIC_TEXT = re.compile(r"^\W*(see (the |our )?)?(paper( link)?|research paper|technical report|tech report|"
+                           r"report|preprint|arxiv( paper| preprint)?|pdf)\W*$", re.IGNORECASE)
+_OWN_SENTENCE = re.compile(r"\bour (\w+ )?(paper|technical report|report|preprint|publication)\b|"
+                           r"\bsee the paper\b", re.IGNORECASE)
+_PAPER_WORD = re.compile(r"\b(paper|report|preprint|publication)\b", re.IGNORECASE)
+# Another work named just before a generic "(see paper)" link: "modified from Megatron-LM GPT2 (see paper)".
+_OTHER_WORK = re.compile(r"\b(?:[A-Z][\w.]*-[\w.-]+|[A-Za-z]+\d[\w.]*)")
+_SOON_RE = (r"\bpaper\b[^.\n]{0,30}\b(coming soon|forthcoming|to come|will be (released|published|available))|"
+            r"\b(coming soon|forthcoming)\b[^.\n]{0,20}\bpaper\b")
+_BIB_ENTRY = re.compile(r"@\w{2,20}\s*\{")
+_BIB_TITLE = re.compile(r"\btitle\s*=\s*[{\"]+([^\n]{1,400})", re.IGNORECASE)
+_BIB_ARXIV = re.compile(r"(?:eprint\s*=\s*[{\"]?|arXiv:|arxiv\.org/(?:abs|pdf)/)(\d{4}\.\d{4,5})", re.IGNORECASE)
+_TITLE_CUT = re.compile(r"\s(for|with|on|from|using|via|and)\s", re.IGNORECASE)
 
 
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
@@ -101,24 +121,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                     pointer=ctx.body_pointer(b.section.heading, b.line), url=ctx.line_url(b.line),
                     confidence="detected", summary=f"Evaluation results reported in the card ({len(numeric)} entries).")
 
-    papers: dict[str, tuple[str, str, str | None]] = {}
-    for t in snap.tags():
-        if t.startswith("arxiv:") and t[6:] not in _TEMPLATE_ARXIV:
-            papers.setdefault(t[6:], ("tag", "tags", snap.repo_url()))
-    for link in card.links:
-        aid = arxiv_id(link.url)
-        if aid and aid not in _TEMPLATE_ARXIV:
-            papers.setdefault(aid, ("card.body", ctx.body_pointer(link.section.heading, link.line),
-                                    ctx.line_url(link.line)))
-    for aid, (via, pointer, _url) in papers.items():
-        out.add("docs.paper", {"arxiv": aid, "via": via}, source="api" if via == "tag" else "card.body",
-                pointer=pointer, url=f"https://arxiv.org/abs/{aid}", summary=f"Paper: arXiv {aid}.")
-    for link in card.links:
-        if _REPORT_RE.search(link.url) or _REPORT_RE.search(link.text):
-            out.add("docs.tech-report", {"url": link.url, "text": link.text[:120]}, source="card.body",
-                    pointer=ctx.body_pointer(link.section.heading, link.line), url=ctx.line_url(link.line),
-                    confidence="detected", summary=f"Technical report linked: {link.text[:80] or link.url}.")
-            break
+    _papers(ctx, out)
 
     co2 = ctx.metadata.get("co2_eq_emissions")
     hw = co2.get("hardware_used") if isinstance(co2, dict) else None
@@ -132,3 +135,104 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                     pointer=ctx.body_pointer(s.section.heading, s.line), url=ctx.line_url(s.line),
                     confidence="detected", summary=f"Training hardware described: “{s.text[:140]}”")
             break
+
+
+def _names_family(text: str, stem: str) -> bool:
+    return len(stem) >= 3 and re.search(rf"(?<![a-z]){re.escape(stem)}(?![a-z])", text, re.IGNORECASE) is not None
+
+
+def _own_link(link: Link, block: str, stem: str) -> str | None:
+    """Why a link is presented as the model's own paper or report, or None."""
+    text = link.text if link.text != link.url else ""
+    if _FIELD_RE.search(block) and block.find(link.url if not text else text) < 120:
+        return f"the card's “{block.split(':', 1)[0].strip()[:40]}:” field"
+    sentence = next((x for x in re.split(r"(?<=[.!?])\s+", block) if (text or link.url) in x), block)
+    if text and _names_family(text, stem) and (_PAPER_WORD.search(text) or arxiv_id(link.url)
+                                               or _REPORT_RE.search(link.url)):
+        return f"link text “{text[:80]}” names the model's family"
+    if _OWN_SENTENCE.search(sentence):
+        return f"“{sentence[:100]}”"
+    if text and _GENERIC_TEXT.search(text):
+        before = sentence[: max(0, sentence.find(text))][-60:]
+        others = [w for w in _OTHER_WORK.findall(before) if not _names_family(w, stem)]
+        if not others:
+            return f"link text “{text[:40]}” in “{sentence[:100]}”"
+    pos = sentence.find(text) if text else -1
+    if pos > 0 and _names_family(sentence[max(0, pos - 40): pos], stem) and _PAPER_WORD.search(
+            sentence[max(0, pos - 40): pos]):
+        return f"“{sentence[:100]}”"
+    return None
+
+
+def _papers(ctx: EvidenceContext, out: EvidenceList) -> None:
+    snap, card = ctx.snap, ctx.card
+    stem = family_stem(snap.repo_id.split("/")[-1])
+    soon = card.sentences(_SOON_RE)
+    blocks = {(b.line, b.section): b.text for b in card.blocks}
+    own: dict[str, tuple[str, str, str | None, str]] = {}  # key -> (kind, why, pointer, url)
+    refs: dict[str, tuple[str, int]] = {}  # arxiv id -> (pointer, line)
+    reports = 0
+    for link in card.links:
+        aid = arxiv_id(link.url)
+        is_report = not aid and bool(_REPORT_RE.search(link.url) or _REPORT_RE.search(link.text))
+        block = blocks.get((link.line, link.section), link.text)
+        is_paper_page = not aid and not is_report and bool(_PAPER_WORD.search(link.text) or _FIELD_RE.search(block))
+        if not (aid or is_report or is_paper_page) or aid in _TEMPLATE_ARXIV:
+            continue
+        why = _own_link(link, block, stem)
+        pointer = ctx.body_pointer(link.section.heading, link.line)
+        if why is None:
+            if aid:
+                refs.setdefault(aid, (pointer, link.line))
+            continue
+        if aid:
+            own.setdefault(aid, ("docs.paper", why, pointer, ctx.line_url(link.line)))
+        elif is_report and reports < 1:
+            reports += 1
+            own.setdefault(link.url, ("docs.tech-report", why, pointer, ctx.line_url(link.line)))
+        elif is_paper_page:
+            own.setdefault(link.url, ("docs.paper", why, pointer, ctx.line_url(link.line)))
+    # Citation blocks: the model's own when the title names it or its family and no paper is "coming soon".
+    for fence in card.fences:
+        if "@" not in fence.text:
+            continue
+        for entry in _BIB_ENTRY.split(fence.text)[1:]:
+            tm, am = _BIB_TITLE.search(entry), _BIB_ARXIV.search(entry)
+            if am is None or am.group(1) in _TEMPLATE_ARXIV:
+                continue
+            aid = am.group(1)
+            title = re.sub(r"[{}]", "", tm.group(1)).rstrip(' ",') if tm else ""
+            head = _TITLE_CUT.split(title, maxsplit=1)[0]
+            pointer = ctx.body_pointer(fence.section.heading, fence.line)
+            if title and _names_family(head, stem) and not soon:
+                own.setdefault(aid, ("docs.paper", f"the citation block's title “{title[:100]}” names the model or its family",
+                                     pointer, ctx.line_url(fence.line)))
+            else:
+                refs.setdefault(aid, (pointer, fence.line))
+    for t in snap.tags():
+        if t.startswith("arxiv:") and t[6:] not in _TEMPLATE_ARXIV and t[6:] not in own:
+            refs.setdefault(t[6:], ("tags", 0))
+    for key, (kind, why, pointer, url) in own.items():
+        aid = key if kind == "docs.paper" and not key.startswith("http") else None
+        if kind == "docs.paper":
+            value = {"arxiv": aid, "url": None if aid else key, "via": "card", "why": why}
+            shown = f"arXiv {aid}" if aid else key[:100]
+            out.add(kind, value, source="card.body", pointer=pointer,
+                    url=f"https://arxiv.org/abs/{aid}" if aid else key,
+                    summary=f"The model's paper: {shown} ({why}).")
+        else:
+            out.add(kind, {"url": key, "why": why}, source="card.body", pointer=pointer, url=url,
+                    confidence="detected", summary=f"The model's technical report: {key[:100]} ({why}).")
+    refs = {a: r for a, r in refs.items() if a not in own}
+    if refs:
+        ids = sorted(refs)
+        pointer, line = refs[ids[0]]
+        out.add("docs.reference", {"arxiv": ids[:30]}, source="card.body" if line else "api", pointer=pointer,
+                url=ctx.line_url(line) if line else snap.repo_url(), confidence="detected",
+                summary=(f"The card cites {len(ids)} paper(s) it does not present as this model's own "
+                         f"(references, e.g. benchmarks or datasets): {', '.join('arXiv ' + i for i in ids[:6])}."))
+    if soon and not any(k == "docs.paper" for k, *_ in own.values()):
+        s0 = soon[0]
+        out.add("docs.paper-pending", {"text": s0.text[:200]}, source="card.body",
+                pointer=ctx.body_pointer(s0.section.heading, s0.line), url=ctx.line_url(s0.line),
+                confidence="detected", summary=f"The card says the model's paper is still to come: “{s0.text[:120]}”")
