@@ -31,8 +31,10 @@ _ROLES: list[tuple[str, re.Pattern[str]]] = [
     ("data-processing", re.compile(r"data[- ]?(prep\w*|processing|pipeline|curation|cleaning|toolkit|filtering)|"
                                    r"dedup(lication)? (code|pipeline|tool\w*|scripts?)|tokeni[sz]ation pipeline|"
                                    r"\b(deduplicated|filtered|cleaned|processed)( and \w+)? (with|using)\b|"
-                                   r"\b(code|scripts?|tools?) (to|that) (produce|prepare|build|process|clean|filter)\w* "
-                                   r"the (data|dataset|corpus)", re.I)),
+                                   r"\b(code|scripts?|tools?) (to|that) "
+                                   r"(produce|prepare|build|process|clean|filter)\w* "
+                                   r"the (data|dataset|corpus)",
+                                   re.I)),
     ("training", re.compile(r"\b(pre-?training (code|codebase|framework|pipeline|scripts?|configs?|repo\w*)|"
                             r"pre-?train(ed)? (with|using)\b|training code|training (codebase|framework|pipeline|"
                             r"repo\w*|procedure|scripts?|configs?|recipes?|setup)|train(ed)? (with|using)|"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from openaudit.card import Link, ParsedCard, Table, parse_card
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import as_list, hf_link, human_count
 from openaudit.evidence.model import EvidenceList
@@ -41,6 +42,22 @@ _MULT = {"trillion": 1e12, "t": 1e12, "billion": 1e9, "b": 1e9, "million": 1e6, 
 _NOT_TRAINING_TOKENS = re.compile(r"(batch size|context|window|every|per (step|batch|device)|sequence length)\W*"
                                   r"(of\s+)?$", re.IGNORECASE)
 MIN_TRAINING_TOKENS = 1e9
+# A corpus named by its own capitalised name ("the Qwen Math Corpus v2").
+_CORPUS_NAME = re.compile(r"\b((?:[A-Z][\w.-]*\s){1,3}(?:Corpus|Dataset|Collection))\b(\s+v?\d[\w.]*)?")
+# A sentence that points the reader elsewhere ("see our blog, GitHub and documentation") names no source.
+_POINTER_RE = re.compile(r"\b(blog|documentation|docs)\b|github (repo|repository|page)\b|\b(see|visit|refer to) our\b",
+                         re.IGNORECASE)
+_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+# Training data beyond the declared datasets (checked only when datasets are declared).
+UNDECLARED_RE = (
+    r"\bcurated (corpora|corpus|datasets?|data|sources)\b|\bproprietary\b|\bin-house (data|datasets?|corpus)|"
+    r"\binternal (data|datasets?)\b|\blicensed data\b|\bsynthetic (\w+ )?(data|datasets?|texts?|examples?|samples?)\b"
+    r"[^.]{0,40}\b(generated|created|produced|written) (by|with|using)\b|\b(generated|created) (by|with|using) "
+    r"(GPT|Claude|Gemini|an? (LLM|language model|teacher model))|\bnot (been )?(publicly )?released\b|"
+    r"\bwill (be )?release\w*|\bunreleased\b|\bundisclosed\b"
+)
+_SOURCE_HEAD = re.compile(r"source|dataset|data\b|subset|corpus|corpora|domain|category|component", re.IGNORECASE)
+_SHARE_HEAD = re.compile(r"%|fraction|share|proportion|percent|tokens|weight|size|ratio|epochs?|\bmix", re.IGNORECASE)
 
 
 def valid_dataset_id(value: Any) -> bool:
@@ -77,6 +94,32 @@ def parse_tokens(text: str) -> float | None:
     return best
 
 
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _tokens(text: str) -> set[str]:
+    return {t for t in re.split(r"[^a-z0-9]+", text.lower()) if len(t) >= 3}
+
+
+def source_tables(card: ParsedCard) -> list[tuple[Table, list[tuple[str, str, tuple[Link, ...], int]]]]:
+    """Tables that list training sources with their shares: [(table, [(name, share, links, line)])]."""
+    found = []
+    for t in card.tables:
+        if len(t.header) < 2 or not _SOURCE_HEAD.search(t.header[0]) or not any(
+                _SHARE_HEAD.search(h) for h in t.header[1:]):
+            continue
+        rows = []
+        for i, row in enumerate(t.rows):
+            if not row or not row[0].strip() or row[0].strip().lower() in ("total", "sum", "all"):
+                continue
+            links = t.links[i][0] if i < len(t.links) and t.links[i] else ()
+            rows.append((row[0].strip()[:80], (row[1] if len(row) > 1 else "").strip()[:20], links, t.row_lines[i]))
+        if len(rows) >= 2:
+            found.append((t, rows))
+    return found
+
+
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     snap = ctx.snap
     for did, via in declared_datasets(ctx.metadata, snap.tags()):
@@ -111,21 +154,38 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                 source="card.body", pointer=ctx.body_pointer(sec.heading, sec.line),
                 summary=f"The card has a section on training data (“{sec.heading}”).", url=ctx.line_url(sec.line))
 
-    # Sources named in data sections, or in any sentence about training data; Hub dataset links anywhere.
+    # Sources named in data sections, or in any sentence about training data; Hub dataset links anywhere;
+    # the rows of a table of training sources (a data card even when no source is a famous corpus).
     named: dict[str, tuple[int, str]] = {}
     blocks = data_blocks + [b for b in ctx.card.blocks if b not in data_blocks and _TRAINING_WORDS.search(b.text)]
     for b in blocks:
-        for m in _SOURCE_RE.finditer(b.text):
-            named.setdefault(m.group(1), (b.line, b.section.heading))
+        for sentence in _SPLIT.split(b.text):
+            if _POINTER_RE.search(sentence):
+                continue
+            for m in _SOURCE_RE.finditer(sentence):
+                named.setdefault(m.group(1), (b.line, b.section.heading))
+            if _TRAINING_WORDS.search(sentence):
+                for m in _CORPUS_NAME.finditer(sentence):
+                    named.setdefault((m.group(1) + (m.group(2) or "")).strip(), (b.line, b.section.heading))
     for link in ctx.card.links:
         hl = hf_link(link.url)
         if hl and hl[0] == "dataset":
             named.setdefault(hl[1], (link.line, link.section.heading))
+    tables = source_tables(ctx.card)
+    for t, rows in tables:
+        for name, _share, _links, line in rows:
+            named.setdefault(name, (line, t.section.heading))
     if named:
         line, heading = next(iter(named.values()))
-        out.add("data.source-named", {"sources": sorted(named)}, source="card.body",
+        via_table = [t for t, _ in tables]
+        out.add("data.source-named", {"sources": sorted(named)[:40], "table": bool(via_table)}, source="card.body",
                 pointer=ctx.body_pointer(heading, line), confidence="detected", url=ctx.line_url(line),
-                summary=f"The card names training sources: {', '.join(sorted(named)[:8])}.")
+                summary=f"The card names training sources: {', '.join(sorted(named)[:8])}"
+                        + (f" (a source table at line {via_table[0].line})." if via_table else "."))
+
+    declared = [e for e in out.items if e.kind == "data.dataset" and isinstance(e.value, dict)]
+    if declared:
+        _undeclared(ctx, out, declared, tables)
 
     for s in ctx.card.sentences(VAGUE_RE, within=DATA_SECTIONS)[:3]:
         out.add("data.vague", {"text": s.text}, source="card.body", pointer=ctx.body_pointer(s.section.heading, s.line),
@@ -145,3 +205,46 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
             out.add("data.summary-doc", {"path": path, "readable": path in snap.files}, source="file",
                     pointer=ctx.file_pointer(path), url=snap.file_url(path),
                     summary=f"Training-data summary document: {path}.")
+
+
+def _undeclared(ctx: EvidenceContext, out: EvidenceList, declared: list[Any],
+                tables: list[tuple[Table, list[tuple[str, str, tuple[Link, ...], int]]]]) -> None:
+    """The `datasets:` list is not proof that all data is listed: what the card describes beyond it."""
+    ids = [str(e.value["id"]) for e in declared]
+    id_tokens = [_tokens(i.split("/")[-1]) for i in ids]
+    # Rows a declared dataset's own card lists as its parts (AmberDatasets is Amber's whole mix).
+    covered: set[str] = set()
+    for did in ids:
+        ds = ctx.bundle.get("dataset", did) if valid_dataset_id(did) else None
+        if ds is not None:
+            readme = ds.readme()
+            for t in parse_card(readme.text if readme else None).tables:
+                covered.update(_norm(r[0]) for r in t.rows if r)
+    rows_out: list[str] = []
+    first_line = 0
+    for t, rows in tables:
+        for name, share, links, _line in rows:
+            linked = {hl[1] for link in links if (hl := hf_link(link.url)) and hl[0] == "dataset"}
+            if linked & set(ids) or _norm(name) in covered or any(_tokens(name) & toks for toks in id_tokens):
+                continue
+            rows_out.append(f"{name} ({share})" if share else name)
+            first_line = first_line or t.line
+    sentences = [s for s in ctx.card.sentences(UNDECLARED_RE)
+                 if any(re.search(DATA_SECTIONS, h, re.IGNORECASE) for h in s.section.path)
+                 or _TRAINING_WORDS.search(s.text)]
+    if not rows_out and not sentences:
+        return
+    parts = []
+    if rows_out:
+        parts.append(f"the source table at line {first_line} lists {', '.join(rows_out[:8])}, "
+                     "which no declared dataset covers")
+    if sentences:
+        parts.append(f"“{sentences[0].text[:160]}”")
+    line = first_line or sentences[0].line
+    heading = sentences[0].section.heading if sentences and not first_line else ""
+    out.add("data.undeclared", {"rows": rows_out[:30], "text": sentences[0].text[:300] if sentences else None,
+                                "declared": ids[:20]},
+            source="card.body", pointer=ctx.body_pointer(heading, line), url=ctx.line_url(line),
+            confidence="detected",
+            summary=f"The card describes training data beyond the declared datasets ({', '.join(ids[:4])}): "
+                    + "; ".join(parts) + ".")

@@ -144,7 +144,7 @@ def _names_family(text: str, stem: str) -> bool:
 def _own_link(link: Link, block: str, stem: str) -> str | None:
     """Why a link is presented as the model's own paper or report, or None."""
     text = link.text if link.text != link.url else ""
-    if _FIELD_RE.search(block) and block.find(link.url if not text else text) < 120:
+    if _FIELD_RE.search(block) and block.find(text or link.url) < 120:
         return f"the card's “{block.split(':', 1)[0].strip()[:40]}:” field"
     sentence = next((x for x in re.split(r"(?<=[.!?])\s+", block) if (text or link.url) in x), block)
     if text and _names_family(text, stem) and (_PAPER_WORD.search(text) or arxiv_id(link.url)
@@ -205,8 +205,8 @@ def _papers(ctx: EvidenceContext, out: EvidenceList) -> None:
             head = _TITLE_CUT.split(title, maxsplit=1)[0]
             pointer = ctx.body_pointer(fence.section.heading, fence.line)
             if title and _names_family(head, stem) and not soon:
-                own.setdefault(aid, ("docs.paper", f"the citation block's title “{title[:100]}” names the model or its family",
-                                     pointer, ctx.line_url(fence.line)))
+                why = f"the citation block's title “{title[:100]}” names the model or its family"
+                own.setdefault(aid, ("docs.paper", why, pointer, ctx.line_url(fence.line)))
             else:
                 refs.setdefault(aid, (pointer, fence.line))
     for t in snap.tags():
