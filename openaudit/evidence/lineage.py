@@ -19,9 +19,19 @@ from openaudit.snapshot import RepoSnapshot, SnapshotBundle
 MAX_DEPTH = 8
 _RELATIONS = {"adapter", "merge", "quantized", "finetune"}
 _PROSE_RE = (
-    r"\b(fine-?tuned|distill(?:ed)?|derived|based|built|trained|initiali[sz]ed|adapted|continued[- ]pretrain\w*|"
-    r"quantized|quantised|merged)\s+(from|on|upon|of|with)\b|\bderivative of\b|\boriginally licensed\b"
+    r"\b(fine-?tuned|distill(?:ed)?|derived|based|built|initiali[sz]ed|adapted|continued[- ]pretrain\w*|"
+    r"quantized|quantised|merged|converted|pruned|trained)\s+(from|upon|on top of)\b|"
+    r"\b(based|built)\s+on\b|\b(distilled|merged)\s+(of|with|into)\b|"
+    r"\b(fine-?tuned|instruct(?:ion)?[- ]tuned|quantized|quantised|compressed|converted|distilled|pruned|gguf|awq|"
+    r"gptq|exl2|mlx|onnx|int[48]|[48]-?bit)\s+(version|variant|conversion|checkpoint|release|export)s?\s+of\b|"
+    r"\bversion of the weights of\b|\bmerge of\b|\bderivative of\b|\boriginally licensed\b|\blora adapters?\s+for\b"
 )
+_RELATION_WORDS = [
+    ("quantized", re.compile(r"quanti[sz]ed|compressed|gguf|awq|gptq|exl2|int[48]|[48]-?bit", re.I)),
+    ("merge", re.compile(r"merge", re.I)),
+    ("adapter", re.compile(r"adapter", re.I)),
+    ("finetune", re.compile(r"fine-?tuned|instruct|distill|trained|continued", re.I)),
+]
 # An owner/name in prose: not part of a path or URL (no '.', '/', ':' or word char before or '/' after),
 # and not a file name.
 _ID_IN_TEXT = re.compile(r"(?<![\w./:-])([A-Za-z0-9][\w.-]{1,95}/[A-Za-z0-9][\w.-]{1,95})(?![\w/-])")
@@ -73,32 +83,93 @@ def _names_other_model(before: str, own_name: str) -> bool:
     return all(n.lower().strip(".") != own and not own.endswith(n.lower().strip(".")) for n in names)
 
 
+def _relation(phrase: str) -> str | None:
+    return next((rel for rel, rx in _RELATION_WORDS if rx.search(phrase)), None)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+_BASE_HEAD = re.compile(r"^\W*(base|parent|original|foundation|source)( model)?\W*$|^\W*(fine-?tuned|quanti[sz]ed|"
+                        r"converted|distilled) from\W*$", re.IGNORECASE)
+
+
+def table_bases(card: ParsedCard, own_name: str) -> list[tuple[str, str, int, str]]:
+    """(id, text, line, heading) from a base-model table: a "Base Model" column in the row naming this model,
+    or a key/value row "Base model | X"."""
+    found: list[tuple[str, str, int, str]] = []
+    own = _norm(own_name)
+    for t in card.tables:
+        rows = [(t.header, ()), *[(r, t.links[i] if i < len(t.links) else ()) for i, r in enumerate(t.rows)]]
+        col = next((i for i, h in enumerate(t.header) if i > 0 and _BASE_HEAD.search(h)), None)
+        for i, (row, links) in enumerate(rows[1:]):
+            cell_links: tuple[Any, ...] = ()
+            text = ""
+            if col is not None and row and own and _norm(row[0]) == own and col < len(row):
+                cell_links, text = (links[col] if col < len(links) else ()), row[col]
+            elif len(row) >= 2 and _BASE_HEAD.search(row[0]):
+                cell_links, text = (links[1] if len(links) > 1 else ()), row[1]
+            if not text:
+                continue
+            ids = [hl[1] for lk in cell_links if (hl := hf_link(lk.url)) and hl[0] == "model"]
+            ids += [m.group(1) for m in _ID_IN_TEXT.finditer(text)]
+            for cid in ids[:1]:
+                if _valid(cid):
+                    line = t.row_lines[i] if i < len(t.row_lines) else t.line
+                    found.append((cid, "base-model table row: " + " | ".join(row)[:200], line, t.section.heading))
+    return found
+
+
 def prose_bases(card: ParsedCard, own_name: str = "") -> list[tuple[str, str, int, str]]:
-    """(id, sentence, line, heading) for Hub ids that closely follow a lineage phrase ("fine-tuned from X").
+    """(id, sentence, line, heading) for Hub ids that closely follow a lineage phrase ("fine-tuned from X",
+    "a quantized version of X", "merge of"), and for the row of a base-model table naming this model.
 
     The id must come within a few words after the phrase, as text or as a Hub link whose text does;
-    a model merely mentioned in the same paragraph ("the same tokenizer as X") is not a base.
+    a model merely mentioned in the same paragraph ("the same tokenizer as X") is not a base. A
+    base-model table is more precise than a family card's licence paragraph, so when one names this
+    model's base, links to licence files in prose are not read as bases.
     """
     found: dict[str, tuple[str, str, int, str]] = {}
-    hub_links: dict[tuple[int, str], list[tuple[str, str]]] = {}
+    for row in table_bases(card, own_name):
+        found.setdefault(row[0], row)
+    hub_links: dict[tuple[int, str], list[tuple[str, str, str]]] = {}
     for link in card.links:
         hl = hf_link(link.url)
         if hl and hl[0] == "model" and link.text:
-            hub_links.setdefault((link.line, link.section.heading), []).append((link.text, hl[1]))
+            hub_links.setdefault((link.line, link.section.heading), []).append((link.text, hl[1], link.url))
     rx = re.compile(_PROSE_RE, re.IGNORECASE)
+    merge_sections: list[Any] = []
     for s in card.sentences(_PROSE_RE):
         for m in rx.finditer(s.text):
             if own_name and _names_other_model(s.text[max(0, m.start() - 120): m.start()], own_name):
                 continue
             window = s.text[m.end(): m.end() + _WINDOW]
-            candidates = [(window.find(text), cid) for text, cid in hub_links.get((s.line, s.section.heading), [])
-                          if text in window]
-            candidates += [(im.start(), im.group(1)) for im in _ID_IN_TEXT.finditer(window)]
-            for _, cid in sorted(candidates)[:1]:
+            candidates = [(window.find(text), cid, url) for text, cid, url in
+                          hub_links.get((s.line, s.section.heading), []) if text in window]
+            candidates += [(im.start(), im.group(1), "") for im in _ID_IN_TEXT.finditer(window)]
+            if not candidates and "merge" in m.group(0).lower():
+                merge_sections.append(s.section)
+            for _, cid, url in sorted(candidates)[:1]:
+                if found and re.search(r"/(blob|resolve)/[^/]+/LICEN[CS]E", url, re.IGNORECASE):
+                    continue
                 if (_valid(cid) and cid not in found and not _FILE_EXT.search(cid)
                         and not cid.lower().startswith(("http", "www."))):
                     found[cid] = (cid, s.text, s.line, s.section.heading)
+    # "This is a merge of ... The following models were included:" then a list of Hub links.
+    for link in card.links:
+        hl = hf_link(link.url)
+        if hl and hl[0] == "model" and link.section in merge_sections and _valid(hl[1]) and hl[1] not in found:
+            found[hl[1]] = (hl[1], f"merged model: {link.text[:80]}", link.line, link.section.heading)
     return list(found.values())
+
+
+def prose_relation(sentence: str) -> str | None:
+    """The relation a lineage sentence states (quantized, merge, adapter, finetune), if any."""
+    m = re.search(_PROSE_RE, sentence, re.IGNORECASE)
+    if sentence.startswith("merged model:"):
+        return "merge"
+    return _relation(m.group(0)) if m else None
 
 
 def _snapshot_bases(snap: RepoSnapshot) -> list[tuple[str, str | None, str]]:
@@ -111,6 +182,9 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     direct_ids = {d[0] for d in direct}
     for bid, relation, via in direct:
         base = ctx.bundle.get("model", bid)
+        if base is None:  # the same repository declared twice, once under its old (redirected) name
+            base = next((b for d in direct if d[0] != bid and (b := ctx.bundle.get("model", d[0])) is not None
+                         and b.repo_id == bid), None)
         pointer = ctx.meta_pointer("base_model") if via == "metadata" else "tags"
         value = {"id": bid, "canonical_id": base.repo_id if base else None, "relation": relation, "via": via,
                  "depth": 1, "found": base is not None}
@@ -130,7 +204,8 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         if bid in direct_ids or bid == snap.repo_id:
             continue
         base = ctx.bundle.get("model", bid)
-        value = {"id": bid, "canonical_id": base.repo_id if base else None, "relation": None, "via": "prose",
+        relation = prose_relation(sentence)
+        value = {"id": bid, "canonical_id": base.repo_id if base else None, "relation": relation, "via": "prose",
                  "depth": 1, "found": base is not None, "text": sentence}
         out.add("lineage.base_model", value, source="card.body", pointer=ctx.body_pointer(heading, line),
                 summary=f"The card says it derives from {bid}: “{sentence[:140]}”", confidence="detected",
@@ -138,7 +213,8 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         if not direct:
             out.add("lineage.base-undeclared", {"id": bid, "text": sentence}, source="card.body",
                     pointer=ctx.body_pointer(heading, line), confidence="detected", url=ctx.line_url(line),
-                    summary=f"The card names {bid} as its base, but the metadata declares no base_model.")
+                    summary=f"The card names {bid} as its base (“{sentence[:100]}”, README.md line {line}), "
+                            "but the metadata declares no base_model.")
 
     # Walk further up through what the bundle holds, detecting cycles.
     seen = {snap.repo_id}
