@@ -172,12 +172,12 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         if hl and hl[0] == "dataset":
             named.setdefault(hl[1], (link.line, link.section.heading))
     tables = source_tables(ctx.card)
-    for t, rows in tables:
+    for table, rows in tables:
         for name, _share, _links, line in rows:
-            named.setdefault(name, (line, t.section.heading))
+            named.setdefault(name, (line, table.section.heading))
     if named:
         line, heading = next(iter(named.values()))
-        via_table = [t for t, _ in tables]
+        via_table = [tb for tb, _ in tables]
         out.add("data.source-named", {"sources": sorted(named)[:40], "table": bool(via_table)}, source="card.body",
                 pointer=ctx.body_pointer(heading, line), confidence="detected", url=ctx.line_url(line),
                 summary=f"The card names training sources: {', '.join(sorted(named)[:8])}"
@@ -222,13 +222,13 @@ def _undeclared(ctx: EvidenceContext, out: EvidenceList, declared: list[Any],
                 covered.update(_norm(r[0]) for r in t.rows if r)
     rows_out: list[str] = []
     first_line = 0
-    for t, rows in tables:
+    for table, rows in tables:
         for name, share, links, _line in rows:
             linked = {hl[1] for link in links if (hl := hf_link(link.url)) and hl[0] == "dataset"}
             if linked & set(ids) or _norm(name) in covered or any(_tokens(name) & toks for toks in id_tokens):
                 continue
             rows_out.append(f"{name} ({share})" if share else name)
-            first_line = first_line or t.line
+            first_line = first_line or table.line
     sentences = [s for s in ctx.card.sentences(UNDECLARED_RE)
                  if any(re.search(DATA_SECTIONS, h, re.IGNORECASE) for h in s.section.path)
                  or _TRAINING_WORDS.search(s.text)]

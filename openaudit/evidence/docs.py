@@ -169,7 +169,7 @@ def _papers(ctx: EvidenceContext, out: EvidenceList) -> None:
     stem = family_stem(snap.repo_id.split("/")[-1])
     soon = card.sentences(_SOON_RE)
     blocks = {(b.line, b.section): b.text for b in card.blocks}
-    own: dict[str, tuple[str, str, str | None, str]] = {}  # key -> (kind, why, pointer, url)
+    own: dict[str, tuple[str, str, str, str | None]] = {}  # key -> (kind, why, pointer, url)
     refs: dict[str, tuple[str, int]] = {}  # arxiv id -> (pointer, line)
     reports = 0
     for link in card.links:

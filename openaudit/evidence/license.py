@@ -380,8 +380,21 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         eff, origin, scope, eff_ev = s.facts, "card", ("weights" if s.scope == "weights" else "all"), s.evidence
 
     anything = tag_ev is not None or files_listed or bool(statements)
-    if eff is not None:
-        value: dict[str, Any] = {**eff.as_value(), "from": origin, "scope": scope, "path": path}
+    # A licence that cannot be decided on its own (a re-upload tagged `other` with no text) takes the
+    # licence of the base model it declares or names, when that one is known.
+    own_unknown = eff is None or eff.category == "unknown"
+    from_base: tuple[str, LicenseFacts, str, Evidence] | None = None
+    if own_unknown and anything:
+        from_base = next(iter(_bases(ctx, out)), None)
+        if from_base is not None:
+            eff, origin, scope, path, eff_ev = from_base[1], "base", "weights", None, from_base[3]
+    if from_base is not None and eff is not None:
+        value: dict[str, Any] = {**eff.as_value(), "from": "base", "scope": scope, "path": None,
+                                 "base": from_base[0]}
+        summary = (f"Weights licence (taken from the base model {from_base[0]}, because this repository's own "
+                   f"licence could not be decided): {describe(eff)}.")
+    elif eff is not None:
+        value = {**eff.as_value(), "from": origin, "scope": scope, "path": path}
         summary = f"Weights licence ({origin}): {describe(eff)}."
     else:
         value = {"key": None, "name": None, "category": "unknown" if anything else "none", "osi_approved": False,
@@ -444,7 +457,9 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                             confidence="detected", summary=f"Licence mismatch: {f.path} ({fkey}) vs card ({s.key}).")
 
     # ---- obligations inherited from base models
-    declared = eff
+    # What the repository declares (its tag), not what its licence file says: a tag looser than the base's
+    # licence is the open-washing pattern even when LICENSE already carries the base's text.
+    declared = tag_facts if tag_facts is not None else eff
     inherited_keys: set[str] = set()
     candidates: list[tuple[str, LicenseFacts, str, Evidence]] = _bases(ctx, out)
     for s in statements:
@@ -453,16 +468,21 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     for base_id, bfacts, via, bev in candidates:
         if bfacts.key is None or bfacts.key in inherited_keys or bfacts.category == "unknown":
             continue
+        if from_base is not None:
+            break  # the base's licence is the effective one already
         if declared is not None and (_same_key(bfacts.key, declared.key) or not more_restrictive(bfacts, declared)):
             continue
         inherited_keys.add(bfacts.key)
+        in_file = eff is not None and declared is not eff and _same_key(eff.key, bfacts.key)
         out.add("license.inherited", {"base": base_id, "base_license": bfacts.key,
                                       "declared": declared.key if declared else None, "via": via,
                                       "category": bfacts.category, "restrictions": list(bfacts.restrictions)},
                 source="linked-repo" if via != "card" else "card.body", pointer=bev.pointer, url=bev.url,
                 confidence="inferred" if via != "card" else "detected",
                 summary=(f"Built on {base_id} under {bfacts.key}: its obligations bind this model, which declares "
-                         f"{declared.key if declared else 'no licence'} ({describe(bfacts)})."))
+                         f"{declared.key if declared else 'no licence'}"
+                         + (f" in its metadata (its licence file already carries {bfacts.key})" if in_file else "")
+                         + f" ({describe(bfacts)})."))
         for r in bfacts.restrictions:
             if eff is None or r not in eff.restrictions:
                 out.add("license.restriction", {"restriction": r, "key": bfacts.key, "inherited": True,
@@ -482,7 +502,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                     summary=f"The card declares {shown} but the repo has no LICENSE/COPYING file.")
 
     # ---- nothing decides it
-    if (eff is None and anything) or (eff is not None and eff.category == "unknown"):
+    if from_base is None and ((eff is None and anything) or (eff is not None and eff.category == "unknown")):
         reasons: list[str] = []
         if tag_ev is not None and not res.known:
             reasons.append(res.reason)
