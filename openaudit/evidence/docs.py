@@ -32,6 +32,7 @@ TOPIC_PROSE: dict[str, str] = {
 PROSE_MIN_SENTENCES = 3
 PLACEHOLDER = "[More Information Needed]"
 _HARDWARE_RE = r"\b(H100|H800|A100|V100|TPU\s?v?\d\w*|GPU[- ]hours?|GPUs?\b|accelerators?|supercomputer)"
+_TRAINED_RE = re.compile(r"\b(trained|training|pre-?train\w*|GPU[- ]hours?)\b", re.IGNORECASE)
 # The Hugging Face card template cites the ML CO2 calculator paper; it says nothing about the model.
 _TEMPLATE_ARXIV = {"1910.09700"}
 _REPORT_RE = re.compile(r"technical[- ]report|tech report|whitepaper|\.pdf($|\?)", re.IGNORECASE)
@@ -131,6 +132,10 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                 summary=f"Training hardware declared: {str(hw)[:80]}.")
     else:
         for s in card.sentences(_HARDWARE_RE):
+            # "for GPUs with 12 GB of memory" is what it runs on, not what trained it.
+            if not (_TRAINED_RE.search(s.text) or any(re.search(TOPICS["hardware"] + "|train", h, re.IGNORECASE)
+                                                       for h in s.section.path)):
+                continue
             out.add("docs.hardware", {"text": s.text, "from": "card"}, source="card.body",
                     pointer=ctx.body_pointer(s.section.heading, s.line), url=ctx.line_url(s.line),
                     confidence="detected", summary=f"Training hardware described: “{s.text[:140]}”")

@@ -891,6 +891,17 @@ MODELS += [
         },
     ),
     fixture("eval-datasets-invalid", files=_SMALL_QWEN, config=_QWEN_CFG, params={"BF16": 494_032_768}),
+    # Issue 19: one card per class of real-card error, each with the verdict an expert would give.
+    fixture("training-repo-in-finetuning-section", texts={"LICENSE": apache("Copyright 2025 openaudit-fixtures")},
+            files=_SMALL_QWEN, config=_QWEN_CFG, params={"BF16": 494_032_768}),
+    fixture("loads-with-transformers", files=_SMALL_QWEN, config=_QWEN_CFG, params={"BF16": 494_032_768}),
+    fixture("cited-papers-only", files=_SMALL_QWEN, config=_QWEN_CFG, params={"BF16": 494_032_768}),
+    fixture("datasets-plus-curated", files=_SMALL_QWEN, config=_QWEN_CFG, params={"BF16": 494_032_768}),
+    fixture("source-table-no-datasets", files=_SMALL_QWEN, config=_QWEN_CFG, params={"BF16": 494_032_768}),
+    # The Trainer template's "fine-tuned version of" sentence, a permissive tag, and the base's licence text.
+    fixture("finetuned-version-of", texts={"LICENSE": "licenses/llama3.1.txt"}, files=_SMALL_LLAMA,
+            config=_LLAMA_CFG, params={"BF16": 8_030_261_248}),
+    fixture("reupload-other-licence", files=_SMALL_LLAMA, config=_LLAMA_CFG, params={"BF16": 8_030_261_248}),
 ]
 
 KNOWN_MODEL_IDS = {m["id"] for m in MODELS}
