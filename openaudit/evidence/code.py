@@ -14,6 +14,7 @@ the code dimension more than closed on its own.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from openaudit.card import Link, ParsedCard
 from openaudit.evidence import EvidenceContext
@@ -36,8 +37,8 @@ _ROLES: list[tuple[str, re.Pattern[str]]] = [
                                    r"the (data|dataset|corpus)",
                                    re.I)),
     ("training", re.compile(r"\b(pre-?training (code|codebase|framework|pipeline|scripts?|configs?|repo\w*)|"
-                            r"pre-?train(ed)? (with|using)\b|training code|training (codebase|framework|pipeline|"
-                            r"repo\w*|procedure|scripts?|configs?|recipes?|setup)|train(ed)? (with|using)|"
+                            r"pre-?train(ed)? (with|using)\b|training code|training (codebase|framework|software|"
+                            r"pipeline|repo\w*|procedure|scripts?|configs?|recipes?|setup)|train(ed)? (with|using)|"
                             r"reproduc\w* (the )?(pre-?)?training|from scratch|\w+-train\b|training, inference|"
                             r"config files)", re.I)),
     ("evaluation", re.compile(r"\beval(uation|s)? (code|harness|suite|framework|scripts?|library|repo\w*)|"
@@ -76,7 +77,8 @@ LIBRARIES = frozenset({
 _NOT_CODE_FILE = re.compile(r"/(blob|raw)/[^?#]*(/|^)(LICEN[CS]E[^/]*|COPYING[^/]*|USE_POLICY[^/]*|NOTICE[^/]*|"
                             r"[^/]*\.(pdf|png|jpe?g|gif|svg|webp)|(?!README)[^/]*\.md)$", re.IGNORECASE)
 _LICENCE_HEADING = re.compile(r"licen[cs]", re.I)
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+# Clauses: sentences, and the parts of a sentence between semicolons.
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|;\s+")
 
 
 def classify_link(context: str) -> str:
@@ -109,8 +111,10 @@ def is_developer_repo(repo: str, model_id: str) -> bool:
     return len(stem) >= 3 and (stem in name or stem in owner)
 
 
-def _mention_role(link: Link, block_text: str, repo: str) -> tuple[str, str]:
-    """(role, where it was read) for one mention: link text + repo name, sentence, paragraph, headings."""
+def _mention_role(link: Link, block_text: str, repo: str, alone: bool = True) -> tuple[str, str]:
+    """(role, where it was read) for one mention: link text + repo name, the clause holding the link, the
+    paragraph (only when no other repository is linked in it: its words may be about the other one),
+    then the headings above."""
     own = f"{link.text if link.text != link.url else ''} {repo.split('/', 1)[-1]}"
     role = classify_link(own)
     if role != "unspecified":
@@ -124,7 +128,7 @@ def _mention_role(link: Link, block_text: str, repo: str) -> tuple[str, str]:
             if role != "unspecified":
                 return role, "sentence"
             break
-    role = classify_link(block_text)
+    role = classify_link(block_text) if alone else "unspecified"
     if role != "unspecified":
         return role, "paragraph"
     for heading in reversed(link.section.path):
@@ -139,12 +143,17 @@ def _mention_role(link: Link, block_text: str, repo: str) -> tuple[str, str]:
 def classify_repos(card: ParsedCard) -> dict[str, tuple[str, list[str], Link]]:
     """repo -> (strongest role, every role found, the mention that gave the strongest role)."""
     blocks = {(b.line, b.section): b.text for b in card.blocks}
+    repos_in_block: dict[tuple[int, Any], set[str]] = {}
+    for link in card.links:
+        if (r := git_repo(link.url)) is not None:
+            repos_in_block.setdefault((link.line, link.section), set()).add(r)
     out: dict[str, tuple[str, list[str], Link]] = {}
     for link in card.links:
         repo = git_repo(link.url)
         if repo is None or _NOT_CODE_FILE.search(link.url):
             continue
-        role, _where = _mention_role(link, blocks.get((link.line, link.section), ""), repo)
+        alone = len(repos_in_block.get((link.line, link.section), set())) <= 1
+        role, _where = _mention_role(link, blocks.get((link.line, link.section), ""), repo, alone)
         prev = out.get(repo)
         if prev is None:
             out[repo] = (role, [role] if role != "unspecified" else [], link)

@@ -45,6 +45,39 @@ repositories change; `HF_TOKEN` lets gated cards such as Llama's be read):
 
 Any saved JSON can be re-rendered without network:
 `openaudit report reports/flagships.json --format html -o comparison.html --format md -o x.md`.
+{notes}"""
+
+# Why published verdicts changed, kept next to the reports they explain (issue 19).
+NOTES = """
+## Verdict changes (classes 1-5)
+
+Issue 19 made verdicts follow what a reader of the card would sign (code-link roles, published
+code, the model's own paper, undeclared data, lineage). On the flagships:
+
+- **meta-llama/Llama-3.1-8B**: documentation partial → open, score 40 → 50, OSAI Index 32% → 40%.
+  The card links "the Llama 3 paper" (ai.meta.com): the family's paper, presented by name. Only
+  arXiv links counted before. Code stays partial, now because Meta's own llama-recipes (fine-tuning
+  code) is linked, not because transformers can load the weights.
+- **mistralai/Mistral-7B-v0.1**: code partial → closed, score 55 → 45. Mistral published no code for
+  this model in the repository or the card: the transformers library can run the weights, but that
+  is not the developer's code (the OSAI Index rates it the same way). Its paper is now recognised
+  from "read our paper", not from the Hub's arxiv: tag.
+- **deepseek-ai/DeepSeek-R1**: no verdict change. Code stays partial (modeling_deepseek.py in the
+  repository, and DeepSeek's own inference repository is linked). The paper now comes from the
+  citation block whose title names DeepSeek-R1. The base-undeclared flag quotes the sentence and
+  its line.
+- **allenai/OLMo-2-1124-7B**: no verdict change (MOF Class I). Every mention of a repository is now
+  read and the strongest role kept, so github.com/allenai/OLMo stays training code even though it is
+  first linked under "Fine-tuning". open-instruct is now fine-tuning code ("Further fine-tuning
+  code"), not training code borrowed from the paragraph around another link.
+
+Other bundled models: Falcon-7B loses MOF Class III ("Paper coming soon": the RefinedWeb paper it
+cites is a reference) and its data is partial (books, conversations, code and technical sources,
+20% of the mix, are in its source table but in no declared dataset). Gemma 2's five benchmark
+citations are no longer its paper. phi-2, Mixtral and Llama 3.2 1B have code closed (libraries only).
+phi-2 no longer has a false base (Phi-1.5 is named for its data, not as its base).
+DeepSeek-R1-Distill-Qwen-7B's base is Qwen2.5-Math-7B (its table row), not a licence link's repo.
+Llama-3.1-8B-Instruct no longer shows lineage-broken for a base declared under its pre-rename id.
 """
 
 
@@ -81,7 +114,7 @@ def files(report: Report) -> dict[str, str]:
         rows.append(f"| {s.repo_id} | {rev} | {s.taken_at.date() if s.taken_at else '?'} | "
                     f"{'—' if s.score is None else f'{s.score:.0f}'} | {lic or '?'} |")
     out["README.md"] = README.format(names=", ".join(s.repo_id for s in report.subjects), version=report.tool.version,
-                                     rows="\n".join(rows), schema=report.schema_version)
+                                     rows="\n".join(rows), schema=report.schema_version, notes=NOTES)
     return out
 
 
