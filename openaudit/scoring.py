@@ -106,7 +106,8 @@ def score_framework(profile: Profile, findings: list[Finding], strict: bool = Fa
         base.missing = {base.verdict: [f.title for f in findings if f.outcome in ("closed", "partial")]}
         undecided = [f.title for f in findings if f.outcome == "unknown"]
         if undecided:
-            base.missing["undetermined"] = undecided
+            # Added to, not replacing, what an "undetermined" verdict already lists as not met.
+            base.missing["undetermined"] = list(dict.fromkeys([*base.missing.get("undetermined", []), *undecided]))
         return base
     if method == "dimensions":
         _, overall, coverage = score_dimensions(profile, findings)

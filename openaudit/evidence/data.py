@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from openaudit.evidence import EvidenceContext
-from openaudit.evidence._util import as_list, hf_link, human_count
+from openaudit.evidence._util import as_list, hf_link
 from openaudit.evidence.model import EvidenceList
 
 _DATASET_ID_RE = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
@@ -131,13 +131,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         out.add("data.vague", {"text": s.text}, source="card.body", pointer=ctx.body_pointer(s.section.heading, s.line),
                 confidence="detected", url=ctx.line_url(s.line), summary=f"Vague about data: “{s.text[:160]}”")
 
-    # The card's largest training-token figure (phi-2 names a 250B dataset seen as 1.4T training tokens).
-    counted = [(t, s) for s in ctx.card.sentences(_TOKENS_RE.pattern) if (t := parse_tokens(s.text))]
-    if counted:
-        tokens, s = max(counted, key=lambda ts: ts[0])
-        out.add("data.tokens", {"tokens": tokens, "text": s.text}, source="card.body",
-                pointer=ctx.body_pointer(s.section.heading, s.line), confidence="detected",
-                url=ctx.line_url(s.line), summary=f"Training tokens disclosed: {human_count(tokens)}.")
+    # The training-token figure (data.tokens) is read by compute.py, which knows which model a count is for.
 
     for path in snap.sibling_names():
         low = path.lower().rsplit("/", 1)[-1]

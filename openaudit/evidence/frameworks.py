@@ -22,7 +22,7 @@ from openaudit.evidence._util import git_repo
 from openaudit.evidence.code import classify_link
 from openaudit.evidence.data import DATA_SECTIONS, VAGUE_RE, declared_datasets, valid_dataset_id
 from openaudit.evidence.model import EvidenceList
-from openaudit.evidence.weights import weight_files
+from openaudit.evidence.weights import quantised_formats, weight_files
 from openaudit.snapshot import RepoSnapshot, SnapshotBundle
 
 _BENCHMARKS = [
@@ -103,7 +103,7 @@ def _base(ctx: EvidenceContext, out: EvidenceList) -> None:
         return
     meta, card = _card_of(snap)
     files = weight_files(snap.siblings())
-    full = set(files) - {"gguf", "ggml"}
+    full = set(files) - quantised_formats()
     gated = snap.gated()
     datasets = [d for d, _ in declared_datasets(meta, snap.tags()) if valid_dataset_id(d)]
     resolved = [ctx.bundle.get("dataset", d) for d in datasets]
