@@ -291,7 +291,7 @@ def audit_bundle(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
         subject.status, subject.reason = "incomplete", reason
     subject.findings = findings
     subject.evidence = evidence
-    subject.flags = evaluate_flags(evidence)
+    subject.flags = evaluate_flags(evidence, outcomes=outcomes)
     subject.license = _license_summary(evidence)
     subject.lineage = _lineage(evidence)
     return subject
