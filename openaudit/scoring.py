@@ -192,5 +192,5 @@ def _why(f: Finding | None, strict: bool) -> str:
         return "not evaluated"
     if f.outcome == "open" and strict:
         return "licence not type-appropriate (strict)"
-    return {"partial": "included, licence not open", "closed": "not published",
+    return {"partial": "included, licence not open", "closed": "not found",
             "unknown": "undetermined"}.get(f.outcome, f.outcome)

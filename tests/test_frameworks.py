@@ -62,7 +62,7 @@ def test_mof_pythia_class_ii() -> None:
     # linked from the card. So Class II, with both blockers named.
     r = fw("EleutherAI/pythia-1b", "mof")
     assert r.mof_class == "II", r.missing
-    assert r.missing["I"] == ["Data preprocessing code (not published)", "Datasets (undetermined)"]
+    assert r.missing["I"] == ["Data preprocessing code (not found)", "Datasets (undetermined)"]
     assert r.progress["I"] == pytest.approx(round(100 * 12 / 14, 1))
 
 
@@ -78,15 +78,15 @@ def test_mof_deepseek_r1_no_class_blockers_named() -> None:
     # MIT weights, but no data card (the card names no training data), no training code, no datasets.
     r = fw("deepseek-ai/DeepSeek-R1", "mof")
     assert r.mof_class == "none"
-    assert "Data card (not published)" in r.missing["III"]
-    assert "Training code (not published)" in r.missing["II"]
-    assert "Datasets (not published)" in r.missing["I"]
+    assert "Data card (not found)" in r.missing["III"]
+    assert "Training code (not found)" in r.missing["II"]
+    assert "Datasets (not found)" in r.missing["I"]
 
 
 def test_mof_deepseek_r1_weights_mit_open() -> None:
     # MIT on the weights: open (Class III is blocked by the data card alone).
     assert outcome("deepseek-ai/DeepSeek-R1", "MOF-C10") == "open"
-    assert fw("deepseek-ai/DeepSeek-R1", "mof").missing["III"] == ["Data card (not published)"]
+    assert fw("deepseek-ai/DeepSeek-R1", "mof").missing["III"] == ["Data card (not found)"]
 
 
 # ---------------------------------------------------------------- OSAID

@@ -12,6 +12,7 @@ from typing import Any
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import as_list, hf_link
 from openaudit.evidence.model import EvidenceList
+from openaudit.snapshot import NOT_CHECKED
 
 _DATASET_ID_RE = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
 DATA_SECTIONS = r"training data|pre-?training data|\bdata\b|dataset|training details|training procedure|corpus"
@@ -98,8 +99,10 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
             url = ds.repo_url()
         else:
             reason = ctx.bundle.related_errors.get(f"dataset:{did}", "not resolved")
-            value.update(reason=reason)
-            summary = f"Declared dataset {did} could not be found on the Hub ({reason})."
+            value.update(reason=reason, checked=reason != NOT_CHECKED)
+            summary = (f"Declared dataset {did} was not checked on the Hub (a local folder is audited without "
+                       "looking it up)." if reason == NOT_CHECKED
+                       else f"Declared dataset {did} could not be found on the Hub ({reason}).")
             url = None
         out.add("data.dataset", value, source="linked-repo" if ds else ctx.meta_source(), pointer=pointer,
                 summary=summary, url=url or ctx.meta_url("datasets"))
