@@ -127,7 +127,8 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         full = formats - quantised
         method = str(quant_cfg.get("quant_method", "")).lower() if isinstance(quant_cfg, dict) else ""
         relation = ctx.metadata.get("base_model_relation")
-        quantised_only = not full or method in _DERIVATIVE_QUANT or (bool(quant_cfg) and relation == "quantized")
+        # `base_model_relation: quantized` is the publisher saying so, whatever the container (.pte, .sbs).
+        quantised_only = not full or method in _DERIVATIVE_QUANT or relation == "quantized"
         out.add(
             "weights.published",
             {"formats": sorted(formats), "full_precision": not quantised_only,
