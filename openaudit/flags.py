@@ -100,7 +100,7 @@ def evaluate_flags(evidence: list[Evidence], extra: list[Flag] | None = None,
         for b in rule.because:
             held, bused = holds(b.when, env)
             if held:
-                reasons.append(_rationale(b.text, bused))
+                reasons.append(_rationale(b.text, bused).replace(".)", ")"))
                 used = [*used, *bused]
         if rule.because and not reasons:
             continue

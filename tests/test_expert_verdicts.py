@@ -154,6 +154,16 @@ def test_dense_model_above_the_line_is_still_presumed_systemic() -> None:
     assert e["compute.estimate"].value["above_threshold"] is True  # 6 x 405.9B x 15T ≈ 3.7e25
 
 
+def test_a_source_table_total_and_a_hyperparameter_table_give_the_estimate() -> None:
+    # LLM360 Amber: no safetensors (PyTorch .bin), a "Tokens (Billion)" table with a Total row, and
+    # "| Total Parameters | 6.7B |": 6 x 6.7B x 1.259T ≈ 5.1e22 FLOP, not "cannot be estimated".
+    s = audit("LLM360/Amber")
+    assert ev(s, "data.tokens")[0].value["tokens"] == pytest.approx(1259.13e9)
+    assert ev(s, "weights.parameters")[0].value == {"total": 6.7e9, "by_dtype": {}, "from": "card"}
+    assert 4.9e22 < ev(s, "compute.estimate")[0].value["flops"] < 5.2e22
+    assert s.frameworks["eu-ai-act"].verdict == "likely-exempt"
+
+
 # ------------------------------------------------------------------ 8. missing access is not evidence
 def test_a_gated_repo_read_without_token_leaves_card_dependent_dimensions_unknown() -> None:
     s = audit(f"{FIX}/gated-no-token")
@@ -267,9 +277,11 @@ def test_an_open_source_claim_with_closed_data_names_the_data() -> None:
     assert "licence" not in f.message.split("But", 1)[1]  # MIT: the licence is not what contradicts it
 
 
-@pytest.mark.parametrize("repo_id", [f"{FIX}/Maverick-MoE-17B-128E", "allenai/OLMo-2-1124-7B", "microsoft/phi-2"])
+@pytest.mark.parametrize("repo_id", [f"{FIX}/Maverick-MoE-17B-128E", "allenai/OLMo-2-1124-7B", "microsoft/phi-2",
+                                     "tiiuae/falcon-7b"])
 def test_no_open_source_claim_flag_without_a_claim_or_a_contradiction(repo_id: str) -> None:
-    # Maverick says "open weights" (not a claim); OLMo is what it says; phi-2 makes no claim.
+    # Maverick says "open weights" (not a claim); OLMo is what it says; phi-2 makes no claim; Falcon
+    # compares itself with "comparable open-source models", which is not calling itself one.
     assert flag(audit(repo_id), "open-source-claim") is None
 
 
@@ -282,6 +294,8 @@ def test_no_open_source_claim_flag_without_a_claim_or_a_contradiction(repo_id: s
     ("the best open-source model for code", True),
     ("We open-source the 7B and 70B checkpoints.", True),
     ("an open-source AI system", True),
+    ("It outperforms comparable open-source models (e.g.", False),
+    ("the strongest among open-source LLMs of its size", False),
 ])
 def test_what_counts_as_an_open_source_claim(text: str, claim: bool) -> None:
     assert _claim_in(text) is claim

@@ -28,8 +28,19 @@ _NEGATED_RE = re.compile(r"(?:\bnot|n't|\bnever|\bnor|\bno longer)\s+(?:\w+\s+){
 _NAME_RE = re.compile(r"open[-_ ]?source|fully[-_ ]?open", re.IGNORECASE)
 
 
+# Said of other models ("outperforms comparable open-source models", "among open-source LLMs"): a
+# comparison, not the model calling itself open source.
+_OTHERS_RE = re.compile(r"\b(?:other|comparable|similar|existing|leading|popular|many|most|previous|prior|than|"
+                        r"versus|vs\.?|among|against|outperforms?|surpass\w*|beats?)\s+(?:\w+\s+){0,2}$",
+                        re.IGNORECASE)
+
+
 def _claim_in(text: str) -> bool:
-    return any(not _NEGATED_RE.search(text[max(0, m.start() - 30): m.start()]) for m in _CLAIM_RE.finditer(text))
+    for m in _CLAIM_RE.finditer(text):
+        before = text[max(0, m.start() - 40): m.start()]
+        if not _NEGATED_RE.search(before) and not _OTHERS_RE.search(before):
+            return True
+    return False
 
 
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:

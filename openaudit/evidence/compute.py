@@ -60,6 +60,8 @@ _TOKENS = re.compile(
 _NOT_TRAINING = re.compile(r"(batch size|context|window|every|per (step|batch|device)|sequence length)\W*(of\s+)?$",
                            re.IGNORECASE)
 _CELL_NUMBER = re.compile(r"^[~≈<>]?\s*(\d[\d,]*(?:\.\d+)?)\s*(trillion|billion|million|[TBMK])?\b", re.IGNORECASE)
+_HEADER_UNIT = re.compile(r"\((trillion|billion|million|[TBM])\)", re.IGNORECASE)
+_PARAM_LABEL = re.compile(r"^(?:total |number of )?param(?:eter)?s?(?: count)?$", re.IGNORECASE)
 _NOT_COUNT_HEADER = re.compile(r"context|length|window|max|per|batch", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _GENERIC = frozenset(("model", "base", "instruct", "chat", "hf", "it", "the", "and", "fp8", "bf16", "original"))
@@ -113,17 +115,19 @@ def _table_value(tables: list[tuple[list[str], list[tuple[int, list[str]]]]], he
         col = next((i for i, h in enumerate(header) if header_rx.search(h) and not _NOT_COUNT_HEADER.search(h)), None)
         if col is None or col == 0:
             continue
+        unit = _HEADER_UNIT.search(header[col])
         found: list[tuple[str, float, int]] = []
         for line, cells in rows:
             if len(cells) <= col:
                 continue
             m = _CELL_NUMBER.match(cells[col])
-            v = _number(m.group(1), m.group(2)) if m else None
+            v = _number(m.group(1), m.group(2) or (unit.group(1) if unit else None)) if m else None
             if v is not None:
                 found.append((cells[0], v, line))
         if not found:
             continue
-        same = [f for f in found if re.sub(r"[^a-z0-9]", "", f[0].lower()) == exact]
+        # A source table's "Total" row is the whole training set (LLM360's DataMix).
+        same = [f for f in found if re.sub(r"[^a-z0-9]", "", f[0].lower()) in (exact, "total")]
         if same:
             return same[0][1], same[0][2], f"{same[0][0]}: {header[col]} {_shown(same[0][1])}"
         v = _pick([(label, val) for label, val, _ in found], name_words)
@@ -170,6 +174,27 @@ def _from_sentences(card: ParsedCard, pattern: str, rxs: list[re.Pattern[str]], 
         if v is not None:
             found.append((v, s))
     return found
+
+
+def _card_parameters(ctx: EvidenceContext, out: EvidenceList) -> Evidence | None:
+    """The parameter count a card's hyper-parameter table states ("| Total Parameters | 6.7B |"), for a
+    repo whose weights the API does not count (PyTorch .bin files)."""
+    readme = ctx.snap.readme()
+    if readme is None:
+        return None
+    for header, rows in _tables(readme.text):
+        for line, cells in [(0, header), *rows]:
+            if len(cells) < 2 or not _PARAM_LABEL.match(cells[0]):
+                continue
+            m = _CELL_NUMBER.match(cells[1])
+            v = _number(m.group(1), m.group(2)) if m and m.group(2) else None
+            if v is not None and v >= 1e6:
+                where = f"README.md:L{line}" if line else "README.md"
+                return out.add("weights.parameters", {"total": v, "by_dtype": {}, "from": "card"}, source="card.body",
+                               pointer=where, confidence="detected", url=ctx.line_url(line) if line else None,
+                               summary=f"{human_count(v)} parameters, as the card's table states "
+                               f"(“{cells[0]}: {cells[1]}”).")
+    return None
 
 
 def _is_moe(ctx: EvidenceContext) -> tuple[bool, str]:
@@ -238,7 +263,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     name_words = _words(name.replace("_", "-"))
     exact = re.sub(r"[^a-z0-9]", "", name.lower())
     tokens = _tokens(ctx, name_words, exact, out)
-    params = next((e for e in out.items if e.kind == "weights.parameters"), None)
+    params = next((e for e in out.items if e.kind == "weights.parameters"), None) or _card_parameters(ctx, out)
     if params is None:
         missing = "parameter count" + (" and training tokens" if tokens is None else "")
         out.add("compute.undisclosed", {"missing": missing}, source="api", pointer="safetensors.total / card",
