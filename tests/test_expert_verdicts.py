@@ -141,6 +141,14 @@ def test_moe_active_parameters_from_the_repo_name() -> None:
     assert e["compute.estimate"].value["above_threshold"] is False
 
 
+def test_active_parameters_in_the_card_mark_a_moe_even_without_a_config() -> None:
+    # A GGUF re-upload: no config.json, parameters from the GGUF header, the card's own words.
+    card = "# X\n\nIt has 37B activated parameters per token and was pretrained on 14.8 trillion tokens.\n"
+    e = evidence_of(snapshot("x/Big-GGUF", card, params=671_026_419_200))
+    assert e["compute.active-parameters"].value["moe"] == "the card states active parameters"
+    assert e["compute.estimate"].value["above_threshold"] is False
+
+
 def test_moe_without_an_active_count_above_the_line_is_undetermined_not_systemic() -> None:
     card = "# Big\n\nA sparse Mixture-of-Experts model pretrained on 12 trillion tokens.\n"
     e = evidence_of(snapshot("x/Big-MoE", card, config={"model_type": "mixtral"}, params=140_620_634_112))

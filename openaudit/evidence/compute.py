@@ -272,7 +272,10 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     total = float(params.value["total"])
     moe, moe_why = _is_moe(ctx)
     n, n_pointer, n_text = total, params.pointer, f"{human_count(total)} parameters"
-    active = _active(ctx, name_words, exact, total) if moe else None
+    # A card that states active parameters ("17B active") says it is a mixture-of-experts model.
+    active = _active(ctx, name_words, exact, total)
+    if active is not None and not moe:
+        moe, moe_why = True, "the card states active parameters"
     if active is not None:
         n, quote, n_pointer, url = active
         n_text = f"{human_count(n)} active of {human_count(total)} parameters"
