@@ -51,6 +51,8 @@ class FlagRule(BaseModel):
     when: dict[str, Any]
     message: str
     remediation: str = ""
+    # What the flag means, in words a reader (or a journalist) can reuse as they are.
+    description: str = ""
     # The same flag at a lower severity when this predicate also holds (e.g. a note, not a warning,
     # for a missing LICENSE file whose licence is a standard SPDX one).
     lower: FlagLower | None = None

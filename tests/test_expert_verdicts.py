@@ -281,7 +281,7 @@ def test_a_model_named_open_source_under_a_non_commercial_licence_is_flagged() -
 def test_an_open_source_claim_with_closed_data_names_the_data() -> None:
     f = flag(audit("deepseek-ai/DeepSeek-R1"), "open-source-claim")
     assert f is not None and "we open-source DeepSeek-R1-Zero" in f.message
-    assert "training data is not published" in f.message
+    assert "names obtainable training data" in f.message and "no training code" in f.message
     assert "licence" not in f.message.split("But", 1)[1]  # MIT: the licence is not what contradicts it
 
 

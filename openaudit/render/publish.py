@@ -61,9 +61,9 @@ verdict or OSAI Index score of the four changed.
   tokens ≈ 3.3e24 FLOP, below the line; its total parameters give 6.1e25, which was reported
   before only as an upper bound that decided nothing.
 - **deepseek-ai/DeepSeek-R1: new `open-source-claim` warning.** The card says "we open-source
-  DeepSeek-R1-Zero, DeepSeek-R1 and six dense models…", while its training data and training code
-  are not published. The MIT licence and the ungated weights are not what contradicts it, and the
-  flag does not say they are.
+  DeepSeek-R1-Zero, DeepSeek-R1 and six dense models…", while neither the repository nor its card
+  names obtainable training data or training code. The MIT licence and the ungated weights are not
+  what contradicts it, and the flag does not say they are.
 - **mistralai/Mistral-7B-v0.1, EU AI Act: likely-exempt, now decided.** No token count is
   disclosed, but even at 100T tokens (more than any disclosed pre-training run) 6 × 7.24B × tokens
   ≈ 4.3e24 FLOP stays below 10^25; before, the presumption was reported as not checked.
