@@ -309,10 +309,24 @@ def test_what_counts_as_an_open_source_claim(text: str, claim: bool) -> None:
     assert _claim_in(text) is claim
 
 
-def test_claim_regex_is_linear_on_hostile_text() -> None:
-    text = "open-source " + "x " * 50_000 + "open source " * 5_000
+@pytest.mark.parametrize("body", [
+    "open-source" + "-" * 200_000 + "x",
+    "open source " + " " * 200_000 + "x",
+    "1" * 200_000 + " tokens",
+    "7" * 200_000 + "B activ",
+    "| a | b |\n|---|---|\n| total | " + "9" * 200_000 + " |\n",
+    "We open-source " + "x " * 100_000,
+])
+def test_claim_and_compute_patterns_are_linear_on_hostile_text(body: str) -> None:
+    import re
     import time
 
+    from openaudit.evidence import compute
+
     t = time.perf_counter()
-    _claim_in(text)
-    assert time.perf_counter() - t < 5  # generous: a backtracking pattern would take minutes
+    _claim_in(body)
+    for rx in (compute._TOKENS, compute._ACTIVE_BEFORE, compute._ACTIVE_AFTER, re.compile(compute._ACTIVE_SENTENCE),
+               compute._NAME_ACTIVE):
+        list(rx.finditer(body))
+    compute._table_value(compute._tables(body), re.compile("b"), {"x"}, "x")
+    assert time.perf_counter() - t < 10  # generous: a backtracking pattern takes minutes on these

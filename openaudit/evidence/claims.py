@@ -19,8 +19,8 @@ from openaudit.evidence.model import EvidenceList
 # alternatives, bounded repeats.
 _CLAIM_RE = re.compile(
     r"\bfully[- ]open\b"
-    r"|\bopen[- ]?source[ds]?[\s-]+(?:[\w.-]+\s+){0,3}?(?:models?|llms?|ai|language models?|releases?|checkpoints?"
-    r"|weights|foundation)\b"
+    r"|\bopen[- ]?source[ds]?[ -](?:[\w.'-]{1,30}\s)?(?:[\w.'-]{1,30}\s)?"
+    r"(?:models?|llms?|ai|language models?|releases?|checkpoints?|weights|foundation)\b"
     r"|\b(?:is|are|be|been|being|as|truly|completely|100%)\s+open[- ]?source\b"
     r"|\b(?:we|has|have|had|to|and)\s+open[- ]?source[ds]?\b|\bopen[- ]?sourced\b",
     re.IGNORECASE)

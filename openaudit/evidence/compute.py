@@ -43,23 +43,26 @@ _MULT = {"trillion": 1e12, "t": 1e12, "billion": 1e9, "b": 1e9, "million": 1e6, 
 
 # "37B are activated", "17B active parameters", "12.9 billion active": the number before the word.
 _ACTIVE_BEFORE = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(b|billion)\s+(?:(?:parameters?|params)\s+)?(?:(?:are|is|being)\s+)?(?:active|activated)\b",
+    r"(?<![\d.])(\d{1,6}(?:\.\d{1,3})?)\s{0,3}(b|billion)\s+(?:(?:parameters?|params)\s+)?(?:(?:are|is|being)\s+)?"
+    r"(?:active|activated)\b",
     re.IGNORECASE)
 # "active parameters: 17B", "activated params of 37B".
 _ACTIVE_AFTER = re.compile(
-    r"\b(?:active|activated)\s+(?:parameters?|params)\s*(?:of|:|=|is|are)?\s*(\d+(?:\.\d+)?)\s*(b|billion)\b",
+    r"\b(?:active|activated)\s+(?:parameters?|params)\s{0,3}(?:of|:|=|is|are)?\s{0,3}(\d{1,6}(?:\.\d{1,3})?)\s{0,3}"
+    r"(b|billion)\b",
     re.IGNORECASE)
-_ACTIVE_SENTENCE = r"\d\s*(?:b|billion)\s+.{0,40}?\bactiv|\bactiv\w*\s+(?:parameters?|params)\b"
-_NAME_ACTIVE = re.compile(r"(?:^|[-_])a(\d+(?:\.\d+)?)b(?:$|[-_])", re.IGNORECASE)  # Qwen3-30B-A3B
+_ACTIVE_SENTENCE = r"(?<![\d.])\d{1,6}(?:\.\d{1,3})?\s{0,3}(?:b|billion)\s.{0,40}?\bactiv|\bactiv\w{0,6}\s+(?:parameters?|params)\b"
+_NAME_ACTIVE = re.compile(r"(?:^|[-_])a(\d{1,4}(?:\.\d{1,3})?)b(?:$|[-_])", re.IGNORECASE)  # Qwen3-30B-A3B
 
 _TOKENS = re.compile(
-    r"(\d[\d,.]*)\s*(trillion|billion|million|[TBM]\b)?\+?\s*(?:(?:unique|training|pre-?training|high-quality|"
+    r"(?<![\d,.])(\d[\d,.]{0,20})\s{0,3}(trillion|billion|million|[TBM]\b)?\+?\s{0,3}(?:(?:unique|training|pre-?training|high-quality|"
     r"diverse,?|and|text|web|code|of)\s+){0,4}tokens",
     re.IGNORECASE,
 )
 _NOT_TRAINING = re.compile(r"(batch size|context|window|every|per (step|batch|device)|sequence length)\W*(of\s+)?$",
                            re.IGNORECASE)
-_CELL_NUMBER = re.compile(r"^[~≈<>]?\s*(\d[\d,]*(?:\.\d+)?)\s*(trillion|billion|million|[TBMK])?\b", re.IGNORECASE)
+_CELL_NUMBER = re.compile(r"^[~≈<>]?\s{0,3}(\d[\d,]{0,20}(?:\.\d{1,6})?)\s{0,3}(trillion|billion|million|[TBMK])?\b",
+                          re.IGNORECASE)
 _HEADER_UNIT = re.compile(r"\((trillion|billion|million|[TBM])\)", re.IGNORECASE)
 _PARAM_LABEL = re.compile(r"^(?:total |number of )?param(?:eter)?s?(?: count)?$", re.IGNORECASE)
 _NOT_COUNT_HEADER = re.compile(r"context|length|window|max|per|batch", re.IGNORECASE)
