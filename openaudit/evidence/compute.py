@@ -51,7 +51,8 @@ _ACTIVE_AFTER = re.compile(
     r"\b(?:active|activated)\s+(?:parameters?|params)\s{0,3}(?:of|:|=|is|are)?\s{0,3}(\d{1,6}(?:\.\d{1,3})?)\s{0,3}"
     r"(b|billion)\b",
     re.IGNORECASE)
-_ACTIVE_SENTENCE = r"(?<![\d.])\d{1,6}(?:\.\d{1,3})?\s{0,3}(?:b|billion)\s.{0,40}?\bactiv|\bactiv\w{0,6}\s+(?:parameters?|params)\b"
+_ACTIVE_SENTENCE = (r"(?<![\d.])\d{1,6}(?:\.\d{1,3})?\s{0,3}(?:b|billion)\s.{0,40}?\bactiv"
+                    r"|\bactiv\w{0,6}\s+(?:parameters?|params)\b")
 _NAME_ACTIVE = re.compile(r"(?:^|[-_])a(\d{1,4}(?:\.\d{1,3})?)b(?:$|[-_])", re.IGNORECASE)  # Qwen3-30B-A3B
 
 _TOKENS = re.compile(
