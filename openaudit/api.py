@@ -30,7 +30,7 @@ from openaudit.flags import Flag, evaluate_flags
 from openaudit.repoid import RepoRef, parse_ref, shown, validate_repo_id
 from openaudit.report import LicenseSummary, LineageEntry, ProfileRef, Report, Subject
 from openaudit.scoring import score_dimensions, score_framework
-from openaudit.snapshot import RepoSnapshot, RepoType, SnapshotBundle, TextFile
+from openaudit.snapshot import NOT_CHECKED, RepoSnapshot, RepoType, SnapshotBundle, TextFile
 from openaudit.subjects import Packed, SubjectStore
 from openaudit.workers import Auditors, forks, os_thread_count, settle_threads
 
@@ -226,6 +226,16 @@ def fetch_bundle(source: Source, snap: RepoSnapshot, memo: RunMemo | None = None
     return SnapshotBundle(subject=snap, related=related, related_errors=errors)
 
 
+def unchecked_bundle(snap: RepoSnapshot) -> SnapshotBundle:
+    """A bundle whose declared datasets and base models were not looked up (a local folder audited
+    with no Hub source): each is reported as not checked, never as not found."""
+    ctx = context_for(SnapshotBundle(subject=snap))
+    keys = [f"dataset:{d}" for d, _ in declared_datasets(ctx.metadata, snap.tags()) if valid_dataset_id(d)]
+    keys += [f"model:{b[0]}" for b in declared_bases(ctx.metadata, snap.tags())]
+    keys += [f"model:{b}" for b in _prose_ids(ctx.card, snap)]
+    return SnapshotBundle(subject=snap, related_errors=dict.fromkeys(keys, NOT_CHECKED))
+
+
 def prose_base_ids(snap: RepoSnapshot) -> list[str]:
     """Ids of the base models the card names in prose (this parses the card's Markdown body)."""
     return _prose_ids(context_for(SnapshotBundle(subject=snap)).card, snap)
@@ -291,7 +301,7 @@ def audit_bundle(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
         subject.status, subject.reason = "incomplete", reason
     subject.findings = findings
     subject.evidence = evidence
-    subject.flags = evaluate_flags(evidence)
+    subject.flags = evaluate_flags(evidence, outcomes=outcomes)
     subject.license = _license_summary(evidence)
     subject.lineage = _lineage(evidence)
     return subject
@@ -410,7 +420,8 @@ def audit_models(
     # --since is decided on metadata, so --limit counts the models kept by it (as for an organisation).
     refs = select_targets(given, include, exclude, None if when else limit)
     profs = resolve_profiles(profiles)
-    needs_source = any(isinstance(r, RepoRef) for r in refs)
+    # A snapshot store also answers a local folder's declared datasets and base models.
+    needs_source = any(isinstance(r, RepoRef) for r in refs) or snapshots is not None
     src = source or (make_source(snapshots, token=token, depth=dep, jobs=jobs, max_requests=max_requests,
                                  cache_dir=cache_dir, refresh=refresh, offline=offline) if needs_source else None)
     # A live Hub source, told apart without importing it (a replay never loads huggingface_hub: ~0.3 s).
@@ -425,8 +436,8 @@ def audit_models(
         here: the audit answers MoreLinks when it names bases in prose, and those are linked too."""
         if depth != "full":  # nothing linked below full, as in an organisation's audit
             return auditors.submit(SnapshotBundle(subject=trim_to_depth(snap, dep)), True).result()
-        if src is None:  # local folders alone
-            return auditors.submit(SnapshotBundle(subject=snap), True).result()
+        if src is None:  # local folders alone: what they declare is named, not looked up
+            return auditors.submit(unchecked_bundle(snap), True).result()
         got = auditors.submit(fetch_bundle(src, snap, memo, prose=[]), False).result()
         if isinstance(got, MoreLinks):
             got = auditors.submit(fetch_bundle(src, snap, memo, prose=got.prose), True).result()

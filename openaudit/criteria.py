@@ -243,7 +243,7 @@ BUILTIN_PROFILES = ("openaudit", "mof", "osaid", "osai-index", "eu-ai-act")
 
 def available_profiles() -> list[str]:
     d = criteria_dir()
-    return sorted(p.stem for p in d.glob("*.yaml") if p.stem not in ("licenses", "flags"))
+    return sorted(p.stem for p in d.glob("*.yaml") if p.stem not in ("licenses", "flags", "weight-formats"))
 
 
 def load_profile_file(path: Path) -> Profile:

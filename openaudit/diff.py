@@ -33,7 +33,42 @@ def _change(field: str, old: Any, new: Any, direction: str, summary: str) -> dic
     return {"field": field, "old": old, "new": new, "direction": direction, "summary": summary}
 
 
+def _access(s: Subject) -> dict[str, str]:
+    """The files this audit could not read, with why (gated: no token or no access): path -> reason.
+    A file left unread on purpose (a shallower --depth) is not an access problem."""
+    out: dict[str, str] = {}
+    for e in s.evidence:
+        v = e.value if isinstance(e.value, dict) else {}
+        if e.kind == "docs.card-unreadable":
+            out["README.md"] = str(v.get("reason", "unreadable"))
+        elif e.kind == "license.file-unreadable" and v.get("reason") != "not-read":
+            out[str(v.get("path", "?"))] = str(v.get("reason", "unreadable"))
+    return out
+
+
+def _access_summary(a: dict[str, str], b: dict[str, str]) -> str:
+    def side(m: dict[str, str], paths: list[str]) -> str:
+        return ", ".join(f"{p} {m[p]}" if p in m else f"{p} read" for p in paths)
+
+    paths = sorted(set(a) | set(b), key=lambda p: (p != "README.md", p))[:6]
+    return f"access changed ({side(a, paths)} → {side(b, paths)}): verdicts below follow what could be read"
+
+
 def diff_subject(old: Subject, new: Subject) -> list[dict[str, Any]]:
+    ch = _diff_subject(old, new)
+    acc_a, acc_b = _access(old), _access(new)
+    if acc_a == acc_b:
+        return ch
+    # A change of access (a token, or none; a file readable or not) is not a change of the model:
+    # what it moves is reported as changed, never as a regression or an improvement.
+    for c in ch:
+        if c["field"] != "revision" and c["direction"] in ("up", "down"):
+            c["direction"] = "changed"
+            c["summary"] += " (access changed)"
+    return [_change("access", acc_a, acc_b, "changed", _access_summary(acc_a, acc_b)), *ch]
+
+
+def _diff_subject(old: Subject, new: Subject) -> list[dict[str, Any]]:
     ch: list[dict[str, Any]] = []
     if old.revision != new.revision:
         ch.append(_change("revision", old.revision, new.revision, "changed",

@@ -9,6 +9,7 @@ from openaudit.evaluate import Finding, _Env, holds
 from openaudit.report import DimensionResult, FrameworkResult
 
 _DECIDED = ("open", "partial", "closed")
+UNREADABLE = "unreadable"  # the mark of a rule that is undetermined because an input could not be read
 
 
 def _verdict(score: float | None) -> Literal["open", "partial", "closed", "unknown"]:
@@ -21,8 +22,14 @@ def _verdict(score: float | None) -> Literal["open", "partial", "closed", "unkno
     return "partial"
 
 
-def _weighted(profile: Profile, findings: list[Finding]) -> tuple[float | None, float]:
-    """(weighted mean value over decided findings, coverage)."""
+def unreadable(f: Finding) -> bool:
+    """Undetermined because an input could not be read (a gated card or licence file, no token)."""
+    return f.outcome == "unknown" and UNREADABLE in f.marks
+
+
+def _weighted(profile: Profile, findings: list[Finding], floor: bool = False) -> tuple[float | None, float]:
+    """(weighted mean value over decided findings, coverage). With `floor`, a finding left undetermined
+    because something could not be read counts as closed: a score never rises for want of access."""
     values = profile.scoring.values
     total = weight = 0.0
     decided = applicable = 0
@@ -35,6 +42,8 @@ def _weighted(profile: Profile, findings: list[Finding]) -> tuple[float | None, 
         if f.outcome == "open" or f.outcome == "partial" or f.outcome == "closed":
             decided += 1
             total += w * values[f.outcome]
+            weight += w
+        elif floor and unreadable(f):
             weight += w
     score = total / weight if weight else None
     return score, (decided / applicable if applicable else 1.0)
@@ -49,15 +58,20 @@ def score_dimensions(profile: Profile, findings: list[Finding]) -> tuple[dict[st
     for name, dim in profile.dimensions.items():
         fs = [f for f in findings if f.dimension == name]
         score, _ = _weighted(profile, fs)
+        floored, _ = _weighted(profile, fs, floor=True)
         decided = [f for f in fs if f.outcome in _DECIDED]
         verdict = _verdict(score)
+        blind = [f for f in fs if unreadable(f)]
+        if blind:
+            # Missing access is not evidence: what remains readable does not decide the dimension.
+            verdict, score = "unknown", None
         # The rationale says what decided the verdict. Open: a finding that is open, not a gap that
         # weighs nothing (OA-DOC-003, no evaluation results, is reported but weight 0: "open: No
         # evaluation results" read as a contradiction). Otherwise: what holds the dimension back,
         # a criterion that counts first.
         held = sorted((f for f in decided if f.outcome != "open"), key=lambda f: weighs.get(f.criterion, 1.0) <= 0)
         opened = [f for f in decided if f.outcome == "open"] if verdict == "open" else []
-        lead = next(iter([*opened, *held, *decided, *fs]), None)
+        lead = next(iter([*blind, *opened, *held, *decided, *fs]), None)
         dims[name] = DimensionResult(
             verdict=verdict,
             score=round(score, 4) if score is not None else None,
@@ -65,8 +79,8 @@ def score_dimensions(profile: Profile, findings: list[Finding]) -> tuple[dict[st
             evidence=list(dict.fromkeys(e for f in fs for e in f.evidence)),
             criteria=[f.criterion for f in fs],
         )
-        if score is not None:
-            total += dim.weight * score
+        if floored is not None:  # the lower bound: an unreadable input counts as closed
+            total += dim.weight * floored
             weight += dim.weight
     _, coverage = _weighted(profile, findings)
     overall = round(100 * total / weight, 1) if weight else None
@@ -83,7 +97,8 @@ def score_framework(profile: Profile, findings: list[Finding], strict: bool = Fa
     base = FrameworkResult(profile=profile.id, title=profile.title, version=profile.version, verdict="",
                            components={f.criterion: f.outcome for f in findings})
     if method == "mean":
-        score, coverage = _weighted(profile, findings)
+        score, _ = _weighted(profile, findings, floor=True)
+        _, coverage = _weighted(profile, findings)
         base.score = round(100 * score, 1) if score is not None else None
         base.coverage = round(coverage, 4)
         base.verdict = f"{base.score:.0f}%" if base.score is not None else "undetermined"
@@ -106,7 +121,8 @@ def score_framework(profile: Profile, findings: list[Finding], strict: bool = Fa
         base.missing = {base.verdict: [f.title for f in findings if f.outcome in ("closed", "partial")]}
         undecided = [f.title for f in findings if f.outcome == "unknown"]
         if undecided:
-            base.missing["undetermined"] = undecided
+            # Added to, not replacing, what an "undetermined" verdict already lists as not met.
+            base.missing["undetermined"] = list(dict.fromkeys([*base.missing.get("undetermined", []), *undecided]))
         return base
     if method == "dimensions":
         _, overall, coverage = score_dimensions(profile, findings)

@@ -157,6 +157,11 @@ def decode_text(raw: bytes) -> str | None:
         return text if text.count("\ufffd") <= max(8, len(text) // 100) else None
 
 
+# The `related_errors` reason of a link that was not looked up (a local folder audited with no Hub
+# source): reported as "not checked", never as "not found".
+NOT_CHECKED = "not checked: a local folder is audited without looking it up on the Hub"
+
+
 class SnapshotBundle(BaseModel):
     """A subject snapshot plus the snapshots of what it links to (datasets, base models).
 

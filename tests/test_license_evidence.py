@@ -86,7 +86,7 @@ def test_tag_without_file_is_file_missing_but_still_decides() -> None:
     items = run(snap("mistralai/M", readme=card("license: apache-2.0")))
     eff = effective(items)
     assert eff["key"] == "Apache-2.0" and eff["from"] == "tag" and eff["osi_approved"] is True
-    assert values(items, "license.file-missing") == [{"tag": "Apache-2.0"}]
+    assert values(items, "license.file-missing") == [{"tag": "Apache-2.0", "standard": True}]
     assert not values(items, "license.unknown")
 
 

@@ -181,9 +181,12 @@ def test_compute_estimates_use_the_training_token_count() -> None:
     assert 1.5e21 < est.value["flops"] < 2.2e21 and est.value["above_threshold"] is False
 
 
-def test_mixture_of_experts_total_parameters_are_only_an_upper_bound() -> None:
-    # DeepSeek-V3: 6 x 671B total x 14.8T ≈ 6e25 would cross 10^25, but only ~37B are active per token
-    # (≈ 3e24). The API does not give active parameters, so the compute test stays undetermined.
+def test_mixture_of_experts_compute_uses_the_active_parameters() -> None:
+    # DeepSeek-V3: 6 x 671B total x 14.8T ≈ 6e25 would cross 10^25, but only 37B are active per token
+    # (the card says so): 6 x 37B x 14.8T ≈ 3.3e24, below the presumption.
     ev = {e.kind: e for e in audit("deepseek-ai/DeepSeek-V3").evidence}
-    assert "compute.estimate" not in ev
-    assert "mixture-of-experts" in ev["compute.undisclosed"].summary.lower()
+    assert ev["compute.active-parameters"].value["active"] == 37e9
+    assert "37B are activated for each token" in ev["compute.active-parameters"].summary
+    est = ev["compute.estimate"].value
+    assert est["params"] == 37e9 and est["tokens"] == 14.8e12 and est["above_threshold"] is False
+    assert 3.2e24 < est["flops"] < 3.4e24

@@ -19,7 +19,8 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         out.add("access.gated", gated if isinstance(gated, str) else False, source="api", pointer="gated",
                 summary=f"Download is {label}.", url=url)
     for key in ("private", "disabled"):
-        if snap.info.get(key) is True:
+        # A local folder is not a private repo: it is judged from its files, as they would be once published.
+        if snap.info.get(key) is True and snap.source != "localdir":
             out.add(f"access.{key}", True, source="api", pointer=key, summary=f"The repository is {key}.", url=url)
     fields = ctx.metadata.get("extra_gated_fields")
     if isinstance(fields, dict) and gated:

@@ -11,8 +11,9 @@ from typing import Any
 
 from openaudit.card import Link, ParsedCard, Table, parse_card
 from openaudit.evidence import EvidenceContext
-from openaudit.evidence._util import as_list, hf_link, human_count
+from openaudit.evidence._util import as_list, hf_link
 from openaudit.evidence.model import EvidenceList
+from openaudit.snapshot import NOT_CHECKED
 
 _DATASET_ID_RE = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
 DATA_SECTIONS = r"training data|pre-?training data|\bdata\b|dataset|training details|training procedure|corpus"
@@ -141,8 +142,10 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
             url = ds.repo_url()
         else:
             reason = ctx.bundle.related_errors.get(f"dataset:{did}", "not resolved")
-            value.update(reason=reason)
-            summary = f"Declared dataset {did} could not be found on the Hub ({reason})."
+            value.update(reason=reason, checked=reason != NOT_CHECKED)
+            summary = (f"Declared dataset {did} was not checked on the Hub (a local folder is audited without "
+                       "looking it up)." if reason == NOT_CHECKED
+                       else f"Declared dataset {did} could not be found on the Hub ({reason}).")
             url = None
         out.add("data.dataset", value, source="linked-repo" if ds else ctx.meta_source(), pointer=pointer,
                 summary=summary, url=url or ctx.meta_url("datasets"))
@@ -191,13 +194,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         out.add("data.vague", {"text": s.text}, source="card.body", pointer=ctx.body_pointer(s.section.heading, s.line),
                 confidence="detected", url=ctx.line_url(s.line), summary=f"Vague about data: “{s.text[:160]}”")
 
-    # The card's largest training-token figure (phi-2 names a 250B dataset seen as 1.4T training tokens).
-    counted = [(t, s) for s in ctx.card.sentences(_TOKENS_RE.pattern) if (t := parse_tokens(s.text))]
-    if counted:
-        tokens, s = max(counted, key=lambda ts: ts[0])
-        out.add("data.tokens", {"tokens": tokens, "text": s.text}, source="card.body",
-                pointer=ctx.body_pointer(s.section.heading, s.line), confidence="detected",
-                url=ctx.line_url(s.line), summary=f"Training tokens disclosed: {human_count(tokens)}.")
+    # The training-token figure (data.tokens) is read by compute.py, which knows which model a count is for.
 
     for path in snap.sibling_names():
         low = path.lower().rsplit("/", 1)[-1]

@@ -22,8 +22,8 @@ from openaudit.evidence._util import git_repo
 from openaudit.evidence.code import classify_link
 from openaudit.evidence.data import DATA_SECTIONS, VAGUE_RE, declared_datasets, valid_dataset_id
 from openaudit.evidence.model import EvidenceList
-from openaudit.evidence.weights import weight_files
-from openaudit.snapshot import RepoSnapshot, SnapshotBundle
+from openaudit.evidence.weights import quantised_formats, weight_files
+from openaudit.snapshot import NOT_CHECKED, RepoSnapshot, SnapshotBundle
 
 _BENCHMARKS = [
     "MMLU-Pro", "MMLU", "HellaSwag", "HSwag", "ARC", "ARC-Challenge", "ARC-Easy", "WinoGrande", "WinoG", "TruthfulQA",
@@ -98,12 +98,14 @@ def _base(ctx: EvidenceContext, out: EvidenceList) -> None:
     snap = ctx.bundle.get("model", bid)
     value: dict[str, Any] = {"id": bid, "via": first.value.get("via"), "found": snap is not None}
     if snap is None:
+        unchecked = ctx.bundle.related_errors.get(f"model:{bid}") == NOT_CHECKED
         out.add("base.model", value, source="linked-repo", pointer=first.pointer, confidence="inferred",
-                summary=f"Base model {bid} could not be read; its weights and data are undetermined.")
+                summary=f"Base model {bid} " + ("was not checked on the Hub" if unchecked else "could not be read")
+                + "; its weights and data are undetermined.")
         return
     meta, card = _card_of(snap)
     files = weight_files(snap.siblings())
-    full = set(files) - {"gguf", "ggml"}
+    full = set(files) - quantised_formats()
     gated = snap.gated()
     datasets = [d for d, _ in declared_datasets(meta, snap.tags()) if valid_dataset_id(d)]
     resolved = [ctx.bundle.get("dataset", d) for d in datasets]

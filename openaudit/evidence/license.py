@@ -409,6 +409,21 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         out.add("license.effective", value, source=ctx.meta_source(), pointer=ctx.meta_pointer("license"),
                 url=ctx.meta_url("license"), summary=summary, confidence="inferred")
 
+    # ---- the licence text could not be read: what the tag or the card says is not verified by it
+    unread = [e for e in out.items if e.kind == "license.file-unreadable" and isinstance(e.value, dict)
+              and e.value.get("reason") != "not-read"
+              and _LICENSE_TEXT_RE.match(posixpath.basename(str(e.value.get("path", ""))))]
+    if unread and origin != "file":
+        u = unread[0].value
+        said = (f"the {origin} says {eff.key}" if eff is not None and origin in ("tag", "card")
+                else "nothing else decides it")
+        out.add("license.unverified", {"path": u["path"], "reason": u["reason"], "declared": eff.key if eff else None,
+                                       "from": origin},
+                source="file", pointer=unread[0].pointer, url=unread[0].url, confidence="detected",
+                summary=f"The licence file {u['path']} could not be read ({u['reason']}"
+                + ("; no access token" if u["reason"] == "gated" else "") + f"), and {said}: the terms that bind the "
+                "weights are undetermined.")
+
     # ---- code licensed separately
     code_src: tuple[LicenseFacts, str, str | None, Evidence] | None = None
     if code_files and code_files[0].facts:
@@ -497,9 +512,14 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         has_text = any(is_license_path(p) and _LICENSE_TEXT_RE.match(posixpath.basename(p)) for p in known_paths)
         if known_paths and not has_text:
             shown = res.key or (res.raw if isinstance(res.raw, str) else str(res.raw))
-            out.add("license.file-missing", {"tag": shown}, source="api", pointer="siblings",
+            # A standard SPDX licence's terms can be looked up by its id; a custom or `other` one's cannot.
+            standard = bool(res.keys) and all(spdx_id(k) for k in res.keys) and res.raw != "other"
+            out.add("license.file-missing", {"tag": shown, "standard": standard}, source="api", pointer="siblings",
                     url=ctx.snap.repo_url(), confidence="detected",
-                    summary=f"The card declares {shown} but the repo has no LICENSE/COPYING file.")
+                    summary=f"The card declares {shown} but the repo has no LICENSE/COPYING file"
+                    + (f" (its standard text is at spdx.org/licenses/{spdx_id(res.keys[0])})." if standard and
+                       len(res.keys) == 1 else "; its terms cannot be read from the repository." if not standard
+                       else "."))
 
     # ---- nothing decides it
     if from_base is None and ((eff is None and anything) or (eff is not None and eff.category == "unknown")):

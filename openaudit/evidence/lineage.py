@@ -14,7 +14,7 @@ from openaudit.evidence import EvidenceContext, context_for
 from openaudit.evidence._util import as_list, hf_link
 from openaudit.evidence.model import EvidenceList
 from openaudit.repoid import validate_repo_id
-from openaudit.snapshot import RepoSnapshot, SnapshotBundle
+from openaudit.snapshot import NOT_CHECKED, RepoSnapshot, SnapshotBundle
 
 MAX_DEPTH = 8
 _RELATIONS = {"adapter", "merge", "quantized", "finetune"}
@@ -194,8 +194,13 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                 summary=f"Base model {bid}{renamed}" + (f" ({relation})" if relation else "") + ".")
         if base is None and _valid(bid):
             reason = ctx.bundle.related_errors.get(f"model:{bid}", "not resolved")
-            out.add("lineage.missing-base", {"id": bid, "reason": reason}, source="linked-repo", pointer=pointer,
-                    summary=f"Declared base model {bid} could not be read: {reason}.")
+            if reason == NOT_CHECKED:  # not looked up is not missing: no lineage-broken
+                out.add("lineage.unchecked-base", {"id": bid}, source=ctx.meta_source(), pointer=pointer,
+                        summary=f"Declared base model {bid} was not checked on the Hub (a local folder is audited "
+                        "without looking it up).")
+            else:
+                out.add("lineage.missing-base", {"id": bid, "reason": reason}, source="linked-repo", pointer=pointer,
+                        summary=f"Declared base model {bid} could not be read: {reason}.")
         elif not _valid(bid):
             out.add("lineage.invalid-base", {"id": bid[:200]}, source=ctx.meta_source(), pointer=pointer,
                     summary=f"base_model '{bid[:80]}' is not a valid repo id.")

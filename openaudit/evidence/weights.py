@@ -8,36 +8,59 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from functools import cache
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from openaudit.criteria import criteria_dir
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import human_bytes, human_count
 from openaudit.evidence.model import EvidenceList
+from openaudit.yamlfile import load_model
 
-# Extension -> format. Order matters only for readability.
-_FORMATS: dict[str, str] = {
-    ".safetensors": "safetensors",
-    ".bin": "pytorch",
-    ".pt": "pytorch",
-    ".pth": "pytorch",
-    ".ckpt": "checkpoint",
-    ".gguf": "gguf",
-    ".ggml": "ggml",
-    ".onnx": "onnx",
-    ".msgpack": "flax",
-    ".h5": "tensorflow",
-    ".tflite": "tflite",
-    ".mlmodel": "coreml",
-    ".nemo": "nemo",
-    ".npz": "numpy",
-}
-_QUANTISED_FORMATS = {"gguf", "ggml"}
+
+class _FormatRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: str
+    suffixes: list[str]
+    contains: str = ""
+    quantised: bool = False
+
+
+class WeightFormats(BaseModel):
+    """criteria/weight-formats.yaml: which files are weights, and in which format."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: str
+    min_bytes: int = Field(ge=0)
+    unknown_binary_min_bytes: int = Field(ge=1)
+    formats: list[_FormatRule]
+    not_weights: list[str] = Field(default_factory=list)
+
+    def format_of(self, lower: str) -> _FormatRule | None:
+        for rule in self.formats:
+            if (not rule.contains or rule.contains in lower) and any(lower.endswith(x) for x in rule.suffixes):
+                return rule
+        return None
+
+
+@cache
+def load_formats() -> WeightFormats:
+    return load_model(criteria_dir() / "weight-formats.yaml", WeightFormats)
+
+
+def quantised_formats() -> set[str]:
+    return {r.format for r in load_formats().formats if r.quantised}
+
+
 # Post-training quantisation methods: weights in these are a derivative of a full-precision model.
 # FP8 / MXFP4 and the like can be a model's native training precision (DeepSeek-V3/R1), so they are not.
 _DERIVATIVE_QUANT = {"gptq", "awq", "bitsandbytes", "exl2", "aqlm", "hqq", "eetq", "quanto", "compressed-tensors",
                      "gguf", "marlin", "squeezellm"}
 _NOT_WEIGHTS = re.compile(r"(^|/)(training_args|optimizer|scheduler|rng_state[^/]*|scaler)\.(bin|pt|pth)$")
-_SMALL = 1_000_000  # files under 1 MB with a weight extension are configs or stubs, not weights
 _INTERMEDIATE_RE = (
     r"(intermediate|training)\s+checkpoints?|checkpoints?\s+(are|is)\s+(available|hosted|provided|released)"
     r"|\bckpt_\d+|revision=\W?(step|ckpt)|\bstep\d+(-tokens\d+B)?\b|branches?\b.*\bcheckpoints?"
@@ -46,23 +69,42 @@ _INTERMEDIATE_RE = (
 
 
 def weight_files(siblings: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Weight files by format (criteria/weight-formats.yaml)."""
+    kb = load_formats()
     by_format: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for s in siblings:
-        name = s["rfilename"]
-        lower = name.lower()
-        ext = next((e for e in _FORMATS if lower.endswith(e)), None)
-        if ext is None or _NOT_WEIGHTS.search(lower):
+        lower = s["rfilename"].lower()
+        rule = kb.format_of(lower)
+        if rule is None or _NOT_WEIGHTS.search(lower):
             continue
         size = s.get("size")
-        if isinstance(size, int) and size < _SMALL:
+        if isinstance(size, int) and size < kb.min_bytes:
             continue
-        by_format[_FORMATS[ext]].append(s)
+        by_format[rule.format].append(s)
     return dict(by_format)
+
+
+def unrecognised_binaries(siblings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Large files of no known weight format and no known non-weight type: they may be weights."""
+    kb = load_formats()
+    out = []
+    for s in siblings:
+        lower = s["rfilename"].lower()
+        size = s.get("size")
+        if not isinstance(size, int) or size < kb.unknown_binary_min_bytes:
+            continue
+        if kb.format_of(lower) is not None or _NOT_WEIGHTS.search(lower):
+            continue
+        if any(lower.endswith(x) for x in kb.not_weights):
+            continue
+        out.append(s)
+    return out
 
 
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     snap = ctx.snap
     by_format = weight_files(snap.siblings())
+    quantised = quantised_formats()
     for fmt, files in sorted(by_format.items()):
         sizes: list[int] = [f["size"] for f in files if isinstance(f.get("size"), int)]
         total = sum(sizes) if sizes else None
@@ -72,7 +114,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         out.add(
             "weights.format",
             {"format": fmt, "files": len(files), "bytes": total, "folders": folders,
-             "names": [f["rfilename"] for f in files[:8]], "quantised": fmt in _QUANTISED_FORMATS},
+             "names": [f["rfilename"] for f in files[:8]], "quantised": fmt in quantised},
             source="api", pointer=f"siblings[{first}]",
             summary=f"{len(files)} {fmt} file{'s' if len(files) != 1 else ''}{size_txt}"
             + (f" (in {', '.join(folders)}/)" if folders else ""),
@@ -82,10 +124,11 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     quant_cfg = (snap.info.get("config") or {}).get("quantization_config") if isinstance(
         snap.info.get("config"), dict) else None
     if formats:
-        full = formats - _QUANTISED_FORMATS
+        full = formats - quantised
         method = str(quant_cfg.get("quant_method", "")).lower() if isinstance(quant_cfg, dict) else ""
         relation = ctx.metadata.get("base_model_relation")
-        quantised_only = not full or method in _DERIVATIVE_QUANT or (bool(quant_cfg) and relation == "quantized")
+        # `base_model_relation: quantized` is the publisher saying so, whatever the container (.pte, .sbs).
+        quantised_only = not full or method in _DERIVATIVE_QUANT or relation == "quantized"
         out.add(
             "weights.published",
             {"formats": sorted(formats), "full_precision": not quantised_only,
@@ -95,9 +138,21 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                      + f" ({', '.join(sorted(formats))})."),
             url=snap.repo_url(),
         )
+    elif unknown := unrecognised_binaries(snap.siblings()):
+        # Not recognised is not absent: a format this tool does not know yet must not read as "closed".
+        names = [f["rfilename"] for f in unknown]
+        total = sum(f["size"] for f in unknown)
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        out.add("weights.unrecognised", {"names": names[:8], "files": len(names), "bytes": total},
+                source="api", pointer=f"siblings[{names[0]}]", confidence="inferred", url=snap.file_url(names[0]),
+                summary=f"No file in a known weight format, but {len(names)} large file"
+                f"{'s' if len(names) != 1 else ''} of unrecognised type ({shown}; {human_bytes(total)}) "
+                "may hold the weights.")
     else:
+        n = len(snap.siblings())
         out.add("weights.none", True, source="api", pointer="siblings",
-                summary="No weight files are listed in the repository.", url=snap.repo_url())
+                summary=f"None of the {n} file{'s' if n != 1 else ''} listed in the repository is a weight file "
+                "(no known weight format, no large binary).", url=snap.repo_url())
 
     st = snap.info.get("safetensors")
     gg = snap.info.get("gguf")

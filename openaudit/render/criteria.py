@@ -53,6 +53,15 @@ def render_explain(cid: str) -> str:
             return _explain_criterion(p, c)
     for f in load_flags().flags:
         if f.id == cid:
-            return (f"flag {f.id} — {f.title}\nseverity: {f.severity}\n\nFires when: {_pred(f.when)}\n"
-                    f"Message: {f.message}\n\nRemediation: {f.remediation}")
+            out = [f"flag {f.id} — {f.title}", f"severity: {f.severity}"]
+            if f.lower is not None:
+                out.append(f"  ({f.lower.severity} instead when: {_pred(f.lower.when)})")
+            if f.description:
+                out += ["", f.description.strip()]
+            out += ["", f"Fires when: {_pred(f.when)}"]
+            if f.because:
+                out.append("  and at least one of these holds (each named in the message):")
+                out += [f"  - {_pred(b.when)}: “{b.text}”" for b in f.because]
+            out += [f"Message: {f.message}", "", f"Remediation: {f.remediation}"]
+            return "\n".join(out)
     raise UsageError(f"no criterion or flag '{cid}'; see `openaudit criteria list`")

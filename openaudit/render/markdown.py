@@ -93,7 +93,7 @@ def _subject(v: SubjectView, level: str) -> list[str]:
     if v.reason:
         out += [f"> **{'Not audited' if v.status == 'skipped' else 'Incomplete'}:** {esc(v.reason)}", ""]
     for f in v.flags:
-        mark = "⛔" if f["severity"] == "error" else "⚠️"
+        mark = {"error": "⛔", "note": "ℹ️"}.get(f["severity"], "⚠️")
         out.append(f"- {mark} **{esc(f['title'])}**: {esc(f['message'], 400)}")
     if v.flags:
         out.append("")

@@ -78,6 +78,34 @@ citations are no longer its paper. phi-2, Mixtral and Llama 3.2 1B have code clo
 phi-2 no longer has a false base (Phi-1.5 is named for its data, not as its base).
 DeepSeek-R1-Distill-Qwen-7B's base is Qwen2.5-Math-7B (its table row), not a licence link's repo.
 Llama-3.1-8B-Instruct no longer shows lineage-broken for a base declared under its pre-rename id.
+
+## Verdict changes (classes 6-11)
+
+What issue 19's classes 6 to 11 (weights, compute, access, local folders, flags, the "open source"
+claim) changed in these four audits, and why. No dimension verdict, score, MOF class, OSAID
+verdict or OSAI Index score of the four changed.
+
+- **deepseek-ai/DeepSeek-R1, EU AI Act: likely-exempt → undetermined.** R1 is a mixture-of-experts
+  model: 671B parameters in total, 37B active per token (the card's "#Activated Params" column, now
+  read for the row naming this model). Its card gives no training-token count, and at 37B active
+  parameters compute could pass 10^25 FLOP at the token counts of recent runs, so the verdict itself
+  now says the systemic-risk check is open, instead of "likely exempt" with the gap in a footnote.
+  For comparison, DeepSeek-V3 (bundled, not a flagship) now estimates at 6 × 37B active × 14.8T
+  tokens ≈ 3.3e24 FLOP, below the line; its total parameters give 6.1e25, which was reported
+  before only as an upper bound that decided nothing.
+- **deepseek-ai/DeepSeek-R1: new `open-source-claim` warning.** The card says "we open-source
+  DeepSeek-R1-Zero, DeepSeek-R1 and six dense models…", while neither the repository nor its card
+  names obtainable training data or training code. The MIT licence and the ungated weights are not
+  what contradicts it, and the flag does not say they are.
+- **mistralai/Mistral-7B-v0.1, EU AI Act: likely-exempt, now decided.** No token count is
+  disclosed, but even at 100T tokens (more than any disclosed pre-training run) 6 × 7.24B × tokens
+  ≈ 4.3e24 FLOP stays below 10^25; before, the presumption was reported as not checked.
+- **mistralai/Mistral-7B-v0.1 and allenai/OLMo-2-1124-7B: `license-file-missing` is a note, not a
+  warning.** Apache-2.0 is a standard SPDX licence named in the metadata; the flag now points to
+  its text. It stays a warning for custom and `other` licences, whose terms cannot be looked up.
+- **meta-llama/Llama-3.1-8B: unchanged.** The bundled snapshot holds its card and licence files.
+  Read live without a token, its licence, code, data and documentation would now be `unknown`
+  (missing access is not evidence) and its score a lower bound, never higher than with a token.
 """
 
 

@@ -279,6 +279,9 @@ def build_model(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]
         stored[path] = render_text(src)
     siblings = build_siblings(spec, stored)
     names = [s["rfilename"] for s in siblings]
+    # Listed but not stored: what a recorder without access (no token on a gated repo) could not read.
+    for path in spec.get("not_stored", []):
+        del stored[path]
 
     library = card.get("library_name") or spec.get("library_name")
     pipeline = card.get("pipeline_tag") or spec.get("pipeline_tag")

@@ -902,6 +902,60 @@ MODELS += [
     fixture("finetuned-version-of", texts={"LICENSE": "licenses/llama3.1.txt"}, files=_SMALL_LLAMA,
             config=_LLAMA_CFG, params={"BF16": 8_030_261_248}),
     fixture("reupload-other-licence", files=_SMALL_LLAMA, config=_LLAMA_CFG, params={"BF16": 8_030_261_248}),
+    # ---- issue 19, classes 6-11: verdicts an expert would sign
+    # Weights in formats beyond safetensors/PyTorch: an ExecuTorch program, gemma.cpp's .sbs, and a
+    # runtime's own format that no rule knows (unknown, never "no weights").
+    fixture(
+        "executorch-pte",
+        texts={"LICENSE": apache()},
+        files=[("smollm2-1.7b-instruct-8da4w.pte", 1_071_843_328), ("tokenizer.json", 2_104_556)],
+        config={},
+    ),
+    fixture(
+        "gemma-cpp-sbs",
+        gated="auto",
+        files=[("2b-it-sfp.sbs", 2_506_431_488), ("tokenizer.spm", 4_241_003)],
+        config={},
+    ),
+    fixture(
+        "unknown-weights-format",
+        texts={"LICENSE": mit("2025 openaudit-fixtures")},
+        files=[("kestrel-3b.weights", 6_012_774_400), ("kestrel-3b.vocab", 871_204)],
+        config={},
+    ),
+    # A mixture-of-experts model whose card gives two models' token counts in one sentence.
+    fixture(
+        "Maverick-MoE-17B-128E",
+        texts={"LICENSE": apache("Copyright 2025 openaudit-fixtures")},
+        files=[
+            ("config.json", 4_612),
+            ("generation_config.json", 210),
+            *shards(55, [7_296_065_536] * 55),
+            ("model.safetensors.index.json", 1_102_377),
+            *HF_TOKENIZER_LLAMA3,
+        ],
+        config={"architectures": ["Llama4ForConditionalGeneration"], "model_type": "llama4"},
+        params={"BF16": 401_583_781_376},
+    ),
+    # A gated repo recorded without a token: metadata and file list, no README.md or LICENSE.txt text.
+    fixture(
+        "gated-no-token",
+        gated="manual",
+        texts={"LICENSE.txt": "licenses/llama3.2.txt", "USE_POLICY.md": "licenses/use_policy_llama3.2.md"},
+        not_stored=["README.md", "LICENSE.txt", "USE_POLICY.md"],
+        files=_SMALL_LLAMA,
+        config=_LLAMA_CFG,
+        params={"BF16": 1_235_814_400},
+    ),
+    # "Open source" in the name, a non-commercial licence.
+    fixture(
+        "Vega-7B-OpenSource",
+        files=[("config.json", 702), *shards(3, [4_943_162_336, 4_999_819_336, 4_540_516_344]),
+               ("model.safetensors.index.json", 23_950), ("tokenizer.json", 3_506_061)],
+        config={"architectures": ["MistralForCausalLM"], "model_type": "mistral"},
+        params={"BF16": 7_241_732_096},
+    ),
+    fixture("other-license-no-file", files=_SMALL_QWEN, config=_QWEN_CFG, params={"BF16": 494_032_768}),
 ]
 
 KNOWN_MODEL_IDS = {m["id"] for m in MODELS}
