@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from openaudit.evidence.model import Evidence
+from openaudit.render.explain import framework_story
+from openaudit.render.prose import humanize, license_name, short_license_name
 from openaudit.render.tally import DIMENSIONS, FRAMEWORK_ORDER, tally
 from openaudit.report import DimensionResult, FrameworkResult, Report, Subject
 
@@ -145,6 +147,8 @@ class FrameworkView:
     missing: list[tuple[str, list[str]]]
     reasons: list[str]
     warnings: list[str]
+    lead: str = ""  # the first line: why the result is what it is (openaudit.render.explain)
+    points: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -185,7 +189,7 @@ class SubjectView:
     evidence_anchor: dict[str, str] = field(default_factory=dict)
 
 
-def _framework_view(fid: str, fr: FrameworkResult) -> FrameworkView:
+def _framework_view(fid: str, fr: FrameworkResult, names: dict[str, str] | None = None) -> FrameworkView:
     display = fr.verdict
     if fid == "mof":
         label = fr.mof_class or ""
@@ -195,6 +199,7 @@ def _framework_view(fid: str, fr: FrameworkResult) -> FrameworkView:
         display = f"{fr.score:.0f}%"
     else:
         display = words(fr.verdict)
+    story = framework_story(fid, fr, names)
     tone = fw_tone(fr.mof_class or fr.verdict) if fid == "mof" else fw_tone(fr.verdict)
     if fid == "mof" and fr.mof_class and fr.mof_class != "none":
         tone = "good"
@@ -202,13 +207,14 @@ def _framework_view(fid: str, fr: FrameworkResult) -> FrameworkView:
                          version=fr.version, verdict=fr.verdict, display=display, tone=tone, score=fr.score,
                          coverage=fr.coverage,
                          progress=[(k, max(0.0, min(100.0, float(v)))) for k, v in fr.progress.items()],
-                         missing=[(k, list(v)) for k, v in fr.missing.items() if v],
-                         reasons=list(fr.reasons), warnings=list(fr.warnings))
+                         missing=[(k, [humanize(m, names) for m in v]) for k, v in fr.missing.items() if v],
+                         reasons=[humanize(r, names) for r in fr.reasons],
+                         warnings=[humanize(w, names) for w in fr.warnings], lead=story.lead, points=story.points)
 
 
-def _ev_view(e: Evidence, anchor: str) -> EvidenceView:
-    return EvidenceView(id=e.id, anchor=anchor, kind=e.kind, summary=e.summary or e.kind, pointer=e.pointer,
-                        source=e.source, confidence=e.confidence, url=safe_url(e.url), raw_url=e.url)
+def _ev_view(e: Evidence, anchor: str, names: dict[str, str] | None = None) -> EvidenceView:
+    return EvidenceView(id=e.id, anchor=anchor, kind=e.kind, summary=humanize(e.summary, names) or e.kind,
+                        pointer=e.pointer, source=e.source, confidence=e.confidence, url=safe_url(e.url), raw_url=e.url)
 
 
 def _lineage_view(s: Subject) -> LineageView | None:
@@ -260,10 +266,34 @@ def _lineage_view(s: Subject) -> LineageView | None:
     return LineageView(svg_width=width, svg_height=height, nodes=nodes, edges=edges, entries=entries)
 
 
+def _facts(key: str | None) -> Any:
+    try:
+        from openaudit.licenses.kb import facts_for
+
+        return facts_for(key)
+    except Exception:
+        return None
+
+
+def restriction_words(restriction: str, facts: Any = None) -> str:
+    """A licence restriction id ("user-cap") as the words a reader knows it by."""
+    from openaudit.licenses.describe import restriction_phrase
+
+    return restriction_phrase(restriction, facts)
+
+
+def _ev_label(e: Evidence, names: dict[str, str] | None = None) -> str:
+    """A link's text for a piece of evidence: where it is (a file and line, a metadata key), else what it says."""
+    text = e.pointer if e.pointer and len(e.pointer) <= 60 else humanize(e.summary, names)
+    return text if len(text) <= 70 else text[:69] + "…"
+
+
 def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
     """Everything a page shows about one subject, in display order, computed from the report only."""
     ev_by_id = {e.id: e for e in s.evidence}
     anchors: dict[str, str] = {}
+    # The subject's own licence key -> its name (it may be a ScanCode key the knowledge base lacks).
+    lic_names = {s.license.key: s.license.name} if s.license is not None and s.license.key and s.license.name else {}
 
     def anchor_for(eid: str) -> str:
         return f"{prefix}ev-{slug(eid)}"
@@ -278,32 +308,44 @@ def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
             e = ev_by_id.get(eid)
             if e is None or eid in placed:
                 if e is not None:
-                    evs.append(_ev_view(e, anchors[eid]))
+                    evs.append(_ev_view(e, anchors[eid], lic_names))
                 continue
             placed.add(eid)
             anchors[eid] = anchor_for(eid)
-            evs.append(_ev_view(e, anchors[eid]))
+            evs.append(_ev_view(e, anchors[eid], lic_names))
         dims.append(DimView(name=d, label=DIM_LABEL.get(d, d.replace("_", " ").capitalize()), verdict=res.verdict,
-                            score=res.score, rationale=res.rationale, anchor=f"{prefix}dim-{slug(d)}", evidence=evs))
+                            score=res.score, rationale=humanize(res.rationale, lic_names),
+                            anchor=f"{prefix}dim-{slug(d)}", evidence=evs))
     other = []
     for e in s.evidence:
         if e.id not in placed:
             placed.add(e.id)
             anchors[e.id] = anchor_for(e.id)
-            other.append(_ev_view(e, anchors[e.id]))
+            other.append(_ev_view(e, anchors[e.id], lic_names))
 
     fids = [f for f in FRAMEWORK_ORDER if f in s.frameworks] + sorted(set(s.frameworks) - set(FRAMEWORK_ORDER))
-    frameworks = [_framework_view(f, s.frameworks[f]) for f in fids]
+    frameworks = [_framework_view(f, s.frameworks[f], lic_names) for f in fids]
 
-    flags = [{"id": f.id, "title": f.title, "severity": f.severity, "message": f.message,
-              "evidence": [(eid, anchors[eid]) for eid in f.evidence if eid in anchors]} for f in s.flags]
+    def ev_links(ids: list[str]) -> list[tuple[str, str]]:
+        """(what the evidence is, its anchor): a reader follows a pointer, not an id."""
+        out: dict[str, str] = {}
+        for eid in ids:
+            if eid in anchors and eid in ev_by_id:
+                out.setdefault(_ev_label(ev_by_id[eid], lic_names), anchors[eid])
+        return list(out.items())
+
+    flags = [{"id": f.id, "title": f.title, "severity": f.severity, "message": humanize(f.message, lic_names),
+              "evidence": ev_links(f.evidence)} for f in s.flags]
 
     lic = s.license
     license: dict[str, Any] = {"name": None, "key": None, "category": "unknown", "restrictions": [],
-                               "description": ""}
+                               "description": "", "short": "?"}
     if lic is not None:
-        license = {"name": lic.name or lic.key, "key": lic.key, "category": lic.category,
-                   "restrictions": list(lic.restrictions), "description": lic.description, "source": lic.source}
+        facts = _facts(lic.key)
+        license = {"name": license_name(lic.key, lic.name), "key": lic.key, "category": lic.category,
+                   "short": short_license_name(lic.key, lic.name),
+                   "restrictions": [restriction_words(r, facts) for r in lic.restrictions],
+                   "description": humanize(lic.description, lic_names), "source": lic.source}
     gated_ev = next((e for e in s.evidence if e.kind == "access.gated"), None)
     gated = bool(gated_ev is not None and gated_ev.value not in (False, None, "", "false"))
     access = None
@@ -323,8 +365,8 @@ def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
             continue
         seen.add((f.profile, f.criterion))
         not_published.append({"profile": f.profile, "criterion": f.criterion, "title": f.title,
-                              "outcome": f.outcome, "rationale": f.rationale, "dimension": f.dimension,
-                              "evidence": [(eid, anchors[eid]) for eid in f.evidence if eid in anchors]})
+                              "outcome": f.outcome, "rationale": humanize(f.rationale, lic_names),
+                              "dimension": f.dimension, "evidence": ev_links(f.evidence)})
     not_published.sort(key=lambda x: (x["profile"] != "openaudit", x["outcome"] != "closed"))
 
     rev = s.revision
