@@ -65,16 +65,16 @@ def _mof(fr: Any, profile: Any, names: dict[str, str] | None) -> Story:
         first = classes[0] if classes else "III"
         blockers = fr.missing.get(first, [])
         if blockers:
-            n = len(blockers)
-            lead = (f"No MOF class: {_class_words(first)} is blocked by {n} component{'s' if n != 1 else ''}: "
-                    f"{join_list(blockers, sep='; ')}.")
+            lead = f"No MOF class: {_class_words(first)} is blocked by {_names_and(blockers)}."
+            points += _why_groups(blockers)
         else:
             lead = "No MOF class: the components Class III requires could not all be decided."
     else:
         lead = f"{_class_words(reached)} reached: every component it requires is published under an open licence."
         later = classes[classes.index(reached) + 1:] if reached in classes else []
         if later and fr.missing.get(later[0]):
-            points.append(f"{_class_words(later[0])} is blocked by: {join_list(fr.missing[later[0]], sep='; ')}.")
+            points.append(f"{_class_words(later[0])} is blocked by {_names_and(fr.missing[later[0]])}.")
+            points += _why_groups(fr.missing[later[0]])
     if profile is not None:
         points += _not_counted(fr, profile, reached)
     for w in fr.warnings:
@@ -87,6 +87,26 @@ def _mof(fr: Any, profile: Any, names: dict[str, str] | None) -> Story:
                     f"{'no class' if verdict == 'none' else verdict}.")
         points.append(text)
     return Story(lead, points)
+
+
+def _split(item: str) -> tuple[str, str]:
+    """"Model card (included, licence not open)" -> ("Model card", "included, licence not open")."""
+    name, sep, why = item.rpartition(" (")
+    return (name, why.rstrip(")")) if sep and item.endswith(")") else (item, "")
+
+
+def _names_and(items: list[str]) -> str:
+    names = [_split(i)[0] for i in items]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _why_groups(items: list[str]) -> list[str]:
+    """The blockers grouped by why: "Included, licence not open: Model architecture, Model card."."""
+    groups: dict[str, list[str]] = {}
+    for i in items:
+        name, why = _split(i)
+        groups.setdefault(why or "not decided", []).append(name)
+    return [f"{why[:1].upper()}{why[1:]}: {', '.join(names)}." for why, names in groups.items()]
 
 
 def _not_counted(fr: Any, profile: Any, reached: str | None) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from openaudit.evidence.model import Evidence
-from openaudit.render.explain import framework_story
+from openaudit.render.explain import framework_story, methodology
 from openaudit.render.prose import humanize, license_name, short_license_name
 from openaudit.render.tally import DIMENSIONS, FRAMEWORK_ORDER, tally
 from openaudit.report import DimensionResult, FrameworkResult, Report, Subject
@@ -28,23 +28,40 @@ DIM_LABEL = {"weights": "Weights", "code": "Code", "data": "Training data", "lic
 FRAMEWORK_SHORT = {"mof": "MOF", "osaid": "OSAID", "osai-index": "OSAI Index", "eu-ai-act": "EU AI Act"}
 VERDICT_LABEL = {"open": "open", "partial": "partly open", "closed": "closed", "unknown": "unknown",
                  "not-applicable": "n/a"}
+# The colours of the verdicts (the CSS's --open, --partial, ...): charts, strips and badges use the same four.
+FILL = {"open": "#1a7f37", "partial": "#8a5a00", "closed": "#b42318", "unknown": "#57606a", "not-applicable": "#57606a"}
 # How a framework verdict reads: good, bad or neutral (colour only; the words are always shown).
 _GOOD = ("likely-meets", "likely-exempt", "meets", "exempt")
 _BAD = ("likely-fails", "likely-not-exempt", "fails", "not-exempt", "none")
 
-# The leaderboard's only script: sorts a table by the clicked column (data-sort values).
+# The leaderboard's only script (inline, its hash in the page's CSP): sorts the table by the clicked
+# column (or the "Sort by" choice) on its data-sort values, and filters its rows by a dimension's
+# verdict, the licence category and a flag (data-* attributes of each row). Without it the table is
+# whole and in score order, and the filter bar stays hidden.
 SORT_SCRIPT = (
-    "document.querySelectorAll('table.sortable').forEach(function(t){"
-    "t.querySelectorAll('thead th button').forEach(function(b){b.addEventListener('click',function(){"
-    "var th=b.parentNode,col=Array.prototype.indexOf.call(th.parentNode.children,th),"
-    "asc=th.getAttribute('aria-sort')!=='ascending';"
-    "t.querySelectorAll('thead th').forEach(function(h){h.removeAttribute('aria-sort')});"
-    "th.setAttribute('aria-sort',asc?'ascending':'descending');"
-    "var tb=t.tBodies[0],rows=Array.prototype.slice.call(tb.rows);"
-    "rows.sort(function(x,y){var a=x.cells[col].getAttribute('data-sort')||'',"
+    "(function(){var t=document.getElementById('leaderboard');if(!t)return;"
+    "var tb=t.tBodies[0],ths=t.tHead.rows[0].cells,A=Array.prototype;"
+    "function sortBy(col,asc){A.forEach.call(ths,function(h){h.removeAttribute('aria-sort')});"
+    "ths[col].setAttribute('aria-sort',asc?'ascending':'descending');"
+    "var rows=A.slice.call(tb.rows);rows.sort(function(x,y){var a=x.cells[col].getAttribute('data-sort')||'',"
     "c=y.cells[col].getAttribute('data-sort')||'',na=parseFloat(a),nc=parseFloat(c),"
     "d=(!isNaN(na)&&!isNaN(nc))?na-nc:a.localeCompare(c);return asc?d:-d});"
-    "rows.forEach(function(r){tb.appendChild(r)})})})});"
+    "rows.forEach(function(r){tb.appendChild(r)})}"
+    "A.forEach.call(ths,function(th,i){var b=th.querySelector('button');if(b)b.addEventListener('click',"
+    "function(){sortBy(i,th.getAttribute('aria-sort')!=='ascending')})});"
+    "var f=document.getElementById('filters');if(!f)return;f.hidden=false;"
+    "function v(n){return f.elements[n].value}"
+    "function has(list,x){return (' '+(list||'')+' ').indexOf(' '+x+' ')>=0}"
+    "function apply(){var dim=v('dim'),ver=v('verdict'),lic=v('licence'),fl=v('flag'),n=0;"
+    "A.forEach.call(tb.rows,function(r){var ok=true;"
+    "if(ver)ok=dim?r.getAttribute('data-d-'+dim)===ver:has(r.getAttribute('data-verdicts'),ver);"
+    "if(ok&&lic)ok=r.getAttribute('data-licence')===lic;"
+    "if(ok&&fl)ok=fl==='none'?!r.getAttribute('data-flags'):has(r.getAttribute('data-flags'),fl);"
+    "r.hidden=!ok;if(ok)n++});"
+    "document.getElementById('shown').textContent=n+' of '+tb.rows.length+' models shown'}"
+    "f.addEventListener('change',function(e){if(e.target.name==='sort'){var p=e.target.value.split(':');"
+    "if(p.length===2)sortBy(+p[0],p[1]==='asc')}else apply()});"
+    "f.addEventListener('reset',function(){setTimeout(apply,0)})})();"
 )
 
 
@@ -434,7 +451,8 @@ def environment() -> Any:
                       autoescape=select_autoescape(enabled_extensions=("html", "svg", "xml"), default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                       finalize=_visible)
-    env.globals.update(DIM_LABEL=DIM_LABEL, VERDICT_LABEL=VERDICT_LABEL, FRAMEWORK_SHORT=FRAMEWORK_SHORT, words=words)
+    env.globals.update(DIM_LABEL=DIM_LABEL, VERDICT_LABEL=VERDICT_LABEL, FRAMEWORK_SHORT=FRAMEWORK_SHORT, words=words,
+                       FILL=FILL)
     env.filters["pct"] = lambda v: "—" if v is None else f"{float(v):.0f}"
     env.filters["score100"] = lambda v: "—" if v is None else f"{float(v) * 100:.0f}"
     return env
@@ -445,17 +463,20 @@ def _common(report: Report) -> dict[str, Any]:
             "tool": report.tool, "profiles": report.profiles}
 
 
-def render_single(report: Report, subject_index: int = 0, back_href: str | None = None) -> str:
+def render_single(report: Report, subject_index: int = 0, back_href: str | None = None,
+                  method_href: str | None = None) -> str:
+    """One model's page; `method_href`: link to a methodology page instead of embedding "How this is scored"."""
     view = subject_view(report.subjects[subject_index])
     return environment().get_template("single.html").render(
-        v=view, csp=csp(None), back_href=back_href, **_common(report))
+        v=view, csp=csp(None), back_href=back_href, method_href=method_href, method=methodology(),
+        **_common(report))
 
 
 def render_comparison(report: Report) -> str:
     views = subject_views(report, prefixed=True)
     return environment().get_template("comparison.html").render(
         views=views, fw_cols=all_framework_columns(views), dims=DIMENSIONS, csp=csp(None),
-        tally=tally([v.subject for v in views]), **_common(report))
+        tally=tally([v.subject for v in views]), method_href=None, method=methodology(), **_common(report))
 
 
 def render(report: Report) -> str:
