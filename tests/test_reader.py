@@ -114,7 +114,7 @@ def test_osai_index_card_shows_what_drove_the_percentage(flagships: Report) -> N
         card = v.fw_by_id["osai-index"]
         assert card.lead.startswith(f"{fr.score:.0f}%: the mean of")
         text = " ".join(card.points)
-        for cid, outcome in fr.components.items():  # every parameter, open ones too, under its outcome
+        for cid in fr.components:  # every parameter, open ones too, under its outcome
             assert titles[cid] in text
         if any(o == "closed" for o in fr.components.values()):
             assert any(p.startswith("Closed (") for p in card.points)
@@ -247,3 +247,20 @@ def test_html_on_a_terminal_asks_for_a_file(tmp_path: Path) -> None:
     piped = subprocess.run([sys.executable, "-m", "openaudit", "report", str(FLAGSHIPS), "-f", "html"],
                            capture_output=True, text=True, timeout=60)
     assert piped.returncode == 0 and piped.stdout.startswith("<!DOCTYPE html>")
+
+
+def test_leaderboard_escapes_hostile_report_values() -> None:
+    """A saved report re-rendered by `openaudit report` is as hostile as a card: dimension names,
+    licence categories and flag ids from it never become markup or attribute names."""
+    from test_render_fixtures import hostile_report
+
+    rep = hostile_report()
+    evil = '" onmouseover="alert(1)" x="'
+    s = rep.subjects[0]
+    dims = {**s.dimensions, 'x onmouseover=alert(1) y': next(iter(s.dimensions.values()))}
+    lic = s.license.model_copy(update={"category": evil, "name": "<b>lic</b>"}) if s.license else None
+    bad = s.model_copy(update={"dimensions": dims, "license": lic})
+    page = site.render_index(rep.model_copy(update={"subjects": [bad]}))
+    assert "onmouseover=alert(1)" not in page and 'onmouseover="alert(1)"' not in page
+    assert "<b>lic</b>" not in page and "&lt;b&gt;lic&lt;/b&gt;" in page
+    assert "<script>window.__pwned" not in page

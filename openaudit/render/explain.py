@@ -181,7 +181,7 @@ WHAT_IS_READ = [
     "The repository's file list (weight files and their sizes, code, configuration, licence files).",
     "The model card (README.md): its YAML metadata and its sections, sentence by sentence.",
     "Licence files (LICENSE, USE_POLICY and the like), matched against known licence texts.",
-    "The cards of declared training datasets and base models (with the default depth, `full`).",
+    "The cards of declared training datasets and base models (at depth full, the default).",
 ]
 NOT_CHECKED = [
     "Repositories the card links to (GitHub code, papers): their existence is noted, their content "
@@ -206,6 +206,7 @@ class Method:
 
     values: dict[str, float]
     dimensions: list[tuple[str, str, float, list[tuple[str, str, float]]]]  # id, title, weight, criteria
+    evidence: dict[str, list[str]]  # dimension id -> the evidence kinds its criteria read
     frameworks: list[tuple[str, str, str, list[str]]]  # id, title, version, how it is decided
     verdicts: list[tuple[str, str]]
     read: list[str]
@@ -253,5 +254,7 @@ def methodology() -> Method | None:
         fws.append((fid, p.title, p.version, how))
     profiles = [(p.id, p.version, p.sha256[:12]) for p in
                 (builtin_profile(i) for i in ("openaudit", "mof", "osaid", "osai-index", "eu-ai-act")) if p is not None]
-    return Method(values=dict(main.scoring.values), dimensions=dims, frameworks=fws, verdicts=VERDICT_MEANINGS,
-                  read=WHAT_IS_READ, not_checked=NOT_CHECKED, profiles=profiles)
+    evidence = {did: sorted({k for c in main.criteria if c.dimension == did for k in c.evidence})
+                for did in main.dimensions}
+    return Method(values=dict(main.scoring.values), dimensions=dims, evidence=evidence, frameworks=fws,
+                  verdicts=VERDICT_MEANINGS, read=WHAT_IS_READ, not_checked=NOT_CHECKED, profiles=profiles)

@@ -8,7 +8,7 @@ licence's name, and a list of sentences reads as one list ("a; b; c."), never "a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 
 # A sentence ended, then joined to the next with "; " (evaluate's `{summaries}`): one separator.
@@ -87,12 +87,17 @@ def humanize(text: object, names: Mapping[str, str] | None = None) -> str:
     if names:
         for key, name in names.items():
             if key and name and key != name and key in s:
-                s = re.sub(rf"(?<![\w.-]){re.escape(key)}(?![\w-]|\.\w)", lambda _m, n=name: n, s)
+                s = re.sub(rf"(?<![\w.-]){re.escape(key)}(?![\w-]|\.\w)", _literal(name), s)
     if pattern is not None:
         s = pattern.sub(lambda m: kb[m.group(0)], s)
     if "LicenseRef-openaudit-" in s:
         s = _OWN_KEY.sub(lambda m: license_name(m.group(0)), s)
     return _fold_prefix(s)
+
+
+def _literal(text: str) -> Callable[[re.Match[str]], str]:
+    """A replacement that is the text itself (a licence name with a backslash is no group reference)."""
+    return lambda _m: text
 
 
 def _fold_prefix(s: str) -> str:
