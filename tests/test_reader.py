@@ -264,3 +264,19 @@ def test_leaderboard_escapes_hostile_report_values() -> None:
     assert "onmouseover=alert(1)" not in page and 'onmouseover="alert(1)"' not in page
     assert "<b>lic</b>" not in page and "&lt;b&gt;lic&lt;/b&gt;" in page
     assert "<script>window.__pwned" not in page
+
+
+def test_eu_card_names_what_decided_and_what_did_not(flagships: Report) -> None:
+    titles = {c.id: c.title for c in load_profile("eu-ai-act").criteria}
+    for v in subject_views(flagships, prefixed=False):
+        fr = v.subject.frameworks["eu-ai-act"]
+        card = v.fw_by_id["eu-ai-act"]
+        not_open = [titles[c] for c, o in fr.components.items() if o in ("closed", "partial")]
+        if fr.verdict == "likely-not-exempt":
+            assert card.lead.startswith("Likely not exempt. Not met:")
+        aside = next((p for p in card.points if p.startswith("Partly met or undecided, without changing")), "")
+        for t in not_open:  # every condition not fully met is either what decided, or said not to
+            assert (t in card.lead) != (t in aside), (t, card.lead, aside)
+    llama = next(v for v in subject_views(flagships, prefixed=False) if "Llama" in v.repo_id)
+    lead = llama.fw_by_id["eu-ai-act"].lead
+    assert titles["EU-LIC"] in lead and titles["EU-SUM"] not in lead  # the summary duty applies regardless

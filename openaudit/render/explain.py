@@ -152,25 +152,72 @@ def _mean(fr: Any, profile: Any, names: dict[str, str] | None) -> Story:
     return Story(lead, points)
 
 
+def _outcome_tests(pred: Any) -> list[tuple[str, list[str]]]:
+    """(criterion, outcomes) of every `outcome:` test in a verdict rule's condition."""
+    if not isinstance(pred, dict):
+        return []
+    out: list[tuple[str, list[str]]] = []
+    for name, arg in pred.items():
+        if name == "outcome" and isinstance(arg, dict):
+            allowed = arg.get("in", [arg.get("is")] if "is" in arg else [])
+            out.append((str(arg.get("criterion")), [str(x) for x in allowed]))
+        elif name in ("all", "any") and isinstance(arg, list):
+            for p in arg:
+                out += _outcome_tests(p)
+    return out
+
+
+def _deciding(profile: Any, fr: Any) -> list[str] | None:
+    """The components the verdict rule that decided this result tested and found (None: unknown)."""
+    if profile is None or not profile.scoring.verdicts:
+        return None
+    try:
+        from openaudit.evaluate import _Env, holds
+
+        env = _Env(by_kind={}, outcomes=dict(fr.components))
+        for rule in profile.scoring.verdicts:
+            if holds(rule.when, env)[0] if rule.when is not None else True:
+                if rule.verdict != fr.verdict:
+                    return None  # the profile changed since: say only what the result says
+                hits = [c for c, allowed in _outcome_tests(rule.when) if fr.components.get(c) in allowed]
+                return list(dict.fromkeys(hits))
+    except Exception:
+        return None
+    return None
+
+
 def _verdict_rules(fr: Any, profile: Any, names: dict[str, str] | None) -> Story:
     verdict = str(fr.verdict)
     words = verdict.replace("-", " ")
     reasons = [humanize(r, names) for r in fr.reasons]
-    failing = [c for c, o in fr.components.items() if o in ("closed", "partial")]
-    unknown = [c for c, o in fr.components.items() if o == "unknown"]
-    if verdict in ("likely-fails", "likely-not-exempt", "fails", "not-exempt") and failing:
-        titles = [_title(profile, c) for c in failing] if profile is not None else fr.missing.get(verdict, [])
-        lead = f"{words.capitalize()}. Not met: {join_list(titles, sep='; ')}."
-        # The verdict rule's own sentence (reasons[0]) says the same in general terms: the component
-        # reasons follow, each naming its component.
-        points = reasons[1:] if profile is not None and profile.scoring.verdicts else reasons
-        return Story(lead, points)
-    if verdict == "undetermined" and unknown:
-        titles = [_title(profile, c) for c in unknown]
-        return Story(f"Undetermined: {join_list(titles, sep='; ')} could not be decided from the Hub.", reasons[1:])
-    if reasons:
-        return Story(f"{words.capitalize()}: {reasons[0].strip()}", reasons[1:])
-    return Story(words.capitalize())
+    has_rule_reason = bool(profile is not None and profile.scoring.verdicts and reasons)
+    general, specific = (reasons[0], reasons[1:]) if has_rule_reason else ("", reasons)
+    deciding = _deciding(profile, fr)
+    not_open = [c for c, o in fr.components.items() if o != "open"]
+    negative = verdict in ("likely-fails", "likely-not-exempt", "fails", "not-exempt")
+    if deciding is None:  # no profile to ask: the result's own words
+        failing = fr.missing.get(verdict, []) if negative else []
+        if failing:
+            return Story(f"{words.capitalize()}. Not met: {join_list(failing, sep='; ')}.", reasons)
+        return Story(f"{words.capitalize()}: {reasons[0].strip()}" if reasons else words.capitalize(), reasons[1:])
+    titles = {c: _title(profile, c) for c in fr.components}
+    if deciding and verdict != "undetermined" and negative:
+        lead = f"{words.capitalize()}. Not met: {join_list([titles[c] for c in deciding], sep='; ')}."
+    elif deciding and verdict == "undetermined":
+        lead = (f"Undetermined: {join_list([titles[c] for c in deciding], sep='; ')} could not be decided "
+                "from the Hub.")
+    else:
+        lead = f"{words.capitalize()}: {general.strip()}" if general else words.capitalize()
+        general = ""
+    # The deciding components' reasons first, then the others, said not to change the result.
+    first = [r for r in specific if any(r.startswith(titles[c] + ":") for c in deciding)]
+    rest = [r for r in specific if r not in first]
+    points = first + ([general] if general else [])
+    others = [c for c in not_open if c not in deciding]
+    if others:
+        points.append(f"Partly met or undecided, without changing the result: "
+                      f"{join_list([titles[c] for c in others], sep='; ')}.")
+    return Story(lead, points + rest)
 
 
 # ---------------------------------------------------------------------------------------- methodology

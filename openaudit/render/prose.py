@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 
 # A sentence ended, then joined to the next with "; " (evaluate's `{summaries}`): one separator.
 _DOT_JOIN = re.compile(r"(?<=[^.])\.(\s*);(?=\s)")
@@ -77,6 +77,12 @@ def humanize(text: object, names: Mapping[str, str] | None = None) -> str:
     s = "" if text is None else str(text)
     if not s:
         return s
+    # An organisation's models repeat the same sentences: each is rewritten once.
+    return _humanize(s, tuple(names.items()) if names else ())
+
+
+@lru_cache(maxsize=16384)
+def _humanize(s: str, names: tuple[tuple[str, str], ...]) -> str:
     if ".;" in s or ". ;" in s:
         s = _DOT_JOIN.sub(r"\1;", s)
     if s.endswith(":"):  # a template's list came out empty: "No training code is published:"
@@ -84,10 +90,9 @@ def humanize(text: object, names: Mapping[str, str] | None = None) -> str:
     if "-" not in s:
         return s  # every key has a hyphen: most sentences stop here
     kb, pattern = _kb_names()
-    if names:
-        for key, name in names.items():
-            if key and name and key != name and key in s:
-                s = re.sub(rf"(?<![\w.-]){re.escape(key)}(?![\w-]|\.\w)", _literal(name), s)
+    for key, name in names:
+        if key and name and key != name and key in s:
+            s = re.sub(rf"(?<![\w.-]){re.escape(key)}(?![\w-]|\.\w)", _literal(name), s)
     if pattern is not None:
         s = pattern.sub(lambda m: kb[m.group(0)], s)
     if "LicenseRef-openaudit-" in s:
