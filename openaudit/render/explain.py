@@ -9,6 +9,7 @@ and the site's methodology page, generated from the same profile files that do t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -152,6 +153,9 @@ def _mean(fr: Any, profile: Any, names: dict[str, str] | None) -> Story:
     return Story(lead, points)
 
 
+_SENTENCE = re.compile(r"(?<=[A-Za-z)])\.\s+(?=[A-Z])")  # "met. Training" ends a sentence, "Art. 53" does not
+
+
 def _outcome_tests(pred: Any) -> list[tuple[str, list[str]]]:
     """(criterion, outcomes) of every `outcome:` test in a verdict rule's condition."""
     if not isinstance(pred, dict):
@@ -206,9 +210,10 @@ def _verdict_rules(fr: Any, profile: Any, names: dict[str, str] | None) -> Story
     elif deciding and verdict == "undetermined":
         lead = (f"Undetermined: {join_list([titles[c] for c in deciding], sep='; ')} could not be decided "
                 "from the Hub.")
-    else:
-        lead = f"{words.capitalize()}: {general.strip()}" if general else words.capitalize()
-        general = ""
+    else:  # the rule's first sentence leads; the rest of it (caveats, "not legal advice") follows
+        head, _, tail = _SENTENCE.split(general.strip(), maxsplit=1)[0], None, general.strip()
+        lead = f"{words.capitalize()}: {head.rstrip('.')}." if general else words.capitalize()
+        general = tail[len(head):].lstrip(". ").strip() if general else ""
     # The deciding components' reasons first, then the others, said not to change the result.
     first = [r for r in specific if any(r.startswith(titles[c] + ":") for c in deciding)]
     rest = [r for r in specific if r not in first]
