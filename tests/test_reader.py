@@ -280,3 +280,19 @@ def test_eu_card_names_what_decided_and_what_did_not(flagships: Report) -> None:
     llama = next(v for v in subject_views(flagships, prefixed=False) if "Llama" in v.repo_id)
     lead = llama.fw_by_id["eu-ai-act"].lead
     assert titles["EU-LIC"] in lead and titles["EU-SUM"] not in lead  # the summary duty applies regardless
+
+
+def test_a_licence_key_that_is_a_word_is_not_replaced_in_prose(flagships: Report) -> None:
+    s = flagships.subjects[0]
+    assert s.license is not None
+    dims = {k: d.model_copy(update={"rationale": "Weights and other files are published."})
+            for k, d in s.dimensions.items()}
+    for key, shown in (("other", "Weights and other files are published."),
+                       ("other-nonsense-key", "Weights and other files are published.")):
+        lic = s.license.model_copy(update={"key": key, "name": "Custom terms"})
+        v = html.subject_view(s.model_copy(update={"license": lic, "dimensions": dims}))
+        assert v.dims[0].rationale == shown
+    keyed = {k: d.model_copy(update={"rationale": "Terms: other-nonsense-key."}) for k, d in s.dimensions.items()}
+    lic = s.license.model_copy(update={"key": "other-nonsense-key", "name": "Custom terms"})
+    v = html.subject_view(s.model_copy(update={"license": lic, "dimensions": keyed}))
+    assert v.dims[0].rationale == "Terms: Custom terms."  # the report's own key reads as its name

@@ -309,8 +309,11 @@ def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
     """Everything a page shows about one subject, in display order, computed from the report only."""
     ev_by_id = {e.id: e for e in s.evidence}
     anchors: dict[str, str] = {}
-    # The subject's own licence key -> its name (it may be a ScanCode key the knowledge base lacks).
-    lic_names = {s.license.key: s.license.name} if s.license is not None and s.license.key and s.license.name else {}
+    # The subject's own licence key -> its name (it may be a ScanCode key the knowledge base lacks);
+    # only a key that reads as one ("other-permissive"), never a word that prose uses ("other").
+    key = s.license.key if s.license is not None else None
+    lic_names = ({key: s.license.name} if s.license is not None and key and s.license.name and "-" in key
+                 and len(key) >= 8 else {})
 
     def anchor_for(eid: str) -> str:
         return f"{prefix}ev-{slug(eid)}"
