@@ -283,6 +283,12 @@ def _lineage_view(s: Subject) -> LineageView | None:
     return LineageView(svg_width=width, svg_height=height, nodes=nodes, edges=edges, entries=entries)
 
 
+def _is_spdx(key: str) -> bool:
+    from openaudit.licenses.kb import library_knows
+
+    return library_knows(key) == "spdx"
+
+
 def _facts(key: str | None) -> Any:
     try:
         from openaudit.licenses.kb import facts_for
@@ -312,8 +318,9 @@ def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
     # The subject's own licence key -> its name (it may be a ScanCode key the knowledge base lacks);
     # only a key that reads as one ("other-permissive"), never a word that prose uses ("other").
     key = s.license.key if s.license is not None else None
+    # An SPDX id ("Apache-2.0") reads as a name already, and is not rewritten either.
     lic_names = ({key: s.license.name} if s.license is not None and key and s.license.name and "-" in key
-                 and len(key) >= 8 else {})
+                 and len(key) >= 8 and not _is_spdx(key) else {})
 
     def anchor_for(eid: str) -> str:
         return f"{prefix}ev-{slug(eid)}"
