@@ -322,3 +322,20 @@ def test_spread_chart_and_model_strip(at: Any, flag_site: Path) -> None:
     assert phone.locator("h2", has_text="How this is scored").is_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE
     shot(phone, "methodology-390.png", full=True)
+
+
+def test_leaderboard_header_stays_on_a_long_page(at: Any, tmp_path: Path) -> None:
+    from openaudit.report import Report
+
+    if not FLAGSHIPS_JSON.is_file():
+        pytest.skip("reports/flagships.json not generated")
+    flag = Report.model_validate_json(FLAGSHIPS_JSON.read_text(encoding="utf-8"))
+    many = [flag.subjects[i % 4].model_copy(update={"repo_id": f"org{i:02d}/model-{i:02d}"}) for i in range(60)]
+    write_site(flag.model_copy(update={"subjects": many}), tmp_path / "site")
+    page = at(DESKTOP)
+    page.goto((tmp_path / "site" / "index.html").as_uri())
+    page.mouse.wheel(0, 1500)
+    page.wait_for_function("window.scrollY > 1000")
+    head = _box(page.locator("#leaderboard thead th").first)
+    assert -1 <= head["y"] <= 1  # the column headings stay at the top while 60 rows scroll by
+    shot(page, "leaderboard-60-scrolled.png")
