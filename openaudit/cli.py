@@ -77,6 +77,8 @@ def _pair_outputs(formats: list[str] | None, outputs: list[Path] | None, default
     to_stdout = [f for f, o in pairs if o is None]
     if len(to_stdout) > 1:
         raise UsageError(f"formats {', '.join(to_stdout)} would all go to stdout: give each an --output")
+    if "html" in to_stdout and sys.stdout.isatty():  # a page's markup is no use on a terminal
+        raise UsageError("--format html writes a page to open in a browser: give it --output FILE.html")
     return pairs
 
 
@@ -91,6 +93,8 @@ def _tree_files(report: Report, fmt: str, out: Path | None) -> dict[str, str] | 
         raise UsageError("--format site writes a directory: give it --output DIR")
     if fmt == "badge" and out is not None and out.suffix.lower() == ".svg" and len(report.subjects) > 1:
         raise UsageError("several models give several badges: pass --output DIR instead of a .svg file")
+    if fmt == "badge" and out is None and len(report.subjects) > 1:
+        raise UsageError("several models give several badges: pass --output DIR (one .svg per model)")
     if fmt not in TREE_FORMATS or out is None or (fmt == "badge" and out.suffix.lower() == ".svg"):
         return None
     mod, _, fn = TREE_FORMATS[fmt].partition(":")

@@ -151,3 +151,191 @@ def test_flagship_comparison(page: Any, pages: dict[str, Path]) -> None:
         assert needle in text
     shot(page, "flagships-comparison.png")
     shot(page, "flagships-comparison-full.png", full=True)
+
+
+# ---------------------------------------------------------------- the leaderboard at desktop and phone widths
+
+FLAGSHIPS_JSON = Path(__file__).resolve().parent.parent / "reports" / "flagships.json"
+DESKTOP, PHONE = 1400, 390
+
+
+@pytest.fixture(scope="module")
+def flag_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The flagships' site, plus the synthetic models (an incomplete and a skipped one among them)."""
+    from openaudit.report import Report
+
+    if not FLAGSHIPS_JSON.is_file():
+        pytest.skip("reports/flagships.json not generated")
+    flag = Report.model_validate_json(FLAGSHIPS_JSON.read_text(encoding="utf-8"))
+    extra = [s.model_copy(update={"repo_id": "sample/" + s.repo_id.replace("/", "-")})
+             for s in sample_report().subjects]
+    d = tmp_path_factory.mktemp("flagsite") / "site"
+    write_site(flag.model_copy(update={"subjects": [*flag.subjects, *extra]}), d)
+    return d
+
+
+@pytest.fixture()
+def at(browser: Any) -> Iterator[Any]:
+    """at(width) -> a page of that viewport width; no network but file://."""
+    made: list[Any] = []
+
+    def make(width: int) -> Any:
+        ctx = browser.new_context(viewport={"width": width, "height": 900}, java_script_enabled=True)
+        requests: list[str] = []
+        ctx.route("**/*", lambda route: (requests.append(route.request.url), route.continue_()
+                                         if route.request.url.startswith("file://") else route.abort()))
+        pg = ctx.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        made.append((ctx, requests, errors))
+        return pg
+
+    yield make
+    for ctx, requests, errors in made:
+        assert all(u.startswith("file://") for u in requests), requests
+        assert errors == [], errors
+        ctx.close()
+
+
+def _box(loc: Any) -> dict[str, float]:
+    box = loc.bounding_box()
+    assert box is not None
+    return dict(box)
+
+
+def test_leaderboard_shows_every_column_at_1400(at: Any, flag_site: Path) -> None:
+    page = at(DESKTOP)
+    page.goto((flag_site / "index.html").as_uri())
+    board = page.locator(".board")
+    assert board.evaluate("b => b.scrollWidth <= b.clientWidth + 1"), "the table scrolls sideways at 1400 px"
+    heads = [h.strip(" ↕↑↓") for h in page.locator("#leaderboard thead th").all_inner_texts()]
+    assert heads == ["Model", "Score", "Weights", "Code", "Data", "Docs", "Licence", "MOF", "OSAID", "OSAI Index",
+                     "EU AI Act", "Flags"]
+    for th in page.locator("#leaderboard thead th").all():
+        assert _box(th)["x"] + _box(th)["width"] <= DESKTOP
+    rows = page.locator("#leaderboard tbody tr")
+    assert rows.count() == 8
+    assert max(_box(rows.nth(i))["height"] for i in range(rows.count())) < 80  # one compact row per model
+    # Coloured cells with short labels: the licence column shows the short name and its category.
+    llama = page.locator("#leaderboard tbody tr", has_text="meta-llama/Llama-3.1-8B").first
+    lic = llama.locator("td.lic")
+    assert "Llama 3.1 Community" in lic.inner_text() and "custom community" in lic.inner_text()
+    colour = {v: page.locator(f"#leaderboard td.c-{v}").first.evaluate("e => getComputedStyle(e).backgroundColor")
+              for v in ("open", "partial", "closed")}
+    assert len(set(colour.values())) == 3, colour
+    assert llama.locator("td.c-closed", has_text="closed").count() >= 1  # training data
+    shot(page, "leaderboard-1400.png", full=True)
+
+
+def test_leaderboard_model_column_stays_when_scrolled(at: Any, flag_site: Path) -> None:
+    page = at(1000)  # narrower than the table: it scrolls, the model column stays
+    page.goto((flag_site / "index.html").as_uri())
+    board = page.locator(".board")
+    assert board.evaluate("b => b.scrollWidth > b.clientWidth")
+    first = page.locator("#leaderboard tbody tr td.model").first
+    left = _box(first)["x"]
+    board.evaluate("b => { b.scrollLeft = 400 }")
+    assert abs(_box(first)["x"] - left) < 1 and first.is_visible()
+    assert _box(page.locator("#leaderboard tbody tr td.num").first)["x"] < left  # the score scrolled under it
+    shot(page, "leaderboard-1000-scrolled.png")
+
+
+def test_leaderboard_reads_on_a_phone(at: Any, flag_site: Path) -> None:
+    page = at(PHONE)
+    page.goto((flag_site / "index.html").as_uri())
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE  # nothing sideways
+    rows = page.locator("#leaderboard tbody tr")
+    for i in range(rows.count()):
+        row = rows.nth(i)
+        box = _box(row)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE
+        for cell in row.locator("td").all():
+            cb = _box(cell)
+            assert cb["x"] >= 0 and cb["x"] + cb["width"] <= PHONE + 0.5
+    llama = page.locator("#leaderboard tbody tr", has_text="meta-llama/Llama-3.1-8B").first
+    # The header row is not shown: each cell says what it is (its ::before label).
+    labels = " ".join(llama.locator("td").evaluate_all(
+        "cells => cells.map(c => getComputedStyle(c, '::before').content)"))
+    for label in ("Weights", "Data", "Licence", "MOF", "OSAID", "EU AI Act", "score"):
+        assert label in labels, labels
+    size = llama.locator("td.c").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size >= 12
+    assert page.locator("#filters").is_visible()
+    shot(page, "leaderboard-390.png", full=True)
+
+
+def test_leaderboard_filters_without_a_server(at: Any, flag_site: Path) -> None:
+    page = at(DESKTOP)
+    page.goto((flag_site / "index.html").as_uri())
+    rows = page.locator("#leaderboard tbody tr")
+    total = rows.count()
+
+    def shown() -> list[str]:
+        return [t.strip() for t in page.locator("#leaderboard tbody tr:visible td.model a").all_inner_texts()]
+
+    data_closed = page.locator('#leaderboard tbody tr[data-d-data="closed"]').count()
+    page.select_option("#filters select[name=dim]", "data")
+    page.select_option("#filters select[name=verdict]", "closed")
+    assert len(shown()) == data_closed and 0 < data_closed < total
+    assert page.locator("#shown").inner_text() == f"{data_closed} of {total} models shown"
+    shot(page, "leaderboard-filtered.png")
+    page.locator("#filters button[type=reset]").click()
+    page.wait_for_function(f"document.querySelectorAll('#leaderboard tbody tr:not([hidden])').length === {total}")
+    page.select_option("#filters select[name=licence]", "custom-community")
+    assert shown() and all("llama" in m.lower() for m in shown())
+    page.select_option("#filters select[name=licence]", "")
+    page.select_option("#filters select[name=flag]", "base-undeclared")
+    assert shown() == ["deepseek-ai/DeepSeek-R1"]
+    page.select_option("#filters select[name=flag]", "")
+    page.select_option("#filters select[name=sort]", "0:asc")
+    assert shown() == sorted(shown(), key=str.lower) and len(shown()) == total
+
+
+def test_spread_chart_and_model_strip(at: Any, flag_site: Path) -> None:
+    page = at(DESKTOP)
+    page.goto((flag_site / "index.html").as_uri())
+    chart = page.locator("section.spread svg")
+    assert chart.is_visible() and chart.get_attribute("role") == "img"
+    assert chart.locator("rect").count() >= 6
+    text = page.locator("section.spread .spreadtext").inner_text()
+    for label in ("Weights:", "Training data:", "Licence category:", "permissive"):
+        assert label in text  # the counts as text beside the picture
+    assert _box(page.locator("section.spread .spreadtext"))["x"] > _box(chart)["x"]  # beside, at 1400
+    shot(page, "spread-1400.png")
+    page.locator("#leaderboard a", has_text="meta-llama/Llama-3.1-8B").first.click()
+    strip = page.locator(".strip svg")
+    assert strip.is_visible() and strip.locator("rect").count() == 5
+    assert "Training data closed" in strip.get_attribute("aria-label")
+    assert "Training data closed" in page.locator(".strip").inner_text()
+    mof = page.locator(".fw", has_text="Model Openness Framework")
+    lead = mof.locator("p.lead")
+    assert lead.inner_text().startswith("No MOF class: Class III is blocked by")
+    assert _box(lead)["y"] < _box(mof.locator("ul").first)["y"]  # the reason comes first
+    assert page.locator("a", has_text="how it is scored").get_attribute("href") == "../methodology.html"
+    shot(page, "model-1400.png", full=True)
+    phone = at(PHONE)
+    phone.goto(page.url)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE
+    assert phone.locator(".strip svg").is_visible()
+    shot(phone, "model-390.png", full=True)
+    phone.goto((flag_site / "methodology.html").as_uri())
+    assert phone.locator("h2", has_text="How this is scored").is_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE
+    shot(phone, "methodology-390.png", full=True)
+
+
+def test_leaderboard_header_stays_on_a_long_page(at: Any, tmp_path: Path) -> None:
+    from openaudit.report import Report
+
+    if not FLAGSHIPS_JSON.is_file():
+        pytest.skip("reports/flagships.json not generated")
+    flag = Report.model_validate_json(FLAGSHIPS_JSON.read_text(encoding="utf-8"))
+    many = [flag.subjects[i % 4].model_copy(update={"repo_id": f"org{i:02d}/model-{i:02d}"}) for i in range(60)]
+    write_site(flag.model_copy(update={"subjects": many}), tmp_path / "site")
+    page = at(DESKTOP)
+    page.goto((tmp_path / "site" / "index.html").as_uri())
+    page.mouse.wheel(0, 1500)
+    page.wait_for_function("window.scrollY > 1000")
+    head = _box(page.locator("#leaderboard thead th").first)
+    assert -1 <= head["y"] <= 1  # the column headings stay at the top while 60 rows scroll by
+    shot(page, "leaderboard-60-scrolled.png")

@@ -56,12 +56,13 @@ def test_site_needs_a_directory_and_replaces_it_whole(saved: Path, tmp_path: Pat
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site")]  # no temp dirs left
 
 
-def test_badge_stdout_one_per_line_and_single_file(saved: Path, tmp_path: Path) -> None:
+def test_badge_several_models_need_a_folder_one_model_a_file(saved: Path, tmp_path: Path) -> None:
+    # Four SVG documents in one stream are no badge: the CLI asks for a folder instead.
     r = CliRunner().invoke(app, ["report", str(saved), "-f", "badge"])
-    assert r.exit_code == 0
-    lines = r.stdout.splitlines()
-    assert len(lines) == 4 and all(line.startswith("<svg") for line in lines)
-    assert ">38 · MOF none<" in lines[0]
+    assert r.exit_code == 2 and "--output DIR" in r.output and "<svg" not in r.stdout
+    r = CliRunner().invoke(app, ["report", str(saved), "-f", "badge", "-o", str(tmp_path / "badges")])
+    assert r.exit_code == 0 and len(list((tmp_path / "badges").glob("*.svg"))) == 4
+    assert ">38 · MOF none<" in (tmp_path / "badges" / "meta-llama__Llama-3.1-8B.svg").read_text()
     r = CliRunner().invoke(app, ["report", str(saved), "-f", "badge", "-o", str(tmp_path / "one.svg")])
     assert r.exit_code == 2  # several models, one file
     one = tmp_path / "one.json"
@@ -75,7 +76,8 @@ def test_pages_are_self_contained_with_a_strict_csp() -> None:
     for raw in (html.render(rep), html.render_single(rep), site.render_index(rep)):
         page = unescape(raw)
         assert "Content-Security-Policy" in page and "default-src 'none'" in page
-        assert not re.search(r"""(?:src|href)="(?!#|models/|\.\./|https://huggingface\.co/)""", page)
+        assert not re.search(r"""(?:src|href)="(?!#|models/|\.\./|methodology\.html|https://huggingface\.co/)""",
+                             page)
         assert "<link" not in page and "@import" not in page and "url(http" not in page
     index = unescape(site.render_index(rep))
     assert index.count("<script") == 1 and f"script-src '{script_hash(SORT_SCRIPT)}'" in index

@@ -1,15 +1,16 @@
 """SVG badges: "openness 62 · MOF none", one per model, computed from the report.
 
 `--format badge` with one subject writes that badge (stdout or `-o FILE.svg`). With several subjects,
-stdout gets one badge per line, and `-o DIR` (any path not ending in .svg) writes one
-`DIR/<owner>__<name>.svg` per model.
+`-o DIR` (any path not ending in .svg) writes one `DIR/<owner>__<name>.svg` per model; the CLI
+refuses stdout then (several SVG documents in one stream are no badge). `render` still returns one
+badge a line for a caller that asks.
 """
 
 from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from openaudit.render.html import subject_views
+from openaudit.render.html import FILL, subject_views
 from openaudit.render.tally import framework_label
 from openaudit.report import Report, Subject
 
@@ -26,16 +27,20 @@ def text_width(s: str) -> int:
     return round(w)
 
 
-def color(score: float | None) -> str:
+def tone(score: float | None) -> str:
+    """The verdict colour a score is shown in: open from 75, partly open from 25, closed below."""
     if score is None:
-        return "#9f9f9f"
+        return "unknown"
     if score >= 75:
-        return "#2c8a3b"
-    if score >= 50:
-        return "#8a8a10"
+        return "open"
     if score >= 25:
-        return "#c26a00"
-    return "#c0392b"
+        return "partial"
+    return "closed"
+
+
+def color(score: float | None) -> str:
+    """The badge's colour: the reports' verdict colours (html.FILL), so a badge and a page agree."""
+    return FILL[tone(score)]
 
 
 def message(s: Subject) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from openaudit.render.ci import is_local, readme_line, revision_label
+from openaudit.render.prose import humanize
 from openaudit.report import Report, Subject
 
 CMD = {"error": "error", "warning": "warning", "note": "notice"}
@@ -70,7 +71,7 @@ def render(report: Report) -> str:
     else:
         for s in report.subjects:
             for f in s.flags:
-                out.append(_line(f.severity, f"openaudit {f.id} ({s.repo_id})", f"{f.title}. {f.message}", s,
+                out.append(_line(f.severity, f"openaudit {f.id} ({s.repo_id})", f"{f.title}. {humanize(f.message)}", s,
                                  list(f.evidence)))
     for s in report.subjects:
         if s.status != "audited":

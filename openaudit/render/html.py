@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from openaudit.evidence.model import Evidence
+from openaudit.render.explain import framework_story, methodology
+from openaudit.render.prose import humanize, license_name, short_license_name
 from openaudit.render.tally import DIMENSIONS, FRAMEWORK_ORDER, tally
 from openaudit.report import DimensionResult, FrameworkResult, Report, Subject
 
@@ -26,23 +28,40 @@ DIM_LABEL = {"weights": "Weights", "code": "Code", "data": "Training data", "lic
 FRAMEWORK_SHORT = {"mof": "MOF", "osaid": "OSAID", "osai-index": "OSAI Index", "eu-ai-act": "EU AI Act"}
 VERDICT_LABEL = {"open": "open", "partial": "partly open", "closed": "closed", "unknown": "unknown",
                  "not-applicable": "n/a"}
+# The colours of the verdicts (the CSS's --open, --partial, ...): charts, strips and badges use the same four.
+FILL = {"open": "#1a7f37", "partial": "#8a5a00", "closed": "#b42318", "unknown": "#57606a", "not-applicable": "#57606a"}
 # How a framework verdict reads: good, bad or neutral (colour only; the words are always shown).
 _GOOD = ("likely-meets", "likely-exempt", "meets", "exempt")
 _BAD = ("likely-fails", "likely-not-exempt", "fails", "not-exempt", "none")
 
-# The leaderboard's only script: sorts a table by the clicked column (data-sort values).
+# The leaderboard's only script (inline, its hash in the page's CSP): sorts the table by the clicked
+# column (or the "Sort by" choice) on its data-sort values, and filters its rows by a dimension's
+# verdict, the licence category and a flag (data-* attributes of each row). Without it the table is
+# whole and in score order, and the filter bar stays hidden.
 SORT_SCRIPT = (
-    "document.querySelectorAll('table.sortable').forEach(function(t){"
-    "t.querySelectorAll('thead th button').forEach(function(b){b.addEventListener('click',function(){"
-    "var th=b.parentNode,col=Array.prototype.indexOf.call(th.parentNode.children,th),"
-    "asc=th.getAttribute('aria-sort')!=='ascending';"
-    "t.querySelectorAll('thead th').forEach(function(h){h.removeAttribute('aria-sort')});"
-    "th.setAttribute('aria-sort',asc?'ascending':'descending');"
-    "var tb=t.tBodies[0],rows=Array.prototype.slice.call(tb.rows);"
-    "rows.sort(function(x,y){var a=x.cells[col].getAttribute('data-sort')||'',"
+    "(function(){var t=document.getElementById('leaderboard');if(!t)return;"
+    "var tb=t.tBodies[0],ths=t.tHead.rows[0].cells,A=Array.prototype;"
+    "function sortBy(col,asc){A.forEach.call(ths,function(h){h.removeAttribute('aria-sort')});"
+    "ths[col].setAttribute('aria-sort',asc?'ascending':'descending');"
+    "var rows=A.slice.call(tb.rows);rows.sort(function(x,y){var a=x.cells[col].getAttribute('data-sort')||'',"
     "c=y.cells[col].getAttribute('data-sort')||'',na=parseFloat(a),nc=parseFloat(c),"
     "d=(!isNaN(na)&&!isNaN(nc))?na-nc:a.localeCompare(c);return asc?d:-d});"
-    "rows.forEach(function(r){tb.appendChild(r)})})})});"
+    "rows.forEach(function(r){tb.appendChild(r)})}"
+    "A.forEach.call(ths,function(th,i){var b=th.querySelector('button');if(b)b.addEventListener('click',"
+    "function(){sortBy(i,th.getAttribute('aria-sort')!=='ascending')})});"
+    "var f=document.getElementById('filters');if(!f)return;f.hidden=false;"
+    "function v(n){return f.elements[n].value}"
+    "function has(list,x){return (' '+(list||'')+' ').indexOf(' '+x+' ')>=0}"
+    "function apply(){var dim=v('dim'),ver=v('verdict'),lic=v('licence'),fl=v('flag'),n=0;"
+    "A.forEach.call(tb.rows,function(r){var ok=true;"
+    "if(ver)ok=dim?r.getAttribute('data-d-'+dim)===ver:has(r.getAttribute('data-verdicts'),ver);"
+    "if(ok&&lic)ok=r.getAttribute('data-licence')===lic;"
+    "if(ok&&fl)ok=fl==='none'?!r.getAttribute('data-flags'):has(r.getAttribute('data-flags'),fl);"
+    "r.hidden=!ok;if(ok)n++});"
+    "document.getElementById('shown').textContent=n+' of '+tb.rows.length+' models shown'}"
+    "f.addEventListener('change',function(e){if(e.target.name==='sort'){var p=e.target.value.split(':');"
+    "if(p.length===2)sortBy(+p[0],p[1]==='asc')}else apply()});"
+    "f.addEventListener('reset',function(){setTimeout(apply,0)})})();"
 )
 
 
@@ -145,6 +164,8 @@ class FrameworkView:
     missing: list[tuple[str, list[str]]]
     reasons: list[str]
     warnings: list[str]
+    lead: str = ""  # the first line: why the result is what it is (openaudit.render.explain)
+    points: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -185,7 +206,7 @@ class SubjectView:
     evidence_anchor: dict[str, str] = field(default_factory=dict)
 
 
-def _framework_view(fid: str, fr: FrameworkResult) -> FrameworkView:
+def _framework_view(fid: str, fr: FrameworkResult, names: dict[str, str] | None = None) -> FrameworkView:
     display = fr.verdict
     if fid == "mof":
         label = fr.mof_class or ""
@@ -195,6 +216,7 @@ def _framework_view(fid: str, fr: FrameworkResult) -> FrameworkView:
         display = f"{fr.score:.0f}%"
     else:
         display = words(fr.verdict)
+    story = framework_story(fid, fr, names)
     tone = fw_tone(fr.mof_class or fr.verdict) if fid == "mof" else fw_tone(fr.verdict)
     if fid == "mof" and fr.mof_class and fr.mof_class != "none":
         tone = "good"
@@ -202,13 +224,14 @@ def _framework_view(fid: str, fr: FrameworkResult) -> FrameworkView:
                          version=fr.version, verdict=fr.verdict, display=display, tone=tone, score=fr.score,
                          coverage=fr.coverage,
                          progress=[(k, max(0.0, min(100.0, float(v)))) for k, v in fr.progress.items()],
-                         missing=[(k, list(v)) for k, v in fr.missing.items() if v],
-                         reasons=list(fr.reasons), warnings=list(fr.warnings))
+                         missing=[(k, [humanize(m, names) for m in v]) for k, v in fr.missing.items() if v],
+                         reasons=[humanize(r, names) for r in fr.reasons],
+                         warnings=[humanize(w, names) for w in fr.warnings], lead=story.lead, points=story.points)
 
 
-def _ev_view(e: Evidence, anchor: str) -> EvidenceView:
-    return EvidenceView(id=e.id, anchor=anchor, kind=e.kind, summary=e.summary or e.kind, pointer=e.pointer,
-                        source=e.source, confidence=e.confidence, url=safe_url(e.url), raw_url=e.url)
+def _ev_view(e: Evidence, anchor: str, names: dict[str, str] | None = None) -> EvidenceView:
+    return EvidenceView(id=e.id, anchor=anchor, kind=e.kind, summary=humanize(e.summary, names) or e.kind,
+                        pointer=e.pointer, source=e.source, confidence=e.confidence, url=safe_url(e.url), raw_url=e.url)
 
 
 def _lineage_view(s: Subject) -> LineageView | None:
@@ -260,10 +283,44 @@ def _lineage_view(s: Subject) -> LineageView | None:
     return LineageView(svg_width=width, svg_height=height, nodes=nodes, edges=edges, entries=entries)
 
 
+def _is_spdx(key: str) -> bool:
+    from openaudit.licenses.kb import library_knows
+
+    return library_knows(key) == "spdx"
+
+
+def _facts(key: str | None) -> Any:
+    try:
+        from openaudit.licenses.kb import facts_for
+
+        return facts_for(key)
+    except Exception:
+        return None
+
+
+def restriction_words(restriction: str, facts: Any = None) -> str:
+    """A licence restriction id ("user-cap") as the words a reader knows it by."""
+    from openaudit.licenses.describe import restriction_phrase
+
+    return restriction_phrase(restriction, facts)
+
+
+def _ev_label(e: Evidence, names: dict[str, str] | None = None) -> str:
+    """A link's text for a piece of evidence: where it is (a file and line, a metadata key), else what it says."""
+    text = e.pointer if e.pointer and len(e.pointer) <= 60 else humanize(e.summary, names)
+    return text if len(text) <= 70 else text[:69] + "…"
+
+
 def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
     """Everything a page shows about one subject, in display order, computed from the report only."""
     ev_by_id = {e.id: e for e in s.evidence}
     anchors: dict[str, str] = {}
+    # The subject's own licence key -> its name (it may be a ScanCode key the knowledge base lacks);
+    # only a key that reads as one ("other-permissive"), never a word that prose uses ("other").
+    key = s.license.key if s.license is not None else None
+    # An SPDX id ("Apache-2.0") reads as a name already, and is not rewritten either.
+    lic_names = ({key: s.license.name} if s.license is not None and key and s.license.name and "-" in key
+                 and len(key) >= 8 and not _is_spdx(key) else {})
 
     def anchor_for(eid: str) -> str:
         return f"{prefix}ev-{slug(eid)}"
@@ -278,32 +335,44 @@ def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
             e = ev_by_id.get(eid)
             if e is None or eid in placed:
                 if e is not None:
-                    evs.append(_ev_view(e, anchors[eid]))
+                    evs.append(_ev_view(e, anchors[eid], lic_names))
                 continue
             placed.add(eid)
             anchors[eid] = anchor_for(eid)
-            evs.append(_ev_view(e, anchors[eid]))
+            evs.append(_ev_view(e, anchors[eid], lic_names))
         dims.append(DimView(name=d, label=DIM_LABEL.get(d, d.replace("_", " ").capitalize()), verdict=res.verdict,
-                            score=res.score, rationale=res.rationale, anchor=f"{prefix}dim-{slug(d)}", evidence=evs))
+                            score=res.score, rationale=humanize(res.rationale, lic_names),
+                            anchor=f"{prefix}dim-{slug(d)}", evidence=evs))
     other = []
     for e in s.evidence:
         if e.id not in placed:
             placed.add(e.id)
             anchors[e.id] = anchor_for(e.id)
-            other.append(_ev_view(e, anchors[e.id]))
+            other.append(_ev_view(e, anchors[e.id], lic_names))
 
     fids = [f for f in FRAMEWORK_ORDER if f in s.frameworks] + sorted(set(s.frameworks) - set(FRAMEWORK_ORDER))
-    frameworks = [_framework_view(f, s.frameworks[f]) for f in fids]
+    frameworks = [_framework_view(f, s.frameworks[f], lic_names) for f in fids]
 
-    flags = [{"id": f.id, "title": f.title, "severity": f.severity, "message": f.message,
-              "evidence": [(eid, anchors[eid]) for eid in f.evidence if eid in anchors]} for f in s.flags]
+    def ev_links(ids: list[str]) -> list[tuple[str, str]]:
+        """(what the evidence is, its anchor): a reader follows a pointer, not an id."""
+        out: dict[str, str] = {}
+        for eid in ids:
+            if eid in anchors and eid in ev_by_id:
+                out.setdefault(_ev_label(ev_by_id[eid], lic_names), anchors[eid])
+        return list(out.items())
+
+    flags = [{"id": f.id, "title": f.title, "severity": f.severity, "message": humanize(f.message, lic_names),
+              "evidence": ev_links(f.evidence)} for f in s.flags]
 
     lic = s.license
     license: dict[str, Any] = {"name": None, "key": None, "category": "unknown", "restrictions": [],
-                               "description": ""}
+                               "description": "", "short": "?"}
     if lic is not None:
-        license = {"name": lic.name or lic.key, "key": lic.key, "category": lic.category,
-                   "restrictions": list(lic.restrictions), "description": lic.description, "source": lic.source}
+        facts = _facts(lic.key)
+        license = {"name": license_name(lic.key, lic.name), "key": lic.key, "category": lic.category,
+                   "short": short_license_name(lic.key, lic.name),
+                   "restrictions": [restriction_words(r, facts) for r in lic.restrictions],
+                   "description": humanize(lic.description, lic_names), "source": lic.source}
     gated_ev = next((e for e in s.evidence if e.kind == "access.gated"), None)
     gated = bool(gated_ev is not None and gated_ev.value not in (False, None, "", "false"))
     access = None
@@ -323,8 +392,8 @@ def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
             continue
         seen.add((f.profile, f.criterion))
         not_published.append({"profile": f.profile, "criterion": f.criterion, "title": f.title,
-                              "outcome": f.outcome, "rationale": f.rationale, "dimension": f.dimension,
-                              "evidence": [(eid, anchors[eid]) for eid in f.evidence if eid in anchors]})
+                              "outcome": f.outcome, "rationale": humanize(f.rationale, lic_names),
+                              "dimension": f.dimension, "evidence": ev_links(f.evidence)})
     not_published.sort(key=lambda x: (x["profile"] != "openaudit", x["outcome"] != "closed"))
 
     rev = s.revision
@@ -392,7 +461,8 @@ def environment() -> Any:
                       autoescape=select_autoescape(enabled_extensions=("html", "svg", "xml"), default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                       finalize=_visible)
-    env.globals.update(DIM_LABEL=DIM_LABEL, VERDICT_LABEL=VERDICT_LABEL, FRAMEWORK_SHORT=FRAMEWORK_SHORT, words=words)
+    env.globals.update(DIM_LABEL=DIM_LABEL, VERDICT_LABEL=VERDICT_LABEL, FRAMEWORK_SHORT=FRAMEWORK_SHORT, words=words,
+                       FILL=FILL)
     env.filters["pct"] = lambda v: "—" if v is None else f"{float(v):.0f}"
     env.filters["score100"] = lambda v: "—" if v is None else f"{float(v) * 100:.0f}"
     return env
@@ -403,17 +473,20 @@ def _common(report: Report) -> dict[str, Any]:
             "tool": report.tool, "profiles": report.profiles}
 
 
-def render_single(report: Report, subject_index: int = 0, back_href: str | None = None) -> str:
+def render_single(report: Report, subject_index: int = 0, back_href: str | None = None,
+                  method_href: str | None = None) -> str:
+    """One model's page; `method_href`: link to a methodology page instead of embedding "How this is scored"."""
     view = subject_view(report.subjects[subject_index])
     return environment().get_template("single.html").render(
-        v=view, csp=csp(None), back_href=back_href, **_common(report))
+        v=view, csp=csp(None), back_href=back_href, method_href=method_href, method=methodology(),
+        **_common(report))
 
 
 def render_comparison(report: Report) -> str:
     views = subject_views(report, prefixed=True)
     return environment().get_template("comparison.html").render(
         views=views, fw_cols=all_framework_columns(views), dims=DIMENSIONS, csp=csp(None),
-        tally=tally([v.subject for v in views]), **_common(report))
+        tally=tally([v.subject for v in views]), method_href=None, method=methodology(), **_common(report))
 
 
 def render(report: Report) -> str:

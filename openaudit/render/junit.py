@@ -2,9 +2,11 @@
 
 With a policy: one <testcase> per model x policy rule that was checked (threshold, required
 criterion, flag that fails, regression, incomplete); a violation is a <failure>, a waived or
-baselined one is <skipped> with the reason. Without a policy: one <testcase> per criterion that ran
-(closed or partial: <failure>; unknown or not applicable: <skipped>) and one per flag (fired:
-<failure>). A model that could not be audited is one <testcase name="audit"> with an <error>.
+baselined one is <skipped> with the reason. Without a policy nothing fails the job (its exit code is
+0), so nothing is a <failure> either: one <testcase> per criterion that ran and one per flag, the
+finding in its <system-out> (a closed criterion, a flag that fired: "closed: ..." / "fired: ..."),
+an undecidable criterion <skipped>. A job that passes shows no red test. A model that could not be
+audited is one <testcase name="audit"> with an <error>, as its exit code says.
 """
 
 from __future__ import annotations
@@ -45,19 +47,19 @@ def _policy_cases(suite: ET.Element, s: Subject, policy: dict[str, Any]) -> None
 
 
 def _criteria_cases(suite: ET.Element, s: Subject, flag_ids: list[str]) -> None:
+    """No policy: findings as information (passed cases with the outcome in system-out), no failure."""
     for f in s.findings:
         case = _case(suite, f"{s.repo_id}.{f.profile}", f"{f.criterion} {f.slug}")
-        if f.outcome in ("closed", "partial"):
-            fail = ET.SubElement(case, "failure", {"message": f"{f.title}: {f.outcome}", "type": f.severity})
-            fail.text = f.rationale
-        elif f.outcome in ("unknown", "not-applicable"):
+        if f.outcome in ("unknown", "not-applicable"):
             ET.SubElement(case, "skipped", {"message": f"{f.outcome}: {f.rationale}"})
+        else:
+            ET.SubElement(case, "system-out").text = f"{f.outcome}: {f.rationale}"
     fired = {fl.id: fl for fl in s.flags}
     for fid in flag_ids:
         case = _case(suite, f"{s.repo_id}.flags", fid)
         if fid in fired:
-            fail = ET.SubElement(case, "failure", {"message": fired[fid].title, "type": fired[fid].severity})
-            fail.text = fired[fid].message
+            ET.SubElement(case, "system-out").text = (f"fired ({fired[fid].severity}): {fired[fid].title}: "
+                                                       f"{fired[fid].message}")
 
 
 def render(report: Report) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from openaudit.render.explain import methodology
 from openaudit.render.html import (
     DIM_LABEL,
     DIMENSIONS,
@@ -52,21 +53,23 @@ def verdict(v: str) -> str:
 
 def _comparison(views: list[SubjectView]) -> list[str]:
     fws = all_framework_columns(views)
-    head = ["model", "score", *[DIM_LABEL[d] for d in DIMENSIONS], "licence terms", *[t for _, t in fws], "flags"]
+    head = ["model", "score", *[DIM_LABEL[d] for d in DIMENSIONS], *[t for _, t in fws], "flags"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for v in views:
         row = [f"**{esc(v.repo_id)}**" + ("" if v.status == "audited" else f" ({v.status})"),
                "—" if v.score is None else f"{v.score:.0f}"]
         for d in DIMENSIONS:
             dv = v.dim_by_name.get(d)
-            row.append(verdict(dv.verdict) if dv else "—")
-        lic = v.license
-        row.append(esc(lic["name"] or "?", 60) + (f" ({esc(lic['category'])})" if lic["name"] else "")
-                   + (" · gated" if v.gated else ""))
+            cell = verdict(dv.verdict) if dv else "—"
+            if d == "license":  # one licence column: the verdict, then the licence's short name and category
+                lic = v.license
+                cell += ": " + (esc(lic["short"], 60) + f" ({esc(lic['category'])})" if lic["name"] else "?")
+                cell += " · gated" if v.gated else ""
+            row.append(cell)
         for fid, _ in fws:
             f = v.fw_by_id.get(fid)
             row.append(f"{TONE_ICON[f.tone]} {esc(f.display)}" if f else "—")
-        row.append(", ".join(esc(f["id"]) for f in v.flags) or "—")
+        row.append(", ".join(esc(f["id"].replace("-", " ")) for f in v.flags) or "—")
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -117,9 +120,11 @@ def _subject(v: SubjectView, level: str) -> list[str]:
     if v.frameworks:
         out += ["| framework | result | notes |", "|---|---|---|"]
         for fw in v.frameworks:
-            notes = "; ".join(esc(r, 160) for r in fw.reasons[:2])
-            if fw.progress:
-                notes = (notes + "; " if notes else "") + ", ".join(f"{esc(k)} {p:.0f}%" for k, p in fw.progress)
+            # The reason first (what blocks the class, which parameters drove the percentage), then
+            # the first point under it.
+            notes = esc(fw.lead, 300)
+            if fw.points:
+                notes += " " + esc(fw.points[0], 200)
             out.append(f"| {esc(fw.title)} | {TONE_ICON[fw.tone]} {esc(fw.display)} | {notes or '—'} |")
         out.append("")
     if v.lineage:
@@ -136,17 +141,74 @@ def _subject(v: SubjectView, level: str) -> list[str]:
     return out
 
 
+# GitHub refuses a comment (and a step summary) over 65,536 characters: the report stays under it,
+# with room for the note that says what was left out.
+LIMIT = 65_536
+_BUDGET = LIMIT - 2_000
+
+
+def _how_scored() -> list[str]:
+    """"How this is scored", folded: the weights and verdict meanings from the profiles."""
+    m = methodology()
+    if m is None:
+        return []
+    v = m.values
+    out = ["<details><summary>How this is scored</summary>", "",
+           f"The **openness score** (0-100) is the weighted mean of five dimensions; each dimension is the weighted "
+           f"mean of its criteria (open {v['open']:g}, partly open {v['partial']:g}, closed {v['closed']:g}; an "
+           "undetermined criterion is left out and lowers the share of criteria decidable). The **MOF class** is "
+           "the highest Model Openness Framework class whose components are all published under open licences; the "
+           "**OSAI Index** percentage is the mean of its parameters; OSAID and the EU AI Act are pre-checks of the "
+           "conditions those texts set.", ""]
+    out.append("Weights: " + "; ".join(
+        f"{esc(title)} {w:g} ({', '.join(f'{esc(cid)} {cw:g}' for cid, _, cw in crit)})"
+        for _, title, w, crit in m.dimensions) + ".")
+    out += ["", "Verdicts: " + "; ".join(f"**{VERDICT_LABEL.get(k, k)}**: {esc(t)}" for k, t in m.verdicts) + ".", "",
+            "Not checked: " + "; ".join(esc(t.rstrip(".")) for t in m.not_checked) + ".", "",
+            "Profiles: " + ", ".join(f"{esc(pid)} {esc(ver)}" for pid, ver, _ in m.profiles) + ".", "",
+            "</details>", ""]
+    return out
+
+
+def _size(lines: list[str]) -> int:
+    return sum(len(x) + 1 for x in lines)
+
+
 def render(report: Report) -> str:
     views = subject_views(report, prefixed=False)
     gen = report.generated_at.strftime("%Y-%m-%d %H:%M UTC")
+    foot = (f"<sub>Generated {gen} by openaudit {esc(report.tool.version)}; each verdict rests on the "
+            "evidence linked at the pinned commit. An assessment, not legal advice.</sub>")
     lines = ["## openaudit: what was actually published", ""]
     if len(views) > 1:
-        lines += [*_comparison(views), ""]
+        table = _comparison(views)
+        if _size(lines + table) > _BUDGET // 2:  # an organisation: the table alone would not fit
+            keep = 2
+            while keep < len(table) and _size(table[: keep + 1]) <= _BUDGET // 2:
+                keep += 1
+            table = [*table[:keep], "", f"*The table shows the first {keep - 2} of {len(views)} models: the "
+                     "rest would pass GitHub's 65,536-character limit; see the JSON or HTML report for all.*"]
+        lines += [*table, ""]
     summed = tally([v.subject for v in views])
     if summed:
         lines += [*_tally(summed), ""]
+    how = _how_scored()
+    left_out: list[str] = []
     for v in views:
-        lines += _subject(v, "###")
-    lines.append(f"<sub>Generated {gen} by openaudit {esc(report.tool.version)}; each verdict rests on the "
-                 "evidence linked at the pinned commit. An assessment, not legal advice.</sub>")
+        section = _subject(v, "###")
+        if len(views) > 1:  # many models: each model's details folded under its row's summary
+            score = "—" if v.score is None else f"{v.score:.0f}/100"
+            section = [f"<details><summary><b>{esc(v.repo_id)}</b>: {score}</summary>", "", *section,
+                       "</details>", ""]
+        if left_out or _size(lines) + _size(section) + _size(how) + len(foot) > _BUDGET:
+            left_out.append(v.repo_id)
+            continue
+        lines += section
+    if left_out:
+        names = ", ".join(esc(r) for r in left_out[:20]) + (f" and {len(left_out) - 20} more" if len(left_out) > 20
+                                                            else "")
+        lines += [f"*Details of {len(left_out)} of {len(views)} models left out to stay under GitHub's 65,536-"
+                  f"character limit: {names}. The JSON or HTML report has them all.*", ""]
+    lines += how
+    lines.append(foot)
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from rich.cells import cell_len
 
 from openaudit.render.ci import revision_label
+from openaudit.render.prose import humanize
 from openaudit.render.tally import DIMENSIONS, FRAMEWORK_ORDER, Tally, framework_label, tally
 from openaudit.report import Report, Subject
 
@@ -148,7 +149,7 @@ def _details(s: Subject, width: int) -> list[str]:
         dim = s.dimensions.get(d)
         if not dim:
             continue
-        out += _wrap(f"  {d:<14} {dim.verdict:<8} ", _safe(dim.rationale), width, 26)
+        out += _wrap(f"  {d:<14} {dim.verdict:<8} ", _safe(humanize(dim.rationale)), width, 26)
         for eid in dim.evidence[:2]:
             e = ev.get(eid)
             if e:
@@ -156,11 +157,11 @@ def _details(s: Subject, width: int) -> list[str]:
                 # of its own), so "[README.md:L12 (license)]" moves to the next line in one piece.
                 pointer = "[" + _safe(e.pointer).replace(" ", "\u00a0") + "]"
                 out += [x.replace("\u00a0", " ") for x in
-                        _wrap(f"  {'':<23} ↳ ", f"{_safe(e.summary)}  {pointer}", width, 28)]
+                        _wrap(f"  {'':<23} ↳ ", f"{_safe(humanize(e.summary))}  {pointer}", width, 28)]
     if s.license and s.license.description:
-        out += _wrap("  licence        ", _safe(s.license.description), width, 17)
+        out += _wrap("  licence        ", _safe(humanize(s.license.description)), width, 17)
     for fl in s.flags:
-        out += _wrap(f"  flag {fl.id}: ", _safe(fl.message), width, 4)
+        out += _wrap(f"  flag {fl.id}: ", _safe(humanize(fl.message)), width, 4)
     for name, fr in s.frameworks.items():
         line = _safe(fr.verdict)
         if fr.progress:
