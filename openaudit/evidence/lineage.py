@@ -36,7 +36,7 @@ _RELATION_WORDS = [
 # and not a file name.
 _ID_IN_TEXT = re.compile(r"(?<![\w./:-])([A-Za-z0-9][\w.-]{1,95}/[A-Za-z0-9][\w.-]{1,95})(?![\w/-])")
 # A model-like name: letters with a hyphen and a digit (DeepSeek-R1-Distill-Llama-8B, Llama-3.1-8B).
-_MODEL_NAME = re.compile(r"\b[A-Za-z][\w.]*-[\w.-]*\d[\w.-]*")
+_MODEL_NAME = re.compile(r"\b[A-Za-z][\w.]{0,60}-[\w.-]{0,60}\d[\w.-]{0,60}")  # bounded: linear time
 _WINDOW = 80  # characters after a lineage phrase in which the base must be named
 _FILE_EXT = re.compile(r"\.(py|md|json|txt|ya?ml|sh|toml|cfg|html?|pdf|safetensors|bin)$", re.IGNORECASE)
 
