@@ -159,7 +159,8 @@ def prose_bases(card: ParsedCard, own_name: str = "") -> list[tuple[str, str, in
     # "This is a merge of ... The following models were included:" then a list of Hub links.
     for link in card.links:
         hl = hf_link(link.url)
-        if hl and hl[0] == "model" and link.section in merge_sections and _valid(hl[1]) and hl[1] not in found:
+        inside = any(link.section.path[: len(sec.path)] == sec.path for sec in merge_sections)
+        if hl and hl[0] == "model" and inside and _valid(hl[1]) and hl[1] not in found:
             found[hl[1]] = (hl[1], f"merged model: {link.text[:80]}", link.line, link.section.heading)
     return list(found.values())
 
