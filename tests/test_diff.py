@@ -15,14 +15,14 @@ from openaudit.report import Report
 
 @pytest.fixture(scope="module")
 def old() -> Report:
-    return api.audit_models(["tiiuae/falcon-7b", "mistralai/Mistral-7B-v0.1", "microsoft/phi-2"], snapshots=STORE,
+    return api.audit_models(["LLM360/Amber", "mistralai/Mistral-7B-v0.1", "microsoft/phi-2"], snapshots=STORE,
                             now=NOW)
 
 
 def _worse(r: Report) -> Report:
     subjects = []
     for s in r.subjects:
-        if s.repo_id == "tiiuae/falcon-7b":
+        if s.repo_id == "LLM360/Amber":
             dims = dict(s.dimensions)
             dims["data"] = dims["data"].model_copy(update={"verdict": "closed"})
             mof = s.frameworks["mof"].model_copy(update={"mof_class": "none"})
@@ -33,7 +33,7 @@ def _worse(r: Report) -> Report:
         if s.repo_id == "microsoft/phi-2":
             continue
         subjects.append(s)
-    subjects.append(r.subjects[0].model_copy(update={"repo_id": "tiiuae/falcon-new"}))
+    subjects.append(r.subjects[0].model_copy(update={"repo_id": "LLM360/Amber-new"}))
     return r.model_copy(update={"subjects": subjects})
 
 
@@ -46,8 +46,8 @@ def test_diff_finds_every_kind_of_change(old: Report) -> None:
     d = diff_reports(old, _worse(old))
     by = {m["repo_id"]: m for m in d["models"]}
     assert by["microsoft/phi-2"]["state"] == "removed"
-    assert by["tiiuae/falcon-new"]["state"] == "added"
-    fields = {c["field"]: c["direction"] for c in by["tiiuae/falcon-7b"]["changes"]}
+    assert by["LLM360/Amber-new"]["state"] == "added"
+    fields = {c["field"]: c["direction"] for c in by["LLM360/Amber"]["changes"]}
     assert fields["dimensions.data"] == "down"
     assert fields["frameworks.mof"] == "down"
     assert fields["license"] == "down"
@@ -65,7 +65,7 @@ def test_diff_cli_formats_and_fail_on_regression(tmp_path: Path, old: Report) ->
     t = run("diff", str(a), str(b))
     assert t.exit_code == 0 and "▼ data open → closed" in t.output and "[removed]" in t.output
     md = run("diff", str(a), str(b), "--format", "md")
-    assert md.exit_code == 0 and "| `tiiuae/falcon-7b` | changed | data open → closed | **less open** |" in md.output
+    assert md.exit_code == 0 and "| `LLM360/Amber` | changed | data open → closed | **less open** |" in md.output
     js = run("diff", str(a), str(b), "--format", "json", "--fail-on-regression")
     assert js.exit_code == 1 and json.loads(js.output)["regressions"] == 4
     assert run("diff", str(a), str(a), "--fail-on-regression").exit_code == 0

@@ -237,6 +237,20 @@ def test_lineage_sentences_of_hub_tools_and_templates(sentence: str, base: str, 
     assert prose_relation(found[0][1]) == relation
 
 
+def test_mergekit_card_lists_its_merged_models() -> None:
+    card = parse_card(
+        "# m\n\n## Merge Details\n\nThis is a merge of pre-trained language models created using "
+        "[mergekit](https://github.com/arcee-ai/mergekit).\n\n### Models Merged\n\n"
+        "The following models were included in the merge:\n"
+        "* [org/alpha-7b](https://huggingface.co/org/alpha-7b)\n* [org/beta-7b](https://huggingface.co/org/beta-7b)\n"
+    )
+    from openaudit.evidence.lineage import prose_relation
+
+    found = prose_bases(card, "m")
+    assert [f[0] for f in found] == ["org/alpha-7b", "org/beta-7b"]
+    assert {prose_relation(f[1]) for f in found} == {"merge"}
+
+
 def test_base_model_table_beats_a_family_licence_link() -> None:
     # DeepSeek-R1-Distill-Qwen-7B: the family card's table row says Qwen2.5-Math-7B; its licence
     # paragraph links Qwen2.5-1.5B's LICENSE for the whole Qwen series. The row decides.

@@ -182,7 +182,9 @@ def test_example_publisher_passes_its_releases(tmp_path: Path, monkeypatch) -> N
     assert r.exit_code == 0, r.output
     p = json.loads(out.read_text())["policy"]
     assert p["passed"] is True
-    assert all("min_mof_class" in p["checked"][m] for m in PUBLISHER[:3])
+    # OLMo 2 and Amber are held to MOF Class III; Falcon-7B is not (its paper is "coming soon").
+    assert all("min_mof_class" in p["checked"][m] for m in PUBLISHER[:2])
+    assert "min_mof_class" not in p["checked"]["tiiuae/falcon-7b"]
 
 
 def test_example_publisher_fails_a_release_whose_licence_tag_lies(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -29,8 +29,8 @@ _TRAINING_FILE_RE = re.compile(
 # Role words, checked in this order on one context (the most specific first). "deduped" (a data
 # variant) and "reproduce these results" (an evaluation claim) are not role words.
 _ROLES: list[tuple[str, re.Pattern[str]]] = [
-    ("data-processing", re.compile(r"data[- ]?(prep\w*|processing|pipeline|curation|cleaning|toolkit|filtering)|"
-                                   r"dedup(lication)? (code|pipeline|tool\w*|scripts?)|tokeni[sz]ation pipeline|"
+    ("data-processing", re.compile(r"\bdata[- ]?(prep\w*|processing|pipeline|curation|cleaning|toolkit|filtering)|"
+                                   r"\bdedup(lication)? (code|pipeline|tool\w*|scripts?)|\btokeni[sz]ation pipeline|"
                                    r"\b(deduplicated|filtered|cleaned|processed)( and \w+)? (with|using)\b|"
                                    r"\b(code|scripts?|tools?) (to|that) "
                                    r"(produce|prepare|build|process|clean|filter)\w* "
@@ -44,11 +44,11 @@ _ROLES: list[tuple[str, re.Pattern[str]]] = [
     ("evaluation", re.compile(r"\beval(uation|s)? (code|harness|suite|framework|scripts?|library|repo\w*)|"
                               r"\bevaluat\w* (with|using)\b|benchmark harness|lm-evaluation|lighteval|"
                               r"-eval\b|\banalysis\w*|\bevaluation code", re.I)),
-    ("fine-tuning", re.compile(r"fine-?tun\w* (code|scripts?|recipes?|repo\w*|library|framework|toolkit|guide)|"
-                               r"\brecipes?\b|post-?training (code|recipes?|scripts?|repo\w*)|"
+    ("fine-tuning", re.compile(r"\bfine-?tun\w* (code|scripts?|recipes?|repo\w*|library|framework|toolkit|guide)|"
+                               r"\brecipes?\b|\bpost-?training (code|recipes?|scripts?|repo\w*)|"
                                r"alignment (code|recipes?|handbook)|open-instruct", re.I)),
-    ("inference", re.compile(r"inference|run(ning)? the models?|serv(e|ing)\b|deploy|demo\b|"
-                             r"reference (code|implementation)|run\w* [\w-]+ locally|\blocally\b", re.I)),
+    ("inference", re.compile(r"inference|\brun(ning)? the models?|\bserv(e|ing)\b|deploy|\bdemo\b|"
+                             r"reference (code|implementation)|\blocally\b", re.I)),
 ]
 # Headings name what a section is about, not what a link holds: one word is enough there.
 _HEADING_ROLES: list[tuple[str, re.Pattern[str]]] = [
@@ -73,9 +73,17 @@ LIBRARIES = frozenset({
     "bitsandbytes-foundation/bitsandbytes", "eleutherai/lm-evaluation-harness", "ml-explore/mlx",
     "ml-explore/mlx-examples", "lm-sys/fastchat", "nvidia/apex",
 })
-# A link to a file that is not code (a licence, a PDF, an image) is not a mention of code.
-_NOT_CODE_FILE = re.compile(r"/(blob|raw)/[^?#]*(/|^)(LICEN[CS]E[^/]*|COPYING[^/]*|USE_POLICY[^/]*|NOTICE[^/]*|"
-                            r"[^/]*\.(pdf|png|jpe?g|gif|svg|webp)|(?!README)[^/]*\.md)$", re.IGNORECASE)
+# A link to a file that is not code (a licence, a PDF, an image, a document) is not a mention of code.
+_NOT_CODE_NAME = re.compile(r"^(LICEN[CS]E|COPYING|USE_POLICY|NOTICE)|\.(pdf|png|jpe?g|gif|svg|webp)$", re.IGNORECASE)
+
+
+def _not_code_file(url: str) -> bool:
+    if "/blob/" not in url and "/raw/" not in url:
+        return False
+    name = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return bool(_NOT_CODE_NAME.search(name)) or (name.lower().endswith(".md") and not name.upper().startswith("README"))
+
+
 _LICENCE_HEADING = re.compile(r"licen[cs]", re.I)
 # Clauses: sentences, and the parts of a sentence between semicolons.
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|;\s+")
@@ -150,7 +158,7 @@ def classify_repos(card: ParsedCard) -> dict[str, tuple[str, list[str], Link]]:
     out: dict[str, tuple[str, list[str], Link]] = {}
     for link in card.links:
         repo = git_repo(link.url)
-        if repo is None or _NOT_CODE_FILE.search(link.url):
+        if repo is None or _not_code_file(link.url):
             continue
         alone = len(repos_in_block.get((link.line, link.section), set())) <= 1
         role, _where = _mention_role(link, blocks.get((link.line, link.section), ""), repo, alone)

@@ -44,7 +44,7 @@ _NOT_TRAINING_TOKENS = re.compile(r"(batch size|context|window|every|per (step|b
                                   r"(of\s+)?$", re.IGNORECASE)
 MIN_TRAINING_TOKENS = 1e9
 # A corpus named by its own capitalised name ("the Qwen Math Corpus v2").
-_CORPUS_NAME = re.compile(r"\b((?:[A-Z][\w.-]*\s){1,3}(?:Corpus|Dataset|Collection))\b(\s+v?\d[\w.]*)?")
+_CORPUS_NAME = re.compile(r"\b((?:[A-Z][\w.-]{0,40}\s){1,3}(?:Corpus|Dataset|Collection))\b(\s+v?\d[\w.]{0,20})?")
 # A sentence that points the reader elsewhere ("see our blog, GitHub and documentation") names no source.
 _POINTER_RE = re.compile(r"\b(blog|documentation|docs)\b|github (repo|repository|page)\b|\b(see|visit|refer to) our\b",
                          re.IGNORECASE)

@@ -47,7 +47,7 @@ _OWN_SENTENCE = re.compile(r"\bour (\w+ )?(paper|technical report|report|preprin
                            r"\bsee the paper\b", re.IGNORECASE)
 _PAPER_WORD = re.compile(r"\b(paper|report|preprint|publication)\b", re.IGNORECASE)
 # Another work named just before a generic "(see paper)" link: "modified from Megatron-LM GPT2 (see paper)".
-_OTHER_WORK = re.compile(r"\b(?:[A-Z][\w.]*-[\w.-]+|[A-Za-z]+\d[\w.]*)")
+_OTHER_WORK = re.compile(r"\b(?:[A-Z][\w.]{0,60}-[\w.-]{1,60}|[A-Za-z]{1,60}\d[\w.]{0,60})")
 _SOON_RE = (r"\bpaper\b[^.\n]{0,30}\b(coming soon|forthcoming|to come|will be (released|published|available))|"
             r"\b(coming soon|forthcoming)\b[^.\n]{0,20}\bpaper\b")
 _BIB_ENTRY = re.compile(r"@\w{2,20}\s*\{")

@@ -36,7 +36,7 @@ _RELATION_WORDS = [
 # and not a file name.
 _ID_IN_TEXT = re.compile(r"(?<![\w./:-])([A-Za-z0-9][\w.-]{1,95}/[A-Za-z0-9][\w.-]{1,95})(?![\w/-])")
 # A model-like name: letters with a hyphen and a digit (DeepSeek-R1-Distill-Llama-8B, Llama-3.1-8B).
-_MODEL_NAME = re.compile(r"\b[A-Za-z][\w.]*-[\w.-]*\d[\w.-]*")
+_MODEL_NAME = re.compile(r"\b[A-Za-z][\w.]{0,60}-[\w.-]{0,60}\d[\w.-]{0,60}")  # bounded: linear time
 _WINDOW = 80  # characters after a lineage phrase in which the base must be named
 _FILE_EXT = re.compile(r"\.(py|md|json|txt|ya?ml|sh|toml|cfg|html?|pdf|safetensors|bin)$", re.IGNORECASE)
 
@@ -159,7 +159,8 @@ def prose_bases(card: ParsedCard, own_name: str = "") -> list[tuple[str, str, in
     # "This is a merge of ... The following models were included:" then a list of Hub links.
     for link in card.links:
         hl = hf_link(link.url)
-        if hl and hl[0] == "model" and link.section in merge_sections and _valid(hl[1]) and hl[1] not in found:
+        inside = any(link.section.path[: len(sec.path)] == sec.path for sec in merge_sections)
+        if hl and hl[0] == "model" and inside and _valid(hl[1]) and hl[1] not in found:
             found[hl[1]] = (hl[1], f"merged model: {link.text[:80]}", link.line, link.section.heading)
     return list(found.values())
 
