@@ -28,15 +28,15 @@ if TYPE_CHECKING:  # `--help`, a usage error or `criteria list` need none of the
 
 T = TypeVar("T")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="Audit how open a published AI model really is, with evidence.")
+app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None)  # help: _main's docstring
 criteria_app = typer.Typer(no_args_is_help=True, help="The profiles and criteria, from the YAML.")
 app.add_typer(criteria_app, name="criteria")
 
 ProfileOpt = Annotated[list[str] | None, typer.Option("--profile", "-p", help="Profile id or YAML file (repeatable). "
                                                       "Default: openaudit plus every framework profile.")]
-FormatOpt = Annotated[list[str] | None, typer.Option("--format", "-f", help="Output format (repeatable): terminal, "
-                                                     "json, md, html, sarif, junit, github, ...")]
+FormatOpt = Annotated[list[str] | None, typer.Option("--format", "-f", help="Output format (repeatable): terminal "
+                                                     "(default), json, html, site (-o DIR), md, badge, sarif, junit, "
+                                                     "github, mof-yaml.")]
 OutputOpt = Annotated[list[str] | None, typer.Option("--output", "-o", metavar="FILE", help="Where the --format "
                                                      "before it goes (repeatable): a file (replaced atomically, its "
                                                      "mode kept), a device or pipe (written to), '-' (stdout), a "
@@ -78,9 +78,59 @@ def _err(msg: str) -> None:
     typer.echo(f"openaudit: {msg}", err=True)
 
 
+def _store_folder(path: Path) -> None:
+    """`snapshot -o STORE`: a folder that can be written, checked before the first request."""
+    from openaudit.outputs import CannotWrite, check_folder
+
+    if path.exists() and not path.is_dir():
+        raise CannotWrite(path, "not a folder (a snapshot store is one)")
+    check_folder(path)
+
+
+def _hub_offline() -> bool:
+    """HF_HUB_OFFLINE=1 (huggingface_hub's own switch) means --offline."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _targets(targets: list[str]) -> list[str]:
+    """What the user typed, as ids: a Hub address (https://huggingface.co/owner/name, hf.co/...) becomes
+    owner/name[@revision]; a bare owner, which `audit` cannot take, gets the command that can."""
+    from openaudit.repoid import from_hub_url, shown, validate_owner
+
+    out = []
+    for t in targets:
+        ref = from_hub_url(t)
+        if ref == t and "/" not in t and "@" not in t and t not in (".", "..") and not Path(t).exists():
+            try:
+                owner = validate_owner(t)
+            except UsageError:
+                owner = None
+            if owner:
+                raise UsageError(f"'{shown(t)}' is not a model id (owner/name); to audit every model of "
+                                 f"the organisation or user '{shown(t)}': openaudit org {shown(t)}")
+        out.append(ref)
+    return out
+
+
+# What each value is, as `--help` shows it (typer would show the Python type, `<list[Path]>`).
+METAVARS = {"profile": "PROFILE", "format": "FORMAT", "output": "FILE", "snapshots": "STORE", "token": "TOKEN",
+            "cache_dir": "DIR", "processes": "N", "policy": "FILE", "baseline": "REPORT.json", "include": "GLOB",
+            "exclude": "GLOB", "max_requests": "N", "jobs": "N", "depth": "[metadata|card|full]", "since": "DATE",
+            "limit": "N", "targets": "MODEL", "files": "REPORT.json", "old": "OLD.json", "new": "NEW.json",
+            "criterion": "ID", "token_file": "FILE", "timeout": "SECONDS"}
+
+
 class _Command(TyperCommand):
     """Records the order of --format and --output on the command line (click keeps each list, not how
-    they interleave): `-o` binds to the `-f` before it."""
+    they interleave): `-o` binds to the `-f` before it. Gives every value a name a person reads."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for p in self.params:
+            if getattr(p, "metavar", None) is None and p.name in METAVARS:
+                p.metavar = METAVARS[p.name]
+            if getattr(p, "param_type_name", "") == "argument" and hasattr(p, "display_type"):
+                p.display_type = lambda ctx: ""  # its help says what it is: no "<list[str]>"
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         with contextlib.suppress(Exception):  # a bad command line is reported by click's own parse below
@@ -332,7 +382,12 @@ def audit(
     refresh: RefreshOpt = False,
     processes: ProcessesOpt = None,
 ) -> None:
-    """Audit models on the Hub (or in a snapshot store, or a local folder)."""
+    """Audit models on the Hub (or in a snapshot store, or a local folder).
+
+    \b
+    Example:
+      openaudit audit deepseek-ai/DeepSeek-R1 https://huggingface.co/mistralai/Mistral-7B-v0.1 -f html -o compare.html
+    """
     from openaudit import api
 
     # Many models on a terminal: one bar; otherwise (a CI log, one model) a line per model started.
@@ -343,6 +398,7 @@ def audit(
             typer.echo(f"auditing {repo_id} …", err=True)
 
     def go() -> Report:
+        ids = _targets(targets)
         pairs = _outputs(ctx, format, output, force)
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
@@ -350,7 +406,8 @@ def audit(
         kwargs: dict[str, Any] = dict(
             snapshots=snapshots, profiles=profile or (rules.profiles if rules else None), token=token, strict=strict,
             jobs=jobs, depth=depth, progress=progress, include=include or (), exclude=exclude or (), since=since,
-            limit=limit, max_requests=max_requests, cache_dir=cache_dir, refresh=refresh, offline=offline,
+            limit=limit, max_requests=max_requests, cache_dir=cache_dir, refresh=refresh,
+            offline=offline or _hub_offline(),
             processes=processes, stats=stats)
         if bar:
             with _progress_bar(f"auditing {len(targets)} models") as update:
@@ -358,9 +415,9 @@ def audit(
                 def done(_target: str, n: int, total: int) -> None:
                     update(f"auditing {total} models", n, total)
 
-                report = api.audit_models(targets, done=done, **kwargs)
+                report = api.audit_models(ids, done=done, **kwargs)
         else:
-            report = api.audit_models(targets, **kwargs)
+            report = api.audit_models(ids, **kwargs)
         note = _selection_note(stats, since, max_requests)
         if note and not quiet:
             _err(note)
@@ -403,7 +460,12 @@ def org(
     no_policy: NoPolicyOpt = False,
     baseline: BaselineOpt = None,
 ) -> None:
-    """Audit every model of an organisation: one listing, pinned parallel reads, a cache."""
+    """Audit every model of an organisation: one listing, pinned parallel reads, a cache.
+
+    \b
+    Example:
+      openaudit org deepseek-ai -f json -o deepseek.json
+    """
     from openaudit import api
 
     def go() -> Report:
@@ -418,7 +480,7 @@ def org(
         kwargs = dict(snapshots=snapshots, profiles=profile or (rules.profiles if rules else None), token=token,
                       strict=strict, jobs=jobs, depth=depth, include=include or scope_include,
                       exclude=exclude or (scope.exclude if scope else ()), since=since or scope_since,
-                      limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline,
+                      limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline or _hub_offline(),
                       max_requests=max_requests, processes=processes, stats=stats)
         if not quiet and sys.stderr.isatty():
             with _progress_bar(f"listing {organisation}") as progress:
@@ -431,10 +493,20 @@ def org(
                  f"audited in {stats.get('audit_processes') or 'no'} worker processes; cache {stats.get('cache')}")
         report = _conclude(report, pairs, rules, base, today, strict, details)
         _tell_outcome(report, quiet)
+        if stats.get("listed") == 0:
+            # A misspelt vendor in a nightly job must not stay green: nothing audited is incomplete.
+            from openaudit.repoid import shown
+
+            where = ("in the snapshot store" if snapshots is not None else
+                     "in the cache (offline)" if offline or _hub_offline() else "by the Hub")
+            _err(f"no models of '{shown(organisation)}' listed {where}: check the name (an organisation "
+                 "or user, as in https://huggingface.co/NAME)")
+            nothing.append(True)
         return report
 
+    nothing: list[bool] = []
     report = _run(go)
-    raise typer.Exit(int(exit_code(report, strict)))
+    raise typer.Exit(int(ExitCode.INCOMPLETE if nothing else exit_code(report, strict)))
 
 
 @app.command(cls=_Command)
@@ -447,7 +519,13 @@ def snapshot(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Models read at once.")] = 4,
     max_requests: MaxRequestsOpt = None,
 ) -> None:
-    """Record what the source served (and the datasets and base models it links to) into a store."""
+    """Record what the source served (and the datasets and base models it links to) into a store.
+
+    \b
+    Example:
+      openaudit snapshot meta-llama/Llama-3.1-8B -o store/
+      openaudit audit meta-llama/Llama-3.1-8B --snapshots store/
+    """
     from openaudit import api
 
     def wrote(snap: RepoSnapshot, linked: int) -> None:
@@ -455,7 +533,11 @@ def snapshot(
             typer.echo(f"wrote {snap.repo_id}@{(snap.revision or '')[:12]} (+{linked} linked)", err=True)
 
     def go() -> int:
-        failed = api.record_snapshots(targets, output, snapshots=snapshots, token=token, jobs=jobs,
+        if snapshots is None and _hub_offline():
+            raise UsageError("HF_HUB_OFFLINE is set, and `snapshot` records what the Hub serves: unset it "
+                             "(or record from another store with --snapshots)")
+        _store_folder(output)
+        failed = api.record_snapshots(_targets(targets), output, snapshots=snapshots, token=token, jobs=jobs,
                                       max_requests=max_requests, done=wrote)
         for repo_id, why in failed:
             _err(f"{repo_id}: {why}")
@@ -486,7 +568,12 @@ def demo(
     force: ForceOpt = False,
     details: DetailsOpt = False,
 ) -> None:
-    """The flagship audit (Llama 3.1, Mistral 7B, DeepSeek-R1, OLMo 2) on the bundled snapshots, offline."""
+    """The flagship audit (Llama 3.1, Mistral 7B, DeepSeek-R1, OLMo 2) on the bundled snapshots, offline.
+
+    \b
+    Example:
+      openaudit demo -v
+    """
     from openaudit import api
 
     def go() -> Report:
@@ -508,7 +595,12 @@ def report(
     force: ForceOpt = False,
     details: DetailsOpt = False,
 ) -> None:
-    """Re-render saved audits with no network."""
+    """Re-render saved audits (JSON reports) with no network.
+
+    \b
+    Example:
+      openaudit report a.json b.json -f site -o site/
+    """
     from openaudit.report import load_report
 
     def go() -> None:
@@ -530,7 +622,12 @@ def diff(
     fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression",
                                                      help="Exit 1 when any model is less open than before.")] = False,
 ) -> None:
-    """What changed between two saved audits: models, verdicts, classes, flags, licences, revisions."""
+    """What changed between two saved audits: models, verdicts, classes, flags, licences, revisions.
+
+    \b
+    Example:
+      openaudit diff last-week.json today.json --fail-on-regression
+    """
     from openaudit.diff import DIFF_FORMATS, diff_reports
     from openaudit.report import load_report
 
@@ -548,17 +645,28 @@ def diff(
     raise typer.Exit(int(ExitCode.POLICY_FAILED if fail_on_regression and regressions else ExitCode.OK))
 
 
-@criteria_app.command("list")
+@criteria_app.command("list", cls=_Command)
 def criteria_list(profile: ProfileOpt = None) -> None:
-    """List profiles and their criteria."""
+    """List profiles and their criteria.
+
+    \b
+    Example:
+      openaudit criteria list -p mof
+    """
     from openaudit.render.criteria import render_list
 
     _run(lambda: typer.echo(render_list(profile)))
 
 
-@criteria_app.command("explain")
-def criteria_explain(criterion: Annotated[str, typer.Argument(help="Criterion id (OA-LIC-001) or flag id")]) -> None:
-    """Explain one criterion: question, outcomes and rules, evidence used, remediation, references."""
+@criteria_app.command("explain", cls=_Command)
+def criteria_explain(criterion: Annotated[str, typer.Argument(
+        help="Criterion id (OA-LIC-001) or slug (weights-downloadable), in any case; or a flag id")]) -> None:
+    """Explain one criterion: question, outcomes and rules, evidence used, remediation, references.
+
+    \b
+    Example:
+      openaudit criteria explain MOF-C10   (or its slug, mof-model-parameters-final, in any case)
+    """
     from openaudit.render.criteria import render_explain
 
     _run(lambda: typer.echo(render_explain(criterion)))
@@ -571,8 +679,22 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False) -> None:
+def _main(
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colour in the terminal view (as NO_COLOR=1).")]
+    = False,
+) -> None:
+    """Audit how open a published AI model really is, with evidence.
+
+    \b
+    Start with:  openaudit demo
+    One model:   openaudit audit deepseek-ai/DeepSeek-R1
+    Exit codes:  0 ok, 1 policy failed, 2 usage or input error, 3 incomplete.
+    """
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    if no_color:
+        os.environ["NO_COLOR"] = "1"
 
 
 def _terminate(signum: int, frame: object) -> None:

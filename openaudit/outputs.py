@@ -237,6 +237,17 @@ def _check_folder_for(real: Path, out: str) -> None:
         raise CannotWrite(out, f"folder {parent} is not writable ({why})")
 
 
+def check_folder(folder: Path) -> None:
+    """A folder that files will be written into (made if missing): writable, or CannotWrite."""
+    real = Path(os.path.realpath(folder))
+    if real.is_dir():
+        if not os.access(real, os.W_OK | os.X_OK):
+            why = "read-only file system" if _read_only(real) else "permission denied"
+            raise CannotWrite(folder, f"the folder is not writable ({why})")
+        return
+    _check_folder_for(real, str(folder))
+
+
 def _read_only(path: Path) -> bool:
     try:
         return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
