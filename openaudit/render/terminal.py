@@ -29,7 +29,7 @@ def _framework_cell(fr: object) -> str:
 TITLE = "openaudit — what was actually published"
 TITLE_DETAILS = TITLE + " (details below)"
 # The model column shrinks to this many cells (ids shortened with "…") before a column is dropped.
-MODEL_MIN = 24
+MODEL_MIN = 20
 
 # Verdict colours (with `color`): rich styles rendered to ANSI, only ever around our own words.
 _COLOURS = {"open": "green", "partial": "yellow", "closed": "red", "unknown": "dim", "likely-meets": "green",
@@ -80,6 +80,20 @@ def _painter(color: bool) -> Callable[[str, str], str]:
     return paint
 
 
+def _model_cell(model: str, cells: int) -> str:
+    """"owner/name (status)" in `cells`: the id is shortened, the status kept."""
+    if cell_len(model) <= cells:
+        return model
+    repo, sep, status = model.partition(" (")
+    model = shorten_id(repo, max(8, cells - cell_len(sep + status))) + sep + status
+    return _cut(model, cells) if cell_len(model) > cells else model
+
+
+def _distinct(models: list[str], cells: int) -> bool:
+    """Whether the rows still tell their models apart once shortened to `cells`."""
+    return len({_model_cell(m, cells) for m in models}) == len(set(models))
+
+
 def shorten_id(repo_id: str, cells: int) -> str:
     """`repo_id` in at most `cells` terminal cells: the owner is cut first ("meta-l…/Llama-3.1-8B"),
     then the middle of the name, so that what tells models apart (the name's end) stays."""
@@ -95,15 +109,10 @@ def shorten_id(repo_id: str, cells: int) -> str:
     return head + "…" + tail
 
 
-def _cells(rows: Sequence[Subject | _Summary], width: int) -> tuple[list[str], list[str], list[list[str]]]:
-    """The table's header, column alignment ('l'/'r') and rows of plain cells. The framework results
-    are left to the details only when the table would not fit with the model column at MODEL_MIN."""
-    present = {k for s in rows for k in s.frameworks}
+def _cells(rows: Sequence[Subject | _Summary], frameworks: bool = True) -> tuple[list[str], list[str], list[list[str]]]:
+    """The table's header, column alignment ('l'/'r') and rows of plain cells."""
+    present = {k for s in rows for k in s.frameworks} if frameworks else set()
     fws = [f for f in FRAMEWORK_ORDER if f in present] + sorted(present - set(FRAMEWORK_ORDER))
-    # Each framework column takes its label or value's width and a gap: about 64 cells for all four.
-    fixed = 7 * len(DIMENSIONS) + 2 * len(DIMENSIONS) + 5 + 2 + 5 + 2 + 2
-    if fws and fixed + MODEL_MIN + sum(max(len(_FW_LABEL.get(f, f)), _fw_width(rows, f)) + 2 for f in fws) > width:
-        fws = []
     header = ["model", *(_DIM_LABEL[d] for d in DIMENSIONS), "score", *(_FW_LABEL.get(f, f) for f in fws), "flags"]
     align = ["l"] * (1 + len(DIMENSIONS)) + ["r"] + ["l"] * len(fws) + ["r"]
     body: list[list[str]] = []
@@ -120,10 +129,6 @@ def _cells(rows: Sequence[Subject | _Summary], width: int) -> tuple[list[str], l
     return header, align, body
 
 
-def _fw_width(rows: Sequence[Subject | _Summary], f: str) -> int:
-    return max((cell_len(_framework_cell(s.frameworks.get(f))) for s in rows), default=1)
-
-
 def comparison_table(report: Report, width: int = 120, subjects: Sequence[Subject | _Summary] | None = None,
                      title: str = TITLE_DETAILS, color: bool = False) -> str:
     """The comparison table, laid out as rich's SIMPLE_HEAD table would be (columns two spaces apart,
@@ -133,13 +138,17 @@ def comparison_table(report: Report, width: int = 120, subjects: Sequence[Subjec
     `subjects` defaults to the report's; an organisation's report decodes a subject each time it is
     read (openaudit.subjects), so `render` reads each once and passes them in."""
     rows: Sequence[Subject | _Summary] = report.subjects if subjects is None else subjects
-    header, align, body = _cells(rows, width)
-    widths = [max([cell_len(header[i]), *(cell_len(r[i]) for r in body)]) for i in range(len(header))]
-    widths[0] = max(widths[0], 16)
-    for i in range(1, 1 + len(DIMENSIONS)):
-        widths[i] = max(widths[i], 7)
-    others = sum(widths[1:]) + 2 * (len(widths) - 1) + 2  # the other columns, the gaps, the edges
-    widths[0] = max(16, min(widths[0], width - others))  # only the model column gives way
+    for frameworks in (True, False):  # the framework columns go only when ids cannot be shortened enough
+        header, align, body = _cells(rows, frameworks)
+        widths = [max([cell_len(header[i]), *(cell_len(r[i]) for r in body)]) for i in range(len(header))]
+        widths[0] = max(widths[0], 16)
+        for i in range(1, 1 + len(DIMENSIONS)):
+            widths[i] = max(widths[i], 7)
+        others = sum(widths[1:]) + 2 * (len(widths) - 1) + 2  # the other columns, the gaps, the edges
+        model = max(16, min(widths[0], width - others))  # only the model column gives way
+        if model >= min(widths[0], MODEL_MIN) and _distinct([r[0] for r in body], model):
+            break
+    widths[0] = model
     paint = _painter(color)
 
     def line(cells: list[str]) -> str:
@@ -149,12 +158,7 @@ def comparison_table(report: Report, width: int = 120, subjects: Sequence[Subjec
     total = sum(widths) + 2 * (len(widths) - 1) + 2
     out = [title + " " * max(0, total - cell_len(title)), " " * total, line(header), " " + "─" * (total - 2) + " "]
     for r in body:
-        model = r[0]
-        if cell_len(model) > widths[0]:  # "owner/name (status)": the id is shortened, the status kept
-            repo, sep, status = model.partition(" (")
-            model = shorten_id(repo, max(8, widths[0] - cell_len(sep + status))) + sep + status
-            model = _cut(model, widths[0]) if cell_len(model) > widths[0] else model
-        out.append(line([model, *r[1:]]))
+        out.append(line([_model_cell(r[0], widths[0]), *r[1:]]))
     out.append(" " * total)
     return "".join(f"{x}\n" for x in out)
 
