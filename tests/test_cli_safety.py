@@ -402,3 +402,40 @@ def test_help_lists_every_format_and_choice_with_readable_names() -> None:
     assert "metadata|card|full" in run("org", "--help").stdout
     assert run("-V").stdout.startswith("openaudit ")
     assert "--install-completion" in run("--help").stdout
+
+
+# ---- 11-13. names, packaging, the README's commands ----------------------------------------------------
+
+def test_the_distribution_name_is_not_the_unrelated_openaudit_and_the_action_installs_its_own_checkout() -> None:
+    import tomllib
+
+    import yaml
+
+    name = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"]
+    assert name == "openaudit-ai"  # "openaudit" on PyPI is another project
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    installs = [step["run"] for step in action["runs"]["steps"] if "pip install" in step.get("run", "")]
+    assert installs and all('"$GITHUB_ACTION_PATH"' in run and "==" not in run for run in installs)
+    assert "version" not in action["inputs"]
+
+
+def test_docs_refer_to_no_release_that_does_not_exist() -> None:
+    import re
+
+    tags = subprocess.run(["git", "tag"], capture_output=True, text=True, cwd=ROOT).stdout.split()
+    for doc in ("docs/ci.md", "README.md", "docs/usage.md"):
+        text = (ROOT / doc).read_text()
+        for ref in re.findall(r"openaudit/openaudit@([\w.-]+)", text):
+            assert ref in tags, (doc, ref)
+        for rev in re.findall(r"^\s*rev:\s*(\S+)", text, re.M):
+            assert rev in tags or rev == "COMMIT_SHA", (doc, rev)
+
+
+def test_ci_runs_the_readme_test_command_verbatim_and_the_readme_names_the_quick_subset() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    quick_start = readme.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    demo, test = (line.split("#", 1)[0].strip() for line in quick_start.strip().splitlines())
+    assert demo == "pip install . && openaudit demo"
+    assert test in ci.splitlines()
+    assert 'python -m pytest -m "not slow"' in readme
