@@ -439,3 +439,42 @@ def test_ci_runs_the_readme_test_command_verbatim_and_the_readme_names_the_quick
     assert demo == "pip install . && openaudit demo"
     assert test in ci.splitlines()
     assert 'python -m pytest -m "not slow"' in readme
+
+
+def _on_a_terminal(args: list[str], cols: int, env: dict[str, str]) -> str:
+    """What `openaudit ARGS` shows on a terminal `cols` wide (a pseudo-terminal, COLUMNS unset)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    main, tty = pty.openpty()
+    fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", 40, cols, 0, 0))
+    env = {k: v for k, v in env.items() if k != "COLUMNS"} | {"TERM": "xterm"}
+    proc = subprocess.Popen([sys.executable, "-m", "openaudit.cli", *args], stdout=tty, stderr=subprocess.DEVNULL,
+                            env=env)
+    os.close(tty)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the terminal closed: the program has exited
+            break
+        if not chunk:
+            break
+        out += chunk
+    proc.wait(timeout=120)
+    os.close(main)
+    return out.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def test_the_real_terminal_width_and_colours() -> None:
+    import re
+
+    shown = _on_a_terminal(["demo"], 100, ENV)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", shown)
+    assert "\x1b[" in shown  # verdicts coloured on a terminal
+    assert "meta-llama/Llama-3.1-8B" in plain
+    assert max(len(line.rstrip()) for line in plain.splitlines()) <= 100
+    assert "\x1b[" not in _on_a_terminal(["demo"], 100, {**ENV, "NO_COLOR": "1"})
+    assert "\x1b[" not in _on_a_terminal(["--no-color", "demo"], 100, ENV)
