@@ -469,6 +469,9 @@ def org(
     from openaudit import api
 
     def go() -> Report:
+        from openaudit.repoid import owner_from_hub_url
+
+        owner = owner_from_hub_url(organisation)  # https://huggingface.co/NAME as pasted
         pairs = _outputs(ctx, format, output, force)
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
@@ -483,12 +486,12 @@ def org(
                       limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline or _hub_offline(),
                       max_requests=max_requests, processes=processes, stats=stats)
         if not quiet and sys.stderr.isatty():
-            with _progress_bar(f"listing {organisation}") as progress:
-                report = api.audit_org(organisation, progress=progress, **kwargs)  # type: ignore[arg-type]
+            with _progress_bar(f"listing {owner}") as progress:
+                report = api.audit_org(owner, progress=progress, **kwargs)  # type: ignore[arg-type]
         else:
-            report = api.audit_org(organisation, **kwargs)  # type: ignore[arg-type]
+            report = api.audit_org(owner, **kwargs)  # type: ignore[arg-type]
         if not quiet and stats.get("requests") is not None and snapshots is None:
-            _err(f"{organisation}: {stats.get('audited')} of {stats.get('listed')} listed models; "
+            _err(f"{owner}: {stats.get('audited')} of {stats.get('listed')} listed models; "
                  f"{_requests_told(stats)}; "
                  f"audited in {stats.get('audit_processes') or 'no'} worker processes; cache {stats.get('cache')}")
         report = _conclude(report, pairs, rules, base, today, strict, details)
@@ -499,7 +502,7 @@ def org(
 
             where = ("in the snapshot store" if snapshots is not None else
                      "in the cache (offline)" if offline or _hub_offline() else "by the Hub")
-            _err(f"no models of '{shown(organisation)}' listed {where}: check the name (an organisation "
+            _err(f"no models of '{shown(owner)}' listed {where}: check the name (an organisation "
                  "or user, as in https://huggingface.co/NAME)")
             nothing.append(True)
         return report

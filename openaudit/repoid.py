@@ -89,3 +89,20 @@ def from_hub_url(text: str) -> str:
 
         return f"{repo_id}@{unquote(parts[3])}"
     return repo_id
+
+
+def owner_from_hub_url(text: str) -> str:
+    """An organisation's or user's address on the Hub (`https://huggingface.co/meta-llama`, `hf.co/meta-llama`)
+    as its name; any other text unchanged."""
+    rest = text.strip()
+    for scheme in ("https://", "http://"):
+        if rest.lower().startswith(scheme):
+            rest = rest[len(scheme):]
+            break
+    host, slash, path = rest.partition("/")
+    if not slash or host.lower() not in _HUB_HOSTS:
+        return text
+    parts = [p for p in path.split("?", 1)[0].split("#", 1)[0].split("/") if p]
+    if len(parts) != 1:
+        raise InvalidRepoId(f"'{shown(text)}' is not an organisation's address: expected https://huggingface.co/NAME")
+    return parts[0]

@@ -302,6 +302,12 @@ def test_hub_addresses_are_ids(given: str) -> None:
     assert json.loads(r.stdout)["subjects"][0]["repo_id"] == "allenai/OLMo-2-1124-7B"
 
 
+def test_an_organisations_address_is_its_name() -> None:
+    r = run("org", "https://huggingface.co/allenai", "--snapshots", str(STORE), "-q", "-f", "json")
+    assert r.returncode == 0, r.stderr
+    assert {s["repo_id"] for s in json.loads(r.stdout)["subjects"]} == {"allenai/OLMo-2-1124-7B"}
+
+
 def test_the_printed_sha_prefix_is_taken_back(fakehub) -> None:  # type: ignore[no-untyped-def]
     sha = json.loads((STORE / "models" / "allenai" / "OLMo-2-1124-7B" / "info.json").read_text())["sha"]
     r = run("audit", f"allenai/OLMo-2-1124-7B@{sha[:12]}", "--snapshots", str(STORE), "-q", "-f", "json")
