@@ -585,11 +585,25 @@ def record_snapshots(
         if done:
             with contextlib.suppress(Exception):  # a progress line must not cost a model its record
                 done(snap, len(bundle.related))
-        lost = _lost_links(bundle)
-        return f"recorded without linked repos not fetched: {lost}" if lost else None
+        why = [f"recorded without linked repos not fetched: {lost}"] if (lost := _lost_links(bundle)) else []
+        if unread := _unread_files(snap):
+            why.insert(0, f"recorded without files it could not read: {unread}")
+        return "; ".join(why) or None
 
     reasons = _in_threads(one, refs, jobs)
     return [(r.repo_id, why) for r, why in zip(refs, reasons, strict=True) if why is not None]
+
+
+def _unread_files(snap: RepoSnapshot, most: int = 10) -> str:
+    """The listed text files a source failed to serve (gated, gone, an error), named with why: a
+    replay of the record would lack them. Files left unread by design (too large, binary) are not."""
+    from openaudit.snapshot import Unreadable
+
+    failed = [u for u in snap.unreadable.values()
+              if u.reason in (Unreadable.GATED, Unreadable.MISSING, Unreadable.ERROR)]
+    named = [f"{shown(u.path, 200)} ({u.reason.value}{': ' + shown(u.detail, 120) if u.detail else ''})"
+             for u in failed[:most]]
+    return ", ".join(named) + (f" and {len(failed) - most} more" if len(failed) > most else "")
 
 
 def _in_threads(fn: Callable[[Any], T], items: Sequence[Any], jobs: int) -> list[T]:

@@ -16,27 +16,37 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperCommand
 
 from openaudit import __version__
 from openaudit.errors import ExitCode, OpenAuditError, UsageError
 
 if TYPE_CHECKING:  # `--help`, a usage error or `criteria list` need none of the audit machinery (~0.3 s)
+    from openaudit.outputs import Output
     from openaudit.report import Report
     from openaudit.snapshot import RepoSnapshot
 
 T = TypeVar("T")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="Audit how open a published AI model really is, with evidence.")
+app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None)  # help: _main's docstring
 criteria_app = typer.Typer(no_args_is_help=True, help="The profiles and criteria, from the YAML.")
 app.add_typer(criteria_app, name="criteria")
 
 ProfileOpt = Annotated[list[str] | None, typer.Option("--profile", "-p", help="Profile id or YAML file (repeatable). "
                                                       "Default: openaudit plus every framework profile.")]
-FormatOpt = Annotated[list[str] | None, typer.Option("--format", "-f", help="Output format (repeatable): terminal, "
-                                                     "json, md, html, sarif, junit, github, ...")]
-OutputOpt = Annotated[list[Path] | None, typer.Option("--output", "-o", help="File for the format at the same "
-                                                      "position (repeatable); formats without one go to stdout.")]
+FormatOpt = Annotated[list[str] | None, typer.Option("--format", "-f", help="Output format (repeatable): terminal "
+                                                     "(default), json, html, site (-o DIR), md, badge, sarif, junit, "
+                                                     "github, mof-yaml.")]
+OutputOpt = Annotated[list[str] | None, typer.Option("--output", "-o", metavar="FILE", help="Where the --format "
+                                                     "before it goes (repeatable): a file (replaced atomically, its "
+                                                     "mode kept), a device or pipe (written to), '-' (stdout), a "
+                                                     "folder for site and badge. Without a --format before it, the "
+                                                     "extension names the format (.json .html .md .sarif .xml .svg). "
+                                                     "Formats without one go to stdout.")]
+DetailsOpt = Annotated[bool, typer.Option("--details", "-v", help="The terminal view with the evidence behind "
+                                          "each verdict, the licence, flags and frameworks of each model.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Let --format site (or badge) replace a non-empty folder "
+                                        "that openaudit did not write; its contents are deleted.")]
 SnapshotsOpt = Annotated[Path | None, typer.Option("--snapshots", help="Read a snapshot store instead of the Hub.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 3 when any model is skipped; MOF strict licences.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
@@ -68,88 +78,88 @@ def _err(msg: str) -> None:
     typer.echo(f"openaudit: {msg}", err=True)
 
 
-def _pair_outputs(formats: list[str] | None, outputs: list[Path] | None, default: str) -> list[tuple[str, Path | None]]:
-    fmts = formats or [default]
-    outs = list(outputs or [])
-    if len(outs) > len(fmts):
-        raise UsageError("more --output than --format options")
-    pairs: list[tuple[str, Path | None]] = [(f, outs[i] if i < len(outs) else None) for i, f in enumerate(fmts)]
-    to_stdout = [f for f, o in pairs if o is None]
-    if len(to_stdout) > 1:
-        raise UsageError(f"formats {', '.join(to_stdout)} would all go to stdout: give each an --output")
-    if "html" in to_stdout and sys.stdout.isatty():  # a page's markup is no use on a terminal
-        raise UsageError("--format html writes a page to open in a browser: give it --output FILE.html")
-    return pairs
+def _store_folder(path: Path) -> None:
+    """`snapshot -o STORE`: a folder that can be written, checked before the first request."""
+    from openaudit.outputs import CannotWrite, check_folder
+
+    if path.exists() and not path.is_dir():
+        raise CannotWrite(path, "not a folder (a snapshot store is one)")
+    check_folder(path)
 
 
-# Formats whose --output is a directory: `site` always, `badge` unless -o names one .svg file.
-TREE_FORMATS = {"site": "openaudit.render.site:site_files", "badge": "openaudit.render.badge:badge_files"}
+def _hub_offline() -> bool:
+    """HF_HUB_OFFLINE=1 (huggingface_hub's own switch) means --offline."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _tree_files(report: Report, fmt: str, out: Path | None) -> dict[str, str] | None:
-    from importlib import import_module
+def _targets(targets: list[str]) -> list[str]:
+    """What the user typed, as ids: a Hub address (https://huggingface.co/owner/name, hf.co/...) becomes
+    owner/name[@revision]; a bare owner, which `audit` cannot take, gets the command that can."""
+    from openaudit.repoid import from_hub_url, shown, validate_owner
 
-    if fmt == "site" and out is None:
-        raise UsageError("--format site writes a directory: give it --output DIR")
-    if fmt == "badge" and out is not None and out.suffix.lower() == ".svg" and len(report.subjects) > 1:
-        raise UsageError("several models give several badges: pass --output DIR instead of a .svg file")
-    if fmt == "badge" and out is None and len(report.subjects) > 1:
-        raise UsageError("several models give several badges: pass --output DIR (one .svg per model)")
-    if fmt not in TREE_FORMATS or out is None or (fmt == "badge" and out.suffix.lower() == ".svg"):
-        return None
-    mod, _, fn = TREE_FORMATS[fmt].partition(":")
-    files: dict[str, str] = getattr(import_module(mod), fn)(report)
-    return files
-
-
-def emit(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
-    """Render every format first, then put each in place: nothing is partially written when a renderer
-    fails. Bytes (JSON) are rendered in chunks straight into a temporary file, so an organisation's
-    report is never held whole in memory."""
-    import shutil
-    import tempfile
-
-    from openaudit.render import stream
-    from openaudit.sources.store import stage_file
-
-    staged: list[tuple[str | Path | dict[str, str], Path | None]] = []
-    try:
-        for f, out in pairs:
-            tree = _tree_files(report, f, out)
-            if tree is not None:
-                staged.append((tree, out))
-                continue
-            data = stream(f)(report)
-            if out is None and isinstance(data, str):
-                staged.append((data, None))  # text to stdout keeps the terminal's encoding
-            else:
-                target = out if out is not None else Path(tempfile.gettempdir()) / "openaudit-stdout"
-                staged.append((stage_file(target, data), out))
-        for item, out in staged:
-            if isinstance(item, dict):
-                from openaudit.render.site import write_tree
-
-                assert out is not None
-                write_tree(out, item)
-            elif isinstance(item, str):
-                sys.stdout.write(item)
-                sys.stdout.flush()
-            elif out is None:
-                sys.stdout.flush()
-                with open(item, "rb") as fh:
-                    shutil.copyfileobj(fh, sys.stdout.buffer)
-                sys.stdout.buffer.flush()
-            else:
-                os.replace(item, out)
-    finally:
-        for item, _ in staged:
-            if isinstance(item, Path):
-                item.unlink(missing_ok=True)
+    out = []
+    for t in targets:
+        ref = from_hub_url(t)
+        if ref == t and "/" not in t and "@" not in t and t not in (".", "..") and not Path(t).exists():
+            try:
+                owner = validate_owner(t)
+            except UsageError:
+                owner = None
+            if owner:
+                raise UsageError(f"'{shown(t)}' is not a model id (owner/name); to audit every model of "
+                                 f"the organisation or user '{shown(t)}': openaudit org {shown(t)}")
+        out.append(ref)
+    return out
 
 
-def summarize(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
+# What each value is, as `--help` shows it (typer would show the Python type, `<list[Path]>`).
+METAVARS = {"profile": "PROFILE", "format": "FORMAT", "output": "FILE", "snapshots": "STORE", "token": "TOKEN",
+            "cache_dir": "DIR", "processes": "N", "policy": "FILE", "baseline": "REPORT.json", "include": "GLOB",
+            "exclude": "GLOB", "max_requests": "N", "jobs": "N", "depth": "[metadata|card|full]", "since": "DATE",
+            "limit": "N", "targets": "MODEL", "files": "REPORT.json", "old": "OLD.json", "new": "NEW.json",
+            "criterion": "ID", "token_file": "FILE", "timeout": "SECONDS"}
+
+
+class _Command(TyperCommand):
+    """Records the order of --format and --output on the command line (click keeps each list, not how
+    they interleave): `-o` binds to the `-f` before it. Gives every value a name a person reads."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for p in self.params:
+            if getattr(p, "metavar", None) is None and p.name in METAVARS:
+                p.metavar = METAVARS[p.name]
+            if getattr(p, "param_type_name", "") == "argument" and hasattr(p, "display_type"):
+                p.display_type = lambda ctx: ""  # its help says what it is: no "<list[str]>"
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        with contextlib.suppress(Exception):  # a bad command line is reported by click's own parse below
+            _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+            ctx.meta["openaudit.order"] = [p.name for p in order if p.name in ("format", "output")]
+        return super().parse_args(ctx, args)
+
+
+def _outputs(ctx: typer.Context, formats: list[str] | None, outputs: list[str] | None, force: bool = False,
+             default: str = "terminal") -> list[Output]:
+    """Every output checked before the first request (openaudit.outputs): exit 2 naming what is wrong."""
+    from openaudit.outputs import pair, plan
+
+    return plan(pair(formats, outputs, ctx.meta.get("openaudit.order"), default), force)
+
+
+def emit(report: Report, pairs: list[tuple[str, Path | str | None]] | list[Output], details: bool = False) -> None:
+    """Write the report in every format asked for (see openaudit.outputs.write)."""
+    from openaudit.outputs import Output, plan, write
+
+    planned = [p for p in pairs if isinstance(p, Output)]
+    if len(planned) != len(pairs):
+        planned = plan([(f, None if o is None else str(o)) for f, o in pairs])  # type: ignore[misc]
+    write(report, planned, details)
+
+
+def summarize(report: Report, outputs: list[Output]) -> None:
     """With --format github on GitHub Actions: append the Markdown step summary, also when all passed."""
-    if any(f == "github" for f, _ in pairs) and os.environ.get("GITHUB_STEP_SUMMARY"):
+    if any(o.fmt == "github" for o in outputs) and os.environ.get("GITHUB_STEP_SUMMARY"):
         from openaudit.render.github import append_step_summary
 
         append_step_summary(Path(os.environ["GITHUB_STEP_SUMMARY"]), report)
@@ -165,15 +175,32 @@ def _policy(path: Path | None, no_policy: bool, baseline: Path | None, today: da
     return rules, base
 
 
-def _conclude(report: Report, pairs: list[tuple[str, Path | None]], rules: Any, base: Any, today: date,
-              strict: bool) -> Report:
+def _conclude(report: Report, pairs: list[Output], rules: Any, base: Any, today: date,
+              strict: bool, details: bool = False) -> Report:
     """Apply the policy, then write every output and the CI step summary: the same for audit and org."""
     from openaudit import policy as pol
 
     report = pol.evaluate(report, rules, today, base, strict)
-    emit(report, pairs)
+    emit(report, pairs, details)
     summarize(report, pairs)
+    _tell_policy(report, pairs)
     return report
+
+
+def _tell_policy(report: Report, pairs: list[Output]) -> None:
+    """A failed policy names each violation on stderr (a CI log says why it is red), unless a view
+    on stdout that names them (terminal, github annotations, Markdown) has just said it."""
+    from openaudit.render.terminal import policy_lines
+
+    p = report.policy
+    if not p or (p.get("passed") and not p.get("strict_failed")):
+        return
+    if any(o.fmt in ("terminal", "github", "md") and o.kind == "stdout" for o in pairs):
+        return
+    lines = [line.strip() for line in policy_lines(report, width=1000)]
+    _err(lines[0])
+    for line in lines[1:]:
+        typer.echo(f"  {line}", err=True)
 
 
 def _fetch_error_kinds() -> set[str]:
@@ -288,6 +315,8 @@ def _tell_outcome(report: Report, quiet: bool) -> None:
 
 
 def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Every failure as one or two lines and its exit code: no traceback reaches a user (unless
+    OPENAUDIT_DEBUG is set, for a bug report)."""
     try:
         return fn(*args, **kwargs)
     except OpenAuditError as e:
@@ -296,14 +325,42 @@ def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     except KeyboardInterrupt:
         _err("interrupted; no output was written")
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        _stdout_gone()
+        raise typer.Exit(141) from None  # the reader went away (`| head`), as a shell's SIGPIPE exit
+    except Exception as e:
+        if os.environ.get("OPENAUDIT_DEBUG") or type(e).__module__.startswith(("typer", "click")):
+            raise  # typer.Exit and click's own errors are how a command ends
+        _err(_unexpected(e))
+        raise typer.Exit(int(ExitCode.USAGE)) from None
 
 
-@app.command()
+def _unexpected(e: Exception) -> str:
+    from openaudit.repoid import shown
+
+    if isinstance(e, OSError) and e.strerror:
+        where = f"{shown(str(e.filename), 300)}: " if e.filename else ""
+        return f"{where}{e.strerror}"
+    return (f"unexpected error: {type(e).__name__}: {shown(str(e), 300)}\n"
+            "  This is a bug in openaudit; please report it (OPENAUDIT_DEBUG=1 shows where it happened).")
+
+
+def _stdout_gone() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+@app.command(cls=_Command)
 def audit(
+    ctx: typer.Context,
     targets: Annotated[list[str], typer.Argument(help="owner/name, owner/name@revision, or a local model folder")],
     profile: ProfileOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
+    force: ForceOpt = False,
+    details: DetailsOpt = False,
     snapshots: SnapshotsOpt = None,
     offline: OfflineOpt = False,
     strict: StrictOpt = False,
@@ -325,7 +382,12 @@ def audit(
     refresh: RefreshOpt = False,
     processes: ProcessesOpt = None,
 ) -> None:
-    """Audit models on the Hub (or in a snapshot store, or a local folder)."""
+    """Audit models on the Hub (or in a snapshot store, or a local folder).
+
+    \b
+    Example:
+      openaudit audit deepseek-ai/DeepSeek-R1 https://huggingface.co/mistralai/Mistral-7B-v0.1 -f html -o compare.html
+    """
     from openaudit import api
 
     # Many models on a terminal: one bar; otherwise (a CI log, one model) a line per model started.
@@ -336,14 +398,16 @@ def audit(
             typer.echo(f"auditing {repo_id} …", err=True)
 
     def go() -> Report:
-        pairs = _pair_outputs(format, output, "terminal")
+        ids = _targets(targets)
+        pairs = _outputs(ctx, format, output, force)
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
         stats: dict[str, Any] = {}
         kwargs: dict[str, Any] = dict(
             snapshots=snapshots, profiles=profile or (rules.profiles if rules else None), token=token, strict=strict,
             jobs=jobs, depth=depth, progress=progress, include=include or (), exclude=exclude or (), since=since,
-            limit=limit, max_requests=max_requests, cache_dir=cache_dir, refresh=refresh, offline=offline,
+            limit=limit, max_requests=max_requests, cache_dir=cache_dir, refresh=refresh,
+            offline=offline or _hub_offline(),
             processes=processes, stats=stats)
         if bar:
             with _progress_bar(f"auditing {len(targets)} models") as update:
@@ -351,13 +415,13 @@ def audit(
                 def done(_target: str, n: int, total: int) -> None:
                     update(f"auditing {total} models", n, total)
 
-                report = api.audit_models(targets, done=done, **kwargs)
+                report = api.audit_models(ids, done=done, **kwargs)
         else:
-            report = api.audit_models(targets, **kwargs)
+            report = api.audit_models(ids, **kwargs)
         note = _selection_note(stats, since, max_requests)
         if note and not quiet:
             _err(note)
-        report = _conclude(report, pairs, rules, base, today, strict)
+        report = _conclude(report, pairs, rules, base, today, strict, details)
         _tell_outcome(report, quiet)
         return report
 
@@ -365,8 +429,9 @@ def audit(
     raise typer.Exit(int(exit_code(report, strict)))
 
 
-@app.command()
+@app.command(cls=_Command)
 def org(
+    ctx: typer.Context,
     organisation: Annotated[str, typer.Argument(metavar="ORG", help="Organisation or user on the Hub "
                                                 "(with --snapshots: the store's owner folder)")],
     include: IncludeOpt = None,
@@ -385,6 +450,8 @@ def org(
     profile: ProfileOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
+    force: ForceOpt = False,
+    details: DetailsOpt = False,
     snapshots: SnapshotsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -393,11 +460,19 @@ def org(
     no_policy: NoPolicyOpt = False,
     baseline: BaselineOpt = None,
 ) -> None:
-    """Audit every model of an organisation: one listing, pinned parallel reads, a cache."""
+    """Audit every model of an organisation: one listing, pinned parallel reads, a cache.
+
+    \b
+    Example:
+      openaudit org deepseek-ai -f json -o deepseek.json
+    """
     from openaudit import api
 
     def go() -> Report:
-        pairs = _pair_outputs(format, output, "terminal")
+        from openaudit.repoid import owner_from_hub_url
+
+        owner = owner_from_hub_url(organisation)  # https://huggingface.co/NAME as pasted
+        pairs = _outputs(ctx, format, output, force)
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
         stats: dict[str, object] = {}
@@ -408,26 +483,36 @@ def org(
         kwargs = dict(snapshots=snapshots, profiles=profile or (rules.profiles if rules else None), token=token,
                       strict=strict, jobs=jobs, depth=depth, include=include or scope_include,
                       exclude=exclude or (scope.exclude if scope else ()), since=since or scope_since,
-                      limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline,
+                      limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline or _hub_offline(),
                       max_requests=max_requests, processes=processes, stats=stats)
         if not quiet and sys.stderr.isatty():
-            with _progress_bar(f"listing {organisation}") as progress:
-                report = api.audit_org(organisation, progress=progress, **kwargs)  # type: ignore[arg-type]
+            with _progress_bar(f"listing {owner}") as progress:
+                report = api.audit_org(owner, progress=progress, **kwargs)  # type: ignore[arg-type]
         else:
-            report = api.audit_org(organisation, **kwargs)  # type: ignore[arg-type]
+            report = api.audit_org(owner, **kwargs)  # type: ignore[arg-type]
         if not quiet and stats.get("requests") is not None and snapshots is None:
-            _err(f"{organisation}: {stats.get('audited')} of {stats.get('listed')} listed models; "
+            _err(f"{owner}: {stats.get('audited')} of {stats.get('listed')} listed models; "
                  f"{_requests_told(stats)}; "
                  f"audited in {stats.get('audit_processes') or 'no'} worker processes; cache {stats.get('cache')}")
-        report = _conclude(report, pairs, rules, base, today, strict)
+        report = _conclude(report, pairs, rules, base, today, strict, details)
         _tell_outcome(report, quiet)
+        if stats.get("listed") == 0:
+            # A misspelt vendor in a nightly job must not stay green: nothing audited is incomplete.
+            from openaudit.repoid import shown
+
+            where = ("in the snapshot store" if snapshots is not None else
+                     "in the cache (offline)" if offline or _hub_offline() else "by the Hub")
+            _err(f"no models of '{shown(owner)}' listed {where}: check the name (an organisation "
+                 "or user, as in https://huggingface.co/NAME)")
+            nothing.append(True)
         return report
 
+    nothing: list[bool] = []
     report = _run(go)
-    raise typer.Exit(int(exit_code(report, strict)))
+    raise typer.Exit(int(ExitCode.INCOMPLETE if nothing else exit_code(report, strict)))
 
 
-@app.command()
+@app.command(cls=_Command)
 def snapshot(
     targets: Annotated[list[str], typer.Argument(help="owner/name[@revision] ...")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Store directory to write.")],
@@ -437,7 +522,13 @@ def snapshot(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Models read at once.")] = 4,
     max_requests: MaxRequestsOpt = None,
 ) -> None:
-    """Record what the source served (and the datasets and base models it links to) into a store."""
+    """Record what the source served (and the datasets and base models it links to) into a store.
+
+    \b
+    Example:
+      openaudit snapshot meta-llama/Llama-3.1-8B -o store/
+      openaudit audit meta-llama/Llama-3.1-8B --snapshots store/
+    """
     from openaudit import api
 
     def wrote(snap: RepoSnapshot, linked: int) -> None:
@@ -445,7 +536,11 @@ def snapshot(
             typer.echo(f"wrote {snap.repo_id}@{(snap.revision or '')[:12]} (+{linked} linked)", err=True)
 
     def go() -> int:
-        failed = api.record_snapshots(targets, output, snapshots=snapshots, token=token, jobs=jobs,
+        if snapshots is None and _hub_offline():
+            raise UsageError("HF_HUB_OFFLINE is set, and `snapshot` records what the Hub serves: unset it "
+                             "(or record from another store with --snapshots)")
+        _store_folder(output)
+        failed = api.record_snapshots(_targets(targets), output, snapshots=snapshots, token=token, jobs=jobs,
                                       max_requests=max_requests, done=wrote)
         for repo_id, why in failed:
             _err(f"{repo_id}: {why}")
@@ -468,83 +563,113 @@ def bundled_store() -> Path:
     return Path(__file__).resolve().parent.parent / "tests" / "store"
 
 
-@app.command()
+@app.command(cls=_Command)
 def demo(
+    ctx: typer.Context,
     format: FormatOpt = None,
     output: OutputOpt = None,
+    force: ForceOpt = False,
+    details: DetailsOpt = False,
 ) -> None:
-    """The flagship audit (Llama 3.1, Mistral 7B, DeepSeek-R1, OLMo 2) on the bundled snapshots, offline."""
+    """The flagship audit (Llama 3.1, Mistral 7B, DeepSeek-R1, OLMo 2) on the bundled snapshots, offline.
+
+    \b
+    Example:
+      openaudit demo -v
+    """
     from openaudit import api
 
     def go() -> Report:
-        pairs = _pair_outputs(format, output, "terminal")
+        pairs = _outputs(ctx, format, output, force)
         report = api.audit_models(list(FLAGSHIPS), snapshots=bundled_store())
-        emit(report, pairs)
+        emit(report, pairs, details)
         return report
 
     _run(go)
     raise typer.Exit(0)
 
 
-@app.command()
+@app.command(cls=_Command)
 def report(
+    ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="Saved JSON reports")],
     format: FormatOpt = None,
     output: OutputOpt = None,
+    force: ForceOpt = False,
+    details: DetailsOpt = False,
 ) -> None:
-    """Re-render saved audits with no network."""
+    """Re-render saved audits (JSON reports) with no network.
+
+    \b
+    Example:
+      openaudit report a.json b.json -f site -o site/
+    """
     from openaudit.report import load_report
 
     def go() -> None:
-        pairs = _pair_outputs(format, output, "terminal")
+        pairs = _outputs(ctx, format, output, force)
         reports = [load_report(f) for f in files]
         merged = reports[0].model_copy(update={"subjects": [s for r in reports for s in r.subjects]})
-        emit(merged, pairs)
+        emit(merged, pairs, details)
 
     _run(go)
 
 
-@app.command()
+@app.command(cls=_Command)
 def diff(
     old: Annotated[Path, typer.Argument(help="Earlier JSON report")],
     new: Annotated[Path, typer.Argument(help="Later JSON report")],
     format: Annotated[str, typer.Option("--format", "-f", help="terminal, md or json")] = "terminal",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
+                                              help="Write here instead of stdout ('-': stdout).")] = None,
     fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression",
                                                      help="Exit 1 when any model is less open than before.")] = False,
 ) -> None:
-    """What changed between two saved audits: models, verdicts, classes, flags, licences, revisions."""
+    """What changed between two saved audits: models, verdicts, classes, flags, licences, revisions.
+
+    \b
+    Example:
+      openaudit diff last-week.json today.json --fail-on-regression
+    """
     from openaudit.diff import DIFF_FORMATS, diff_reports
     from openaudit.report import load_report
 
     def go() -> int:
         if format not in DIFF_FORMATS:
             raise UsageError(f"unknown diff format '{format}'; available: {', '.join(DIFF_FORMATS)}")
-        d = diff_reports(load_report(old), load_report(new))
-        text = DIFF_FORMATS[format](d)
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            from openaudit.sources.store import atomic_write
+        from openaudit.outputs import check, put_text
 
-            atomic_write(output, text)
+        target = check(format, output)
+        d = diff_reports(load_report(old), load_report(new))
+        put_text(target, DIFF_FORMATS[format](d))
         return int(d["regressions"])
 
     regressions = _run(go)
     raise typer.Exit(int(ExitCode.POLICY_FAILED if fail_on_regression and regressions else ExitCode.OK))
 
 
-@criteria_app.command("list")
+@criteria_app.command("list", cls=_Command)
 def criteria_list(profile: ProfileOpt = None) -> None:
-    """List profiles and their criteria."""
+    """List profiles and their criteria.
+
+    \b
+    Example:
+      openaudit criteria list -p mof
+    """
     from openaudit.render.criteria import render_list
 
     _run(lambda: typer.echo(render_list(profile)))
 
 
-@criteria_app.command("explain")
-def criteria_explain(criterion: Annotated[str, typer.Argument(help="Criterion id (OA-LIC-001) or flag id")]) -> None:
-    """Explain one criterion: question, outcomes and rules, evidence used, remediation, references."""
+@criteria_app.command("explain", cls=_Command)
+def criteria_explain(criterion: Annotated[str, typer.Argument(
+        help="Criterion id (OA-LIC-001) or slug (weights-downloadable), in any case; or a flag id")]) -> None:
+    """Explain one criterion: question, outcomes and rules, evidence used, remediation, references.
+
+    \b
+    Example:
+      openaudit criteria explain MOF-C10   (or its slug, mof-model-parameters-final, in any case)
+    """
     from openaudit.render.criteria import render_explain
 
     _run(lambda: typer.echo(render_explain(criterion)))
@@ -557,8 +682,22 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False) -> None:
+def _main(
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colour in the terminal view (as NO_COLOR=1).")]
+    = False,
+) -> None:
+    """Audit how open a published AI model really is, with evidence.
+
+    \b
+    Start with:  openaudit demo
+    One model:   openaudit audit deepseek-ai/DeepSeek-R1
+    Exit codes:  0 ok, 1 policy failed, 2 usage or input error, 3 incomplete.
+    """
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    if no_color:
+        os.environ["NO_COLOR"] = "1"
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -579,6 +718,10 @@ def main() -> None:
     try:
         app(standalone_mode=True)  # click exits 2 on its own usage errors; commands exit with their codes
     finally:
+        try:
+            sys.stdout.flush()
+        except OSError:  # a full disk or a closed pipe: said already, or nothing was left to say
+            _stdout_gone()
         # The outputs are written and closed. What is left is freed as the interpreter exits; frozen,
         # it is not walked by a last full collection first (0.25 s after an organisation's audit).
         gc.freeze()

@@ -151,3 +151,45 @@ def write_repo(
 def repo_writer() -> Any:
     """`repo_writer(store, repo_id, info, files, repo_type=..., revision=...)`: build a tiny store."""
     return write_repo
+
+
+# The quick subset, `python -m pytest -m "not slow"` (README, Development), stays under 2 minutes on
+# a 2-core machine: besides the tests marked slow where they are written, these take seconds each
+# (a subprocess or a fake Hub per case, hypothesis, real signals and worker processes) and are
+# marked slow here, in one place. The full suite (.ci/run) runs them all.
+SLOW_HERE = (
+    "tests/test_fuzz.py",
+    "tests/test_hostile.py::test_hostile_case_through_the_fake_hub",
+    "tests/test_hostile.py::test_html_never_links_a_url_with_a_control",
+    "tests/test_hostile.py::test_hostile_case_from_the_store",
+    "tests/test_schema.py::test_every_json_the_cli_emits_is_schema_valid",
+    "tests/test_org_pipeline.py::test_org_audit_equals_model_by_model_audit_in_processes",
+    "tests/test_secrets.py::test_no_command_leaks_the_token",
+    "tests/test_secrets.py::test_token_on_the_command_line_is_never_echoed",
+    "tests/test_cli_safety.py::test_no_error_path_shows_a_traceback",
+    "tests/test_cli_safety.py::test_output_problems_cost_no_request",
+    "tests/test_cli_safety.py::test_the_printed_sha_prefix_is_taken_back",
+    "tests/test_cli_safety.py::test_criteria_explain_takes_the_slug_in_any_case",
+    "tests/test_org.py::test_progress_is_a_bar_on_a_terminal_and_absent_from_a_log",
+    "tests/test_org.py::test_the_command_lists_on_a_thread_then_forks_its_workers",
+    "tests/test_org.py::test_429_with_ratelimit_reset_is_waited_out",
+    "tests/test_org.py::test_a_rate_limited_audit_of_many_models_waits",
+    "tests/test_org_pipeline.py::test_audit_of_many_models_in_worker_processes_equals",
+    "tests/test_org_pipeline.py::test_a_thread_just_joined_does_not_stop_the_fork",
+    "tests/test_atomic.py::test_interrupted_",
+    "tests/test_license_identify.py::test_corpus_accuracy_is_at_least_the_measured_figure",
+    "tests/test_gate.py::test_after_a_reset_the_held_threads_send_the_windows_quota",
+    "tests/test_cli.py::test_a_huggingface_cache_snapshot_is_audited_where_it_lies",
+    "tests/test_cli.py::test_snapshot_keeps_renamed_bases_replayable",
+    "tests/test_cli.py::test_audit_jobs_changes_nothing_but_speed",
+    "tests/test_cli.py::test_a_repo_id_means_the_repo_even_when_a_folder_has_that_name",
+    "tests/test_browser.py::test_flagship_comparison",
+    "tests/test_browser.py::test_single_page_shows_verdicts_flags_and_lineage",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW_HERE):
+            item.add_marker(pytest.mark.slow)

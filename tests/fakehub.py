@@ -442,6 +442,13 @@ class _Handler(BaseHTTPRequestHandler):
             return base, top
         if _SHA_RE.match(rev) and (base / "revisions" / rev / "info.json").is_file():
             return base / "revisions" / rev, _read_json(base / "revisions" / rev / "info.json")
+        if re.fullmatch(r"[0-9a-f]{7,39}", rev):  # a commit named by a prefix of its sha, as git takes it
+            found = [(base, top)] if str(top.get("sha", "")).startswith(rev) else []
+            if (base / "revisions").is_dir():
+                found += [(d, _read_json(d / "info.json")) for d in (base / "revisions").iterdir()
+                          if d.name.startswith(rev) and (d / "info.json").is_file()]
+            if len(found) == 1:
+                return found[0]
         raise HubError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
 
     def _info(self, repo_type: str, repo_id: str, rev: str | None, params: list[tuple[str, str]]):

@@ -25,7 +25,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
                        capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         pytest.fail(f"wheel build failed:\n{r.stderr[-2000:]}")
-    (whl,) = out.glob("openaudit-*.whl")
+    (whl,) = out.glob("openaudit_ai-*.whl")  # the distribution openaudit-ai (see pyproject.toml)
     return whl
 
 

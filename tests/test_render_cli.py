@@ -40,7 +40,7 @@ def test_several_formats_and_outputs_in_one_run(saved: Path, tmp_path: Path) -> 
     assert pages == ["ghost__missing-model.html", "meta-llama__Llama-3.1-8B.html",
                      "mistralai__Mistral-7B-v0.1.html", "someone__llama-finetune.html"]
     badges = sorted(p.name for p in (tmp_path / "badges").iterdir())
-    assert badges == [p.replace(".html", ".svg") for p in pages]
+    assert badges == [".openaudit-site", *(p.replace(".html", ".svg") for p in pages)]  # marked as ours
     assert (tmp_path / "r.json").read_text() == sample_report().to_json()
 
 
@@ -48,8 +48,9 @@ def test_site_needs_a_directory_and_replaces_it_whole(saved: Path, tmp_path: Pat
     r = CliRunner().invoke(app, ["report", str(saved), "-f", "site"])
     assert r.exit_code == 2 and "--output DIR" in r.output
     out = tmp_path / "site"
-    (out / "models").mkdir(parents=True)
-    (out / "models" / "stale.html").write_text("old")
+    r = CliRunner().invoke(app, ["report", str(saved), "-f", "site", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    (out / "models" / "stale.html").write_text("old")  # a page of a model no longer audited
     r = CliRunner().invoke(app, ["report", str(saved), "-f", "site", "-o", str(out)])
     assert r.exit_code == 0, r.output
     assert not (out / "models" / "stale.html").exists()

@@ -46,13 +46,18 @@ def _explain_criterion(p: Profile, c: Criterion) -> str:
 
 
 def render_explain(cid: str) -> str:
+    """One criterion (by id or slug, in any case) or flag explained; an unknown name gets the
+    nearest ones as "did you mean"."""
+    want = cid.strip().casefold()
+    names: list[str] = []
     for name in available_profiles():
         p = load_profile(name)
-        c = p.criterion(cid)
-        if c is not None:
-            return _explain_criterion(p, c)
+        for c in p.criteria:
+            if want in (c.id.casefold(), c.slug.casefold()):
+                return _explain_criterion(p, c)
+            names += [c.id, c.slug]
     for f in load_flags().flags:
-        if f.id == cid:
+        if f.id.casefold() == want:
             out = [f"flag {f.id} — {f.title}", f"severity: {f.severity}"]
             if f.lower is not None:
                 out.append(f"  ({f.lower.severity} instead when: {_pred(f.lower.when)})")
@@ -64,4 +69,12 @@ def render_explain(cid: str) -> str:
                 out += [f"  - {_pred(b.when)}: “{b.text}”" for b in f.because]
             out += [f"Message: {f.message}", "", f"Remediation: {f.remediation}"]
             return "\n".join(out)
-    raise UsageError(f"no criterion or flag '{cid}'; see `openaudit criteria list`")
+        names.append(f.id)
+    import difflib
+
+    from openaudit.repoid import shown
+
+    near = difflib.get_close_matches(want, list(dict.fromkeys(n.casefold() for n in names)), n=3, cutoff=0.6)
+    spelt = {n.casefold(): n for n in names}
+    hint = f"; did you mean {' or '.join(spelt[n] for n in near)}?" if near else ""
+    raise UsageError(f"no criterion or flag '{shown(cid, 80)}'{hint} (all of them: openaudit criteria list)")

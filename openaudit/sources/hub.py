@@ -65,6 +65,7 @@ from huggingface_hub.utils import (
     parse_ratelimit_headers,
 )
 
+from openaudit import __version__ as _VERSION  # the distribution is openaudit-ai; "openaudit" is another's
 from openaudit import errors
 from openaudit.cache import Depth, SnapshotCache, paths_for_depth
 from openaudit.repoid import RepoRef, parse_ref, validate_dataset_id, validate_repo_id
@@ -85,13 +86,6 @@ log = logging.getLogger(__name__)
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _RETRY_STATUS = frozenset({408, 500, 502, 503, 504})
 _T = TypeVar("_T")
-
-try:  # pragma: no cover - version lookup
-    from importlib.metadata import version as _pkg_version
-
-    _VERSION = _pkg_version("openaudit")
-except Exception:  # pragma: no cover
-    _VERSION = "0"
 
 
 def _display(endpoint: str) -> str:

@@ -68,6 +68,20 @@ def _load_json(path: Path) -> dict[str, Any]:
 
 
 
+def _by_prefix(base: Path, revision: str, top: dict[str, Any]) -> Path | None:
+    """A commit named by a prefix of its sha (7 hex digits or more, as openaudit prints 12), as the Hub
+    takes it: the one commit of the repo's in the store that it starts, or None."""
+    rev = revision.lower()
+    if not (7 <= len(rev) < 40 and all(c in "0123456789abcdef" for c in rev)):
+        return None
+    found = [base] if str(top.get("sha", "")).startswith(rev) else []
+    older = base / "revisions"
+    if older.is_dir():
+        found += [d for d in older.iterdir() if SHA_RE.match(d.name) and d.name.startswith(rev)
+                  and (d / "info.json").is_file()]
+    return found[0] if len(found) == 1 else None
+
+
 class StoreSource:
     """Reads snapshots from a store directory with no network."""
 
@@ -91,6 +105,8 @@ class StoreSource:
             return base
         if SHA_RE.match(revision) and (base / "revisions" / revision / "info.json").is_file():
             return base / "revisions" / revision
+        if found := _by_prefix(base, revision, top):
+            return found
         raise RevisionNotFound(repo_id, f"revision '{revision}' of '{repo_id}' is not in the snapshot store")
 
     def model(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
