@@ -18,14 +18,14 @@ import pytest
 pytest.importorskip("duckdb")
 pytest.importorskip("pyarrow")
 
-import pyarrow as pa  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-from census_dumps import rows, write_cards, write_dumps, write_models  # noqa: E402
-from fakehub import FakeHub  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
+import pyarrow as pa
+import pyarrow.parquet as pq
+from census_dumps import rows, write_cards, write_dumps, write_models
+from fakehub import FakeHub
+from typer.testing import CliRunner
 
-from openaudit.census import run  # noqa: E402
-from openaudit.cli import app  # noqa: E402
+from openaudit.census import run
+from openaudit.cli import app
 
 N = 160
 RG = 40  # rows per row group: 4 parts
@@ -91,8 +91,8 @@ def test_census_row_equals_audit_of_the_same_snapshot(local_run: Path, tmp_path:
     from openaudit.sources.store import write_snapshot
 
     data = {r["id"]: (r, card) for r, card in rows(N)}
-    pick = next(rid for rid, (r, card) in data.items()
-                if card and "base_model:mistralai/Mistral-7B-v0.1" in r["tags"] and "datasets" not in (r["cardData"] or ""))
+    pick = next(rid for rid, (r, card) in data.items() if card and "base_model:mistralai/Mistral-7B-v0.1" in r["tags"]
+                and "datasets" not in (r["cardData"] or ""))
     store = tmp_path / "store"
     for rid in (pick, BASES[1]["id"]):
         r, card = data[rid]
@@ -175,7 +175,7 @@ def test_resume_skips_the_parts_already_written(dumps: tuple[Path, Path], tmp_pa
 
 
 def test_other_options_in_the_same_outdir_are_refused(dumps: tuple[Path, Path], tmp_path: Path) -> None:
-    models, cards = dumps
+    models, _cards = dumps
     run(str(models), tmp_path / "o", workers=0, quiet=True)
     res = CliRunner().invoke(app, ["census", str(models), "-o", str(tmp_path / "o"), "--where", "downloads > 5"])
     assert res.exit_code == 2
@@ -184,7 +184,7 @@ def test_other_options_in_the_same_outdir_are_refused(dumps: tuple[Path, Path], 
 
 @pytest.mark.slow
 def test_a_killed_run_resumes_where_it_stopped(tmp_path: Path) -> None:
-    models, cards = write_dumps(tmp_path / "in", 600, row_group_size=50)
+    models, cards = write_dumps(tmp_path / "in", 600, row_group_size=50)  # 12 parts
     out = tmp_path / "o"
     cmd = [sys.executable, "-m", "openaudit", "census", str(models), "--cards", str(cards), "-o", str(out),
            "--workers", "0", "--quiet"]
@@ -228,7 +228,7 @@ def _licensed_dump(tmp_path: Path, repo_writer: Any) -> tuple[Path, Path, str]:
             "tags": row["tags"], "siblings": [{"rfilename": s["rfilename"]} for s in row["siblings"]]}
     repo_writer(store, rid, info, {"README.md": card, "LICENSE": text})
     models = write_models(tmp_path / "in" / "models.parquet", data, row_group_size=6)
-    cards = write_cards(tmp_path / "in" / "cards.parquet", data)
+    write_cards(tmp_path / "in" / "cards.parquet", data)
     return models, store, rid
 
 
@@ -253,10 +253,9 @@ def test_read_licences_reads_them_pinned_from_the_hub(tmp_path: Path, monkeypatc
 def test_a_spent_budget_leaves_rows_incomplete_and_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           repo_writer: Any) -> None:
     models, store, rid = _licensed_dump(tmp_path, repo_writer)
-    cards = tmp_path / "in" / "cards.parquet"
     with FakeHub(store) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
-        res = CliRunner().invoke(app, ["census", str(models), "--cards", str(cards), "--read", "licences",
+        res = CliRunner().invoke(app, ["census", str(models), "--read", "licences",
                                        "--where", f"id = '{rid}'", "--max-requests", "0", "--workers", "0",
                                        "-q", "-o", str(tmp_path / "o")])
         assert hub.requests == []

@@ -277,7 +277,8 @@ def run(dump: str | None, outdir: str | os.PathLike[str], *, cards: str | None =
         cache_dir: str | os.PathLike[str] | None = None) -> CensusResult:
     """Run a census into `outdir` (see the module doc); resumes a census started there before."""
     if listing:
-        raise UsageError("--listing is not implemented yet: give a metadata dump (a parquet file, folder or hf:// path)")
+        raise UsageError("--listing is not implemented yet: give a metadata dump (a parquet file, folder "
+                         "or hf:// path)")
     if dump is None:
         raise UsageError("give a metadata dump (a parquet file, a folder of them, "
                          "or hf://datasets/OWNER/NAME@REV/PATH)")

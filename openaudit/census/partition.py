@@ -164,7 +164,8 @@ def _base_ids(rows: list[dict[str, Any]]) -> set[str]:
     ids: set[str] = set()
     for row in rows:
         info = info_from_row(row)
-        card = info.get("cardData") if isinstance(info.get("cardData"), dict) else {}
+        raw = info.get("cardData")
+        card: dict[str, Any] = raw if isinstance(raw, dict) else {}
         ids.update(b[0] for b in declared_bases(card, info["tags"]))
     return ids
 
