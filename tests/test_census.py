@@ -354,3 +354,34 @@ def test_dask_local_cluster_equals_the_local_run_row_for_row(dumps: tuple[Path, 
     assert manifest["engine"]["engine"] == "dask" and manifest["engine"]["workers"] == 2
     assert json.loads((tmp_path / "o" / "summary.json").read_text()) == json.loads(
         (local_run / "summary.json").read_text())
+
+
+def test_listing_builds_the_table_from_the_api_with_sha_and_gated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  store_dir: Path) -> None:
+    listed = {}
+    for info_path in sorted((store_dir / "models").glob("*/*/info.json")):
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        if info.get("id") == f"{info_path.parent.parent.name}/{info_path.parent.name}":
+            listed[info["id"]] = info
+    with FakeHub(store_dir, page_size=3) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        res = run(None, tmp_path / "o", listing=True, workers=0, quiet=True)
+        paths = [r["path"] for r in hub.requests]
+    assert res.exit_code == 0
+    assert paths and all(p == "/api/models" for p in paths)  # the listing only: --read none reads no file
+    assert len(paths) == -(-len(listed) // 3)  # one request per page
+    got = {r["id"]: r for r in results_of(tmp_path / "o")}
+    assert set(got) == set(listed)
+    for rid, info in listed.items():
+        assert got[rid]["revision"] == info["sha"], rid
+        assert got[rid]["gated"] == str(info.get("gated", False)).lower(), rid
+    gated = [rid for rid, info in listed.items() if info.get("gated") not in (False, None)]
+    assert gated and all("gated-access" in got[rid]["flags"] for rid in gated)
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["inputs"]["metadata"]["kind"] == "listing" and manifest["requests"]["total"] == len(paths)
+    # Run again: the census resumes from the listing it kept, with no new request.
+    with FakeHub(store_dir, page_size=3) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        again = run(None, tmp_path / "o", listing=True, workers=0, quiet=True)
+        assert hub.requests == []
+    assert again.reused == res.parts

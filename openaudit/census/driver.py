@@ -276,10 +276,9 @@ def run(dump: str | None, outdir: str | os.PathLike[str], *, cards: str | None =
         workers: int | None = None, listing: bool = False, profiles: Iterable[str] = (), quiet: bool = False,
         cache_dir: str | os.PathLike[str] | None = None) -> CensusResult:
     """Run a census into `outdir` (see the module doc); resumes a census started there before."""
-    if listing:
-        raise UsageError("--listing is not implemented yet: give a metadata dump (a parquet file, folder "
-                         "or hf:// path)")
-    if dump is None:
+    if listing and dump is not None:
+        raise UsageError("give either a DUMP or --listing, not both")
+    if dump is None and not listing:
         raise UsageError("give a metadata dump (a parquet file, a folder of them, "
                          "or hf://datasets/OWNER/NAME@REV/PATH)")
     if read not in READ_MODES:
@@ -302,7 +301,19 @@ def run(dump: str | None, outdir: str | os.PathLike[str], *, cards: str | None =
     work, results = out / "work", out / "results"
     work.mkdir(exist_ok=True)
     results.mkdir(exist_ok=True)
-    meta = resolve(dump, out, "dump")
+    listed_requests = 0
+    if listing:
+        from openaudit.census.listing import build_listing
+
+        listed, listed_requests = build_listing(out, max_requests, quiet)
+        if max_requests is not None:
+            max_requests = max(0, max_requests - listed_requests)
+        meta = resolve(str(listed), out, "dump")
+        meta.kind = "listing"
+        dump = f"--listing ({os.environ.get('HF_ENDPOINT') or 'https://huggingface.co'})"
+    else:
+        assert dump is not None
+        meta = resolve(dump, out, "dump")
     card_in = resolve(cards, out, "--cards") if cards else None
     cols = _columns(meta.files)
     if "id" not in cols:
@@ -354,8 +365,8 @@ def run(dump: str | None, outdir: str | os.PathLike[str], *, cards: str | None =
         _say(quiet, f"resuming: {reused} part(s) already written, {len(todo)} to do")
     rows_of = {n: r for n, (_f, _rg, r) in enumerate(parts)}
     progress = _Progress(sum(rows_of[t.part] for t in todo), len(todo), quiet)
-    totals: dict[str, int] = {"rows": 0, "lost": 0, "requests": 0, "api_requests": 0, "file_requests": 0,
-                              "rate_limited": 0}
+    totals: dict[str, int] = {"rows": 0, "lost": 0, "requests": listed_requests, "api_requests": listed_requests,
+                              "file_requests": 0, "rate_limited": 0}
     cpu = [0.0]
     failed: list[str] = []
 
