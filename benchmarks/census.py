@@ -4,14 +4,16 @@
     python benchmarks/census.py --rows 200000                      # every row audited three ways
     python benchmarks/census.py --rows 200000 --sample 8           # rows with hash(id) % 8 = 0 audited
 
-Three ways of auditing the same rows, each in a child process of its own (peak RSS from
-getrusage, the workers' peak from RUSAGE_CHILDREN after they were joined):
+Three ways of auditing the same rows, each in a child process of its own (peak RSS: VmHWM of that
+process, and the largest a census worker reported, see manifest.json):
 
 * **loop**: a plain single-process loop: read the metadata and card parquet with pyarrow, join the
   cards in a dict, and for each row build the snapshot and audit it (the same functions the census
   calls, with no engine, no parts, no DuckDB);
 * **local**: `openaudit census --engine local --workers 2` (worker processes);
-* **dask**: `openaudit census --engine dask --workers 2` (a LocalCluster of 2 single-threaded workers).
+* **dask**: `openaudit census --engine dask --workers 2` (a LocalCluster of 2 single-threaded workers);
+* **inproc** (not by default): `openaudit census --workers 0`, the census's parts in this one process
+  (what the engine costs beyond the loop, without a second process).
 
 It prints rows per second (wall) and per core, the CPU seconds per row the tasks spent, peak memory,
 the preparation's time (DuckDB: the card join split by part and the bases table, always over every
@@ -23,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -80,19 +81,22 @@ def _loop(models: str, cards: str, where: str | None) -> dict[str, float]:
 
 
 def _child(mode: str, models: str, cards: str, out: str, where: str | None, workers: int) -> None:
+    from openaudit.census.partition import peak_rss_mb
+
+    worker_peak = 0.0
     if mode == "loop":
         got = _loop(models, cards, where)
     else:
         from openaudit.census import run
 
         t0 = time.monotonic()
-        res = run(models, out, cards=cards, where=where, engine=mode, workers=workers, quiet=True)
+        engine, n = ("local", 0) if mode == "inproc" else (mode, workers)
+        res = run(models, out, cards=cards, where=where, engine=engine, workers=n, quiet=True)
         manifest = json.loads((Path(out) / "manifest.json").read_text())
         got = {"rows": res.rows, "seconds": time.monotonic() - t0, "cpu": manifest["cpu_seconds_in_tasks"],
                "failed": len(res.failed)}
-    self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({**got, "rss_mb": round(self_rss, 1), "worker_rss_mb": round(kids_rss, 1)}))
+        worker_peak = manifest["worker_peak_rss_mb"] if mode != "inproc" else 0.0
+    print(json.dumps({**got, "rss_mb": round(peak_rss_mb(), 1), "worker_rss_mb": worker_peak}))
 
 
 def _prepare_only(models: str, cards: str, work: str) -> dict[str, float]:
@@ -144,18 +148,21 @@ def main() -> int:
         results[mode] = json.loads(r.stdout.strip().splitlines()[-1])
         m = results[mode]
         print(f"{mode}: {m['rows']:,} rows in {m['seconds']:.1f} s", file=sys.stderr)
-    cores = {"loop": 1, "local": a.workers, "dask": a.workers}
+    cores = {"loop": 1, "inproc": 1, "local": a.workers, "dask": a.workers}
     print(f"\n{a.rows:,} rows generated; {results[next(iter(results))]['rows']:,} audited "
           f"(sample 1/{a.sample}); row groups of {a.row_group:,}; {os.cpu_count()} cores\n")
-    print("| way | rows | wall s | rows/s | rows/s per core | CPU ms/row (audit tasks) | peak RSS MB (main / worker) | "
-          "CPU-hours for 2,000,000 |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    load = os.getloadavg()[0]
+    print(f"load average at the end: {load:.1f} on {os.cpu_count()} cores (a shared machine: wall time is "
+          "what the other processes left; CPU time is this run's own)\n")
+    print("| way | rows | wall s | rows/s (wall) | rows/s per core (wall) | CPU ms/row (audit tasks) | "
+          "rows/s per busy core (CPU) | peak RSS MB (main / worker) | CPU-hours for 2,000,000 |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for mode, m in results.items():
         rate = m["rows"] / m["seconds"]
         cpu_row = m["cpu"] / max(1, m["rows"])
         print(f"| {mode} | {m['rows']:,} | {m['seconds']:.1f} | {rate:,.0f} | {rate / cores[mode]:,.0f} | "
-              f"{1000 * cpu_row:.2f} | {m['rss_mb']:.0f} / {m['worker_rss_mb']:.0f} | "
-              f"{cpu_row * 2_000_000 / 3600:.1f} |")
+              f"{1000 * cpu_row:.2f} | {1 / cpu_row if cpu_row else 0:,.0f} | "
+              f"{m['rss_mb']:.0f} / {m['worker_rss_mb']:.0f} | {cpu_row * 2_000_000 / 3600:.1f} |")
     print(f"\npreparation (DuckDB) over all {a.rows:,} rows: {prep['seconds']:.1f} s wall "
           f"(extrapolated to 2,000,000: {prep['seconds'] * 2_000_000 / a.rows / 60:.0f} min)")
     print(json.dumps({"rows": a.rows, "sample": a.sample, "prep": prep, "results": results}))

@@ -298,6 +298,8 @@ def test_bad_input_is_a_usage_error(dumps: tuple[Path, Path], tmp_path: Path) ->
     cases = [
         (["census", str(models), "-o", str(tmp_path / "a"), "--where", "no_such_column > 1"], "no_such_column"),
         (["census", str(models), "-o", str(tmp_path / "b"), "--read", "everything"], "--read"),
+        (["census", str(models), "-o", str(tmp_path / "f"), "--where",
+          "downloads > (SELECT count(*) FROM read_csv('/etc/passwd'))"], "disabled"),
         (["census", str(tmp_path / "nothing.parquet"), "-o", str(tmp_path / "c")], "neither"),
         (["census", str(cards), "-o", str(tmp_path / "d")], "no 'id' column"),
         (["census", "hf://models/x", "-o", str(tmp_path / "e")], "hf://datasets/"),

@@ -71,16 +71,22 @@ def _columns(files: list[Path]) -> set[str]:
 
 
 def _check_where(where: str | None, files: list[Path]) -> None:
-    """A --where that DuckDB cannot use is a usage error before anything runs, with DuckDB's words."""
+    """A --where that DuckDB cannot use is a usage error before anything runs, with DuckDB's words.
+    It is tried on an empty table of the dump's columns with DuckDB's file and network access off:
+    a condition is about a row, never a file to read or an extension to fetch (`--read none` means no
+    request at all)."""
     if where is None:
         return
     if not where.strip() or ";" in where:
         raise UsageError("--where must be one SQL condition (no ';'), e.g. \"downloads > 100\"")
     import duckdb
+    import pyarrow.parquet as pq
 
     con = duckdb.connect()
     try:
-        con.execute(f"SELECT count(*) FROM (SELECT * FROM read_parquet(?) LIMIT 0) WHERE ({where})", [str(files[0])])
+        con.register("rows", pq.read_schema(files[0]).empty_table())
+        con.execute("SET enable_external_access = false")
+        con.execute(f"SELECT count(*) FROM rows WHERE ({where})")
     except duckdb.Error as e:
         first = str(e).strip().splitlines()[0][:300]
         raise UsageError(f"--where \"{where[:200]}\" is not a condition on the dump's columns: {first}") from None
@@ -131,6 +137,7 @@ def _prepare(work: Path, parts: list[tuple[Path, int, int]], cards: DumpInput | 
     con = duckdb.connect()
     try:
         con.execute(f"SET threads TO {max(1, threads)}")
+        con.execute("SET autoinstall_known_extensions = false")  # nothing is fetched from the network
         con.execute("SET memory_limit = '1GB'")
         con.execute("SET preserve_insertion_order = false")
         con.execute(f"SET temp_directory = '{(work / 'tmp').as_posix()}'")
@@ -368,6 +375,7 @@ def run(dump: str | None, outdir: str | os.PathLike[str], *, cards: str | None =
     totals: dict[str, int] = {"rows": 0, "lost": 0, "requests": listed_requests, "api_requests": listed_requests,
                               "file_requests": 0, "rate_limited": 0}
     cpu = [0.0]
+    peak = [0.0]
     failed: list[str] = []
 
     def done(task: Task, got: dict[str, Any] | BaseException) -> None:
@@ -379,6 +387,7 @@ def run(dump: str | None, outdir: str | os.PathLike[str], *, cards: str | None =
         for k in totals:
             totals[k] += int(got.get(k, 0))
         cpu[0] += float(got.get("cpu_seconds", 0.0))
+        peak[0] = max(peak[0], float(got.get("peak_rss_mb", 0.0)))
         progress({"rows_planned": rows_of[task.part]})
 
     engine_info: dict[str, Any] = {"engine": engine}
@@ -394,7 +403,8 @@ def run(dump: str | None, outdir: str | os.PathLike[str], *, cards: str | None =
                                                        scheduler=scheduler, max_requests=max_requests,
                                                        workers=n_workers, profiles=list(profs)),
                          totals, engine_info, parts=len(parts), written=len(todo) - len(failed), reused=reused,
-                         failed=failed, prepared=prepared, seconds=time.monotonic() - t0, cpu=cpu[0], fp=fp)
+                         failed=failed, prepared=prepared, seconds=time.monotonic() - t0, cpu=cpu[0], fp=fp,
+                         worker_peak_mb=peak[0])
     atomic_write(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     summary = write_outputs(out, quiet=quiet)
     _say(quiet, f"{summary['models']:,} models in {len(parts)} parts; {totals['requests']} Hub requests; "
@@ -417,7 +427,8 @@ def _licence_data() -> dict[str, Any]:
 
 def _manifest(meta: DumpInput, cards: DumpInput | None, started: datetime, command: dict[str, Any],
               totals: dict[str, int], engine: dict[str, Any], *, parts: int, written: int, reused: int,
-              failed: list[str], prepared: dict[str, Any], seconds: float, cpu: float, fp: str) -> dict[str, Any]:
+              failed: list[str], prepared: dict[str, Any], seconds: float, cpu: float, fp: str,
+              worker_peak_mb: float = 0.0) -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
     from openaudit import __version__
@@ -458,6 +469,7 @@ def _manifest(meta: DumpInput, cards: DumpInput | None, started: datetime, comma
         "engine": engine,
         "seconds": round(seconds, 3),
         "cpu_seconds_in_tasks": round(cpu, 3),
+        "worker_peak_rss_mb": worker_peak_mb,
         "notes": notes,
     }
 

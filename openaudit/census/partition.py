@@ -89,6 +89,7 @@ class PartStats:
     rate_limited: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    peak_rss_mb: float = 0.0  # the worker process's peak so far (bounded by a row group, not the dump)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -136,6 +137,7 @@ class DumpSource:
         con = duckdb.connect()
         try:
             con.execute("SET threads TO 1")
+            con.execute("SET autoinstall_known_extensions = false")
             table = con.sql("SELECT * FROM read_parquet($1) WHERE id IN (SELECT unnest($2))",
                             params=[self.bases, todo]).to_arrow_table()
         finally:
@@ -182,6 +184,7 @@ def _read_rows(task: Task) -> list[dict[str, Any]]:
         try:
             con.execute("SET threads TO 1")
             con.register("rows", table)
+            con.execute("SET enable_external_access = false")  # a condition on the row, nothing else
             table = con.sql(f"SELECT * FROM rows WHERE ({task.where})").to_arrow_table()  # checked by run()
         finally:
             con.close()
@@ -389,6 +392,21 @@ def write_part(task: Task, rows: list[dict[str, Any]], stats: PartStats) -> None
         raise
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: reset at exec, unlike getrusage's ru_maxrss, which a
+    child started by fork and exec inherits from its parent)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
+
+
 def run_partition(task: Task) -> dict[str, Any]:
     """Audit one row group and write its part. Returns the part's counts (PartStats as a dict)."""
     start, cpu = time.monotonic(), time.process_time()
@@ -401,4 +419,5 @@ def run_partition(task: Task) -> dict[str, Any]:
     write_part(task, results, stats)
     stats.seconds = time.monotonic() - start
     stats.cpu_seconds = time.process_time() - cpu
+    stats.peak_rss_mb = round(peak_rss_mb(), 1)
     return asdict(stats)
