@@ -183,21 +183,28 @@ _COLORS = {"open": "#2e7d32", "partial": "#f9a825", "closed": "#c62828", "unknow
            "likely-meets": "#2e7d32", "likely-fails": "#c62828", "undetermined": "#9e9e9e"}
 
 
-def _bars(rows: list[tuple[str, float, str]], *, width: int = 640, fmt: Any = _n, color: str = "#1565c0") -> str:
+def _label_width(labels: list[str]) -> int:
+    """Room for the longest label (at most 48 characters are shown), at ~7 px a character."""
+    return 12 + 7 * min(48, max((len(x) for x in labels), default=8))
+
+
+def _bars(rows: list[tuple[str, float, str]], *, width: int = 940, fmt: Any = _n, color: str = "#1565c0") -> str:
     """A horizontal bar chart as inline SVG: (label, value, note) per bar; labels escaped."""
     if not rows:
         return "<p>No data.</p>"
     top = max(v for _, v, _ in rows) or 1
-    bar_h, label_w, gap = 20, 220, 6
+    bar_h, gap = 20, 6
+    label_w = _label_width([r[0] for r in rows])
+    note_w = 12 + 7 * max(len(fmt(v) + note) for _, v, note in rows)
     height = len(rows) * (bar_h + gap)
     parts = [f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
              f'xmlns="http://www.w3.org/2000/svg">']
     for i, (label, value, note) in enumerate(rows):
         y = i * (bar_h + gap)
-        w = int((width - label_w - 120) * (value / top))
+        w = int(max(40, width - label_w - note_w) * (value / top))
         fill = _COLORS.get(label.split(" ")[0], color)
         parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
-                     f"{html.escape(label[:40])}</text>")
+                     f"{html.escape(label[:48])}</text>")
         parts.append(f'<rect x="{label_w}" y="{y}" width="{max(w, 1)}" height="{bar_h}" fill="{fill}"/>')
         parts.append(f'<text x="{label_w + max(w, 1) + 6}" y="{y + 15}" font-size="12">'
                      f"{html.escape(fmt(value))}{html.escape(note)}</text>")
@@ -205,11 +212,12 @@ def _bars(rows: list[tuple[str, float, str]], *, width: int = 640, fmt: Any = _n
     return "".join(parts)
 
 
-def _stacked(rows: list[tuple[str, dict[str, float]]], order: tuple[str, ...], width: int = 640) -> str:
+def _stacked(rows: list[tuple[str, dict[str, float]]], order: tuple[str, ...], width: int = 940) -> str:
     """One 100 % bar per row, split by `order` (verdicts), as inline SVG."""
     if not rows:
         return "<p>No data.</p>"
-    bar_h, label_w, gap = 20, 220, 6
+    bar_h, gap = 20, 6
+    label_w = _label_width([r[0] for r in rows])
     height = len(rows) * (bar_h + gap) + 24
     span = width - label_w - 10
     parts = [f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
@@ -218,7 +226,7 @@ def _stacked(rows: list[tuple[str, dict[str, float]]], order: tuple[str, ...], w
         y = i * (bar_h + gap)
         total = sum(vals.values()) or 1
         parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
-                     f"{html.escape(label[:40])}</text>")
+                     f"{html.escape(label[:48])}</text>")
         x = float(label_w)
         for k in order:
             w = span * vals.get(k, 0) / total
@@ -232,7 +240,7 @@ def _stacked(rows: list[tuple[str, dict[str, float]]], order: tuple[str, ...], w
     for k in order:
         parts.append(f'<rect x="{x}" y="{y - 10}" width="10" height="10" fill="{_COLORS.get(k, "#607d8b")}"/>'
                      f'<text x="{x + 14}" y="{y}" font-size="11">{html.escape(k)}</text>')
-        x += 14 + 8 * len(k) + 16
+        x += 14 + 7 * len(k) + 18
     parts.append("</svg>")
     return "".join(parts)
 
@@ -265,7 +273,7 @@ def render_html(s: dict[str, Any], manifest: dict[str, Any] | None = None) -> st
     if manifest:
         md = manifest["inputs"]["metadata"]
         pin = f"{md.get('repo')}@{md.get('commit')}" if md.get("kind") == "hf" else md["given"]
-        notes = "".join(f"<li>{e(n)}</li>" for n in manifest.get("notes", []))
+        notes = "".join(f"<li>{e(n.replace('`', ''))}</li>" for n in manifest.get("notes", []))
         how = (f"<h2>How this census was made</h2><p>Metadata dump <code>{e(str(pin))}</code>; openaudit "
                f"{e(manifest['versions']['openaudit'])}; {manifest['requests']['total']} Hub requests; "
                f"read: <code>{e(manifest['command']['read'])}</code>. manifest.json pins every input.</p>"
@@ -276,7 +284,7 @@ def render_html(s: dict[str, Any], manifest: dict[str, Any] | None = None) -> st
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>openaudit census</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font:14px/1.5 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}}
+<style>body{{font:14px/1.5 system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}}
 table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}}
 td:first-child,th:first-child{{text-align:left}}h2{{margin-top:2em}}code{{background:#f4f4f4;padding:0 3px}}</style>
 </head><body>
