@@ -387,3 +387,25 @@ def test_listing_builds_the_table_from_the_api_with_sha_and_gated(tmp_path: Path
         again = run(None, tmp_path / "o", listing=True, workers=0, quiet=True)
         assert hub.requests == []
     assert again.reused == res.parts
+
+
+def test_hostile_rows_are_kept_and_the_page_escapes_them(tmp_path: Path) -> None:
+    """Dumps are untrusted: a bad id is a skipped row with its reason, bad JSON is no metadata, an
+    oversized card is unreadable, and no string of a dump reaches the page unescaped."""
+    data = rows(12)
+    evil = "<img src=x onerror=alert(1)>"
+    bad_id = dict(data[6][0], id="../../etc/passwd")
+    bad_json = dict(data[7][0], cardData="{not json", author=evil)
+    huge = (dict(data[8][0]), "---\nlicense: mit\n---\n" + "x" * (3 * 1024 * 1024))
+    hostile = [*data[:6], (bad_id, None), (bad_json, data[7][1]), huge, *data[9:]]
+    models = write_models(tmp_path / "in" / "models.parquet", hostile)
+    cards = write_cards(tmp_path / "in" / "cards.parquet", hostile)
+    res = run(str(models), tmp_path / "o", cards=str(cards), workers=0, quiet=True)
+    assert res.exit_code == 0 and res.rows == len(hostile)
+    got = {r["id"]: r for r in results_of(tmp_path / "o")}
+    assert got["../../etc/passwd"]["status"] == "skipped" and "invalid" in got["../../etc/passwd"]["reason"]
+    assert got[bad_json["id"]]["status"] in ("audited", "incomplete")
+    assert "README.md" not in got[huge[0]["id"]]["unread"]  # read, and too large: not "not read"
+    page = (tmp_path / "o" / "census.html").read_text(encoding="utf-8")
+    assert evil not in page and "&lt;img src=x" in page
+    assert evil not in (tmp_path / "o" / "census.md").read_text(encoding="utf-8")
