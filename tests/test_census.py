@@ -262,6 +262,15 @@ def test_a_spent_budget_leaves_rows_incomplete_and_exit_3(tmp_path: Path, monkey
     assert res.exit_code == 3
     (row,) = results_of(tmp_path / "o")
     assert row["status"] == "incomplete" and row["reason"].startswith("budget:")
+    # Run again with room: the part that lost a row to the budget is done again, the others are kept.
+    with FakeHub(store) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        again = run(str(models), tmp_path / "o", read="licences", where=f"id = '{rid}'", workers=0, quiet=True,
+                    cache_dir=tmp_path / "cache")
+        assert any("/resolve/" in r["path"] for r in hub.requests)
+    assert again.exit_code == 0 and again.written == 1 and again.reused == again.parts - 1
+    (row,) = results_of(tmp_path / "o")
+    assert row["status"] == "audited" and row["unread"] == [] and row["revision"] == "c" * 40
 
 
 def test_hf_dataset_dump_is_pinned_and_kept(dumps: tuple[Path, Path], local_run: Path, tmp_path: Path,
