@@ -572,8 +572,13 @@ def census(
             raise UsageError("give the census folder with -o OUTDIR")
         if listing and dump is not None:
             raise UsageError("give either a DUMP or --listing, not both")
-        return census_run.run(dump, output, cards=cards, where=where, read=read, engine=engine, scheduler=scheduler,
-                              max_requests=max_requests, workers=workers, listing=listing, quiet=quiet)
+        try:
+            return census_run.run(dump, output, cards=cards, where=where, read=read, engine=engine,
+                                  scheduler=scheduler, max_requests=max_requests, workers=workers, listing=listing,
+                                  quiet=quiet)
+        except KeyboardInterrupt:
+            _err("interrupted; the parts written are kept: run the same command again to resume")
+            raise typer.Exit(130) from None
 
     result = _run(go)
     raise typer.Exit(int(result.exit_code))

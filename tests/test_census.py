@@ -418,3 +418,23 @@ def test_hostile_rows_are_kept_and_the_page_escapes_them(tmp_path: Path) -> None
     page = (tmp_path / "o" / "census.html").read_text(encoding="utf-8")
     assert evil not in page and "&lt;img src=x" in page
     assert evil not in (tmp_path / "o" / "census.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_sigterm_ends_the_run_keeping_its_parts(tmp_path: Path) -> None:
+    models, cards = write_dumps(tmp_path / "in", 600, row_group_size=50)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "openaudit", "census", str(models), "--cards", str(cards),
+                             "-o", str(out), "--workers", "0", "--quiet"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list((out / "results").glob("part-*.parquet")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err and "Traceback" not in err
+    kept = list((out / "results").glob("part-*.parquet"))
+    assert 1 <= len(kept) < 12
+    res = run(str(models), out, cards=str(cards), workers=0, quiet=True)
+    assert res.reused == len(kept)
