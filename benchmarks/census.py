@@ -118,6 +118,8 @@ def main() -> int:
     p.add_argument("--sample", type=int, default=1, help="audit the rows with hash(id) %% SAMPLE = 0 (1: all)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--modes", default="loop,local,dask")
+    p.add_argument("--real-cards", action="store_true", help="each card also carries a fixture card's body "
+                   "(tests/store_build/texts/cards, ~4.7 KB) instead of the short made-up one alone")
     p.add_argument("--keep", action="store_true")
     p.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -130,7 +132,7 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="openaudit-census-bench-"))
     t0 = time.monotonic()
-    models, cards = write_dumps(tmp / "in", a.rows, row_group_size=a.row_group)
+    models, cards = write_dumps(tmp / "in", a.rows, row_group_size=a.row_group, real_cards=a.real_cards)
     gen = time.monotonic() - t0
     print(f"generated {a.rows:,} rows in {gen:.1f} s: {models.stat().st_size / 1e6:.1f} MB metadata, "
           f"{cards.stat().st_size / 1e6:.1f} MB cards", file=sys.stderr)
@@ -150,7 +152,8 @@ def main() -> int:
         print(f"{mode}: {m['rows']:,} rows in {m['seconds']:.1f} s", file=sys.stderr)
     cores = {"loop": 1, "inproc": 1, "local": a.workers, "dask": a.workers}
     print(f"\n{a.rows:,} rows generated; {results[next(iter(results))]['rows']:,} audited "
-          f"(sample 1/{a.sample}); row groups of {a.row_group:,}; {os.cpu_count()} cores\n")
+          f"(sample 1/{a.sample}); row groups of {a.row_group:,}; {os.cpu_count()} cores; "
+          f"{'fixture card bodies' if a.real_cards else 'short made-up cards'}\n")
     load = os.getloadavg()[0]
     print(f"load average at the end: {load:.1f} on {os.cpu_count()} cores (a shared machine: wall time is "
           "what the other processes left; CPU time is this run's own)\n")

@@ -95,7 +95,21 @@ _BODY_TAIL = ("## Evaluation\n\n| task | score |\n|------|-------|\n| mmlu | 61.
               "## Limitations\n\nThe model can state false things with confidence and reflects biases of its data.\n")
 
 
-def _row(rng: random.Random, i: int, now: datetime) -> tuple[dict[str, Any], str | None]:
+def fixture_bodies() -> list[str]:
+    """Card bodies (front matter cut) of the fixture cards in tests/store_build/texts/cards: longer and
+    more varied than the made-up ones (the benchmark's --real-cards)."""
+    out = []
+    for p in sorted((Path(__file__).parent / "store_build" / "texts" / "cards").glob("*.md")):
+        text = p.read_text(encoding="utf-8")
+        if text.startswith("---"):
+            end = text.find("\n---", 3)
+            text = text[end + 4:] if end > 0 else text
+        out.append(text)
+    return out
+
+
+def _row(rng: random.Random, i: int, now: datetime,
+         bodies: list[str] | None = None) -> tuple[dict[str, Any], str | None]:
     """One model row of hub-stats and its card (None: the model has no card)."""
     org = ORGS[i % len(ORGS)] if rng.random() < 0.8 else f"user{rng.randrange(5000)}"
     name = f"{rng.choice(['nova', 'atlas', 'ember', 'lyra', 'orbit', 'sprout', 'delta'])}-{i}"
@@ -144,6 +158,8 @@ def _row(rng: random.Random, i: int, now: datetime) -> tuple[dict[str, Any], str
     if rng.random() < 0.2:
         body += "The training code is at https://github.com/example-org/trainer under Apache-2.0.\n\n"
     body += _BODY_TAIL
+    if bodies:
+        body += "\n" + rng.choice(bodies)
     pipeline = rng.choice(PIPELINES)
     meta["pipeline_tag"] = pipeline
     meta["library_name"] = "transformers" if "model.safetensors" in files else "peft" if kind < 0.3 else "gguf"
@@ -191,12 +207,14 @@ def _base_rows(now: datetime) -> list[tuple[dict[str, Any], str]]:
     return out
 
 
-def rows(n: int, seed: int = 7) -> list[tuple[dict[str, Any], str | None]]:
-    """The base models first, then n - len(BASES) made-up models (at least the bases)."""
+def rows(n: int, seed: int = 7, real_cards: bool = False) -> list[tuple[dict[str, Any], str | None]]:
+    """The base models first, then n - len(BASES) made-up models (at least the bases). With
+    `real_cards`, each made-up card also carries the body of a fixture card (~4.7 KB on average)."""
     rng = random.Random(seed)
     now = datetime(2026, 11, 30, tzinfo=UTC)
+    bodies = fixture_bodies() if real_cards else None
     out: list[tuple[dict[str, Any], str | None]] = list(_base_rows(now))
-    out += [_row(rng, i, now) for i in range(max(0, n - len(out)))]
+    out += [_row(rng, i, now, bodies) for i in range(max(0, n - len(out)))]
     return out
 
 
@@ -229,8 +247,9 @@ def write_cards(path: Path, data: list[tuple[dict[str, Any], str | None]], row_g
     return path
 
 
-def write_dumps(folder: Path, n: int, row_group_size: int = 1000, seed: int = 7) -> tuple[Path, Path]:
-    data = rows(n, seed)
+def write_dumps(folder: Path, n: int, row_group_size: int = 1000, seed: int = 7,
+                real_cards: bool = False) -> tuple[Path, Path]:
+    data = rows(n, seed, real_cards)
     return (write_models(folder / "models.parquet", data, row_group_size),
             write_cards(folder / "cards.parquet", data, row_group_size))
 
