@@ -635,10 +635,18 @@ def diff(
     from openaudit.report import load_report
 
     def go() -> int:
-        if format not in DIFF_FORMATS:
-            raise UsageError(f"unknown diff format '{format}'; available: {', '.join(DIFF_FORMATS)}")
         from openaudit.outputs import check, put_text
 
+        if old.is_dir() or new.is_dir():  # two census folders (openaudit census -o DIR)
+            from openaudit.census.diff import FORMATS, diff_censuses
+
+            if format not in FORMATS:
+                raise UsageError(f"unknown diff format '{format}'; available: {', '.join(FORMATS)}")
+            cd = diff_censuses(old, new)
+            put_text(check(format, output), FORMATS[format](cd))
+            return int(cd["regressions"])
+        if format not in DIFF_FORMATS:
+            raise UsageError(f"unknown diff format '{format}'; available: {', '.join(DIFF_FORMATS)}")
         target = check(format, output)
         d = diff_reports(load_report(old), load_report(new))
         put_text(target, DIFF_FORMATS[format](d))
@@ -646,6 +654,49 @@ def diff(
 
     regressions = _run(go)
     raise typer.Exit(int(ExitCode.POLICY_FAILED if fail_on_regression and regressions else ExitCode.OK))
+
+
+@app.command(cls=_Command)
+def census(
+    dump: Annotated[str | None, typer.Argument(metavar="DUMP", help="Metadata dump (cfahlgren1/hub-stats "
+                                               "models.parquet): a parquet file or folder, or "
+                                               "hf://datasets/OWNER/NAME@REV/PATH")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Census folder: results/, summary.json, "
+                                                "manifest.json, census.html, census.md. Run again to resume.")] = None,
+    cards: Annotated[str | None, typer.Option("--cards", help="Card dump (librarian-bots/model_cards_with_metadata),"
+                                              " joined on the model id.")] = None,
+    where: Annotated[str | None, typer.Option("--where", help="SQL condition on the dump's columns "
+                                              "(DuckDB), e.g. \"downloads > 100\".")] = None,
+    read: Annotated[str, typer.Option("--read", help="Files still read from the Hub, pinned and cached: licences "
+                                      "(+ cards the card dump lacks), cards, or none (no request at all).")] = "none",
+    engine: Annotated[str, typer.Option("--engine", help="local (worker processes) or dask.")] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address (default: a "
+                                                  "LocalCluster).")] = None,
+    max_requests: MaxRequestsOpt = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (local) or LocalCluster "
+                                                "workers (dask); default one per core, at most 4.")] = None,
+    listing: Annotated[bool, typer.Option("--listing", help="Build the metadata table from the Hub's API "
+                                          "instead of a dump.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """The whole Hub's openness from its public dumps: every row audited as `audit` would, summarised."""
+    from openaudit import census as census_run
+
+    def go() -> Any:
+        if output is None:
+            raise UsageError("give the census folder with -o OUTDIR")
+        if listing and dump is not None:
+            raise UsageError("give either a DUMP or --listing, not both")
+        try:
+            return census_run.run(dump, output, cards=cards, where=where, read=read, engine=engine,
+                                  scheduler=scheduler, max_requests=max_requests, workers=workers, listing=listing,
+                                  quiet=quiet)
+        except KeyboardInterrupt:
+            _err("interrupted; the parts written are kept: run the same command again to resume")
+            raise typer.Exit(130) from None
+
+    result = _run(go)
+    raise typer.Exit(int(result.exit_code))
 
 
 @criteria_app.command("list", cls=_Command)

@@ -58,17 +58,20 @@ class BulkHubSource(HubSource):
     """HubSource plus the owner listing and snapshots made from its items (every request through the gate)."""
 
     # ---- the listing ----------------------------------------------------------------------------
-    def list_models(self, author: str, limit: int | None = None,
-                    max_pages: int | None = None) -> Iterator[dict[str, Any]]:
-        """Raw list items of an owner's models, one API request per page (`max_pages` at most)."""
+    def list_models(self, author: str | None, limit: int | None = None, max_pages: int | None = None,
+                    expand: tuple[str, ...] = LIST_EXPAND) -> Iterator[dict[str, Any]]:
+        """Raw list items of an owner's models (None: every model on the Hub, as `openaudit census
+        --listing` reads it), one API request per page (`max_pages` at most)."""
         url: str | None = f"{self.endpoint}/api/models"
-        first: list[tuple[str, str]] = [("author", author), *(("expand", e) for e in LIST_EXPAND)]
+        owner = author if author is not None else "*"
+        first: list[tuple[str, str]] = [*([("author", author)] if author is not None else []),
+                                        *(("expand", e) for e in expand)]
         first.append(("limit", str(min(limit, PAGE_SIZE) if limit else PAGE_SIZE)))
         params: list[tuple[str, str]] | None = first
         page = 0
         while url is not None:
             page += 1
-            what = f"listing of '{author}' (page {page})"
+            what = f"listing of '{owner}' (page {page})"
 
             def call(u: str = url, p: Any = params, w: str = what) -> tuple[list[Any], str | None]:
                 r = get_session().get(u, params=p, headers=self.headers(), timeout=self.timeout)
@@ -76,17 +79,17 @@ class BulkHubSource(HubSource):
                 hf_raise_for_status(r)
                 data = r.json()
                 if not isinstance(data, list):
-                    raise errors.NetworkError(author, f"{w}: {self._shown} answered with JSON that is not a list")
+                    raise errors.NetworkError(owner, f"{w}: {self._shown} answered with JSON that is not a list")
                 nxt = r.links.get("next", {}).get("url")
                 return data, nxt
 
             try:
-                items, url = self._with_retries(author, what, call)
+                items, url = self._with_retries(owner, what, call)
             except HfHubHTTPError as e:
-                raise errors.FetchError(author, f"{what}: {self._shown} answered HTTP {_status(e)}") from None
+                raise errors.FetchError(owner, f"{what}: {self._shown} answered HTTP {_status(e)}") from None
             except ValueError:
                 raise errors.NetworkError(
-                    author, f"{what}: {self._shown} answered with a body that is not JSON") from None
+                    owner, f"{what}: {self._shown} answered with a body that is not JSON") from None
             params = None  # the next link is followed verbatim
             for item in items:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):

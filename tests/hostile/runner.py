@@ -17,6 +17,20 @@ import sys
 import traceback
 
 
+def _peak_rss() -> int:
+    """This process's own peak RSS in bytes: VmHWM, which exec resets. getrusage's ru_maxrss is not this
+    process's alone on Linux: a child started by fork and exec keeps its parent's peak, so the figure
+    was pytest's whenever pytest had grown larger than the audit (after the census tests, 535 MB)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
 def main() -> None:
     result_path = sys.argv[1]
     assert sys.argv[2] == "--"
@@ -44,7 +58,7 @@ def main() -> None:
     except BaseException:
         code = 99
         tb = traceback.format_exc()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    peak = _peak_rss()
     sys.stdout.flush()
     with open(result_path, "w", encoding="utf-8") as fh:
         json.dump({"code": code, "peak_rss": peak, "touched": touched, "traceback": tb}, fh)
