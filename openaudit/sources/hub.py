@@ -59,7 +59,6 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import (
     build_hf_headers,
-    get_session,
     hf_raise_for_status,
     httpx,
     parse_ratelimit_headers,
@@ -78,12 +77,16 @@ from openaudit.snapshot import (
     UnreadableFile,
     decode_text,
 )
+from openaudit.sources import http
 from openaudit.sources.gate import RequestGate
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _RETRY_STATUS = frozenset({408, 500, 502, 503, 504})
+# Decoded bytes of one API answer (model_info, a listing page): the Hub's largest repositories list
+# ~100,000 files in ~25 MB of JSON; a larger answer makes that model (or the listing) incomplete.
+MAX_JSON_BYTES = 64 * 1024 * 1024
 _T = TypeVar("_T")
 
 try:  # pragma: no cover - version lookup
@@ -274,7 +277,7 @@ class HubSource:
         what = f"{repo_type} '{repo_id}'" + (f" at revision '{revision}'" if revision else "")
 
         def call() -> dict[str, Any]:
-            r = get_session().get(url, headers=headers, params={"blobs": True}, timeout=self.timeout)
+            r = self._get(url, headers, params={"blobs": True})
             self.gate.note("api", r.headers)
             hf_raise_for_status(r)
             data = r.json()
@@ -315,15 +318,27 @@ class HubSource:
         except ValueError:  # body is not JSON (json.JSONDecodeError)
             raise errors.NetworkError(repo_id, f"{what}: {self._shown} answered with a body that is not JSON") from None
 
+    def _get(self, url: str, headers: dict[str, str], *, params: Any = None, max_bytes: int = MAX_JSON_BYTES,
+             cross_origin: bool = False) -> httpx.Response:
+        """One bounded GET (openaudit.sources.http): size cap, deadline, redirects, the token's origin."""
+        return http.get(url, headers=headers, params=params, timeout=self.timeout, max_bytes=max_bytes,
+                        home=self.endpoint, cross_origin=cross_origin)
+
     def _with_retries(self, repo_id: str, what: str, call: Callable[[], _T], bucket: str = "api") -> _T:
         """Run `call` through the gate, retrying 429 (honouring RateLimit / Retry-After), 408/5xx and
-        transport errors. A 429 pauses the whole bucket, not just this thread: the window is shared."""
+        transport errors. A 429 pauses the whole bucket, not just this thread: the window is shared.
+        A bound of openaudit.sources.http (size, deadline, redirects) is not retried: it is the
+        model's (or the listing's) `limit:` or `refused:` reason."""
         attempt = 0
         while True:
             wait: float | None = None
             try:
-                with self.gate.slot(bucket, repo_id, self.max_wait):
+                with self.gate.slot(bucket, repo_id, min(self.max_wait, max(0.0, http.run_time_left()))):
                     return call()
+            except (http.TooLarge, http.DeadlineExceeded) as e:
+                raise errors.LimitReached(repo_id, f"{what}: {e}") from None
+            except http.RedirectRefused as e:
+                raise errors.Refused(repo_id, f"{what}: {self._shown} answered with a {e}") from None
             except HfHubHTTPError as e:
                 status = _status(e)
                 resp = getattr(e, "response", None)
@@ -348,12 +363,18 @@ class HubSource:
                         self.gate.note(bucket, resp.headers)
                 else:
                     raise
+            except httpx.DecodingError as e:
+                raise errors.NetworkError(repo_id, f"{what}: {self._shown} answered with an undecodable body "
+                                          f"({type(e).__name__})") from None
             except httpx.TransportError as e:
                 if attempt >= self.max_retries:
                     raise errors.NetworkError(
                         repo_id, f"{what}: cannot reach {self._shown} ({type(e).__name__}, timeout "
                         f"{self.timeout:g} s) after {attempt + 1} attempts") from None
             wait = self._backoff(attempt) if wait is None else wait
+            if wait >= http.run_time_left():
+                raise errors.LimitReached(repo_id, f"{what}: the run's deadline (--timeout) comes before the "
+                                          "next attempt; not fetched") from None
             log.debug("retrying in %.2f s (attempt %d)", wait, attempt + 1)
             time.sleep(wait)
             attempt += 1
@@ -379,26 +400,17 @@ class HubSource:
         what = f"{repo_id}: {path}"
 
         def call() -> TextFile | UnreadableFile:
-            with get_session().stream("GET", url, headers=self.headers(), timeout=self.timeout) as r:
-                self.gate.note("resolvers", r.headers)
-                if r.status_code >= 400:
-                    r.read()
-                    hf_raise_for_status(r)
-                commit = r.headers.get("X-Repo-Commit")
-                if SHA_RE.match(pin) and commit and commit != pin:
-                    raise errors.NetworkError(repo_id, f"{what}: asked for commit {pin[:12]}, got {commit[:12]}")
-                length = r.headers.get("Content-Length")
-                if length and length.isdigit() and int(length) > MAX_TEXT_FILE_BYTES:
-                    return _too_large(path, int(length))
-                raw = bytearray()
-                for chunk in r.iter_bytes():
-                    raw += chunk
-                    if len(raw) > MAX_TEXT_FILE_BYTES:
-                        return _too_large(path, len(raw))
-                etag = (r.headers.get("X-Linked-Etag") or r.headers.get("ETag") or "").removeprefix("W/").strip('"')
-            data = bytes(raw)
-            if length and length.isdigit() and int(length) != len(data):
-                raise httpx.RemoteProtocolError("body shorter than Content-Length")
+            try:
+                r = self._get(url, self.headers(), max_bytes=MAX_TEXT_FILE_BYTES, cross_origin=True)
+            except http.TooLarge as e:
+                return _too_large(path, e.size)
+            self.gate.note("resolvers", r.headers)
+            hf_raise_for_status(r)
+            commit = r.headers.get("X-Repo-Commit")
+            if SHA_RE.match(pin) and commit and commit != pin:
+                raise errors.NetworkError(repo_id, f"{what}: asked for commit {pin[:12]}, got {commit[:12]}")
+            etag = (r.headers.get("X-Linked-Etag") or r.headers.get("ETag") or "").removeprefix("W/").strip('"')
+            data = r.content
             if len(etag) == 40 and etag != _git_blob_sha1(data):
                 raise httpx.RemoteProtocolError("body does not match its ETag")  # truncated: retried
             return self._text(path, data, etag)
