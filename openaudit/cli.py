@@ -19,6 +19,7 @@ import typer
 
 from openaudit import __version__
 from openaudit.errors import ExitCode, OpenAuditError, UsageError
+from openaudit.sources.clock import DEFAULT_RUN_TIMEOUT, run_deadline
 
 if TYPE_CHECKING:  # `--help`, a usage error or `criteria list` need none of the audit machinery (~0.3 s)
     from openaudit.report import Report
@@ -60,6 +61,9 @@ IncludeOpt = Annotated[list[str] | None, typer.Option("--include", help="Only mo
                                                       "GLOB (repeatable).")]
 ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Leave out models matching GLOB "
                                                       "(repeatable).")]
+TimeoutOpt = Annotated[float, typer.Option(
+    "--timeout", help="Deadline of the whole run, in seconds (0: none); what is not read by then is "
+    "reported incomplete. Each request also has its own deadline.")]
 MaxRequestsOpt = Annotated[int | None, typer.Option("--max-requests", help="Request budget; models left "
                                                     "unfetched when it is spent are reported incomplete.")]
 
@@ -320,6 +324,7 @@ def audit(
     cache_dir: CacheDirOpt = None,
     refresh: RefreshOpt = False,
     processes: ProcessesOpt = None,
+    timeout: TimeoutOpt = DEFAULT_RUN_TIMEOUT,
 ) -> None:
     """Audit models on the Hub (or in a snapshot store, or a local folder)."""
     from openaudit import api
@@ -332,6 +337,7 @@ def audit(
             typer.echo(f"auditing {repo_id} …", err=True)
 
     def go() -> Report:
+        run_deadline(timeout)
         pairs = _pair_outputs(format, output, "terminal")
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
@@ -388,11 +394,13 @@ def org(
     policy: PolicyOpt = None,
     no_policy: NoPolicyOpt = False,
     baseline: BaselineOpt = None,
+    timeout: TimeoutOpt = DEFAULT_RUN_TIMEOUT,
 ) -> None:
     """Audit every model of an organisation: one listing, pinned parallel reads, a cache."""
     from openaudit import api
 
     def go() -> Report:
+        run_deadline(timeout)
         pairs = _pair_outputs(format, output, "terminal")
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)

@@ -12,8 +12,9 @@ from typing import Any
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import as_list, hf_link, human_count
 from openaudit.evidence.model import EvidenceList
+from openaudit.repoid import shown
 
-_DATASET_ID_RE = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
+_DATASET_ID_RE = re.compile(r"\A(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}\Z")
 DATA_SECTIONS = r"training data|pre-?training data|\bdata\b|dataset|training details|training procedure|corpus"
 # Named corpora an expert would recognise in prose.
 _SOURCES = [
@@ -51,8 +52,8 @@ def declared_datasets(metadata: dict[str, Any], tags: list[str]) -> list[tuple[s
     """(id, via) for `datasets:` entries and `dataset:` tags, in order, deduplicated."""
     out: dict[str, str] = {}
     for d in as_list(metadata.get("datasets")):
-        if isinstance(d, str):
-            out.setdefault(d.strip(), "metadata")
+        if isinstance(d, str):  # spaces around an id are forgiven; a newline (a YAML block scalar) is not
+            out.setdefault(d.strip(" \t"), "metadata")
         else:
             out.setdefault(repr(d)[:100], "metadata")
     for t in tags:
@@ -83,7 +84,8 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         pointer = ctx.meta_pointer("datasets") if via == "metadata" else "tags"
         if not valid_dataset_id(did):
             out.add("data.dataset-invalid", {"id": did[:200]}, source=ctx.meta_source(), pointer=pointer,
-                    summary=f"datasets entry '{did[:80]}' is not a valid dataset id.", url=ctx.meta_url("datasets"))
+                    summary=f"datasets entry '{shown(did, 80)}' is not a valid dataset id.",
+                    url=ctx.meta_url("datasets"))
             continue
         ds = ctx.bundle.get("dataset", did)
         value: dict[str, Any] = {"id": did, "via": via, "found": ds is not None}

@@ -45,7 +45,7 @@ from openaudit.snapshot import (
 )
 from openaudit.sources import http
 from openaudit.sources.gate import BudgetExhausted, RequestGate
-from openaudit.sources.hub import HubSource, _status, needs_sizes
+from openaudit.sources.hub import MAX_JSON_BYTES, HubSource, _status, needs_sizes
 
 log = logging.getLogger(__name__)
 __all__ = ["BudgetExhausted", "BulkHubSource", "CachedSource", "RequestGate"]
@@ -110,7 +110,9 @@ class BulkHubSource(HubSource):
             what = f"listing of '{author}' (page {page})"
 
             def call(u: str = url, p: Any = params, w: str = what) -> tuple[list[Any], str | None]:
-                r = self._get(u, self.headers(), params=p)
+                # A page's bytes in proportion to the items asked for (a list item with its siblings and
+                # card metadata is a few KB; 256 KiB each is room for the largest), MAX_JSON_BYTES at most.
+                r = self._get(u, self.headers(), params=p, max_bytes=min(MAX_JSON_BYTES, (1 + asked // 4) * 1024**2))
                 seen_pages.add(str(r.request.url))
                 self.gate.note("api", r.headers)
                 hf_raise_for_status(r)

@@ -34,6 +34,11 @@ import httpcore2
 import httpx2
 from huggingface_hub.utils._http import hf_request_event_hook
 
+from openaudit.sources.clock import deadline as run_deadline_at
+from openaudit.sources.clock import run_deadline, run_time_left
+
+__all__ = ["DeadlineExceeded", "RedirectRefused", "TooLarge", "get", "origin", "run_deadline", "run_time_left"]
+
 MAX_REDIRECTS = 5
 REQUEST_DEADLINE = 120.0  # seconds for one request, connect + headers + body (the largest text file is 2 MiB)
 ERROR_BODY_BYTES = 64 * 1024  # what an error answer's body is read of (its message)
@@ -41,7 +46,6 @@ _CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 _local = threading.local()  # the deadline (time.monotonic()) of the request this thread is making
-_run = {"deadline": float("inf")}  # the run's deadline, for every thread (see run_deadline)
 
 
 class BoundedFetchError(Exception):
@@ -61,15 +65,6 @@ class DeadlineExceeded(BoundedFetchError):
 
 class RedirectRefused(BoundedFetchError):
     pass
-
-
-def run_deadline(seconds: float | None) -> None:
-    """Set the run's deadline, `seconds` from now (None: none). Every request after it fails at once."""
-    _run["deadline"] = float("inf") if seconds is None else time.monotonic() + max(0.0, seconds)
-
-
-def run_time_left() -> float:
-    return _run["deadline"] - time.monotonic()
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -148,13 +143,17 @@ def client() -> httpx2.Client:
     if _client is None:
         with _client_lock:
             if _client is None:
-                transport = httpx2.HTTPTransport()
-                pool = getattr(transport, "_pool", None)
-                if pool is None or not hasattr(pool, "_network_backend"):  # pragma: no cover - a changed httpcore2
-                    raise RuntimeError("httpcore2 changed: the request deadline cannot be applied")
-                pool._network_backend = _Backend(pool._network_backend)
-                _client = httpx2.Client(transport=transport, follow_redirects=False, timeout=None,
-                                        event_hooks={"request": [hf_request_event_hook]})
+                c = httpx2.Client(follow_redirects=False, timeout=None,
+                                  event_hooks={"request": [hf_request_event_hook]})
+                # Every transport (the direct one, and those of the proxies the environment names).
+                for transport in [c._transport, *c._mounts.values()]:
+                    pool = getattr(transport, "_pool", None)
+                    if pool is None:
+                        continue
+                    if not hasattr(pool, "_network_backend"):  # pragma: no cover - a changed httpcore2
+                        raise RuntimeError("httpcore2 changed: the request deadline cannot be applied")
+                    pool._network_backend = _Backend(pool._network_backend)
+                _client = c
     return _client
 
 
@@ -166,7 +165,7 @@ def get(url: str, *, headers: dict[str, str], timeout: float, max_bytes: int, ho
     origin receives `headers`' Authorization. Raises TooLarge, DeadlineExceeded, RedirectRefused, or
     httpx2's transport errors."""
     start = time.monotonic()
-    until = min(start + deadline, _run["deadline"])
+    until = min(start + deadline, run_deadline_at())
     if until <= start:
         raise DeadlineExceeded("the run's deadline (--timeout) has passed; not requested")
     ours = origin(home)
@@ -216,7 +215,7 @@ def get(url: str, *, headers: dict[str, str], timeout: float, max_bytes: int, ho
 
 
 def _deadline_error(until: float, start: float) -> DeadlineExceeded:
-    if until >= _run["deadline"] - 0.01:
+    if until >= run_deadline_at() - 0.01:
         return DeadlineExceeded("the run's deadline (--timeout) passed during the request")
     return DeadlineExceeded(f"no complete answer within the request deadline of {until - start:.0f} s")
 

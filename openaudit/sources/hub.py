@@ -85,8 +85,9 @@ log = logging.getLogger(__name__)
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _RETRY_STATUS = frozenset({408, 500, 502, 503, 504})
 # Decoded bytes of one API answer (model_info, a listing page): the Hub's largest repositories list
-# ~100,000 files in ~25 MB of JSON; a larger answer makes that model (or the listing) incomplete.
-MAX_JSON_BYTES = 64 * 1024 * 1024
+# a few tens of thousands of files (~200 bytes each with blobs=true); a larger answer makes that model
+# (or the listing) incomplete. Parsed, JSON takes 10-25 times its size: this bounds a read at ~400 MB.
+MAX_JSON_BYTES = 16 * 1024 * 1024
 _T = TypeVar("_T")
 
 try:  # pragma: no cover - version lookup
