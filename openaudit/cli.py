@@ -20,6 +20,7 @@ import typer
 from openaudit import __version__
 from openaudit.errors import ExitCode, OpenAuditError, UsageError
 from openaudit.sources.clock import DEFAULT_RUN_TIMEOUT, run_deadline
+from openaudit.textsafe import line
 
 if TYPE_CHECKING:  # `--help`, a usage error or `criteria list` need none of the audit machinery (~0.3 s)
     from openaudit.report import Report
@@ -69,7 +70,12 @@ MaxRequestsOpt = Annotated[int | None, typer.Option("--max-requests", help="Requ
 
 
 def _err(msg: str) -> None:
-    typer.echo(f"openaudit: {msg}", err=True)
+    # Repository strings are escaped where they are put in a message (openaudit.textsafe.line); here,
+    # each line's controls are escaped too, and no line starts with what GitHub Actions reads as a
+    # workflow command ('::').
+    parts = [line(p) for p in msg.split("\n")]
+    text = "\n".join(f"openaudit: {p}" if p.lstrip().startswith("::") else p for p in parts[1:])
+    typer.echo(f"openaudit: {parts[0]}" + (f"\n{text}" if len(parts) > 1 else ""), err=True)
 
 
 def _pair_outputs(formats: list[str] | None, outputs: list[Path] | None, default: str) -> list[tuple[str, Path | None]]:
@@ -102,7 +108,25 @@ def _tree_files(report: Report, fmt: str, out: Path | None) -> dict[str, str] | 
     return files
 
 
-def emit(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
+def emit(report: Report, pairs: list[tuple[str, Path | None]]) -> Report:
+    """`_emit`; when a renderer fails, the models it fails on alone are made `incomplete` with the
+    reason and every output is rendered again (openaudit.render.without_render_failures)."""
+    from openaudit.render import without_render_failures
+
+    try:
+        _emit(report, pairs)
+        return report
+    except UsageError:
+        raise
+    except Exception:
+        fixed = without_render_failures(report, [f for f, _ in pairs])
+        if fixed is None:
+            raise
+    _emit(fixed, pairs)
+    return fixed
+
+
+def _emit(report: Report, pairs: list[tuple[str, Path | None]]) -> None:
     """Render every format first, then put each in place: nothing is partially written when a renderer
     fails. Bytes (JSON) are rendered in chunks straight into a temporary file, so an organisation's
     report is never held whole in memory."""
@@ -171,7 +195,7 @@ def _conclude(report: Report, pairs: list[tuple[str, Path | None]], rules: Any, 
     from openaudit import policy as pol
 
     report = pol.evaluate(report, rules, today, base, strict)
-    emit(report, pairs)
+    report = emit(report, pairs)
     summarize(report, pairs)
     return report
 
@@ -210,7 +234,7 @@ def outcome_note(report: Report, most: int = 5) -> str | None:
     shown = sorted(groups.items(), key=lambda g: -len(g[1]))
     lines = [f"{sum(len(v) for v in groups.values())} of {len(states)} models not fully audited:"]
     for (status, key), reasons in shown[:most]:
-        example = reasons[0] if key in kinds else key
+        example = line(reasons[0] if key in kinds else key, 500)  # one line, whatever a repository put in it
         lines.append(f"  {len(reasons)} {status}: " + (f"{example} (and {len(reasons) - 1} more like it)"
                                                         if key in kinds and len(reasons) > 1 else example))
     if len(shown) > most:
@@ -334,7 +358,7 @@ def audit(
 
     def progress(repo_id: str) -> None:
         if not quiet and not bar:
-            typer.echo(f"auditing {repo_id} …", err=True)
+            typer.echo(f"auditing {line(repo_id)} …", err=True)
 
     def go() -> Report:
         run_deadline(timeout)
@@ -446,7 +470,7 @@ def snapshot(
 
     def wrote(snap: RepoSnapshot, linked: int) -> None:
         if not quiet:
-            typer.echo(f"wrote {snap.repo_id}@{(snap.revision or '')[:12]} (+{linked} linked)", err=True)
+            typer.echo(f"wrote {line(snap.repo_id)}@{line((snap.revision or '')[:12])} (+{linked} linked)", err=True)
 
     def go() -> int:
         failed = api.record_snapshots(targets, output, snapshots=snapshots, token=token, jobs=jobs,

@@ -45,7 +45,7 @@ from openaudit.snapshot import (
 )
 from openaudit.sources import http
 from openaudit.sources.gate import BudgetExhausted, RequestGate
-from openaudit.sources.hub import MAX_JSON_BYTES, HubSource, _status, needs_sizes
+from openaudit.sources.hub import MAX_JSON_BYTES, HubSource, _status, needs_sizes, parse_json
 
 log = logging.getLogger(__name__)
 __all__ = ["BudgetExhausted", "BulkHubSource", "CachedSource", "RequestGate"]
@@ -116,7 +116,7 @@ class BulkHubSource(HubSource):
                 seen_pages.add(str(r.request.url))
                 self.gate.note("api", r.headers)
                 hf_raise_for_status(r)
-                data = r.json()
+                data = parse_json(r)
                 if not isinstance(data, list):
                     raise errors.NetworkError(author, f"{w}: {self._shown} answered with JSON that is not a list")
                 nxt = r.links.get("next", {}).get("url")

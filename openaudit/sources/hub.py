@@ -64,7 +64,7 @@ from huggingface_hub.utils import (
     parse_ratelimit_headers,
 )
 
-from openaudit import errors
+from openaudit import errors, textsafe
 from openaudit.cache import Depth, SnapshotCache, paths_for_depth
 from openaudit.repoid import RepoRef, parse_ref, validate_dataset_id, validate_repo_id
 from openaudit.snapshot import (
@@ -281,7 +281,7 @@ class HubSource:
             r = self._get(url, headers, params={"blobs": True})
             self.gate.note("api", r.headers)
             hf_raise_for_status(r)
-            data = r.json()
+            data = parse_json(r)
             if not isinstance(data, dict) or not isinstance(data.get("id"), str):
                 raise errors.FetchError(repo_id, f"{what}: {self._shown} answered with JSON that is not a repo")
             return data
@@ -465,6 +465,13 @@ class HubSource:
 
 
 _WEIGHT_EXT = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".gguf", ".pdparams")
+
+
+def parse_json(r: httpx.Response) -> Any:
+    """An answer's JSON, lone surrogates (a `\\ud800` escape) replaced on the way in: no UTF-8 writer
+    can encode one, and every output must be valid UTF-8 (openaudit.textsafe.scrub)."""
+    data = r.json()
+    return textsafe.scrub(data) if textsafe.has_surrogate_escape(r.content) else data
 
 
 def needs_sizes(info: dict[str, Any]) -> bool:
