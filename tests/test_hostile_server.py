@@ -50,6 +50,10 @@ def route(req: Request, h: Any, hub: HostileHub) -> None:
         return h.send(302, b"", {"Location": hub.other.url + "/api/models/h/redirect-away"})
     if p.startswith("/h/cdn/resolve/") and p.endswith("/LICENSE"):  # served from another origin, like a CDN
         return h.send(302, b"", {"Location": hub.other.url + "/cdn/LICENSE"})
+    if name == "h/many-licenses":
+        data = info(name)
+        data["siblings"] += [{"rfilename": f"LICENSE-{i:05d}", "size": 30} for i in range(20_000)]
+        return h.json(data)
     if name in ("h/plain", "h/redirect-file", "h/cdn") or name.startswith(("good/", "badids/")):
         return h.json(info(name))
     if serve_file(req, h, {"README.md": CARD.encode(), "LICENSE": LICENSE.encode()}):
@@ -232,3 +236,17 @@ def test_a_decoded_cap_is_checked_while_decoding(hub: HostileHub) -> None:
 def test_a_negative_timeout_is_a_usage_error(tmp_path: Path) -> None:
     res = run_cli(["audit", "h/plain", "--timeout", "-1"], tmp_path)
     assert res["code"] == 2 and "--timeout" in res["stderr"] and res["traceback"] is None
+
+
+@pytest.mark.slow
+def test_a_repo_listing_20000_licence_files_reads_a_bounded_number(hub: HostileHub, tmp_path: Path) -> None:
+    from openaudit.sources.hub import MAX_TEXT_FILES
+
+    before = len(hub.log)
+    res, report = audit(hub, tmp_path, "audit", "h/many-licenses")
+    reads = [r["path"] for r in hub.log[before:] if "/resolve/" in r["path"]]
+    assert len(reads) == MAX_TEXT_FILES
+    assert any(p.endswith("/README.md") for p in reads) and any(p.endswith("/LICENSE") for p in reads)
+    s = subject(report, "h/many-licenses")
+    assert res["code"] == 3 and s["status"] == "incomplete" and "could not be read" in s["reason"], s
+    assert res["seconds"] < 120

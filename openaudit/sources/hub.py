@@ -236,6 +236,10 @@ class HubSource:
                 listed.setdefault(sib["rfilename"], sib)
         got: list[TextFile | UnreadableFile] = []
         todo: list[tuple[str, Any, str | None]] = []
+        paths, over = cap_text_files(paths)
+        got += [UnreadableFile(path=p, reason=Unreadable.ERROR,
+                               detail=f"not read: the repo lists more than {MAX_TEXT_FILES} text files of interest "
+                                      "and these come last by name") for p in over]
         for path in paths:
             sib = listed.get(path) or {}
             skip = not_to_read(repo_id, path, sib.get("size"), gated_to_us)
@@ -472,6 +476,29 @@ def parse_json(r: httpx.Response) -> Any:
     can encode one, and every output must be valid UTF-8 (openaudit.textsafe.scrub)."""
     data = r.json()
     return textsafe.scrub(data) if textsafe.has_surrogate_escape(r.content) else data
+
+
+# Text files read per repo at most: the card, then licence, notice and use-policy files by name. A real
+# repo has a handful (a few dozen for one that ships a licence per language); 20,000 LICENSE-NNNNN
+# files would spend the run's request budget on one model.
+MAX_TEXT_FILES = 32
+_PRIORITY = (("readme.md",), ("license", "licence", "copying"), ("notice",), ("use_policy",))
+
+
+def cap_text_files(paths: list[str]) -> tuple[list[str], list[str]]:
+    """The text files to read (MAX_TEXT_FILES at most, chosen by name: the top-level README, licence,
+    notice, use policy, then the rest; top level before a folder's, shorter names first) and the
+    ones left unread, each in the order given."""
+    if len(paths) <= MAX_TEXT_FILES:
+        return paths, []
+
+    def rank(path: str) -> tuple[int, int, int, str]:
+        name = path.rsplit("/", 1)[-1].lower()
+        group = next((i for i, prefixes in enumerate(_PRIORITY) if name.startswith(prefixes)), len(_PRIORITY))
+        return group, path.count("/"), len(path), path
+
+    keep = set(sorted(paths, key=rank)[:MAX_TEXT_FILES])
+    return [p for p in paths if p in keep], [p for p in paths if p not in keep]
 
 
 def needs_sizes(info: dict[str, Any]) -> bool:
