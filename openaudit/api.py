@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from openaudit.card import ParsedCard
 from openaudit.criteria import BUILTIN_PROFILES, Profile, available_profiles, load_profile
-from openaudit.errors import FetchError, InvalidRepoId, OpenAuditError, UsageError
+from openaudit.errors import FetchError, InvalidRepoId, LimitReached, OpenAuditError, UsageError
 from openaudit.evaluate import Finding, evaluate_profile
 from openaudit.evidence import collect_evidence, context_for
 from openaudit.evidence.data import declared_datasets, valid_dataset_id
@@ -909,7 +909,14 @@ def audit_packed(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
         ids = prose_base_ids(bundle.subject)
         if ids:
             return MoreLinks(ids)
-    return Packed.of(_with_lost_links(audit_bundle(bundle, profiles, strict), bundle))
+    try:
+        subject = audit_bundle(bundle, profiles, strict)
+    except LimitReached as e:  # the per-model CPU budget: that model incomplete, the run goes on
+        snap = bundle.subject
+        return Packed.of(Subject(repo_id=snap.repo_id, revision=snap.revision,
+                                 requested_revision=snap.requested_revision, source=snap.source,
+                                 status="incomplete", taken_at=snap.taken_at, reason=f"{e.kind}: {e}"))
+    return Packed.of(_with_lost_links(subject, bundle))
 
 
 def _with_lost_links(subject: Subject, bundle: SnapshotBundle) -> Subject:

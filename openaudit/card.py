@@ -290,7 +290,7 @@ _MD_BLOCKS.parse(_WARM_UP)
 # autolink and html_inline (<), link and image ([). Without these, inline parsing yields only
 # text, softbreaks and hardbreaks; tests/test_card.py checks that claim against the full parse.
 _NEEDS_INLINE = re.compile(r"[\\`*_&<\[]")
-_LINE_BREAK = re.compile(r" *\n[ \t]*")
+_LINE_BREAK = re.compile(r"(?<! ) *\n[ \t]*")  # from the first space of a run only: linear
 
 
 def _parse_body(body: str, offset: int) -> tuple[list[Section], list[Block], list[Link]]:

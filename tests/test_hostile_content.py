@@ -237,3 +237,131 @@ def test_a_token_never_follows_a_redirect_off_origin_in_process() -> None:
         r = http.get(hub.url + "/file", headers=hdrs, timeout=5, max_bytes=1 << 20, home=hub.url, cross_origin=True)
         assert r.status_code == 200 and [x["auth"] for x in hub.other.log] == [None]
         assert [x["auth"] for x in hub.log] == [f"Bearer {TOKEN}"] * 2
+
+
+# ---- 10. patterns and card work linear in the worst case ----------------------------------------------
+N = 100_000
+ADVERSARIAL = {
+    "digits": "trained on " + "9" * N + " tokenz", "digit-commas": "1," * (N // 2), "digit-dots": "1." * (N // 2),
+    "spaces": " " * N + "x", "newlines": " \n" * (N // 2), "letters": "a" * N, "dotted": "a." * (N // 2),
+    "dashes": "a-" * (N // 2), "words": "licensed under the " * (N // 19),
+    "heading-words": "Training data: " * (N // 15), "url": "https://" + "a/" * (N // 2), "slashes": "a/b " * (N // 4),
+    "punct": "*_[(|#" * (N // 6), "tokens": "1T tokens of " * (N // 13),
+}
+
+
+def _cpu(rx: re.Pattern[str], text: str) -> float:
+    import time
+
+    t = time.process_time()
+    for _m in rx.finditer(text):
+        pass
+    return time.process_time() - t
+
+
+def superlinear(rx: re.Pattern[str], text: str, limit: float = 0.1) -> bool:
+    """More than 1 s of CPU on `text`, or (past `limit` s) 8 times, not ~4, the time of its first quarter."""
+    big = _cpu(rx, text)
+    if big < limit:
+        return False
+    return big > 1.0 or big > 8 * max(_cpu(rx, text[: len(text) // 4]), 1e-3)
+CARD = api._WARM_UP_CARD + (
+    "\n## License\n\nLicensed under the Apache License 2.0; see LICENSE and the use policy.\n\n## Training data\n\n"
+    "We trained on 2T tokens of The Pile, C4 and Common Crawl. Fine-tuned from meta-llama/Llama-2-7b.\n")
+
+
+def _bundle(card: str, licence: str = "Apache License\nVersion 2.0, January 2004\n") -> Any:
+    from datetime import UTC, datetime
+
+    from openaudit.snapshot import RepoSnapshot, SnapshotBundle, TextFile
+
+    sibs = [{"rfilename": "README.md"}, {"rfilename": "LICENSE"}, {"rfilename": "model.safetensors", "size": 10**9}]
+    snap = RepoSnapshot(repo_id="o/m", repo_type="model", source="store", taken_at=datetime.now(UTC),
+                        info={"id": "o/m", "cardData": {"license": "apache-2.0"}, "tags": [], "siblings": sibs},
+                        files={"README.md": TextFile(path="README.md", text=card, size=len(card)),
+                               "LICENSE": TextFile(path="LICENSE", text=licence, size=len(licence))})
+    return SnapshotBundle(subject=snap)
+
+
+def _card_patterns() -> dict[tuple[str, int], re.Pattern[str]]:
+    """Every pattern openaudit compiles at module level, and every one its code asks `re` for while
+    auditing a card and a licence (criteria included)."""
+    import importlib
+    import os
+    import pkgutil
+    import sys
+
+    import openaudit
+    from openaudit.criteria import load_profile
+
+    found: dict[tuple[str, int], re.Pattern[str]] = {}
+    for mod in pkgutil.walk_packages(openaudit.__path__, "openaudit."):
+        for value in vars(importlib.import_module(mod.name)).values():
+            for p in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(p, re.Pattern) and isinstance(p.pattern, str):
+                    found[(p.pattern, p.flags)] = p
+    real = re._compile  # type: ignore[attr-defined]
+
+    def hook(pattern: Any, flags: Any) -> Any:
+        got = real(pattern, flags)
+        f = sys._getframe(1)
+        while f is not None and f"{os.sep}re{os.sep}" in f.f_code.co_filename:
+            f = f.f_back
+        if isinstance(pattern, str) and f is not None and f.f_code.co_filename.startswith(openaudit.__path__[0]):
+            found[(pattern, got.flags)] = got
+        return got
+
+    re._compile = hook  # type: ignore[attr-defined]
+    try:
+        profiles = [load_profile.__wrapped__(n) if hasattr(load_profile, "__wrapped__") else load_profile(n)
+                    for n in ("openaudit", "mof", "osaid", "osai-index", "eu-ai-act")]
+        api.audit_bundle(_bundle(CARD), profiles)
+    finally:
+        re._compile = real  # type: ignore[attr-defined]
+    return found
+
+
+@pytest.mark.slow
+def test_every_pattern_on_card_or_licence_text_is_linear() -> None:
+    patterns = _card_patterns()
+    assert len(patterns) > 50  # the recording saw the audit's patterns
+    slow = [f"{name}: {source[:120]}" for (source, _flags), rx in patterns.items()
+            for name, text in ADVERSARIAL.items() if superlinear(rx, text)]
+    assert not slow, slow
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("before", "text", "size"), [
+    # the patterns issue 26 found superlinear, as they were, on a few KB (on 100 KB: minutes to hours)
+    (r"(\d[\d,.]*)\s*(trillion|billion|million|[TBM]\b)?\+?\s*(?:(?:unique|training|pre-?training|high-quality|"
+     r"diverse|and|text|web|code|of)\s+){0,4}tokens", "digits", 6_000),
+    (r"\b[A-Za-z][\w.]*-[\w.-]*\d[\w.-]*", "dotted", 40_000),
+    (r" *\n[ \t]*", "spaces", 40_000),
+])
+def test_the_linearity_check_catches_a_quadratic_pattern(before: str, text: str, size: int) -> None:
+    assert superlinear(re.compile(before, re.IGNORECASE), ADVERSARIAL[text][:size], limit=0.05)
+
+
+@pytest.mark.parametrize(("case", "card"), [
+    ("20 KB table", "# C\n\n## Training data\n\n| a | b |\n|---|---|\n" + "| data | 5 tokens |\n" * 1200),
+    ("8,000 data headings", "# C\n\n" + "## Training data\n\nWe used data.\n\n" * 8000),
+    ("10,000 bullets", "# C\n\n## Datasets\n\n" + "- dataset\n" * 10000),
+    ("20 KB of digits", "# C\n\n## Training data\n\ntrained on " + "9" * 20000 + " tokenz\n"),
+    ("160 KB licence words", "# C\n\n## License\n\n" + "licensed under the terms " * 6400),
+])
+def test_card_work_is_linear_in_the_worst_case(case: str, card: str) -> None:
+    import time
+
+    profiles = api.default_profiles()
+    t = time.process_time()
+    api.audit_bundle(_bundle(card, "Apache License " * 10000), profiles)
+    assert time.process_time() - t < 10, case  # quadratic work took 12-96 s on these
+
+
+def test_a_model_over_the_cpu_budget_is_incomplete(monkeypatch: pytest.MonkeyPatch) -> None:
+    import openaudit.evidence as ev
+
+    monkeypatch.setattr(ev, "MAX_AUDIT_CPU_SECONDS", -1.0)  # every audit is over it at its first check
+    report = api.audit_models([A], snapshots=STORE, processes=0)
+    s = report.subjects[0]
+    assert s.status == "incomplete" and (s.reason or "").startswith("limit: the audit took more than")

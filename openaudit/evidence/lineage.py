@@ -26,7 +26,8 @@ _PROSE_RE = (
 # and not a file name.
 _ID_IN_TEXT = re.compile(r"(?<![\w./:-])([A-Za-z0-9][\w.-]{1,95}/[A-Za-z0-9][\w.-]{1,95})(?![\w/-])")
 # A model-like name: letters with a hyphen and a digit (DeepSeek-R1-Distill-Llama-8B, Llama-3.1-8B).
-_MODEL_NAME = re.compile(r"\b[A-Za-z][\w.]*-[\w.-]*\d[\w.-]*")
+# Bounded, and starting where a word-or-dot run starts: linear on any text (issue 26).
+_MODEL_NAME = re.compile(r"(?<![\w.])[A-Za-z][\w.]{0,96}-[\w.-]{0,96}?\d[\w.-]{0,96}")
 _WINDOW = 80  # characters after a lineage phrase in which the base must be named
 _FILE_EXT = re.compile(r"\.(py|md|json|txt|ya?ml|sh|toml|cfg|html?|pdf|safetensors|bin)$", re.IGNORECASE)
 
