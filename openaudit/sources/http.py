@@ -55,8 +55,8 @@ class BoundedFetchError(Exception):
 class TooLarge(BoundedFetchError):
     def __init__(self, size: int, cap: int, declared: bool = False):
         self.size, self.cap = size, cap
-        how = "declared" if declared else "more than"
-        super().__init__(f"answer too large: {how} {size} bytes decoded (cap {cap})")
+        super().__init__(f"answer too large: declares {size} bytes (cap {cap})" if declared
+                         else f"answer too large: over the cap of {cap} bytes decoded")
 
 
 class DeadlineExceeded(BoundedFetchError):
