@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from openaudit.card import ParsedCard
 from openaudit.criteria import BUILTIN_PROFILES, Profile, available_profiles, load_profile
-from openaudit.errors import FetchError, InvalidRepoId, OpenAuditError, UsageError
+from openaudit.errors import FetchError, InvalidRepoId, LimitReached, OpenAuditError, UsageError
 from openaudit.evaluate import Finding, evaluate_profile
 from openaudit.evidence import collect_evidence, context_for
 from openaudit.evidence.data import declared_datasets, valid_dataset_id
@@ -172,6 +172,8 @@ class RunMemo:
             error = f"{e.kind}: {e}"
         except OpenAuditError as e:
             error = f"invalid: {e}"
+        except Exception as e:  # a linked repo that found a bug costs the subject that link, not its audit
+            error = f"failed: {type(e).__name__}: {shown(str(e), 200)}"
         finally:
             with self._lock:
                 if snap is not None:
@@ -310,6 +312,22 @@ def audit_bundle(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
 def failed_subject(ref: RepoRef, source_name: str, err: FetchError) -> Subject:
     return Subject(repo_id=ref.repo_id, requested_revision=ref.revision, source=source_name,
                    status=err.status, reason=f"{err.kind}: {err}")
+
+
+def crashed_subject(repo_id: str, source_name: str, err: BaseException, stage: str,
+                    revision: str | None = None) -> Subject:
+    """One model whose reading, linking or audit raised something unforeseen (a hostile card or answer
+    that found a bug): that model is `incomplete` with the reason, and the run goes on (issue 26)."""
+    log.debug("%s failed while %s", repo_id, stage, exc_info=err)
+    detail = shown(str(err), 200)
+    return Subject(repo_id=repo_id, requested_revision=revision, source=source_name, status="incomplete",
+                   reason=f"error: {type(err).__name__} while {stage}" + (f": {detail}" if detail else ""))
+
+
+def isolated(err: BaseException) -> bool:
+    """Whether an exception raised for one model stays that model's: anything but a usage error (an
+    invalid store or config file: exit 2 for the run) and what ends a process (Ctrl-C, exit)."""
+    return isinstance(err, Exception) and not isinstance(err, UsageError)
 
 
 def _license_changes(subjects: list[Subject] | SubjectStore) -> None:
@@ -470,14 +488,23 @@ def audit_models(
         ref = refs[i]
         if progress and isinstance(ref, RepoRef):
             progress(ref.repo_id)
+        stage = "reading"
         try:
             snap = read(i, ref)
             if snap is None:
                 return None
+            stage = "linking and auditing"
             return audit_snapshot(snap, auditors)
         except FetchError as e:
-            assert isinstance(ref, RepoRef) and src is not None  # a folder is read without a request
-            return Packed.of(failed_subject(ref, src.name, e))
+            if isinstance(ref, RepoRef) and src is not None:
+                return Packed.of(failed_subject(ref, src.name, e))
+            return Packed.of(crashed_subject(str(ref), "local", e, stage))
+        except Exception as e:
+            if not isolated(e):
+                raise
+            name, rev = (ref.repo_id, ref.revision) if isinstance(ref, RepoRef) else (str(ref), None)
+            return Packed.of(crashed_subject(name, src.name if isinstance(ref, RepoRef) and src else "local",
+                                             e, stage, rev))
 
     def one(i: int, auditors: Auditors) -> Packed | None:
         try:
@@ -572,9 +599,13 @@ def record_snapshots(
     def one(ref: RepoRef) -> str | None:
         try:
             snap = src.model(ref.repo_id, ref.revision)
+            bundle = fetch_bundle(src, snap, memo)
         except FetchError as e:
             return f"{e.kind}: {e}"
-        bundle = fetch_bundle(src, snap, memo)
+        except Exception as e:
+            if not isolated(e):
+                raise
+            return crashed_subject(ref.repo_id, src.name, e, "reading or linking").reason
         write_snapshot(output, snap)
         for key, linked in bundle.related.items():
             with lock:
@@ -634,7 +665,7 @@ def _check_run_options(jobs: int, limit: int | None, max_requests: int | None, d
     return cast("Depth", depth)
 
 
-_TRANSIENT = ("budget:", "rate-limited:", "network:")
+_TRANSIENT = ("budget:", "rate-limited:", "network:", "limit:", "refused:", "failed:")
 
 
 def _bases_named_in(items: Sequence[dict[str, Any]]) -> set[str]:
@@ -685,7 +716,7 @@ def audit_org(
     from openaudit.cache import WITHHELD_FROM_ANONYMOUS, SnapshotCache, default_cache_dir, trim_to_depth
     from openaudit.repoid import validate_owner
     from openaudit.selection import parse_since, select_models
-    from openaudit.sources.bulk import BulkHubSource, CachedSource, RequestGate
+    from openaudit.sources.bulk import INVALID_ITEM, BulkHubSource, CachedSource, RequestGate
     from openaudit.sources.hub import token_in_use
     from openaudit.sources.store import StoreSource
 
@@ -720,11 +751,16 @@ def audit_org(
                                 gate=RequestGate(jobs, max_requests))
             listed = []
             failed: list[BaseException] = []
+            notes: list[str] = []
 
             def list_all() -> None:
                 assert hub is not None
                 try:
-                    for item in hub.list_models(org, None if filtered else limit):
+                    for item in hub.list_models(org, None if filtered else limit, notes=notes):
+                        if INVALID_ITEM in item:  # not a valid id: skipped, nothing requested for it
+                            extra.append(Subject(repo_id=item["id"], source="hub", status="skipped",
+                                                 reason=f"refused: {item[INVALID_ITEM]}"))
+                            continue
                         listed.append(item)
                         if not filtered and limit is not None and len(listed) >= limit:
                             break
@@ -741,13 +777,15 @@ def audit_org(
                 warmed = True
             lister.join()
             settle_threads(threads_before)  # its OS thread gone too, or the workers would not be forked
+            for note in notes:
+                log.warning("%s", shown(note, 300))
             if failed:
                 e = failed[0]
                 if not isinstance(e, FetchError) or not listed:
                     raise e
                 extra.append(Subject(repo_id=f"{org}/*", source="hub", status="incomplete",
                                      reason=f"{e.kind}: the listing stopped after {len(listed)} models: {e}"))
-            if not filtered and limit is None and not extra:
+            if not filtered and limit is None and not failed:
                 cache.put_listing(org, listed)
         reader_token = hub.has_token if hub is not None else token_in_use(token)
         linked = CachedSource(hub, cache, offline=offline, refresh=refresh, token=reader_token)
@@ -896,7 +934,14 @@ def audit_packed(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
         ids = prose_base_ids(bundle.subject)
         if ids:
             return MoreLinks(ids)
-    return Packed.of(_with_lost_links(audit_bundle(bundle, profiles, strict), bundle))
+    try:
+        subject = audit_bundle(bundle, profiles, strict)
+    except LimitReached as e:  # the per-model CPU budget: that model incomplete, the run goes on
+        snap = bundle.subject
+        return Packed.of(Subject(repo_id=snap.repo_id, revision=snap.revision,
+                                 requested_revision=snap.requested_revision, source=snap.source,
+                                 status="incomplete", taken_at=snap.taken_at, reason=f"{e.kind}: {e}"))
+    return Packed.of(_with_lost_links(subject, bundle))
 
 
 def _with_lost_links(subject: Subject, bundle: SnapshotBundle) -> Subject:
@@ -1004,9 +1049,12 @@ def _pipeline(chosen: Sequence[dict[str, Any]], named: set[str],
         # On Ctrl-C/SIGTERM, drop the queued models instead of reading them all before exiting.
         io.shutdown(wait=False, cancel_futures=True)
     out: list[Packed] = []
-    for r in results:
+    for item, r in zip(chosen, results, strict=True):
         if isinstance(r, BaseException):
-            raise r
+            if not isolated(r):
+                raise r
+            # One model's failure (reading, linking or auditing it) is that model's, not the run's.
+            r = Packed.of(crashed_subject(item["id"], "hub", r, "reading, linking or auditing"))
         assert r is not None
         out.append(r)
     return out

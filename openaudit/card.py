@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 
+from openaudit.textsafe import scrub
+
 MAX_FRONT_MATTER_BYTES = 256 * 1024
 MAX_YAML_ALIASES = 200
 MAX_YAML_DEPTH = 50
@@ -256,7 +258,8 @@ def parse_front_matter(yaml_text: str) -> tuple[dict[str, Any], str | None]:
         return {}, f"front matter is a YAML {type(data).__name__}, not a mapping"
     if _expanded_size(data, MAX_YAML_NODES) > MAX_YAML_NODES:
         return {}, "front matter expands to too many nodes (alias expansion)"
-    return _jsonable(data), None
+    # A YAML "\ud800" escape decodes to a lone surrogate, which no UTF-8 output can hold.
+    return scrub(_jsonable(data)), None
 
 
 def _key_lines(yaml_text: str, first_line: int) -> dict[str, int]:
@@ -319,7 +322,7 @@ _MD_BLOCKS.parse(_WARM_UP)
 # autolink and html_inline (<), link and image ([). Without these, inline parsing yields only
 # text, softbreaks and hardbreaks; tests/test_card.py checks that claim against the full parse.
 _NEEDS_INLINE = re.compile(r"[\\`*_&<\[]")
-_LINE_BREAK = re.compile(r" *\n[ \t]*")
+_LINE_BREAK = re.compile(r"(?<! ) *\n[ \t]*")  # from the first space of a run only: linear
 
 
 def _parse_body(body: str, offset: int) -> _Structure:

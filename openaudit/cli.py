@@ -20,6 +20,8 @@ from typer.core import TyperCommand
 
 from openaudit import __version__
 from openaudit.errors import ExitCode, OpenAuditError, UsageError
+from openaudit.sources.clock import DEFAULT_RUN_TIMEOUT, run_deadline
+from openaudit.textsafe import line
 
 if TYPE_CHECKING:  # `--help`, a usage error or `criteria list` need none of the audit machinery (~0.3 s)
     from openaudit.outputs import Output
@@ -70,12 +72,20 @@ IncludeOpt = Annotated[list[str] | None, typer.Option("--include", help="Only mo
                                                       "GLOB (repeatable).")]
 ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Leave out models matching GLOB "
                                                       "(repeatable).")]
+TimeoutOpt = Annotated[float, typer.Option(
+    "--timeout", help="Deadline of the whole run, in seconds (0: none); what is not read by then is "
+    "reported incomplete. Each request also has its own deadline.")]
 MaxRequestsOpt = Annotated[int | None, typer.Option("--max-requests", help="Request budget; models left "
                                                     "unfetched when it is spent are reported incomplete.")]
 
 
 def _err(msg: str) -> None:
-    typer.echo(f"openaudit: {msg}", err=True)
+    # Repository strings are escaped where they are put in a message (openaudit.textsafe.line); here,
+    # each line's controls are escaped too, and no line starts with what GitHub Actions reads as a
+    # workflow command ('::').
+    parts = [line(p) for p in msg.split("\n")]
+    text = "\n".join(f"openaudit: {p}" if p.lstrip().startswith("::") else p for p in parts[1:])
+    typer.echo(f"openaudit: {parts[0]}" + (f"\n{text}" if len(parts) > 1 else ""), err=True)
 
 
 def _store_folder(path: Path) -> None:
@@ -147,14 +157,27 @@ def _outputs(ctx: typer.Context, formats: list[str] | None, outputs: list[str] |
     return plan(pair(formats, outputs, ctx.meta.get("openaudit.order"), default), force)
 
 
-def emit(report: Report, pairs: list[tuple[str, Path | str | None]] | list[Output], details: bool = False) -> None:
-    """Write the report in every format asked for (see openaudit.outputs.write)."""
+def emit(report: Report, pairs: list[tuple[str, Path | str | None]] | list[Output], details: bool = False) -> Report:
+    """Write the report in every format asked for (see openaudit.outputs.write). When a renderer fails,
+    the models it fails on alone are made `incomplete` with the reason and every output is rendered
+    again (openaudit.render.without_render_failures); the report written is returned."""
     from openaudit.outputs import Output, plan, write
+    from openaudit.render import without_render_failures
 
     planned = [p for p in pairs if isinstance(p, Output)]
     if len(planned) != len(pairs):
         planned = plan([(f, None if o is None else str(o)) for f, o in pairs])  # type: ignore[misc]
-    write(report, planned, details)
+    try:
+        write(report, planned, details)
+        return report
+    except OpenAuditError:
+        raise
+    except Exception:
+        fixed = without_render_failures(report, [o.fmt for o in planned])
+        if fixed is None:
+            raise
+    write(fixed, planned, details)
+    return fixed
 
 
 def summarize(report: Report, outputs: list[Output]) -> None:
@@ -181,7 +204,7 @@ def _conclude(report: Report, pairs: list[Output], rules: Any, base: Any, today:
     from openaudit import policy as pol
 
     report = pol.evaluate(report, rules, today, base, strict)
-    emit(report, pairs, details)
+    report = emit(report, pairs, details)
     summarize(report, pairs)
     _tell_policy(report, pairs)
     return report
@@ -237,7 +260,7 @@ def outcome_note(report: Report, most: int = 5) -> str | None:
     shown = sorted(groups.items(), key=lambda g: -len(g[1]))
     lines = [f"{sum(len(v) for v in groups.values())} of {len(states)} models not fully audited:"]
     for (status, key), reasons in shown[:most]:
-        example = reasons[0] if key in kinds else key
+        example = line(reasons[0] if key in kinds else key, 500)  # one line, whatever a repository put in it
         lines.append(f"  {len(reasons)} {status}: " + (f"{example} (and {len(reasons) - 1} more like it)"
                                                         if key in kinds and len(reasons) > 1 else example))
     if len(shown) > most:
@@ -381,6 +404,7 @@ def audit(
     cache_dir: CacheDirOpt = None,
     refresh: RefreshOpt = False,
     processes: ProcessesOpt = None,
+    timeout: TimeoutOpt = DEFAULT_RUN_TIMEOUT,
 ) -> None:
     """Audit models on the Hub (or in a snapshot store, or a local folder).
 
@@ -395,11 +419,12 @@ def audit(
 
     def progress(repo_id: str) -> None:
         if not quiet and not bar:
-            typer.echo(f"auditing {repo_id} …", err=True)
+            typer.echo(f"auditing {line(repo_id)} …", err=True)
 
     def go() -> Report:
         ids = _targets(targets)
         pairs = _outputs(ctx, format, output, force)
+        run_deadline(timeout)
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
         stats: dict[str, Any] = {}
@@ -459,6 +484,7 @@ def org(
     policy: PolicyOpt = None,
     no_policy: NoPolicyOpt = False,
     baseline: BaselineOpt = None,
+    timeout: TimeoutOpt = DEFAULT_RUN_TIMEOUT,
 ) -> None:
     """Audit every model of an organisation: one listing, pinned parallel reads, a cache.
 
@@ -473,6 +499,7 @@ def org(
 
         owner = owner_from_hub_url(organisation)  # https://huggingface.co/NAME as pasted
         pairs = _outputs(ctx, format, output, force)
+        run_deadline(timeout)
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
         stats: dict[str, object] = {}
@@ -533,7 +560,7 @@ def snapshot(
 
     def wrote(snap: RepoSnapshot, linked: int) -> None:
         if not quiet:
-            typer.echo(f"wrote {snap.repo_id}@{(snap.revision or '')[:12]} (+{linked} linked)", err=True)
+            typer.echo(f"wrote {line(snap.repo_id)}@{line((snap.revision or '')[:12])} (+{linked} linked)", err=True)
 
     def go() -> int:
         if snapshots is None and _hub_offline():

@@ -34,7 +34,7 @@ OUTCOMES: tuple[str, ...] = ("open", "partial", "closed", "unknown", "not-applic
 Severity = Literal["error", "warning", "note"]
 PREDICATES = ("has", "lacks", "every", "outcome", "all", "any", "not")
 CONDITIONS = ("eq", "ne", "in", "not_in", "contains", "gte", "gt", "lte", "lt", "matches", "exists", "truthy")
-_ID_RE = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
+_ID_RE = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"  # pydantic's (Rust) regex: `$` is the end of the text only
 
 
 def _check_cond(cond: Any, where: str) -> None:

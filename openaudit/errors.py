@@ -79,6 +79,20 @@ class NetworkError(FetchError):
     kind = "network"
 
 
+class LimitReached(FetchError):
+    """A bound of the run stopped the read: an answer over its size cap, a request or the run past its
+    deadline (--timeout), the listing's page cap (issue 26). Incomplete: the rest of the run goes on."""
+
+    kind = "limit"
+
+
+class Refused(FetchError):
+    """The server's answer was refused: a redirect loop, a redirect or a next page on another origin
+    (the token goes to the configured endpoint only), a listing item that is not a valid id."""
+
+    kind = "refused"
+
+
 class OfflineMiss(FetchError):
     """--offline and nothing cached or stored for this repo."""
 

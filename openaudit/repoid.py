@@ -9,9 +9,10 @@ from openaudit.errors import InvalidRepoId
 
 # The Hub's rule: owner and name of letters, digits, '-', '_', '.', no '--' or '..', at most 96 chars.
 _PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
-_REPO_ID_RE = re.compile(rf"^{_PART}/{_PART}$")
-_OWNER_RE = re.compile(rf"^{_PART}$")
-_REV_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+# \Z, not $: `$` also matches before a final newline, and `owner/name\n` is not an id (issue 26).
+_REPO_ID_RE = re.compile(rf"\A{_PART}/{_PART}\Z")
+_OWNER_RE = re.compile(rf"\A{_PART}\Z")
+_REV_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._/-]{0,199}\Z")
 
 
 def shown(text: str, limit: int = 120) -> str:
@@ -36,7 +37,7 @@ def validate_repo_id(repo_id: str) -> str:
 
 def validate_dataset_id(repo_id: str) -> str:
     """Datasets also have legacy canonical ids with no owner (`the_pile`, `squad`)."""
-    if isinstance(repo_id, str) and "/" not in repo_id and re.match(rf"^{_PART}$", repo_id) and ".." not in repo_id:
+    if isinstance(repo_id, str) and "/" not in repo_id and _OWNER_RE.match(repo_id) and ".." not in repo_id:
         return repo_id
     return validate_repo_id(repo_id)
 

@@ -40,7 +40,7 @@ TEXT_FILE_PATTERNS: tuple[str, ...] = (
 )
 # Larger files are recorded as unreadable("too-large") instead of read.
 MAX_TEXT_FILE_BYTES = 2 * 1024 * 1024
-SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+SHA_RE = re.compile(r"\A[0-9a-f]{40}\Z")
 
 
 class Unreadable(StrEnum):

@@ -7,6 +7,7 @@ already in the bundle, fetched by the source layer.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -87,11 +88,25 @@ def context_for(bundle: SnapshotBundle) -> EvidenceContext:
     return EvidenceContext(bundle=bundle, card=parse_card(readme.text if readme else None))
 
 
+# CPU seconds one model's evidence may take (the benchmark's largest card takes ~0.2 s): past it, the
+# model is `incomplete` with the reason instead of holding a worker (issue 26). Every pattern on card
+# text is linear (tests/test_hostile_content.py), so this is the backstop, checked between extractors.
+MAX_AUDIT_CPU_SECONDS = 60.0
+
+
 def collect_evidence(bundle: SnapshotBundle) -> tuple[list[Evidence], EvidenceContext]:
-    """Run every extractor. An extractor that fails records an `extractor.error` item instead."""
+    """Run every extractor. An extractor that fails records an `extractor.error` item instead. Past
+    MAX_AUDIT_CPU_SECONDS of this thread's CPU, errors.LimitReached."""
+    from openaudit.errors import LimitReached
+
+    start = time.thread_time()
     ctx = context_for(bundle)
     out = EvidenceList()
     for extract in _extractors():
+        used = time.thread_time() - start
+        if used > MAX_AUDIT_CPU_SECONDS:
+            raise LimitReached(bundle.subject.repo_id, f"the audit took more than {MAX_AUDIT_CPU_SECONDS:g} s of CPU "
+                               f"({used:.1f} s before {extract.__module__}); not finished")
         try:
             extract(ctx, out)
         except Exception as e:  # never lose the audit to one extractor's bug

@@ -13,7 +13,7 @@ from openaudit.card import ParsedCard
 from openaudit.evidence import EvidenceContext, context_for
 from openaudit.evidence._util import as_list, hf_link
 from openaudit.evidence.model import EvidenceList
-from openaudit.repoid import validate_repo_id
+from openaudit.repoid import shown, validate_repo_id
 from openaudit.snapshot import NOT_CHECKED, RepoSnapshot, SnapshotBundle
 
 MAX_DEPTH = 8
@@ -36,7 +36,8 @@ _RELATION_WORDS = [
 # and not a file name.
 _ID_IN_TEXT = re.compile(r"(?<![\w./:-])([A-Za-z0-9][\w.-]{1,95}/[A-Za-z0-9][\w.-]{1,95})(?![\w/-])")
 # A model-like name: letters with a hyphen and a digit (DeepSeek-R1-Distill-Llama-8B, Llama-3.1-8B).
-_MODEL_NAME = re.compile(r"\b[A-Za-z][\w.]{0,60}-[\w.-]{0,60}\d[\w.-]{0,60}")  # bounded: linear time
+# Bounded, and starting where a word-or-dot run starts: linear on any text (issue 26).
+_MODEL_NAME = re.compile(r"(?<![\w.])[A-Za-z][\w.]{0,96}-[\w.-]{0,96}?\d[\w.-]{0,96}")
 _WINDOW = 80  # characters after a lineage phrase in which the base must be named
 _FILE_EXT = re.compile(r"\.(py|md|json|txt|ya?ml|sh|toml|cfg|html?|pdf|safetensors|bin)$", re.IGNORECASE)
 
@@ -55,8 +56,8 @@ def declared_bases(metadata: dict[str, Any], tags: list[str]) -> list[tuple[str,
     relation = rel if isinstance(rel, str) and rel in _RELATIONS else None
     out: dict[str, tuple[str, str | None, str]] = {}
     for b in as_list(metadata.get("base_model")):
-        if isinstance(b, str) and b.strip():
-            out.setdefault(b.strip(), (b.strip(), relation, "metadata"))
+        if isinstance(b, str) and b.strip():  # spaces are forgiven; a newline (a YAML block scalar) is not
+            out.setdefault(b.strip(" \t"), (b.strip(" \t"), relation, "metadata"))
     for t in tags:
         parts = t.split(":")
         if parts[0] != "base_model" or len(parts) < 2:
@@ -192,19 +193,19 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         renamed = f" (now {base.repo_id})" if base and base.repo_id != bid else ""
         out.add("lineage.base_model", value, source=ctx.meta_source() if via == "metadata" else "api",
                 pointer=pointer, url=ctx.meta_url("base_model") if via == "metadata" else snap.repo_url(),
-                summary=f"Base model {bid}{renamed}" + (f" ({relation})" if relation else "") + ".")
+                summary=f"Base model {shown(bid, 200)}{renamed}" + (f" ({relation})" if relation else "") + ".")
         if base is None and _valid(bid):
             reason = ctx.bundle.related_errors.get(f"model:{bid}", "not resolved")
             if reason == NOT_CHECKED:  # not looked up is not missing: no lineage-broken
                 out.add("lineage.unchecked-base", {"id": bid}, source=ctx.meta_source(), pointer=pointer,
-                        summary=f"Declared base model {bid} was not checked on the Hub (a local folder is audited "
+                        summary=f"Declared base model {shown(bid, 200)} was not checked on the Hub (a local folder is audited "
                         "without looking it up).")
             else:
                 out.add("lineage.missing-base", {"id": bid, "reason": reason}, source="linked-repo", pointer=pointer,
-                        summary=f"Declared base model {bid} could not be read: {reason}.")
+                        summary=f"Declared base model {shown(bid, 200)} could not be read: {reason}.")
         elif not _valid(bid):
             out.add("lineage.invalid-base", {"id": bid[:200]}, source=ctx.meta_source(), pointer=pointer,
-                    summary=f"base_model '{bid[:80]}' is not a valid repo id.")
+                    summary=f"base_model '{shown(bid, 80)}' is not a valid repo id.")
 
     for bid, sentence, line, heading in prose_bases(ctx.card, snap.repo_id.split("/")[-1]):
         if bid in direct_ids or bid == snap.repo_id:

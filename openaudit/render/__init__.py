@@ -52,3 +52,40 @@ def stream(name: str) -> Callable[[Report], str | bytes | Iterable[bytes]]:
         func: Callable[[Report], Iterable[bytes]] = getattr(import_module(mod), fn)
         return func
     return renderer(name)
+
+
+def without_render_failures(report: Report, formats: Iterable[str]) -> Report | None:
+    """After a renderer failed on the whole report: the report with each subject that fails a format
+    on its own replaced by an `incomplete` subject saying so (one model never takes the run down,
+    issue 26), or None when no single subject fails (the failure is not one model's)."""
+    from openaudit.report import Subject
+    from openaudit.textsafe import line
+
+    subjects = list(report.subjects)
+    changed = False
+    for i, s in enumerate(subjects):
+        for f in formats:
+            if f == "site":
+                continue
+            try:
+                _consume(stream(f)(report.model_copy(update={"subjects": [s]})))
+            except Exception as e:  # one model's failure, whatever it is: that model's reason
+                if getattr(e, "exit_code", None) == 2:  # a usage error is the run's
+                    raise
+                detail = line(str(e), 200)
+                subjects[i] = Subject(repo_id=s.repo_id, revision=s.revision,
+                                      requested_revision=s.requested_revision, source=s.source,
+                                      status="incomplete", taken_at=s.taken_at,
+                                      reason=f"error: {type(e).__name__} while rendering {f}"
+                                      + (f": {detail}" if detail else ""))
+                changed = True
+                break
+    return report.model_copy(update={"subjects": subjects}) if changed else None
+
+
+def _consume(data: str | bytes | Iterable[bytes]) -> None:
+    if isinstance(data, str):
+        data.encode("utf-8")  # what writing it would do
+    elif not isinstance(data, bytes):
+        for _chunk in data:
+            pass

@@ -15,16 +15,13 @@ from typing import Any
 from openaudit.render.ci import is_local, readme_line, revision_label
 from openaudit.render.prose import humanize
 from openaudit.report import Report, Subject
+from openaudit.textsafe import code, markdown, workflow_data, workflow_property
 
 CMD = {"error": "error", "warning": "warning", "note": "notice"}
 
 
-def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _prop(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
+_data = workflow_data  # every repository-derived string is escaped for its channel (openaudit.textsafe)
+_prop = workflow_property
 
 
 def _line(level: str, title: str, message: str, s: Subject | None = None, evidence: list[str] | None = None) -> str:
@@ -93,7 +90,8 @@ def summary_line(report: Report) -> str:
 
 
 def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text from a report in a summary: Markdown-escaped, one line (no link, image or HTML of a card's)."""
+    return markdown(text)
 
 
 def step_summary(report: Report) -> str:
@@ -115,22 +113,22 @@ def step_summary(report: Report) -> str:
             pol = "out of scope"
         else:
             pol = f"❌ {fails[s.repo_id]}" if s.repo_id in fails else "✅"
-        lines.append(f"| `{_cell(s.repo_id)}` | `{revision_label(s)}` | {s.status} | "
+        lines.append(f"| {code(s.repo_id)} | {code(revision_label(s))} | {_cell(s.status)} | "
                      f"{'' if s.score is None else f'{s.score:g}'} | {_cell(mof.verdict) if mof else ''} | "
                      f"{_cell(', '.join(f.id for f in s.flags)) or '—'} | {pol} |")
     failing = [v for v in (p or {}).get("violations", []) if not v.get("waived_by") and not v.get("baselined")]
     if failing:
         lines += ["", "### Violations", ""]
-        lines += [f"- `{_cell(v['repo_id'])}` **{_cell(v['rule'])}**: {_cell(v['detail'])}" for v in failing]
+        lines += [f"- {code(v['repo_id'])} **{_cell(v['rule'])}**: {_cell(v['detail'])}" for v in failing]
     waived = [v for v in (p or {}).get("violations", []) if v.get("waived_by")]
     if waived:
         lines += ["", "### Waived", ""]
-        lines += [f"- `{_cell(v['repo_id'])}` {_cell(v['rule'])}: {v['waived_by']['reason']}, expires "
+        lines += [f"- {code(v['repo_id'])} {_cell(v['rule'])}: {_cell(v['waived_by']['reason'])}, expires "
                   f"{v['waived_by']['expires']}" for v in waived]
     expired = (p or {}).get("expired_waivers", [])
     if expired:
         lines += ["", "### Expired waivers", ""]
-        lines += [f"- waiver {w['index']} ({_cell(w['target'])} on `{_cell(w['models'])}`) expired {w['expires']}"
+        lines += [f"- waiver {w['index']} ({_cell(w['target'])} on {code(w['models'])}) expired {w['expires']}"
                   for w in expired]
     if p is not None and p.get("passed") and not failing:
         lines += ["", f"All {len(p.get('checked', {}))} model(s) in scope pass the policy."]

@@ -21,22 +21,11 @@ from openaudit.render.html import (
 )
 from openaudit.render.tally import Tally, tally
 from openaudit.report import Report
+from openaudit.textsafe import markdown
 
 ICON = {"open": "🟢", "partial": "🟡", "closed": "🔴", "unknown": "⚪", "not-applicable": "⚪"}
 TONE_ICON = {"good": "🟢", "bad": "🔴", "neutral": "⚪"}
-# Each Markdown-special character gets a backslash (a table of single characters: str.translate
-# does it in one pass, where a regex substitution expanded a template per match).
-_MD_ESCAPES = {ord(c): "\\" + c for c in "\\`*_{}[]()#!|~"}
-_MENTION = re.compile(r"@(?=\w)")
-
-
-def esc(text: object, limit: int | None = None) -> str:
-    """Plain text that renders as itself in GitHub Markdown, inside or outside a table cell."""
-    s = " ".join(str(text).split())
-    if limit and len(s) > limit:
-        s = s[: limit - 1] + "…"
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").translate(_MD_ESCAPES)
-    return _MENTION.sub("@\u200b", s)  # no @mentions from a card
+esc = markdown  # plain text that renders as itself in GitHub Markdown (openaudit.textsafe)
 
 
 def link(text: str, url: str | None) -> str:

@@ -33,17 +33,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from huggingface_hub.errors import HfHubHTTPError
-from huggingface_hub.utils import get_session, hf_raise_for_status
+from huggingface_hub.utils import hf_raise_for_status
 
 from openaudit import errors
 from openaudit.cache import WITHHELD_FROM_ANONYMOUS, Depth, paths_for_depth, trim_to_depth
+from openaudit.repoid import shown, validate_repo_id
 from openaudit.snapshot import (
     SHA_RE,
     RepoSnapshot,
     RepoType,
 )
+from openaudit.sources import http
 from openaudit.sources.gate import BudgetExhausted, RequestGate
-from openaudit.sources.hub import HubSource, _status, needs_sizes
+from openaudit.sources.hub import MAX_JSON_BYTES, HubSource, _status, needs_sizes, parse_json
 
 log = logging.getLogger(__name__)
 __all__ = ["BudgetExhausted", "BulkHubSource", "CachedSource", "RequestGate"]
@@ -52,6 +54,36 @@ LIST_EXPAND = (
     "tags", "library_name", "pipeline_tag", "private", "disabled", "transformersInfo",
 )
 PAGE_SIZE = 1000
+# Pages of one owner's listing read in a run at most (the largest owners on the Hub list ~30,000
+# models: 30 pages); past it the listing stops, and what was listed is audited, the rest reported.
+MAX_LIST_PAGES = 200
+# The whole Hub (census --listing): about 2,000 pages of 1,000 today; room to grow, still a bound.
+MAX_HUB_PAGES = 20_000
+
+
+INVALID_ITEM = "_openaudit_invalid"  # key of a stand-in item for a listing item that is not a valid id
+
+
+class ListingItemError(errors.Refused):
+    """A listing item whose id is not valid: a skipped subject with the reason; nothing is requested for it."""
+
+    status = "skipped"
+
+
+def check_item(item: Any, author: str | None) -> str | None:
+    """Why a listing item of `author` is not audited (None: it is). Nothing is requested for it."""
+    if not isinstance(item, dict):
+        return f"a listing item that is not an object ({type(item).__name__})"
+    rid = item.get("id")
+    if not isinstance(rid, str):
+        return f"a listing item whose id is not a string ({type(rid).__name__})"
+    try:
+        validate_repo_id(rid)
+    except errors.InvalidRepoId as e:
+        return str(e)
+    if author is not None and rid.split("/", 1)[0].lower() != author.lower():
+        return f"'{shown(rid)}' is not a model of '{shown(author)}'"
+    return None
 
 
 class BulkHubSource(HubSource):
@@ -59,42 +91,86 @@ class BulkHubSource(HubSource):
 
     # ---- the listing ----------------------------------------------------------------------------
     def list_models(self, author: str | None, limit: int | None = None, max_pages: int | None = None,
-                    expand: tuple[str, ...] = LIST_EXPAND) -> Iterator[dict[str, Any]]:
-        """Raw list items of an owner's models (None: every model on the Hub, as `openaudit census
-        --listing` reads it), one API request per page (`max_pages` at most)."""
+                    notes: list[str] | None = None, expand: tuple[str, ...] = LIST_EXPAND) -> Iterator[dict[str, Any]]:
+        """Items of an owner's models (None: every model on the Hub, as `openaudit census --listing`
+        reads it), one API request per page (`max_pages` at most; MAX_LIST_PAGES for an owner,
+        MAX_HUB_PAGES for the whole Hub, in any case). Each item is checked before it is given
+        (check_item): a bad one is not given, and said in `notes` (a duplicate and another owner's
+        model included). A next page on another origin than the endpoint's, or one already read, ends
+        the listing with Refused: the token is sent to the configured endpoint only, and a loop is not
+        followed."""
         url: str | None = f"{self.endpoint}/api/models"
         owner = author if author is not None else "*"
         first: list[tuple[str, str]] = [*([("author", author)] if author is not None else []),
                                         *(("expand", e) for e in expand)]
-        first.append(("limit", str(min(limit, PAGE_SIZE) if limit else PAGE_SIZE)))
+        asked = min(limit, PAGE_SIZE) if limit else PAGE_SIZE
+        first.append(("limit", str(asked)))
         params: list[tuple[str, str]] | None = first
         page = 0
+        seen_pages: set[str] = set()
+        seen_ids: set[str] = set()
+        home = http.origin(self.endpoint)
+        cap = MAX_LIST_PAGES if author is not None else MAX_HUB_PAGES
+        pages = min(max_pages, cap) if max_pages is not None else cap
         while url is not None:
             page += 1
             what = f"listing of '{owner}' (page {page})"
 
             def call(u: str = url, p: Any = params, w: str = what) -> tuple[list[Any], str | None]:
-                r = get_session().get(u, params=p, headers=self.headers(), timeout=self.timeout)
+                # A page's bytes in proportion to the items asked for (a list item with its siblings and
+                # card metadata is a few KB; 256 KiB each is room for the largest), MAX_JSON_BYTES at most.
+                r = self._get(u, self.headers(), params=p, max_bytes=min(MAX_JSON_BYTES, (1 + asked // 4) * 1024**2))
+                seen_pages.add(str(r.request.url))
                 self.gate.note("api", r.headers)
                 hf_raise_for_status(r)
-                data = r.json()
+                data = parse_json(r)
                 if not isinstance(data, list):
                     raise errors.NetworkError(owner, f"{w}: {self._shown} answered with JSON that is not a list")
                 nxt = r.links.get("next", {}).get("url")
-                return data, nxt
+                return data, str(r.request.url.join(nxt)) if nxt else None
 
             try:
                 items, url = self._with_retries(owner, what, call)
             except HfHubHTTPError as e:
                 raise errors.FetchError(owner, f"{what}: {self._shown} answered HTTP {_status(e)}") from None
+            except RecursionError:
+                raise errors.NetworkError(
+                    owner, f"{what}: {self._shown} answered with JSON nested too deeply") from None
             except ValueError:
                 raise errors.NetworkError(
                     owner, f"{what}: {self._shown} answered with a body that is not JSON") from None
             params = None  # the next link is followed verbatim
-            for item in items:
-                if isinstance(item, dict) and isinstance(item.get("id"), str):
-                    yield item
-            if max_pages is not None and page >= max_pages:
+            if len(items) > asked:  # more than asked for: the rest is not the listing's to give
+                if notes is not None:
+                    notes.append(f"{what}: {len(items)} items where {asked} were asked for; the first {asked} kept")
+                items = items[:asked]
+            for n, item in enumerate(items, 1):
+                why = check_item(item, author)
+                if why is None:
+                    if item["id"] in seen_ids:
+                        why = f"'{item['id']}' listed twice"
+                    else:
+                        seen_ids.add(item["id"])
+                        yield item
+                        continue
+                if notes is not None:
+                    notes.append(f"{what}, item {n}: {why}; not audited")
+                if not why.endswith(" listed twice") and " is not a model of " not in why:
+                    # Not a valid id: a skipped subject, named safely (the id escaped, or the item's place).
+                    rid = item.get("id") if isinstance(item, dict) else None
+                    name = shown(rid) if isinstance(rid, str) and rid.strip() else f"{owner}/(page {page}, item {n})"
+                    yield {INVALID_ITEM: why, "id": name}
+            if url is not None:
+                if http.origin(url) != home:
+                    raise errors.Refused(owner, f"{what}: the next page is on another origin than {self._shown}; "
+                                         "not followed (the token goes to the configured endpoint only)")
+                if url in seen_pages:
+                    raise errors.Refused(owner, f"{what}: the next page was read before (a loop); not followed")
+                seen_pages.add(url)
+            if page >= pages:
+                if url is not None and max_pages is None:
+                    raise errors.LimitReached(owner, f"{what}: the listing has more than {cap} pages; "
+                                              "stopped there")
                 return
 
     # ---- a listed model -> a snapshot ------------------------------------------------------------

@@ -59,14 +59,13 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import (
     build_hf_headers,
-    get_session,
     hf_raise_for_status,
     httpx,
     parse_ratelimit_headers,
 )
 
 from openaudit import __version__ as _VERSION  # the distribution is openaudit-ai; "openaudit" is another's
-from openaudit import errors
+from openaudit import errors, textsafe
 from openaudit.cache import Depth, SnapshotCache, paths_for_depth
 from openaudit.repoid import RepoRef, parse_ref, validate_dataset_id, validate_repo_id
 from openaudit.snapshot import (
@@ -79,12 +78,17 @@ from openaudit.snapshot import (
     UnreadableFile,
     decode_text,
 )
+from openaudit.sources import http
 from openaudit.sources.gate import RequestGate
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _RETRY_STATUS = frozenset({408, 500, 502, 503, 504})
+# Decoded bytes of one API answer (model_info, a listing page): the Hub's largest repositories list
+# a few tens of thousands of files (~200 bytes each with blobs=true); a larger answer makes that model
+# (or the listing) incomplete. Parsed, JSON takes 10-25 times its size: this bounds a read at ~400 MB.
+MAX_JSON_BYTES = 16 * 1024 * 1024
 _T = TypeVar("_T")
 
 
@@ -226,6 +230,10 @@ class HubSource:
                 listed.setdefault(sib["rfilename"], sib)
         got: list[TextFile | UnreadableFile] = []
         todo: list[tuple[str, Any, str | None]] = []
+        paths, over = cap_text_files(paths)
+        got += [UnreadableFile(path=p, reason=Unreadable.ERROR,
+                               detail=f"not read: the repo lists more than {MAX_TEXT_FILES} text files of interest "
+                                      "and these come last by name") for p in over]
         for path in paths:
             sib = listed.get(path) or {}
             skip = not_to_read(repo_id, path, sib.get("size"), gated_to_us)
@@ -268,10 +276,10 @@ class HubSource:
         what = f"{repo_type} '{repo_id}'" + (f" at revision '{revision}'" if revision else "")
 
         def call() -> dict[str, Any]:
-            r = get_session().get(url, headers=headers, params={"blobs": True}, timeout=self.timeout)
+            r = self._get(url, headers, params={"blobs": True})
             self.gate.note("api", r.headers)
             hf_raise_for_status(r)
-            data = r.json()
+            data = parse_json(r)
             if not isinstance(data, dict) or not isinstance(data.get("id"), str):
                 raise errors.FetchError(repo_id, f"{what}: {self._shown} answered with JSON that is not a repo")
             return data
@@ -309,15 +317,27 @@ class HubSource:
         except ValueError:  # body is not JSON (json.JSONDecodeError)
             raise errors.NetworkError(repo_id, f"{what}: {self._shown} answered with a body that is not JSON") from None
 
+    def _get(self, url: str, headers: dict[str, str], *, params: Any = None, max_bytes: int = MAX_JSON_BYTES,
+             cross_origin: bool = False) -> httpx.Response:
+        """One bounded GET (openaudit.sources.http): size cap, deadline, redirects, the token's origin."""
+        return http.get(url, headers=headers, params=params, timeout=self.timeout, max_bytes=max_bytes,
+                        home=self.endpoint, cross_origin=cross_origin)
+
     def _with_retries(self, repo_id: str, what: str, call: Callable[[], _T], bucket: str = "api") -> _T:
         """Run `call` through the gate, retrying 429 (honouring RateLimit / Retry-After), 408/5xx and
-        transport errors. A 429 pauses the whole bucket, not just this thread: the window is shared."""
+        transport errors. A 429 pauses the whole bucket, not just this thread: the window is shared.
+        A bound of openaudit.sources.http (size, deadline, redirects) is not retried: it is the
+        model's (or the listing's) `limit:` or `refused:` reason."""
         attempt = 0
         while True:
             wait: float | None = None
             try:
-                with self.gate.slot(bucket, repo_id, self.max_wait):
+                with self.gate.slot(bucket, repo_id, min(self.max_wait, max(0.0, http.run_time_left()))):
                     return call()
+            except (http.TooLarge, http.DeadlineExceeded) as e:
+                raise errors.LimitReached(repo_id, f"{what}: {e}") from None
+            except http.RedirectRefused as e:
+                raise errors.Refused(repo_id, f"{what}: {self._shown} answered with a {e}") from None
             except HfHubHTTPError as e:
                 status = _status(e)
                 resp = getattr(e, "response", None)
@@ -342,12 +362,18 @@ class HubSource:
                         self.gate.note(bucket, resp.headers)
                 else:
                     raise
+            except httpx.DecodingError as e:
+                raise errors.NetworkError(repo_id, f"{what}: {self._shown} answered with an undecodable body "
+                                          f"({type(e).__name__})") from None
             except httpx.TransportError as e:
                 if attempt >= self.max_retries:
                     raise errors.NetworkError(
                         repo_id, f"{what}: cannot reach {self._shown} ({type(e).__name__}, timeout "
                         f"{self.timeout:g} s) after {attempt + 1} attempts") from None
             wait = self._backoff(attempt) if wait is None else wait
+            if wait >= http.run_time_left():
+                raise errors.LimitReached(repo_id, f"{what}: the run's deadline (--timeout) comes before the "
+                                          "next attempt; not fetched") from None
             log.debug("retrying in %.2f s (attempt %d)", wait, attempt + 1)
             time.sleep(wait)
             attempt += 1
@@ -373,26 +399,17 @@ class HubSource:
         what = f"{repo_id}: {path}"
 
         def call() -> TextFile | UnreadableFile:
-            with get_session().stream("GET", url, headers=self.headers(), timeout=self.timeout) as r:
-                self.gate.note("resolvers", r.headers)
-                if r.status_code >= 400:
-                    r.read()
-                    hf_raise_for_status(r)
-                commit = r.headers.get("X-Repo-Commit")
-                if SHA_RE.match(pin) and commit and commit != pin:
-                    raise errors.NetworkError(repo_id, f"{what}: asked for commit {pin[:12]}, got {commit[:12]}")
-                length = r.headers.get("Content-Length")
-                if length and length.isdigit() and int(length) > MAX_TEXT_FILE_BYTES:
-                    return _too_large(path, int(length))
-                raw = bytearray()
-                for chunk in r.iter_bytes():
-                    raw += chunk
-                    if len(raw) > MAX_TEXT_FILE_BYTES:
-                        return _too_large(path, len(raw))
-                etag = (r.headers.get("X-Linked-Etag") or r.headers.get("ETag") or "").removeprefix("W/").strip('"')
-            data = bytes(raw)
-            if length and length.isdigit() and int(length) != len(data):
-                raise httpx.RemoteProtocolError("body shorter than Content-Length")
+            try:
+                r = self._get(url, self.headers(), max_bytes=MAX_TEXT_FILE_BYTES, cross_origin=True)
+            except http.TooLarge as e:
+                return _too_large(path, e.size)
+            self.gate.note("resolvers", r.headers)
+            hf_raise_for_status(r)
+            commit = r.headers.get("X-Repo-Commit")
+            if SHA_RE.match(pin) and commit and commit != pin:
+                raise errors.NetworkError(repo_id, f"{what}: asked for commit {pin[:12]}, got {commit[:12]}")
+            etag = (r.headers.get("X-Linked-Etag") or r.headers.get("ETag") or "").removeprefix("W/").strip('"')
+            data = r.content
             if len(etag) == 40 and etag != _git_blob_sha1(data):
                 raise httpx.RemoteProtocolError("body does not match its ETag")  # truncated: retried
             return self._text(path, data, etag)
@@ -446,6 +463,36 @@ class HubSource:
 
 
 _WEIGHT_EXT = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".gguf", ".pdparams")
+
+
+def parse_json(r: httpx.Response) -> Any:
+    """An answer's JSON, lone surrogates (a `\\ud800` escape) replaced on the way in: no UTF-8 writer
+    can encode one, and every output must be valid UTF-8 (openaudit.textsafe.scrub)."""
+    data = r.json()
+    return textsafe.scrub(data) if textsafe.has_surrogate_escape(r.content) else data
+
+
+# Text files read per repo at most: the card, then licence, notice and use-policy files by name. A real
+# repo has a handful (a few dozen for one that ships a licence per language); 20,000 LICENSE-NNNNN
+# files would spend the run's request budget on one model.
+MAX_TEXT_FILES = 32
+_PRIORITY = (("readme.md",), ("license", "licence", "copying"), ("notice",), ("use_policy",))
+
+
+def cap_text_files(paths: list[str]) -> tuple[list[str], list[str]]:
+    """The text files to read (MAX_TEXT_FILES at most, chosen by name: the top-level README, licence,
+    notice, use policy, then the rest; top level before a folder's, shorter names first) and the
+    ones left unread, each in the order given."""
+    if len(paths) <= MAX_TEXT_FILES:
+        return paths, []
+
+    def rank(path: str) -> tuple[int, int, int, str]:
+        name = path.rsplit("/", 1)[-1].lower()
+        group = next((i for i, prefixes in enumerate(_PRIORITY) if name.startswith(prefixes)), len(_PRIORITY))
+        return group, path.count("/"), len(path), path
+
+    keep = set(sorted(paths, key=rank)[:MAX_TEXT_FILES])
+    return [p for p in paths if p in keep], [p for p in paths if p not in keep]
 
 
 def needs_sizes(info: dict[str, Any]) -> bool:

@@ -39,6 +39,7 @@ from openaudit.snapshot import (
     is_text_file_of_interest,
     parse_hub_time,
 )
+from openaudit.textsafe import scrub
 
 SIDECAR = "snapshot.json"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -55,7 +56,10 @@ def repo_dir(store: Path, repo_type: RepoType, repo_id: str) -> Path:
 
 def _load_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
+        if "\\u" in text:  # a lone surrogate escape would make every output unencodable
+            data = scrub(data)
     except json.JSONDecodeError as e:
         raise ConfigFileError(str(path), f"invalid JSON: {e.msg}", line=e.lineno) from None
     except RecursionError:
