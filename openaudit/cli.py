@@ -220,10 +220,10 @@ def _tell_policy(report: Report, pairs: list[Output]) -> None:
         return
     if any(o.fmt in ("terminal", "github", "md") and o.kind == "stdout" for o in pairs):
         return
-    lines = [line.strip() for line in policy_lines(report, width=1000)]
-    _err(lines[0])
-    for line in lines[1:]:
-        typer.echo(f"  {line}", err=True)
+    said = [text.strip() for text in policy_lines(report, width=1000)]
+    _err(said[0])
+    for text in said[1:]:  # model ids and flag messages come from repositories: escaped for a log
+        typer.echo(f"  {line(text)}", err=True)
 
 
 def _fetch_error_kinds() -> set[str]:

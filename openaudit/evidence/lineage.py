@@ -198,8 +198,8 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
             reason = ctx.bundle.related_errors.get(f"model:{bid}", "not resolved")
             if reason == NOT_CHECKED:  # not looked up is not missing: no lineage-broken
                 out.add("lineage.unchecked-base", {"id": bid}, source=ctx.meta_source(), pointer=pointer,
-                        summary=f"Declared base model {shown(bid, 200)} was not checked on the Hub (a local folder is audited "
-                        "without looking it up).")
+                        summary=f"Declared base model {shown(bid, 200)} was not checked on the Hub "
+                        "(a local folder is audited without looking it up).")
             else:
                 out.add("lineage.missing-base", {"id": bid, "reason": reason}, source="linked-repo", pointer=pointer,
                         summary=f"Declared base model {shown(bid, 200)} could not be read: {reason}.")

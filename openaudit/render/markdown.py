@@ -6,8 +6,6 @@ only http(s) URLs become links.
 
 from __future__ import annotations
 
-import re
-
 from openaudit.render.explain import methodology
 from openaudit.render.html import (
     DIM_LABEL,
