@@ -47,7 +47,8 @@ def license_name(key: str | None, name: str | None = None) -> str:
     return key
 
 
-_LICENSE_WORD = re.compile(r"\s+Licen[cs]e(?:\s+Agreement|\s+Terms)?\b")
+# Starts only where a run of white space starts: linear on any text (a run is not retried from each of its spaces).
+_LICENSE_WORD = re.compile(r"(?<!\s)\s+Licen[cs]e(?:\s+Agreement|\s+Terms)?\b")
 
 
 def short_license_name(key: str | None, name: str | None = None, limit: int = 26) -> str:
