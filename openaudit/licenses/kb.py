@@ -419,8 +419,12 @@ def _read_known_texts(entries: tuple[KBEntry, ...], where: str,
 def parse_kb(text: str, where: str, texts_dir: Traversable | None = None) -> KnowledgeBase:
     """Validate KB text. Errors name the file and the field. `texts_dir`: where the entries' known
     licence texts are (criteria/license-texts)."""
+    from openaudit.compiled import parsed
+
+    raw = parsed(text)  # the packaged licences.yaml's exact text: parsed ahead of time (openaudit.compiled)
     try:
-        raw = yaml.load(text, Loader=SafeLoader)  # libyaml's parser when present: 0.25 s -> 0.03 s per process
+        if raw is None:
+            raw = yaml.load(text, Loader=SafeLoader)  # libyaml's parser when present: 0.25 s -> 0.03 s per process
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise ConfigFileError(where, f"malformed YAML: {getattr(e, 'problem', e)}",
