@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
         compileall.compile_dir(str(tree / "openaudit"), quiet=1)
     runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name, _ in trees}
     with tempfile.TemporaryDirectory(prefix="oa-cold-") as tmp:
-        for name, tree in trees:  # one warm-up each: the page cache, not this benchmark's subject
+        for _name, tree in trees:  # one warm-up each: the page cache, not this benchmark's subject
             one_run(tree, args.model, args.format, Path(tmp) / "warm")
         for _ in range(args.repeat):
             for name, tree in trees:
