@@ -213,13 +213,13 @@ def _conclude(report: Report, pairs: list[Output], rules: Any, base: Any, today:
 def _tell_policy(report: Report, pairs: list[Output]) -> None:
     """A failed policy names each violation on stderr (a CI log says why it is red), unless a view
     on stdout that names them (terminal, github annotations, Markdown) has just said it."""
-    from openaudit.render.terminal import policy_lines
-
     p = report.policy
     if not p or (p.get("passed") and not p.get("strict_failed")):
         return
     if any(o.fmt in ("terminal", "github", "md") and o.kind == "stdout" for o in pairs):
         return
+    from openaudit.render.terminal import policy_lines  # only now: rich and the terminal view cost ~10 ms
+
     said = [text.strip() for text in policy_lines(report, width=1000)]
     _err(said[0])
     for text in said[1:]:  # model ids and flag messages come from repositories: escaped for a log

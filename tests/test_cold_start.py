@@ -1,0 +1,48 @@
+"""What a one-model `audit` leaves out of its start (issue 23 item 4), and that leaving it out
+changes nothing a user sees. CPU figures are in benchmarks/cold_start.py, not asserted here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from openaudit.policy import find_policy, load_policy
+
+ROOT = Path(__file__).resolve().parents[1]
+STORE = ROOT / "tests" / "store"
+
+
+def test_a_policy_table_spelled_with_an_escape_is_still_found(tmp_path: Path) -> None:
+    """pyproject.toml is not parsed when it never names openaudit; a key spelled with \\u still is."""
+    py = tmp_path / "pyproject.toml"
+    py.write_text('[project]\nname = "x"\n\n[tool."open\\u0061udit"]\nversion = 1\n', encoding="utf-8")
+    assert find_policy(tmp_path) == py
+    assert load_policy(py, None).version == 1
+    py.write_text('[project]\nname = "x"\n\n[tool.ruff]\nline-length = 100\n', encoding="utf-8")
+    assert find_policy(tmp_path) is None
+
+
+def test_one_model_audit_imports_no_process_pool_terminal_view_or_plugins(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    probe = (
+        "import sys, runpy\n"
+        f"sys.argv = ['openaudit', 'audit', 'deepseek-ai/DeepSeek-R1', '--snapshots', {str(STORE)!r}, "
+        f"'-f', 'json', '-o', {str(out)!r}]\n"
+        "try:\n"
+        "    runpy.run_module('openaudit', run_name='__main__')\n"
+        "except SystemExit as e:\n"
+        "    code = e.code\n"
+        "import os\n"
+        "print(code, sorted(m for m in ('multiprocessing', 'rich', 'openaudit.render.terminal', 'tomllib')"
+        " if m in sys.modules), os.environ.get('PYDANTIC_DISABLE_PLUGINS'), file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    res = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    last = res.stderr.strip().splitlines()[-1]
+    assert last == "0 [] __all__", res.stderr[-2000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert [(s["repo_id"], s["status"]) for s in report["subjects"]] == [("deepseek-ai/DeepSeek-R1", "audited")]
