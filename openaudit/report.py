@@ -78,6 +78,12 @@ class Subject(BaseModel):
     status: Status
     reason: str | None = None
     taken_at: datetime | None = None
+    cache: Literal["verified", "unverified", "refetched"] | None = Field(
+        None, description="Where the snapshots the verdicts rest on came from, when the snapshot cache gave "
+        "them: verified (each cached file checked against the blob id the Hub listed in this run), unverified "
+        "(not checked against the Hub: --offline, or an organisation listing, which names no blob ids), "
+        "refetched (a cached file did not match the Hub's blob id and was read again). null: read from "
+        "the source itself.")
     score: float | None = Field(None, description="openaudit profile score, 0-100.")
     coverage: float | None = Field(None, description="Share of criteria that could be decided, 0-1.")
     dimensions: dict[str, DimensionResult] = Field(default_factory=dict)
