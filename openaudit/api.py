@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from openaudit.card import ParsedCard
 from openaudit.criteria import BUILTIN_PROFILES, Profile, available_profiles, load_profile
-from openaudit.errors import FetchError, InvalidRepoId, OpenAuditError, UsageError
+from openaudit.errors import ConfigFileError, FetchError, InvalidRepoId, OpenAuditError, UsageError
 from openaudit.evaluate import Finding, evaluate_profile
 from openaudit.evidence import collect_evidence, context_for
 from openaudit.evidence.data import declared_datasets, valid_dataset_id
@@ -560,7 +560,7 @@ def record_snapshots(
     `done(snapshot, linked)` is called as each target is written. Returns, in the order given, the
     targets not recorded, or recorded without a linked repo lost to the budget, a rate limit or the
     network (a replay would lack it), each with the reason."""
-    from openaudit.sources.store import write_snapshot
+    from openaudit.sources.store import LinkInPath, write_snapshot
 
     _check_run_options(jobs, None, max_requests, "full")
     refs = [parse_ref(t) for t in targets]  # InvalidRepoId before any request
@@ -569,19 +569,27 @@ def record_snapshots(
     written: set[str] = set()
     lock = threading.Lock()
 
+    def write(snap: RepoSnapshot, as_id: str | None = None) -> None:
+        try:
+            write_snapshot(output, snap, as_id=as_id)
+        except LinkInPath as e:  # a folder of the store is a link elsewhere: refused, nothing written there
+            raise ConfigFileError(str(output), f"not written: {e}") from None
+        except OSError as e:
+            raise ConfigFileError(str(output), f"cannot write the store: {e.strerror or e}") from None
+
     def one(ref: RepoRef) -> str | None:
         try:
             snap = src.model(ref.repo_id, ref.revision)
         except FetchError as e:
             return f"{e.kind}: {e}"
         bundle = fetch_bundle(src, snap, memo)
-        write_snapshot(output, snap)
+        write(snap)
         for key, linked in bundle.related.items():
             with lock:
                 if key in written:
                     continue
                 written.add(key)
-            write_snapshot(output, linked, as_id=key.split(":", 1)[1])
+            write(linked, key.split(":", 1)[1])
         if done:
             with contextlib.suppress(Exception):  # a progress line must not cost a model its record
                 done(snap, len(bundle.related))

@@ -242,8 +242,11 @@ class SnapshotCache:
             return  # not keyed by a commit: nothing a later run could trust
         key = f"{snap.repo_type}:{snap.repo_id}"
         with self._lock(key):
-            if not token and snap.gated() and self._read_with_token(snap):
-                return  # what a reader with a token cached of this commit says more: kept
+            refused = any(u.reason == Unreadable.GATED for u in snap.unreadable.values())
+            if (not token or refused) and snap.gated() and self._read_with_token(snap):
+                # What a reader with a token cached of this commit says more: kept (a reader without a
+                # token, or with one the Hub refused, does not replace it).
+                return
             # The cache keeps the latest commit only: write at the top level whatever was there before.
             # The sidecar is written before info.json: until info.json has the same sha, it is a miss.
             meta = {"sha": snap.revision, "depth": depth, "paths": sorted(set(paths)),

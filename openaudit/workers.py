@@ -77,23 +77,32 @@ class SharedMemo:
     def __call__(self, key: str, compute: Callable[[], Any], valid: Callable[[Any], bool] = lambda v: True) -> Any:
         """The value kept for `key`, else `compute()` kept. A kept value that is not `valid` (a damaged
         file) is computed and written again."""
+        from openaudit.seal import seal, sealed
+
         path = self.root / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
         lock = self._locks[int(path.name[:8], 16) % self.LOCKS]
         # A worker killed while holding a lock never releases it: wait a bounded time, then compute alone.
         held = lock.acquire(timeout=self.LOCK_TIMEOUT)
         try:
             try:
-                kept = json.loads(path.read_text(encoding="utf-8"))
-                if valid(kept):
-                    return kept
-            except (OSError, ValueError):
+                # A kept value names the key it was computed for (the content hash of the text) and is
+                # sealed with this user's key (openaudit.seal): one written anywhere else, or moved from
+                # another key's file, is computed again, never believed.
+                kept = _bounded_json(path)
+                if (isinstance(kept, dict) and kept.get("key") == key and "value" in kept
+                        and sealed(_sealed_part(key, kept["value"]), kept.get("seal")) and valid(kept["value"])):
+                    return kept["value"]
+            except (OSError, ValueError, TypeError, RecursionError):
                 pass
             value = compute()
             # Not after close() (the run is over: no folder is made again), and no None: that is a
             # call that failed (askalono missing or raising), to be tried again, not remembered.
             if self._open and value is not None:
                 with contextlib.suppress(OSError, TypeError, ValueError):  # unshareable: still this answer
-                    atomic_write(path, json.dumps(value))
+                    tag = seal(_sealed_part(key, value))
+                    if tag is not None:
+                        atomic_write(path, json.dumps({"key": key, "value": value, "seal": tag}),
+                                     self.root.parent if self.keep else None)
             return value
         finally:
             if held:
@@ -103,6 +112,25 @@ class SharedMemo:
         self._open = False
         if not self.keep:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+MAX_MEMO_BYTES = 64 * 1024
+
+
+def _sealed_part(key: str, value: Any) -> bytes:
+    return json.dumps([key, value], sort_keys=True).encode("utf-8", "surrogatepass")
+
+
+def _bounded_json(path: Path) -> Any:
+    """A memo file's JSON, read without following a link and at most MAX_MEMO_BYTES."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        data = os.read(fd, MAX_MEMO_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_MEMO_BYTES:
+        raise ValueError("memo file too large")
+    return json.loads(data)
 
 
 def _stop(pool: Executor) -> None:

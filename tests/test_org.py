@@ -478,7 +478,7 @@ def test_licence_matches_are_kept_in_the_cache_and_not_made_again(
     assert audit() == first and calls == []
     kept[0].write_text('{"not": "a match"}', encoding="utf-8")
     assert audit() == first and len(calls) == 1
-    assert identify._as_match(json.loads(kept[0].read_text(encoding="utf-8"))) is not None
+    assert identify._as_match(json.loads(kept[0].read_text(encoding="utf-8"))["value"]) is not None
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are forked on Linux only")
