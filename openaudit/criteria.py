@@ -247,9 +247,10 @@ def available_profiles() -> list[str]:
 
 
 def load_profile_file(path: Path) -> Profile:
-    raw = path.read_bytes() if path.is_file() else b""
-    if not path.is_file():
-        raise ConfigFileError(str(path), "profile file not found")
+    from openaudit.userfiles import read_capped
+    from openaudit.yamlfile import MAX_CONFIG_BYTES
+
+    raw = read_capped(path, MAX_CONFIG_BYTES, what="profile file")  # a regular file, capped by bytes read
     prof = load_model(path, Profile, raw.decode("utf-8", errors="replace"))
     return prof.model_copy(update={"path": str(path), "sha256": hashlib.sha256(raw).hexdigest()})
 

@@ -297,19 +297,16 @@ def _toml_line(text: str, loc: tuple[int | str, ...]) -> int | None:
 
 
 def _load_pyproject(path: Path, today: date | None) -> Policy:
+    from openaudit.userfiles import read_text_capped
     from openaudit.yamlfile import MAX_CONFIG_BYTES
 
+    text = read_text_capped(path, MAX_CONFIG_BYTES)
     try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigFileError(str(path), f"file larger than {MAX_CONFIG_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
-    except FileNotFoundError:
-        raise ConfigFileError(str(path), "file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigFileError(str(path), f"cannot read: {e}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigFileError(str(path), f"malformed TOML: {e}") from None
+    except (ValueError, RecursionError) as e:  # an integer of thousands of digits; nesting too deep
+        raise ConfigFileError(str(path), f"malformed TOML: {str(e)[:200]}") from None
     section = data.get("tool", {}).get("openaudit")
     if not isinstance(section, dict):
         raise ConfigFileError(str(path), "no [tool.openaudit] table")
@@ -336,10 +333,13 @@ def find_policy(cwd: Path) -> Path | None:
             return cwd / name
     py = cwd / "pyproject.toml"
     if py.is_file():
+        from openaudit.userfiles import read_text_capped
+        from openaudit.yamlfile import MAX_CONFIG_BYTES
+
         try:
-            if "openaudit" in tomllib.loads(py.read_text(encoding="utf-8")).get("tool", {}):
+            if "openaudit" in tomllib.loads(read_text_capped(py, MAX_CONFIG_BYTES)).get("tool", {}):
                 return py
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except (ConfigFileError, ValueError, RecursionError):  # not ours to judge unless it names us
             return None
     return None
 

@@ -23,14 +23,9 @@ MAX_CONFIG_BYTES = 2 * 1024 * 1024
 def read_yaml(path: Path, text: str | None = None, nodes: bool = True) -> tuple[Any, yaml.Node | None]:
     """Parse safely; returns (data, node tree for line lookups; None unless `nodes`)."""
     if text is None:
-        try:
-            if path.stat().st_size > MAX_CONFIG_BYTES:
-                raise ConfigFileError(str(path), f"file larger than {MAX_CONFIG_BYTES} bytes")
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigFileError(str(path), "file not found") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigFileError(str(path), f"cannot read: {e}") from None
+        from openaudit.userfiles import read_text_capped
+
+        text = read_text_capped(path, MAX_CONFIG_BYTES)  # by bytes read: /dev/zero is refused, not read
     try:
         _check_yaml_bounds(text)
         node = yaml.compose(text, Loader=SafeLoader) if nodes else None
