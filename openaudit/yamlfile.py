@@ -31,7 +31,14 @@ def read_yaml(path: Path, text: str | None = None, nodes: bool = True) -> tuple[
         node = yaml.compose(text, Loader=SafeLoader) if nodes else None
         data = yaml.load(text, Loader=SafeLoader)
     except ValueError as e:
-        raise ConfigFileError(str(path), f"{e} (at most {MAX_YAML_ALIASES} aliases)") from None
+        msg = str(e)
+        if "digits" in msg:  # int() of a number of thousands of digits (sys.get_int_max_str_digits)
+            msg = "a number with too many digits; not read"
+        elif "alias" in msg:
+            msg += f" (at most {MAX_YAML_ALIASES} aliases)"
+        raise ConfigFileError(str(path), msg) from None
+    except RecursionError:
+        raise ConfigFileError(str(path), "YAML nested too deeply") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]

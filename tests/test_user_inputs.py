@@ -187,3 +187,10 @@ def test_every_typer_app_hides_locals() -> None:
 
     apps = [c.app, *(g.typer_instance for g in c.app.registered_groups)]
     assert all(a.pretty_exceptions_show_locals is False for a in apps)
+
+
+def test_a_5000_digit_integer_in_a_yaml_policy_is_a_message_naming_the_file(tmp_path: Path) -> None:
+    policy = tmp_path / ".openaudit.yaml"
+    policy.write_text("version: 1\nthresholds:\n  min_score: " + "9" * 5000 + "\n", encoding="utf-8")
+    code, err, _, _ = cli("audit", MODEL, "--snapshots", str(STORE), "--policy", str(policy))
+    assert_refused(code, err, str(policy), "too many digits")
