@@ -194,3 +194,88 @@ def test_a_5000_digit_integer_in_a_yaml_policy_is_a_message_naming_the_file(tmp_
     policy.write_text("version: 1\nthresholds:\n  min_score: " + "9" * 5000 + "\n", encoding="utf-8")
     code, err, _, _ = cli("audit", MODEL, "--snapshots", str(STORE), "--policy", str(policy))
     assert_refused(code, err, str(policy), "too many digits")
+
+
+# ---- 9. local model folders: the same bounds as files from the Hub ------------------------------
+
+def _model_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "my-model"
+    d.mkdir()
+    (d / "README.md").write_text("---\nlicense: apache-2.0\n---\n# My model\n\nA small test model.\n", encoding="utf-8")
+    return d
+
+
+def _safetensors(path: Path, header: bytes, declared: int | None = None) -> None:
+    import struct
+
+    path.write_bytes(struct.pack("<Q", len(header) if declared is None else declared) + header)
+
+
+def _audit_dir(d: Path, tmp_path: Path) -> tuple[int, str, dict[str, Any], float, int]:
+    out = tmp_path / "r.json"
+    code, err, took, peak = cli("audit", str(d), "--no-policy", "-f", "json", "-o", str(out), timeout=300)
+    report = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    return code, err, report, took, peak
+
+
+def _problems(report: dict[str, Any]) -> dict[str, str]:
+    (s,) = report["subjects"]
+    return {e["value"]["path"]: e["value"]["detail"] for e in s["evidence"] if e["kind"] == "weights.file-unreadable"}
+
+
+@pytest.mark.parametrize("case", ["string-shape", "deep-header", "huge-header", "not-an-object"])
+def test_a_bad_safetensors_header_is_evidence_not_a_crash(case: str, tmp_path: Path) -> None:
+    d = _model_dir(tmp_path)
+    st = d / "model.safetensors"
+    if case == "string-shape":
+        _safetensors(st, json.dumps({"w": {"dtype": "F16", "shape": ["many", 4], "data_offsets": [0, 8]}}).encode())
+    elif case == "deep-header":
+        _safetensors(st, b"[" * 100_000 + b"]" * 100_000)
+    elif case == "huge-header":  # 100 MB declared and present: 2.4 M tensors took 1.3 GB
+        body = b'{"t%d": {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}, '
+        one = b"".join(body % i for i in range(1000))
+        header = b"{" + (one[1:] * 2400)[:-2] + b"}"
+        _safetensors(st, header)
+    else:
+        _safetensors(st, b"[1, 2, 3]")
+    code, err, report, took, peak_mb = _audit_dir(d, tmp_path)
+    assert code == 0 and "Traceback" not in err, err
+    (s,) = report["subjects"]
+    assert s["status"] == "audited"
+    assert "model.safetensors" in _problems(report)
+    assert took < 120 and peak_mb < 700
+
+
+def test_a_config_json_nested_100000_deep_is_evidence(tmp_path: Path) -> None:
+    d = _model_dir(tmp_path)
+    (d / "config.json").write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    code, err, report, _, _ = _audit_dir(d, tmp_path)
+    assert code == 0 and "Traceback" not in err, err
+    assert "nested more than" in _problems(report)["config.json"]
+
+
+def test_1200_nested_folders_are_cut_at_a_depth(tmp_path: Path) -> None:
+    d = _model_dir(tmp_path)
+    cur = d
+    for _ in range(1200):
+        cur = cur / "n"
+        os.mkdir(cur)
+    (cur / "LICENSE").write_text("deep down", encoding="utf-8")
+    code, err, report, took, _ = _audit_dir(d, tmp_path)
+    assert code == 0 and "Traceback" not in err, err
+    problems = _problems(report)
+    assert any("nested deeper than" in v for v in problems.values()), problems
+    assert took < 120
+
+
+def test_file_names_that_are_not_utf8_are_listed_safely(tmp_path: Path) -> None:
+    d = _model_dir(tmp_path)
+    bad = os.fsencode(str(d)) + b"/weights-\xff\xfe.safetensors"
+    with open(bad, "wb") as fh:
+        fh.write(b"\0" * 16)
+    os.mkdir(os.fsencode(str(d)) + b"/sub-\xff")
+    code, err, report, _, _ = _audit_dir(d, tmp_path)
+    assert code == 0 and "Traceback" not in err, err
+    problems = _problems(report)
+    assert problems.get("weights-\\xff\\xfe.safetensors", "").startswith("file name is not UTF-8"), problems
+    assert "sub-\\xff" in problems
