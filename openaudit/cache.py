@@ -99,6 +99,37 @@ class SnapshotCache:
         self._told = False  # an unwritable cache is reported once per run
         self._mine: dict[str, tuple[Any, Any]] = {}  # "type:id" -> (sha, digest) this run wrote
         self.refetched: dict[str, str] = {}  # "type:id" -> why its cached entry was not used (tampered)
+        self._sweep()
+
+    SWEEP_EVERY = timedelta(hours=6)
+
+    def _sweep(self) -> None:
+        """Temporary files that killed runs left (they are renamed into place or removed on every path
+        a live run takes) are removed by the next run: the whole cache at most every SWEEP_EVERY (a
+        marker file's time says when), so a warm run does not walk a large cache each time."""
+        import time
+
+        from openaudit.sources.store import sweep_stale_temps
+
+        marker = self.root / ".swept"
+        try:
+            if time.time() - os.lstat(marker).st_mtime < self.SWEEP_EVERY.total_seconds():
+                return
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return
+        if not self.root.is_dir():
+            return
+        n = sweep_stale_temps(self.root)
+        if n:
+            log.info("cache: removed %d temporary files left by interrupted runs", n)
+        try:
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            os.close(fd)
+            os.utime(marker)
+        except OSError:
+            pass
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:

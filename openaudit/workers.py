@@ -148,8 +148,31 @@ def _stop(pool: Executor) -> None:
         manager.join(timeout=5)
 
 
+# The pid of the process that forks the workers (set just before it does): a worker whose parent is
+# no longer that one was orphaned before it could ask to die with it.
+_PARENT: int | None = None
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this worker when its parent dies (prctl PR_SET_PDEATHSIG, Linux; the
+    workers are forked by the parent's main thread, whose end the signal follows), so that a parent
+    killed with SIGKILL leaves no orphans auditing on. If the parent is already gone, exit now."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl here: the pool's own pipes end the workers eventually
+        pass
+    if _PARENT is not None and os.getppid() != _PARENT:
+        os._exit(1)
+
+
 def _init_worker(fn: AuditFn, profiles: Sequence[Profile], strict: bool, memo: SharedMemo | None = None) -> None:
     global _WORKER
+    if sys.platform.startswith("linux"):
+        _die_with_parent()
     _WORKER = (fn, profiles, strict)
     gctune.tune()  # an audit's ~100,000 short-lived objects are freed by reference counting
     if memo is not None:
@@ -259,6 +282,8 @@ class Auditors:
             # (unless its own process had frozen objects before: then it is left as it was).
             thaw = gc.get_freeze_count() == 0
             gc.freeze()
+            global _PARENT
+            _PARENT = os.getpid()
             self._procs = ProcessPoolExecutor(max_workers=want, mp_context=multiprocessing.get_context("fork"),
                                               initializer=_init_worker,
                                               initargs=(fn, self.profiles, strict, self._memo))

@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import stat
 import threading
 from collections.abc import Iterable
@@ -304,6 +305,57 @@ def atomic_write(path: Path, data: str | bytes | Iterable[bytes], root: Path | N
 
 
 _STAGED = itertools.count()
+_TEMP_RE = re.compile(r"^\..+\.(\d+)\.\d+\.\d+\.tmp$")  # _temp_beside's names: .NAME.PID.THREAD.N.tmp
+STALE_AFTER = 3600.0  # seconds: a temporary file this old is stale whoever made it (pids are reused)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def clean_stale_temps(folder: Path) -> int:
+    """Remove the temporary files (see _temp_beside) that runs killed before their rename left in
+    `folder`: those of a process no longer running, or older than STALE_AFTER. A running writer's
+    file is left alone. Returns how many were removed; never raises."""
+    import time
+
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    now = time.time()
+    for e in entries:
+        m = _TEMP_RE.match(e.name)
+        if m is None:
+            continue
+        try:
+            if not e.is_file(follow_symlinks=False):
+                continue
+            if _alive(int(m.group(1))) and now - e.stat(follow_symlinks=False).st_mtime < STALE_AFTER:
+                continue
+            os.unlink(e.path)
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def sweep_stale_temps(root: Path) -> int:
+    """clean_stale_temps in every folder below `root` (not following links)."""
+    removed = 0
+    for dirpath, dirnames, _ in os.walk(root, followlinks=False):
+        removed += clean_stale_temps(Path(dirpath))
+        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+    return removed
 
 
 def _temp_beside(path: Path) -> Path:
@@ -364,8 +416,11 @@ class BlobIndex:
         try:
             os.replace(tmp, target)
         except OSError:
-            tmp.unlink(missing_ok=True)
             return False
+        finally:
+            # rename(2) does nothing, and succeeds, when both names are links of one file (a target
+            # another run linked already): the temporary name would be left behind (47 were).
+            tmp.unlink(missing_ok=True)
         return True
 
 
