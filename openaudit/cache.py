@@ -180,7 +180,8 @@ class SnapshotCache:
         return mine is not None and mine == (meta.get("sha"), meta.get("digest"))
 
     def _refetch(self, repo_type: RepoType, repo_id: str, sha: str, bad: list[str]) -> None:
-        why = (f"the cached {', '.join(bad[:3])}{' …' if len(bad) > 3 else ''} of {repo_type} {repo_id}@{sha[:12]} "
+        names = ", ".join(_printable(b)[:120] for b in bad[:3])  # names are the Hub's: no control characters
+        why = (f"the cached {names}{' …' if len(bad) > 3 else ''} of {repo_type} {repo_id}@{sha[:12]} "
                "did not match the blob id the Hub lists; read again from the Hub")
         with self._guard:
             self.refetched[f"{repo_type}:{repo_id}"] = why
@@ -396,6 +397,10 @@ def reader_tag(headers: dict[str, str]) -> str:
     if not auth:
         return ""
     return hmac.new(auth.encode("utf-8", "surrogatepass"), b"openaudit cache reader v1", sha256).hexdigest()[:32]
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def _git_blob_sha1(data: bytes) -> str:
