@@ -49,6 +49,7 @@ def comparable(snap: RepoSnapshot) -> dict[str, Any]:
     data = snap.model_dump(mode="json")
     data.pop("taken_at")
     data.pop("source")
+    data.pop("cache")  # provenance: a case may find what an earlier one cached (verified against the Hub)
     for u in data["unreadable"].values():
         if u["reason"] in (Unreadable.GATED.value, Unreadable.MISSING.value):
             u.pop("detail")
