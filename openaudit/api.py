@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from openaudit.card import ParsedCard
 from openaudit.criteria import BUILTIN_PROFILES, Profile, available_profiles, load_profile
-from openaudit.errors import FetchError, InvalidRepoId, LimitReached, OpenAuditError, UsageError
+from openaudit.errors import ConfigFileError, FetchError, InvalidRepoId, LimitReached, OpenAuditError, UsageError
 from openaudit.evaluate import Finding, evaluate_profile
 from openaudit.evidence import collect_evidence, context_for
 from openaudit.evidence.data import declared_datasets, valid_dataset_id
@@ -288,7 +288,7 @@ def audit_bundle(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
     findings: list[Finding] = []
     outcomes: dict[str, str] = {}
     subject = Subject(repo_id=snap.repo_id, revision=snap.revision, requested_revision=snap.requested_revision,
-                      source=snap.source, status="audited", taken_at=snap.taken_at)
+                      source=snap.source, status="audited", taken_at=snap.taken_at, cache=_cache_state(bundle))
     for prof in profiles:
         fs = evaluate_profile(prof, evidence, outcomes)
         for f in fs:
@@ -307,6 +307,17 @@ def audit_bundle(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
     subject.license = _license_summary(evidence)
     subject.lineage = _lineage(evidence)
     return subject
+
+
+def _cache_state(bundle: SnapshotBundle) -> str | None:
+    """How the snapshots a subject's verdicts rest on (its own and its linked repos') came from the
+    cache: any unverified one makes it unverified (offline, or an organisation listing, which names
+    no blob ids), else any read again after a mismatch makes it refetched, else verified, else None."""
+    states = {s.cache for s in (bundle.subject, *bundle.related.values()) if s is not None}
+    for state in ("unverified", "refetched", "verified"):
+        if state in states:
+            return state
+    return None
 
 
 def failed_subject(ref: RepoRef, source_name: str, err: FetchError) -> Subject:
@@ -587,7 +598,7 @@ def record_snapshots(
     `done(snapshot, linked)` is called as each target is written. Returns, in the order given, the
     targets not recorded, or recorded without a linked repo lost to the budget, a rate limit or the
     network (a replay would lack it), each with the reason."""
-    from openaudit.sources.store import write_snapshot
+    from openaudit.sources.store import LinkInPath, write_snapshot
 
     _check_run_options(jobs, None, max_requests, "full")
     refs = [parse_ref(t) for t in targets]  # InvalidRepoId before any request
@@ -595,6 +606,14 @@ def record_snapshots(
     memo = RunMemo()
     written: set[str] = set()
     lock = threading.Lock()
+
+    def write(snap: RepoSnapshot, as_id: str | None = None) -> None:
+        try:
+            write_snapshot(output, snap, as_id=as_id)
+        except LinkInPath as e:  # a folder of the store is a link elsewhere: refused, nothing written there
+            raise ConfigFileError(str(output), f"not written: {e}") from None
+        except OSError as e:
+            raise ConfigFileError(str(output), f"cannot write the store: {e.strerror or e}") from None
 
     def one(ref: RepoRef) -> str | None:
         try:
@@ -606,13 +625,13 @@ def record_snapshots(
             if not isolated(e):
                 raise
             return crashed_subject(ref.repo_id, src.name, e, "reading or linking").reason
-        write_snapshot(output, snap)
+        write(snap)
         for key, linked in bundle.related.items():
             with lock:
                 if key in written:
                     continue
                 written.add(key)
-            write_snapshot(output, linked, as_id=key.split(":", 1)[1])
+            write(linked, key.split(":", 1)[1])
         if done:
             with contextlib.suppress(Exception):  # a progress line must not cost a model its record
                 done(snap, len(bundle.related))
@@ -713,7 +732,13 @@ def audit_org(
     thread). The report's `subjects` is a packed, read-only `SubjectStore` (openaudit.subjects): an
     organisation's report is held at ~8 KB a model and each subject is decoded when it is read.
     """
-    from openaudit.cache import WITHHELD_FROM_ANONYMOUS, SnapshotCache, default_cache_dir, trim_to_depth
+    from openaudit.cache import (
+        WITHHELD_FROM_ANONYMOUS,
+        WITHHELD_FROM_OTHER_TOKEN,
+        SnapshotCache,
+        default_cache_dir,
+        trim_to_depth,
+    )
     from openaudit.repoid import validate_owner
     from openaudit.selection import parse_since, select_models
     from openaudit.sources.bulk import INVALID_ITEM, BulkHubSource, CachedSource, RequestGate
@@ -787,7 +812,7 @@ def audit_org(
                                      reason=f"{e.kind}: the listing stopped after {len(listed)} models: {e}"))
             if not filtered and limit is None and not failed:
                 cache.put_listing(org, listed)
-        reader_token = hub.has_token if hub is not None else token_in_use(token)
+        reader_token = hub.reader if hub is not None else token_in_use(token)
         linked = CachedSource(hub, cache, offline=offline, refresh=refresh, token=reader_token)
     chosen = select_models(listed, include, exclude, when, limit)
     total = len(chosen)
@@ -803,12 +828,13 @@ def audit_org(
                 if got is not None:
                     return got if hub is None else got.model_copy(update={"info": _listed_over(got.info, item)})
             if offline or hub is None:
-                withheld = not reader_token and cache.get("model", rid, sha, dep, token=True) is not None
-                why = WITHHELD_FROM_ANONYMOUS if withheld else f"is not in the cache at depth {depth}"
+                withheld = cache.read_with_token("model", rid, sha)
+                why = (f"is not in the cache at depth {depth}" if not withheld
+                       else WITHHELD_FROM_OTHER_TOKEN if reader_token else WITHHELD_FROM_ANONYMOUS)
                 return Subject(repo_id=rid, revision=sha, source="hub", status="skipped",
                                reason=f"offline: {rid}@{str(sha)[:12]} {why} ({cache.root})")
             snap, paths = hub.snapshot_from_listing(item, dep)
-            cache.put(snap, dep, paths, token=hub.has_token)
+            cache.put(snap, dep, paths, token=hub.reader)
             return snap
         except FetchError as e:
             return Subject(repo_id=rid, revision=sha, source="hub" if store is None else "store",

@@ -31,6 +31,7 @@ cache, `default_cache_dir()` unless `--cache-dir` says otherwise.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -48,6 +49,9 @@ Depth = Literal["metadata", "card", "full"]
 DEPTHS: tuple[Depth, ...] = ("metadata", "card", "full")
 META = "cache.json"  # where earlier caches kept an entry's metadata (still read)
 DEFAULT_LINKED_TTL = timedelta(hours=24)
+# Who reads the cache: False/"" (no token), a reader tag (reader_tag: a keyed hash of the token), or
+# True (a token whose tag is unknown: given no gated entry read with a token).
+Reader = bool | str
 log = logging.getLogger(__name__)
 _HUB = "https://huggingface.co"
 
@@ -93,6 +97,39 @@ class SnapshotCache:
         self._guard = threading.Lock()
         self._blobs = BlobIndex()
         self._told = False  # an unwritable cache is reported once per run
+        self._mine: dict[str, tuple[Any, Any]] = {}  # "type:id" -> (sha, digest) this run wrote
+        self.refetched: dict[str, str] = {}  # "type:id" -> why its cached entry was not used (tampered)
+        self._sweep()
+
+    SWEEP_EVERY = timedelta(hours=6)
+
+    def _sweep(self) -> None:
+        """Temporary files that killed runs left (they are renamed into place or removed on every path
+        a live run takes) are removed by the next run: the whole cache at most every SWEEP_EVERY (a
+        marker file's time says when), so a warm run does not walk a large cache each time."""
+        import time
+
+        from openaudit.sources.store import sweep_stale_temps
+
+        marker = self.root / ".swept"
+        try:
+            if time.time() - os.lstat(marker).st_mtime < self.SWEEP_EVERY.total_seconds():
+                return
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return
+        if not self.root.is_dir():
+            return
+        n = sweep_stale_temps(self.root)
+        if n:
+            log.info("cache: removed %d temporary files left by interrupted runs", n)
+        try:
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            os.close(fd)
+            os.utime(marker)
+        except OSError:
+            pass
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
@@ -100,12 +137,19 @@ class SnapshotCache:
 
     # ---- entries ------------------------------------------------------------------------------
     def get(self, repo_type: RepoType, repo_id: str, sha: str | None, depth: Depth, *,
-            token: bool = False) -> RepoSnapshot | None:
+            token: Reader = False, listed: dict[str, Any] | None = None) -> RepoSnapshot | None:
         """The cached snapshot of `repo_id` at `sha`, read at `depth` or deeper; None on a miss.
 
         Who may see what decides too (`_for_reader`): with `token`, an entry whose files were gated
         (read without a token, or without access) is a miss, the token may open them; without one, a
-        gated repo's entry read with a token is a miss, its files are not this run's to see."""
+        gated repo's entry read with a token is a miss, its files are not this run's to see; with
+        another token than the one that read them, too (`token` is the reader's tag, reader_tag()).
+
+        `listed`: the Hub's metadata of this commit, taken in this run (blobs=true). Every cached file
+        is then checked against the blob id it lists (git blob sha1; LFS sha256) before it is used:
+        one that differs (a cache restored from elsewhere, edited) makes the entry a miss, noted in
+        `refetched` and logged; the snapshot says `cache="verified"`. Without `listed` nothing can
+        be checked against the Hub: `cache="unverified"`."""
         if not sha:
             return None
         got = self._load(repo_type, repo_id)
@@ -116,9 +160,38 @@ class SnapshotCache:
             return None
         if not _for_reader(snap, meta, token):
             return None
-        return trim_to_depth(snap, depth)
+        snap = trim_to_depth(snap, depth)
+        if self._wrote(repo_type, repo_id, meta):
+            return snap  # what this run read from the Hub moments ago (and holds the digest of)
+        if listed is None:
+            return snap.model_copy(update={"cache": "unverified"})
+        changed, unchecked = check_files(snap, listed)
+        if changed:
+            self._refetch(repo_type, repo_id, sha, changed)
+            return None
+        if set(meta.get("lossy") or []) & set(snap.files):
+            return None  # read with replacements: its bytes cannot be checked, it is read again
+        # A file the metadata names no blob id for (a listing's item has none) cannot be checked.
+        return snap.model_copy(update={"cache": "unverified" if unchecked else "verified"})
 
-    def get_linked(self, repo_type: RepoType, repo_id: str, *, any_age: bool = False, token: bool = False,
+    def _wrote(self, repo_type: RepoType, repo_id: str, meta: dict[str, Any]) -> bool:
+        with self._guard:
+            mine = self._mine.get(f"{repo_type}:{repo_id}")
+        return mine is not None and mine == (meta.get("sha"), meta.get("digest"))
+
+    def _refetch(self, repo_type: RepoType, repo_id: str, sha: str, bad: list[str]) -> None:
+        names = ", ".join(_printable(b)[:120] for b in bad[:3])  # names are the Hub's: no control characters
+        why = (f"the cached {names}{' …' if len(bad) > 3 else ''} of {repo_type} {repo_id}@{sha[:12]} "
+               "did not match the blob id the Hub lists; read again from the Hub")
+        with self._guard:
+            self.refetched[f"{repo_type}:{repo_id}"] = why
+        log.warning("cache: %s (%s)", why, self.root)
+
+    def was_refetched(self, repo_type: RepoType, repo_id: str) -> bool:
+        with self._guard:
+            return f"{repo_type}:{repo_id}" in self.refetched
+
+    def get_linked(self, repo_type: RepoType, repo_id: str, *, any_age: bool = False, token: Reader = False,
                    depth: Depth = "full", revision: str | None = None) -> RepoSnapshot | None:
         """The latest entry of a repo whose current sha is not asked for: a linked repo (dataset, base
         model) of an organisation's audit, or any repo with --offline. Read at `depth` or deeper,
@@ -138,7 +211,11 @@ class SnapshotCache:
             cached = parse_hub_time(meta.get("cached_at")) or snap.taken_at
             if datetime.now(UTC) - cached > self.linked_ttl:
                 return None
-        return trim_to_depth(snap, depth)
+        snap = trim_to_depth(snap, depth)
+        if self._wrote(repo_type, repo_id, meta):
+            return snap
+        # Not checked against the Hub in this run: no fresh listing of its blob ids was taken.
+        return snap.model_copy(update={"cache": "unverified"})
 
     def _load(self, repo_type: RepoType, repo_id: str) -> tuple[RepoSnapshot, dict[str, Any]] | None:
         try:
@@ -188,7 +265,7 @@ class SnapshotCache:
                             unreadable=dict(sorted(unreadable.items())))
         return snap, meta
 
-    def put(self, snap: RepoSnapshot, depth: Depth, paths: list[str], *, token: bool = False) -> None:
+    def put(self, snap: RepoSnapshot, depth: Depth, paths: list[str], *, token: Reader = False) -> None:
         """Record a snapshot read at `depth` (`token`: by a reader with a token); `paths` are the text
         files attempted at that depth.
         A cache that cannot be written (read-only, full, not a folder) costs the next run its reads,
@@ -197,19 +274,42 @@ class SnapshotCache:
             return  # not keyed by a commit: nothing a later run could trust
         key = f"{snap.repo_type}:{snap.repo_id}"
         with self._lock(key):
-            if not token and snap.gated() and self._read_with_token(snap):
-                return  # what a reader with a token cached of this commit says more: kept
+            refused = any(u.reason == Unreadable.GATED for u in snap.unreadable.values())
+            if (not token or refused) and snap.gated() and self._read_with_token(snap):
+                # What a reader with a token cached of this commit says more: kept (a reader without a
+                # token, or with one the Hub refused, does not replace it).
+                return
             # The cache keeps the latest commit only: write at the top level whatever was there before.
             # The sidecar is written before info.json: until info.json has the same sha, it is a miss.
             meta = {"sha": snap.revision, "depth": depth, "paths": sorted(set(paths)),
                     "taken_at": snap.taken_at.isoformat(), "cached_at": datetime.now(UTC).isoformat(),
-                    "token": token, "digest": _digest({p: snap.files[p].text for p in paths if p in snap.files})}
+                    "token": bool(token), "digest": _digest({p: snap.files[p].text for p in paths if p in snap.files}),
+                    # Files whose text is not their bytes (invalid UTF-8 read with replacements): they
+                    # cannot be checked against a blob id, so a later run reads them again.
+                    "lossy": sorted(p for p in paths if p in snap.files
+                                    and len(snap.files[p].text.encode("utf-8", "surrogatepass")) != snap.files[p].size)}
+            if isinstance(token, str) and token:
+                meta["reader"] = token  # a keyed hash of the token (reader_tag), never the token
             try:
                 d = write_snapshot(self.root, snap.model_copy(update={"requested_revision": None}),
                                    sidecar_extra={"cache": meta}, blobs=self._blobs)
                 (d / META).unlink(missing_ok=True)  # an older cache's entry: superseded by the sidecar
+                with self._guard:
+                    self._mine[key] = (meta["sha"], meta["digest"])
             except OSError as e:
                 self._unwritable(e)
+
+    def read_with_token(self, repo_type: RepoType, repo_id: str, revision: str | None = None) -> bool:
+        """Whether the cache holds this repo (at `revision`, a sha or a prefix of one; else any) as read
+        with a token, gated: what a run without that token is not given (an offline skip says so)."""
+        try:
+            sidecar = _read_json(repo_dir(self.root, repo_type, repo_id) / SIDECAR) or {}
+        except Exception:
+            return False
+        meta = sidecar.get("cache")
+        if not isinstance(meta, dict) or meta.get("token") is not True:
+            return False
+        return revision is None or str(meta.get("sha", "")).startswith(revision.lower())
 
     def _read_with_token(self, snap: RepoSnapshot) -> bool:
         try:
@@ -235,7 +335,7 @@ class SnapshotCache:
                  "lastModified": i.get("lastModified")} for i in items if isinstance(i.get("id"), str)]
         body = {"owner": owner, "taken_at": datetime.now(UTC).isoformat(), "models": rows}
         try:
-            atomic_write(self._listing_path(owner), (json.dumps(body, indent=1) + "\n").encode())
+            atomic_write(self._listing_path(owner), (json.dumps(body, indent=1) + "\n").encode(), self.root)
         except OSError as e:
             self._unwritable(e)
 
@@ -267,16 +367,67 @@ def _digest(texts: dict[str, str]) -> str:
 # Why a run without a token was not given an entry (an offline run's skip reason says it).
 WITHHELD_FROM_ANONYMOUS = ("is cached only as read with a Hub token, and this run has none; "
                            "pass one (HF_TOKEN or --token)")
+WITHHELD_FROM_OTHER_TOKEN = ("is cached only as read with another Hub token than this run's; run online "
+                             "(the Hub decides whether this token has access) or with that token")
 
 
-def _for_reader(snap: RepoSnapshot, meta: dict[str, Any], token: bool) -> bool:
+def _for_reader(snap: RepoSnapshot, meta: dict[str, Any], token: Reader) -> bool:
     """Whether a cached entry answers this reader as the Hub would. A reader with a token is not
     given files recorded as gated (the token may open them); a reader without one is not given a
     gated repo's files read with a token (a CI cache shared by a job with a token and a public one).
     An entry of an earlier cache, with no `token` key, was read without one or says so by its files."""
     if token:
-        return not any(u.reason == Unreadable.GATED for u in snap.unreadable.values())
+        if any(u.reason == Unreadable.GATED for u in snap.unreadable.values()):
+            return False
+        if meta.get("token") is True and snap.gated():
+            # A gated repo's files are this run's only if its own token read them: another token may
+            # not have been granted access (the Hub would refuse it). Compared as keyed hashes.
+            reader = meta.get("reader")
+            return (isinstance(token, str) and isinstance(reader, str)
+                    and hmac.compare_digest(reader.encode(), token.encode()))
+        return True
     return not (meta.get("token") is True and snap.gated())
+
+
+
+def reader_tag(headers: dict[str, str]) -> str:
+    """The cache's name for the token a run sends ("" for none): HMAC-SHA256 keyed by the token over
+    a fixed label. It tells two tokens apart and cannot be turned back into the token."""
+    auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    if not auth:
+        return ""
+    return hmac.new(auth.encode("utf-8", "surrogatepass"), b"openaudit cache reader v1", sha256).hexdigest()[:32]
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
+def _git_blob_sha1(data: bytes) -> str:
+    return sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def check_files(snap: RepoSnapshot, listed: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The cached text files of `snap` whose bytes are not the blob the Hub's metadata `listed` names
+    (git blob sha1 of a regular file, sha256 of an LFS one), and those it names no blob id for."""
+    sibs: dict[str, dict[str, Any]] = {}
+    for s in listed.get("siblings") or []:
+        if isinstance(s, dict) and isinstance(s.get("rfilename"), str):
+            sibs.setdefault(s["rfilename"], s)
+    changed, unchecked = [], []
+    for path, f in snap.files.items():
+        sib = sibs.get(path) or {}
+        data = f.text.encode("utf-8", "surrogatepass")
+        lfs = sib.get("lfs")
+        if isinstance(lfs, dict) and isinstance(lfs.get("sha256"), str):
+            if not hmac.compare_digest(sha256(data).hexdigest(), lfs["sha256"].lower()):
+                changed.append(path)
+        elif isinstance(sib.get("blobId"), str):
+            if not hmac.compare_digest(_git_blob_sha1(data), sib["blobId"].lower()):
+                changed.append(path)
+        else:
+            unchecked.append(path)
+    return sorted(changed), sorted(unchecked)
 
 
 README_NOT_READ = "not read: --depth metadata reads the repository's metadata only"

@@ -30,8 +30,12 @@ if TYPE_CHECKING:  # `--help`, a usage error or `criteria list` need none of the
 
 T = TypeVar("T")
 
-app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None)  # help: _main's docstring
-criteria_app = typer.Typer(no_args_is_help=True, help="The profiles and criteria, from the YAML.")
+# A crash's pretty traceback never shows local variables: they hold the token (typer >= 0.19 showed it
+# three times). Set on every Typer, since a sub-app's settings are its own.
+app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,  # help: _main's docstring
+                  pretty_exceptions_show_locals=False)
+criteria_app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False,
+                           help="The profiles and criteria, from the YAML.")
 app.add_typer(criteria_app, name="criteria")
 
 ProfileOpt = Annotated[list[str] | None, typer.Option("--profile", "-p", help="Profile id or YAML file (repeatable). "
@@ -52,8 +56,12 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Let --format site (or b
 SnapshotsOpt = Annotated[Path | None, typer.Option("--snapshots", help="Read a snapshot store instead of the Hub.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 3 when any model is skipped; MOF strict licences.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
-TokenOpt = Annotated[str | None, typer.Option("--token", help="Hub token (default: HF_TOKEN). Never printed.",
+TokenOpt = Annotated[str | None, typer.Option("--token", help="Hub token (default: HF_TOKEN or the stored login). "
+                                              "Never printed, but on the command line every user of the machine "
+                                              "can read it (ps, /proc): prefer HF_TOKEN or --token-file.",
                                               show_default=False)]
+TokenFileOpt = Annotated[str | None, typer.Option("--token-file", help="Read the Hub token from the first line of "
+                                                  "this file ('-': standard input).", show_default=False)]
 OfflineOpt = Annotated[bool, typer.Option("--offline", help="No request at all: audit from the cache "
                                           "(or --snapshots); models not cached are skipped.")]
 CacheDirOpt = Annotated[Path | None, typer.Option("--cache-dir", help="Snapshot cache (a snapshot store), shared "
@@ -77,6 +85,17 @@ TimeoutOpt = Annotated[float, typer.Option(
     "reported incomplete. Each request also has its own deadline.")]
 MaxRequestsOpt = Annotated[int | None, typer.Option("--max-requests", help="Request budget; models left "
                                                     "unfetched when it is spent are reported incomplete.")]
+
+
+def _token(token: str | None, token_file: str | None) -> str | None:
+    """The token given with --token or read with --token-file (not both); None: HF_TOKEN or the login."""
+    if token_file is None:
+        return token
+    if token is not None:
+        raise UsageError("give --token or --token-file, not both")
+    from openaudit.userfiles import read_token_file
+
+    return read_token_file(token_file)
 
 
 def _err(msg: str) -> None:
@@ -389,6 +408,7 @@ def audit(
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
     token: TokenOpt = None,
+    token_file: TokenFileOpt = None,
     policy: PolicyOpt = None,
     no_policy: NoPolicyOpt = False,
     baseline: BaselineOpt = None,
@@ -429,7 +449,8 @@ def audit(
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
         stats: dict[str, Any] = {}
         kwargs: dict[str, Any] = dict(
-            snapshots=snapshots, profiles=profile or (rules.profiles if rules else None), token=token, strict=strict,
+            snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
+            token=_token(token, token_file), strict=strict,
             jobs=jobs, depth=depth, progress=progress, include=include or (), exclude=exclude or (), since=since,
             limit=limit, max_requests=max_requests, cache_dir=cache_dir, refresh=refresh,
             offline=offline or _hub_offline(),
@@ -481,6 +502,7 @@ def org(
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
     token: TokenOpt = None,
+    token_file: TokenFileOpt = None,
     policy: PolicyOpt = None,
     no_policy: NoPolicyOpt = False,
     baseline: BaselineOpt = None,
@@ -507,7 +529,8 @@ def org(
         scope = rules.scope if rules is not None else None
         scope_include = [g for g in scope.include if g != "*"] if scope else []
         scope_since = scope.since.isoformat() if scope and scope.since else None
-        kwargs = dict(snapshots=snapshots, profiles=profile or (rules.profiles if rules else None), token=token,
+        kwargs = dict(snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
+                      token=_token(token, token_file),
                       strict=strict, jobs=jobs, depth=depth, include=include or scope_include,
                       exclude=exclude or (scope.exclude if scope else ()), since=since or scope_since,
                       limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline or _hub_offline(),
@@ -545,6 +568,7 @@ def snapshot(
     output: Annotated[Path, typer.Option("--output", "-o", help="Store directory to write.")],
     snapshots: SnapshotsOpt = None,
     token: TokenOpt = None,
+    token_file: TokenFileOpt = None,
     quiet: QuietOpt = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Models read at once.")] = 4,
     max_requests: MaxRequestsOpt = None,
@@ -567,7 +591,8 @@ def snapshot(
             raise UsageError("HF_HUB_OFFLINE is set, and `snapshot` records what the Hub serves: unset it "
                              "(or record from another store with --snapshots)")
         _store_folder(output)
-        failed = api.record_snapshots(_targets(targets), output, snapshots=snapshots, token=token, jobs=jobs,
+        failed = api.record_snapshots(_targets(targets), output, snapshots=snapshots, token=_token(token, token_file),
+                                      jobs=jobs,
                                       max_requests=max_requests, done=wrote)
         for repo_id, why in failed:
             _err(f"{repo_id}: {why}")

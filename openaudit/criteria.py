@@ -43,7 +43,59 @@ def _check_cond(cond: Any, where: str) -> None:
         if unknown:
             raise ValueError(f"unknown condition {sorted(unknown)[0]!r} in {where}; use one of {', '.join(CONDITIONS)}")
         if "matches" in cond:
-            re.compile(str(cond["matches"]))
+            check_regex(cond["matches"])
+
+
+MAX_PATTERN_CHARS = 500
+MAX_MATCHED_CHARS = 10_000  # evaluate.py: a value is matched on its first this many characters
+MAX_WEIGHT = 1_000_000.0
+
+
+def check_regex(pattern: Any) -> None:
+    """A user's `matches` pattern, or ValueError: it must compile and run in time polynomial in the
+    input, so no quantifier over something that is itself quantified or holds alternatives (`(a+)+`,
+    `(a|aa)*`: catastrophic backtracking), no backreference, at most MAX_PATTERN_CHARS long. The value
+    matched is cut to MAX_MATCHED_CHARS, so what remains is bounded too."""
+    if not isinstance(pattern, str):
+        raise ValueError(f"matches: expected a regular expression (a string), got {type(pattern).__name__}")
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise ValueError(f"matches: pattern longer than {MAX_PATTERN_CHARS} characters")
+    try:
+        from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+        tree = sre_parse.parse(pattern)
+    except re.error as e:
+        raise ValueError(f"matches: invalid regular expression: {e}") from None
+    except RecursionError:
+        raise ValueError("matches: pattern nested too deeply") from None
+    _check_regex_tree(tree, inside_repeat=False)
+
+
+def _check_regex_tree(tree: Any, inside_repeat: bool) -> None:
+    import re._constants as c
+
+    for op, av in tree:
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+            _lo, hi, sub = av
+            repeats = hi is c.MAXREPEAT or hi > 1
+            if inside_repeat and repeats:
+                raise ValueError("matches: nested quantifiers (like (a+)+) can take exponential time; rewrite "
+                                 "the pattern without a quantifier inside a quantified group")
+            _check_regex_tree(sub, inside_repeat or repeats)
+        elif op is c.BRANCH:
+            if inside_repeat:
+                raise ValueError("matches: alternatives inside a quantified group (like (a|aa)*) can take "
+                                 "exponential time; rewrite the pattern")
+            for branch in av[1]:
+                _check_regex_tree(branch, inside_repeat)
+        elif op is c.SUBPATTERN:
+            _check_regex_tree(av[-1], inside_repeat)
+        elif op in (c.ASSERT, c.ASSERT_NOT):
+            _check_regex_tree(av[1], inside_repeat)
+        elif op is c.GROUPREF or op is c.GROUPREF_EXISTS:
+            raise ValueError("matches: backreferences are not supported")
+        elif op is getattr(c, "ATOMIC_GROUP", None):
+            _check_regex_tree(av, inside_repeat)
 
 
 def check_predicate(pred: Any, path: str = "if") -> None:
@@ -122,7 +174,7 @@ class Criterion(BaseModel):
     title: str
     question: str
     dimension: str
-    weight: float = Field(1.0, ge=0)
+    weight: float = Field(1.0, ge=0, le=MAX_WEIGHT, allow_inf_nan=False)
     severity: Severity = "warning"
     evidence: list[str] = Field(default_factory=list, description="Evidence kinds this criterion reads.")
     rules: list[Rule] = Field(min_length=1)
@@ -135,7 +187,7 @@ class Dimension(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str
-    weight: float = Field(1.0, ge=0)
+    weight: float = Field(1.0, ge=0, le=MAX_WEIGHT, allow_inf_nan=False)
     description: str = ""
 
 
@@ -247,9 +299,10 @@ def available_profiles() -> list[str]:
 
 
 def load_profile_file(path: Path) -> Profile:
-    raw = path.read_bytes() if path.is_file() else b""
-    if not path.is_file():
-        raise ConfigFileError(str(path), "profile file not found")
+    from openaudit.userfiles import read_capped
+    from openaudit.yamlfile import MAX_CONFIG_BYTES
+
+    raw = read_capped(path, MAX_CONFIG_BYTES, what="profile file")  # a regular file, capped by bytes read
     prof = load_model(path, Profile, raw.decode("utf-8", errors="replace"))
     return prof.model_copy(update={"path": str(path), "sha256": hashlib.sha256(raw).hexdigest()})
 

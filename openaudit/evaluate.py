@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from openaudit.criteria import Criterion, Outcome, Profile
+from openaudit.criteria import MAX_MATCHED_CHARS, Criterion, Outcome, Profile
 from openaudit.evidence.model import Evidence
 
 
@@ -50,7 +50,8 @@ def _cond(actual: Any, cond: Any) -> bool:
                 return False
             if (op == "lte" and not actual <= want) or (op == "lt" and not actual < want):
                 return False
-        if op == "matches" and not (isinstance(actual, str) and re.search(str(want), actual, re.IGNORECASE)):
+        if op == "matches" and not (isinstance(actual, str)
+                                    and re.search(str(want), actual[:MAX_MATCHED_CHARS], re.IGNORECASE)):
             return False
         if op == "exists" and (actual is not None) != bool(want):
             return False

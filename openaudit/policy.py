@@ -298,19 +298,16 @@ def _toml_line(text: str, loc: tuple[int | str, ...]) -> int | None:
 def _load_pyproject(path: Path, today: date | None) -> Policy:
     import tomllib
 
+    from openaudit.userfiles import read_text_capped
     from openaudit.yamlfile import MAX_CONFIG_BYTES
 
+    text = read_text_capped(path, MAX_CONFIG_BYTES)
     try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigFileError(str(path), f"file larger than {MAX_CONFIG_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
-    except FileNotFoundError:
-        raise ConfigFileError(str(path), "file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigFileError(str(path), f"cannot read: {e}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigFileError(str(path), f"malformed TOML: {e}") from None
+    except (ValueError, RecursionError) as e:  # an integer of thousands of digits; nesting too deep
+        raise ConfigFileError(str(path), f"malformed TOML: {str(e)[:200]}") from None
     section = data.get("tool", {}).get("openaudit")
     if not isinstance(section, dict):
         raise ConfigFileError(str(path), "no [tool.openaudit] table")
@@ -339,15 +336,18 @@ def find_policy(cwd: Path) -> Path | None:
     if py.is_file():
         import tomllib
 
+        from openaudit.userfiles import read_text_capped
+        from openaudit.yamlfile import MAX_CONFIG_BYTES
+
         try:
-            text = py.read_text(encoding="utf-8")
+            text = read_text_capped(py, MAX_CONFIG_BYTES)
             # Most projects' pyproject.toml never names openaudit: not parsed then (a cold run's ~3 ms). Only
             # a \u escape in a quoted key could spell the table's name without the word.
             if "openaudit" not in text and "\\u" not in text.lower():
                 return None
             if "openaudit" in tomllib.loads(text).get("tool", {}):
                 return py
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except (ConfigFileError, ValueError, RecursionError):  # not ours to judge unless it names us
             return None
     return None
 

@@ -20,6 +20,8 @@ from openaudit.flags import Flag
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_PATH = Path(__file__).parent / "schema" / "report.v1.json"
+# A saved report read back (`report`, `diff`, --baseline): an organisation of 10,000 models is ~400 MB.
+MAX_REPORT_BYTES = 1024 * 1024 * 1024
 Status = Literal["audited", "incomplete", "skipped"]
 
 
@@ -78,6 +80,12 @@ class Subject(BaseModel):
     status: Status
     reason: str | None = None
     taken_at: datetime | None = None
+    cache: Literal["verified", "unverified", "refetched"] | None = Field(
+        None, description="Where the snapshots the verdicts rest on came from, when the snapshot cache gave "
+        "them: verified (each cached file checked against the blob id the Hub listed in this run), unverified "
+        "(not checked against the Hub: --offline, or an organisation listing, which names no blob ids), "
+        "refetched (a cached file did not match the Hub's blob id and was read again). null: read from "
+        "the source itself.")
     score: float | None = Field(None, description="openaudit profile score, 0-100.")
     coverage: float | None = Field(None, description="Share of criteria that could be decided, 0-1.")
     dimensions: dict[str, DimensionResult] = Field(default_factory=dict)
@@ -165,13 +173,10 @@ def write_schema(path: Path = SCHEMA_PATH) -> None:
 def load_report(path: Path) -> Report:
     """Read a saved report; a report of another major schema version is a usage error."""
     from openaudit.errors import ConfigFileError
+    from openaudit.userfiles import loads_json, read_capped
 
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigFileError(str(path), "file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ConfigFileError(str(path), f"not a JSON report: {e}") from None
+    # Capped by the bytes read (not by stat: /dev/zero says 0), a regular file only, nesting bounded.
+    data = loads_json(read_capped(path, MAX_REPORT_BYTES, what="report"), str(path))
     if not isinstance(data, dict):
         raise ConfigFileError(str(path), "not an openaudit report (expected a JSON object)")
     version = str(data.get("schema_version", ""))
@@ -180,5 +185,7 @@ def load_report(path: Path) -> Report:
                               f"(this openaudit reads {SCHEMA_VERSION.split('.')[0]}.x)", field="schema_version")
     try:
         return Report.model_validate(data)
+    except RecursionError:
+        raise ConfigFileError(str(path), "invalid report: nested too deeply") from None
     except Exception as e:
         raise ConfigFileError(str(path), f"invalid report: {str(e).splitlines()[0]}") from None

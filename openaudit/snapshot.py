@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 RepoType = Literal["model", "dataset"]
 SourceKind = Literal["hub", "store", "localdir"]
+# verified: from the cache, each file checked against the blob id the Hub listed in this run;
+# unverified: from the cache, not checked against the Hub (offline, or no blob ids were listed);
+# refetched: the cached entry did not match the Hub's blob ids and was read again from the Hub.
+CacheState = Literal["verified", "unverified", "refetched"]
 
 # Text files worth reading: the card, licence texts, use policies, notices, and data summaries.
 # Matched case-insensitively against the path's last component, top level or one folder down.
@@ -83,6 +87,8 @@ class RepoSnapshot(BaseModel):
     info: dict[str, Any] = Field(default_factory=dict, description="The Hub's JSON for the repo (blobs=true).")
     files: dict[str, TextFile] = Field(default_factory=dict)
     unreadable: dict[str, UnreadableFile] = Field(default_factory=dict)
+    cache: CacheState | None = Field(None, description="How the files relate to the snapshot cache; None: "
+                                     "read from the source itself (see openaudit.cache).")
 
     # Convenience views over `info`; kept as methods so the JSON stays exactly what the Hub sent.
     def siblings(self) -> list[dict[str, Any]]:

@@ -76,23 +76,32 @@ class SharedMemo:
     def __call__(self, key: str, compute: Callable[[], Any], valid: Callable[[Any], bool] = lambda v: True) -> Any:
         """The value kept for `key`, else `compute()` kept. A kept value that is not `valid` (a damaged
         file) is computed and written again."""
+        from openaudit.seal import seal, sealed
+
         path = self.root / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
         lock = self._locks[int(path.name[:8], 16) % self.LOCKS]
         # A worker killed while holding a lock never releases it: wait a bounded time, then compute alone.
         held = lock.acquire(timeout=self.LOCK_TIMEOUT)
         try:
             try:
-                kept = json.loads(path.read_text(encoding="utf-8"))
-                if valid(kept):
-                    return kept
-            except (OSError, ValueError):
+                # A kept value names the key it was computed for (the content hash of the text) and is
+                # sealed with this user's key (openaudit.seal): one written anywhere else, or moved from
+                # another key's file, is computed again, never believed.
+                kept = _bounded_json(path)
+                if (isinstance(kept, dict) and kept.get("key") == key and "value" in kept
+                        and sealed(_sealed_part(key, kept["value"]), kept.get("seal")) and valid(kept["value"])):
+                    return kept["value"]
+            except (OSError, ValueError, TypeError, RecursionError):
                 pass
             value = compute()
             # Not after close() (the run is over: no folder is made again), and no None: that is a
             # call that failed (askalono missing or raising), to be tried again, not remembered.
             if self._open and value is not None:
                 with contextlib.suppress(OSError, TypeError, ValueError):  # unshareable: still this answer
-                    atomic_write(path, json.dumps(value))
+                    tag = seal(_sealed_part(key, value))
+                    if tag is not None:
+                        atomic_write(path, json.dumps({"key": key, "value": value, "seal": tag}),
+                                     self.root.parent if self.keep else None)
             return value
         finally:
             if held:
@@ -102,6 +111,25 @@ class SharedMemo:
         self._open = False
         if not self.keep:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+MAX_MEMO_BYTES = 64 * 1024
+
+
+def _sealed_part(key: str, value: Any) -> bytes:
+    return json.dumps([key, value], sort_keys=True).encode("utf-8", "surrogatepass")
+
+
+def _bounded_json(path: Path) -> Any:
+    """A memo file's JSON, read without following a link and at most MAX_MEMO_BYTES."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        data = os.read(fd, MAX_MEMO_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_MEMO_BYTES:
+        raise ValueError("memo file too large")
+    return json.loads(data)
 
 
 def _stop(pool: Executor) -> None:
@@ -119,8 +147,31 @@ def _stop(pool: Executor) -> None:
         manager.join(timeout=5)
 
 
+# The pid of the process that forks the workers (set just before it does): a worker whose parent is
+# no longer that one was orphaned before it could ask to die with it.
+_PARENT: int | None = None
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this worker when its parent dies (prctl PR_SET_PDEATHSIG, Linux; the
+    workers are forked by the parent's main thread, whose end the signal follows), so that a parent
+    killed with SIGKILL leaves no orphans auditing on. If the parent is already gone, exit now."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl here: the pool's own pipes end the workers eventually
+        pass
+    if _PARENT is not None and os.getppid() != _PARENT:
+        os._exit(1)
+
+
 def _init_worker(fn: AuditFn, profiles: Sequence[Profile], strict: bool, memo: SharedMemo | None = None) -> None:
     global _WORKER
+    if sys.platform.startswith("linux"):
+        _die_with_parent()
     _WORKER = (fn, profiles, strict)
     gctune.tune()  # an audit's ~100,000 short-lived objects are freed by reference counting
     if memo is not None:
@@ -230,6 +281,8 @@ class Auditors:
             # (unless its own process had frozen objects before: then it is left as it was).
             thaw = gc.get_freeze_count() == 0
             gc.freeze()
+            global _PARENT
+            _PARENT = os.getpid()
             self._procs = ProcessPoolExecutor(max_workers=want, mp_context=multiprocessing.get_context("fork"),
                                               initializer=_init_worker,
                                               initargs=(fn, self.profiles, strict, self._memo))

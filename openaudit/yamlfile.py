@@ -23,14 +23,9 @@ MAX_CONFIG_BYTES = 2 * 1024 * 1024
 def read_yaml(path: Path, text: str | None = None, nodes: bool = True) -> tuple[Any, yaml.Node | None]:
     """Parse safely; returns (data, node tree for line lookups; None unless `nodes`)."""
     if text is None:
-        try:
-            if path.stat().st_size > MAX_CONFIG_BYTES:
-                raise ConfigFileError(str(path), f"file larger than {MAX_CONFIG_BYTES} bytes")
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigFileError(str(path), "file not found") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigFileError(str(path), f"cannot read: {e}") from None
+        from openaudit.userfiles import read_text_capped
+
+        text = read_text_capped(path, MAX_CONFIG_BYTES)  # by bytes read: /dev/zero is refused, not read
     if not nodes:
         from openaudit.compiled import parsed
 
@@ -42,7 +37,14 @@ def read_yaml(path: Path, text: str | None = None, nodes: bool = True) -> tuple[
         node = yaml.compose(text, Loader=SafeLoader) if nodes else None
         data = yaml.load(text, Loader=SafeLoader)
     except ValueError as e:
-        raise ConfigFileError(str(path), f"{e} (at most {MAX_YAML_ALIASES} aliases)") from None
+        msg = str(e)
+        if "digits" in msg:  # int() of a number of thousands of digits (sys.get_int_max_str_digits)
+            msg = "a number with too many digits; not read"
+        elif "alias" in msg:
+            msg += f" (at most {MAX_YAML_ALIASES} aliases)"
+        raise ConfigFileError(str(path), msg) from None
+    except RecursionError:
+        raise ConfigFileError(str(path), "YAML nested too deeply") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]

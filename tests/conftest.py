@@ -24,6 +24,9 @@ import pytest
 _HF_HOME = tempfile.mkdtemp(prefix="openaudit-test-hfhome-")
 atexit.register(shutil.rmtree, _HF_HOME, ignore_errors=True)
 os.environ["HF_HOME"] = _HF_HOME
+# The cache's sealing key (openaudit.seal) lives in the user's data folder: a throwaway one here.
+os.environ["XDG_DATA_HOME"] = os.path.join(_HF_HOME, "xdg-data")
+os.environ.pop("OPENAUDIT_CACHE_KEY", None)
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE", "HF_TOKEN_PATH"):

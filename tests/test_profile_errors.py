@@ -49,6 +49,16 @@ CASES = {
     "undefined-component": ("requires: [X-C01]", "requires: [X-C01, X-C09]", 9, "scoring.classes.0.requires.1",
                             "requires undefined component X-C09"),
     "negative-weight": ("weight: 1", "weight: -1", 24, "criteria.1.weight", "greater than or equal to 0"),
+    # Issue 27: a pattern that backtracks exponentially hung 90 s on a 40-character value; weights of
+    # .inf or 1e308 gave a null or zero score. Refused when the file is loaded.
+    "nested-quantifier": ("if: {has: weights.published}",
+                          "if: {has: {kind: license.tag, value: {matches: '^(a+)+$'}}}", 26,
+                          "criteria.1.rules.0.if", "nested quantifiers"),
+    "alternatives-repeated": ("if: {has: weights.published}",
+                              "if: {has: {kind: license.tag, where: {key: {matches: '(a|aa)*b'}}}}", 26,
+                              "criteria.1.rules.0.if", "alternatives inside a quantified group"),
+    "infinite-weight": ("weight: 1", "weight: .inf", 24, "criteria.1.weight", "finite number"),
+    "huge-weight": ("weight: 1", "weight: 1e308", 24, "criteria.1.weight", "less than or equal to 1000000"),
 }
 
 

@@ -17,6 +17,7 @@ from openaudit.criteria import criteria_dir
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import human_bytes, human_count
 from openaudit.evidence.model import EvidenceList
+from openaudit.snapshot import is_text_file_of_interest as _TEXT_OF_INTEREST
 from openaudit.yamlfile import load_model
 
 
@@ -174,6 +175,12 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                 source="api", pointer="config.architectures",
                 summary=f"Architecture published in config.json: {', '.join(map(str, arch))}.",
                 url=snap.file_url("config.json"))
+
+    for path, u in sorted(snap.unreadable.items()):  # a local folder's weights header, config, odd names
+        if u.reason.value == "error" and not _TEXT_OF_INTEREST(path):
+            out.add("weights.file-unreadable", {"path": path, "reason": u.reason.value, "detail": u.detail},
+                    source="file", pointer=path, summary=f"{path} could not be read: {u.detail}.",
+                    confidence="detected")
 
     for s in ctx.card.sentences(_INTERMEDIATE_RE):
         out.add("weights.intermediate", {"text": s.text}, source="card.body",

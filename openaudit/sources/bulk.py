@@ -36,7 +36,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import hf_raise_for_status
 
 from openaudit import errors
-from openaudit.cache import WITHHELD_FROM_ANONYMOUS, Depth, paths_for_depth, trim_to_depth
+from openaudit.cache import WITHHELD_FROM_ANONYMOUS, WITHHELD_FROM_OTHER_TOKEN, Depth, paths_for_depth, trim_to_depth
 from openaudit.repoid import shown, validate_repo_id
 from openaudit.snapshot import (
     SHA_RE,
@@ -197,8 +197,8 @@ class CachedSource:
     name = "hub"
 
     def __init__(self, hub: BulkHubSource | None, cache: Any, *, offline: bool = False, refresh: bool = False,
-                 depth: Depth = "full", token: bool = False):
-        """`token`, without a `hub` (offline): whether this reader has a Hub token (see SnapshotCache.get)."""
+                 depth: Depth = "full", token: bool | str = False):
+        """`token`, without a `hub` (offline): this reader's token tag, "" for none (see SnapshotCache.get)."""
         self.hub = hub
         self.cache = cache
         self.offline = offline
@@ -207,8 +207,9 @@ class CachedSource:
         self._token = token
 
     @property
-    def has_token(self) -> bool:
-        return self.hub.has_token if self.hub is not None else self._token
+    def has_token(self) -> bool | str:
+        """This reader's token tag ("" for none): who the cache serves (SnapshotCache.get)."""
+        return self.hub.reader if self.hub is not None else self._token
 
     def model(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
         return self._get("model", repo_id, revision)
@@ -229,12 +230,11 @@ class CachedSource:
                 return got
         if self.offline or self.hub is None:
             at = f" at revision '{revision}'" if revision else ""
-            if not self.has_token and self.cache.get_linked(repo_type, repo_id, any_age=True, depth=self.depth,
-                                                            revision=revision, token=True) is not None:
-                raise errors.OfflineMiss(repo_id, f"{repo_type} '{repo_id}'{at} {WITHHELD_FROM_ANONYMOUS} "
-                                                  f"({self.cache.root})")
+            if self.cache.read_with_token(repo_type, repo_id, revision):
+                why = WITHHELD_FROM_ANONYMOUS if not self.has_token else WITHHELD_FROM_OTHER_TOKEN
+                raise errors.OfflineMiss(repo_id, f"{repo_type} '{repo_id}'{at} {why} ({self.cache.root})")
             raise errors.OfflineMiss(repo_id, f"{repo_type} '{repo_id}'{at} is not in the cache "
                                               f"{self.cache.root} at depth {self.depth}")  # "offline: " is its kind
         snap = self.hub.model(repo_id, revision) if repo_type == "model" else self.hub.dataset(repo_id, revision)
-        self.cache.put(snap, "full", paths_for_depth(snap.info, "full"), token=self.hub.has_token)
+        self.cache.put(snap, "full", paths_for_depth(snap.info, "full"), token=self.hub.reader)
         return snap

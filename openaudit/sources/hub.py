@@ -66,7 +66,7 @@ from huggingface_hub.utils import (
 
 from openaudit import __version__ as _VERSION  # the distribution is openaudit-ai; "openaudit" is another's
 from openaudit import errors, textsafe
-from openaudit.cache import Depth, SnapshotCache, paths_for_depth
+from openaudit.cache import Depth, SnapshotCache, paths_for_depth, reader_tag
 from openaudit.repoid import RepoRef, parse_ref, validate_dataset_id, validate_repo_id
 from openaudit.snapshot import (
     MAX_TEXT_FILE_BYTES,
@@ -194,9 +194,10 @@ class HubSource:
         if keep is not None and not keep(info):
             return None
         sha = info.get("sha") if isinstance(info.get("sha"), str) and SHA_RE.match(info["sha"]) else None
-        has_token = self.has_token
+        reader = self.reader
         if self.cache is not None and sha and not self.refresh:
-            hit = self.cache.get(repo_type, info["id"], sha, self.depth, token=has_token)
+            # Each cached file is checked against the blob id `info` (just listed) names: see cache.get.
+            hit = self.cache.get(repo_type, info["id"], sha, self.depth, token=reader, listed=info)
             if hit is not None:  # read at this commit before: the files are the same, the metadata is fresh
                 return hit.model_copy(update={"info": info, "requested_revision": revision})
         wanted = paths_for_depth(info, self.depth)  # what an audit at this depth reads (trim_to_depth)
@@ -212,9 +213,10 @@ class HubSource:
             info=info,
             files=files,
             unreadable=unreadable,
+            cache="refetched" if self.cache is not None and self.cache.was_refetched(repo_type, info["id"]) else None,
         )
         if self.cache is not None:
-            self.cache.put(snap, self.depth, wanted, token=has_token)
+            self.cache.put(snap, self.depth, wanted, token=reader)
         return snap
 
     def _read_texts(self, repo_type: RepoType, repo_id: str, pin: str, info: dict[str, Any], paths: list[str],
@@ -261,6 +263,11 @@ class HubSource:
     @property
     def has_token(self) -> bool:
         return _carries_token(self.headers())
+
+    @property
+    def reader(self) -> str:
+        """The cache's name for this run's token ("" for none): a keyed hash, never the token."""
+        return reader_tag(self.headers())
 
     def headers(self) -> dict[str, str]:
         """The request headers (user agent, the token if any), built once per source."""
@@ -516,9 +523,10 @@ def hub_headers(token: str | bool | None) -> dict[str, str]:
         raise errors.UsageError("a Hub token was required but none was found; set HF_TOKEN or pass --token") from None
 
 
-def token_in_use(token: str | bool | None) -> bool:
-    """Whether a run given `token` would send one (what the cache serves depends on it, offline too)."""
-    return _carries_token(hub_headers(token))
+def token_in_use(token: str | bool | None) -> str:
+    """The cache's name for the token a run given `token` would send ("" for none: falsy), see
+    cache.reader_tag: what the cache serves depends on it, offline too."""
+    return reader_tag(hub_headers(token))
 
 
 def _carries_token(headers: dict[str, str]) -> bool:

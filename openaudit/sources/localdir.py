@@ -10,7 +10,6 @@ names is audited.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
@@ -22,7 +21,7 @@ from typing import Any
 from openaudit.card import parse_card
 from openaudit.errors import UsageError
 from openaudit.evidence._util import as_list
-from openaudit.snapshot import RepoSnapshot, TextFile, UnreadableFile, is_text_file_of_interest
+from openaudit.snapshot import RepoSnapshot, TextFile, Unreadable, UnreadableFile, is_text_file_of_interest
 from openaudit.sources.store import read_text_file, within
 
 MAX_FILES = 100_000
@@ -83,26 +82,76 @@ def _hub_tags(meta: dict[str, Any]) -> list[str]:
     return tags
 
 
+# A safetensors header is a few hundred KB for the largest real shards; huggingface_hub refuses
+# more than 25 MB. Here 8 MB: a 100 MB header (2.4 M tensors) took 1.3 GB to parse.
+MAX_SAFETENSORS_HEADER = 8 * 1024 * 1024
+MAX_TENSORS = 1_000_000
+MAX_DEPTH = 64  # folders below the model folder; deeper ones are not read (1,200 nested crashed os.walk)
+MAX_JSON_DEPTH = 64  # a safetensors header nests 3 deep, a config.json a few more
+
+
+class BadHeader(ValueError):
+    """A safetensors header that cannot be read: the reason, for the evidence."""
+
+
 def _safetensors_params(path: Path) -> dict[str, int]:
-    """Parameter counts per dtype from a safetensors header (8-byte length + JSON), without reading tensors."""
-    counts: dict[str, int] = {}
+    """Parameter counts per dtype from a safetensors header (8-byte length + JSON), without reading
+    tensors. BadHeader (why) when the header is larger than the cap, nested deeper than it may be,
+    not JSON, or not a header (a shape that is not a list of non-negative integers, ...)."""
+    from openaudit.errors import ConfigFileError
+    from openaudit.userfiles import loads_json
+
     try:
-        with path.open("rb") as fh:
-            (n,) = struct.unpack("<Q", fh.read(8))
-            if n > 100_000_000:
-                return {}
-            header = json.loads(fh.read(n))
-    except (OSError, struct.error, ValueError):
-        return {}
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                raise BadHeader("shorter than a safetensors header")
+            (n,) = struct.unpack("<Q", head)
+            if n > MAX_SAFETENSORS_HEADER:
+                raise BadHeader(f"header of {n} bytes (cap {MAX_SAFETENSORS_HEADER}); not read")
+            raw = fh.read(n)
+    except OSError as e:
+        raise BadHeader(f"cannot read: {e.strerror or e}") from None
+    if len(raw) < n:
+        raise BadHeader("header cut short")
+    try:
+        header = loads_json(raw, path.name, max_depth=MAX_JSON_DEPTH)
+    except ConfigFileError as e:
+        raise BadHeader(f"header {str(e).split(': ', 1)[-1]}") from None
+    if not isinstance(header, dict):
+        raise BadHeader("header is not a JSON object")
+    if len(header) > MAX_TENSORS:
+        raise BadHeader(f"more than {MAX_TENSORS} tensors")
+    counts: dict[str, int] = {}
     for name, t in header.items():
-        if name == "__metadata__" or not isinstance(t, dict):
+        if name == "__metadata__":
             continue
+        shape = t.get("shape") if isinstance(t, dict) else None
+        if not isinstance(shape, list) or len(shape) > 16 or not all(
+                isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**48 for d in shape):
+            raise BadHeader(f"tensor {str(name)[:60]!r} has no valid shape (a list of non-negative integers)")
         size = 1
-        for dim in t.get("shape", []):
-            size *= int(dim)
-        dtype = str(t.get("dtype", "?"))
+        for dim in shape:
+            size *= dim
+        dtype = str(t.get("dtype", "?"))[:32]
         counts[dtype] = counts.get(dtype, 0) + size
     return counts
+
+
+def _safe_name(name: str) -> str | None:
+    """A file name as text when it is one (UTF-8, no control characters other than none); None when its
+    bytes are not UTF-8 (os.walk hands them over as surrogates, which no output can encode)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return name
+
+
+def _shown(name: str) -> str:
+    """A name that is not UTF-8, as text: its bad bytes as \\xNN."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 class LocalDirSource:
@@ -126,11 +175,32 @@ class LocalDirSource:
         unreadable: dict[str, UnreadableFile] = {}
         params: dict[str, int] = {}
         for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames
-                                 if not d.startswith(".git") and not (Path(dirpath) / d).is_symlink())
+            here = Path(dirpath)
+            level = len(here.relative_to(base).parts)
+            keep = []
+            for d in sorted(dirnames):
+                if d.startswith(".git") or (here / d).is_symlink():
+                    continue
+                rel_d = (here / d).relative_to(base).as_posix()
+                if _safe_name(rel_d) is None:
+                    shown = _shown(rel_d)
+                    unreadable[shown] = UnreadableFile(path=shown, reason=Unreadable.ERROR,
+                                                       detail="folder name is not UTF-8; not read")
+                elif level + 1 > MAX_DEPTH:
+                    unreadable[rel_d] = UnreadableFile(path=rel_d, reason=Unreadable.ERROR,
+                                                       detail=f"folder nested deeper than {MAX_DEPTH} levels; not read")
+                else:
+                    keep.append(d)
+            dirnames[:] = keep  # os.walk descends only into these: the depth is bounded before it recurses
             for fn in sorted(filenames):
-                full = Path(dirpath) / fn
+                full = here / fn
                 rel = full.relative_to(base).as_posix()
+                if _safe_name(rel) is None:
+                    shown = _shown(rel)
+                    siblings.append({"rfilename": shown})
+                    unreadable[shown] = UnreadableFile(path=shown, reason=Unreadable.ERROR,
+                                                       detail="file name is not UTF-8; not read")
+                    continue
                 real, st = within(base, rel, blobs) or (full, None)
                 if st is None or not stat.S_ISREG(st.st_mode):
                     continue  # a symlink out of the folder (or a loop) is neither listed nor read
@@ -144,7 +214,13 @@ class LocalDirSource:
                     elif read is not None:
                         unreadable[rel] = read
                 if rel.endswith(".safetensors") and "/" not in rel:
-                    for k, v in _safetensors_params(real).items():
+                    try:
+                        got = _safetensors_params(real)
+                    except BadHeader as e:
+                        unreadable[rel] = UnreadableFile(path=rel, reason=Unreadable.ERROR,
+                                                         detail=f"safetensors {e}")
+                        continue
+                    for k, v in got.items():
                         params[k] = params.get(k, 0) + v
         readme = files.get("README.md")
         card = parse_card(readme.text if readme else None)
@@ -159,10 +235,15 @@ class LocalDirSource:
         }
         cfg_file = read_text_file(base, "config.json", also=blobs)
         if isinstance(cfg_file, TextFile) and cfg_file.size < 1_000_000:
+            from openaudit.errors import ConfigFileError
+            from openaudit.userfiles import loads_json
+
             try:
-                cfg = json.loads(cfg_file.text)
-            except ValueError:
+                cfg = loads_json(cfg_file.text, "config.json", max_depth=MAX_JSON_DEPTH)
+            except ConfigFileError as e:
                 cfg = None
+                unreadable["config.json"] = UnreadableFile(path="config.json", reason=Unreadable.ERROR,
+                                                           detail=str(e).split(": ", 1)[-1])
             if isinstance(cfg, dict):
                 info["config"] = {k: cfg[k] for k in ("architectures", "model_type", "quantization_config")
                                   if k in cfg}

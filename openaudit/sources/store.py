@@ -14,10 +14,12 @@ taken: `gated` when the repo is gated, else `missing`, unless snapshot.json says
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import os
+import re
 import stat
 import threading
 from collections.abc import Iterable
@@ -278,8 +280,42 @@ def _read_no_link(path: Path, size: int) -> bytes:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: str | bytes | Iterable[bytes]) -> None:
-    """Write a file whole or not at all: a temporary file in the same folder, then a rename."""
+class LinkInPath(OSError):
+    """A folder on the way to a file to be written is a symbolic link: not written through (a repo
+    folder of a shared cache or store pointed elsewhere would put files outside it)."""
+
+
+def real_dirs(root: Path, folder: Path) -> None:
+    """Make `folder` (inside `root`) and every folder between them, refusing any that is a symbolic
+    link (LinkInPath): nothing written below `root` lands outside it. `root` itself is the user's
+    choice and may be a link. One lstat per component."""
+    try:
+        rel = folder.relative_to(root)
+    except ValueError:
+        raise LinkInPath(f"{folder} is not inside {root}") from None
+    if rel.parts and not root.is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+    cur = root
+    for part in rel.parts:
+        cur = cur / part
+        try:
+            st = os.lstat(cur)
+        except FileNotFoundError:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(cur)
+            st = os.lstat(cur)
+        if stat.S_ISLNK(st.st_mode):
+            raise LinkInPath(f"{cur} is a symbolic link; openaudit does not write through links "
+                             "(remove the link or choose another folder)")
+        if not stat.S_ISDIR(st.st_mode):
+            raise LinkInPath(f"{cur} is not a folder; not written")
+
+
+def atomic_write(path: Path, data: str | bytes | Iterable[bytes], root: Path | None = None) -> None:
+    """Write a file whole or not at all: a temporary file in the same folder, then a rename. With
+    `root`, no folder between `root` and the file may be a symbolic link (see real_dirs)."""
+    if root is not None:
+        real_dirs(root, path.parent)
     tmp = stage_file(path, data)
     try:
         os.replace(tmp, path)
@@ -289,6 +325,57 @@ def atomic_write(path: Path, data: str | bytes | Iterable[bytes]) -> None:
 
 
 _STAGED = itertools.count()
+_TEMP_RE = re.compile(r"^\..+\.(\d+)\.\d+\.\d+\.tmp$")  # _temp_beside's names: .NAME.PID.THREAD.N.tmp
+STALE_AFTER = 3600.0  # seconds: a temporary file this old is stale whoever made it (pids are reused)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def clean_stale_temps(folder: Path) -> int:
+    """Remove the temporary files (see _temp_beside) that runs killed before their rename left in
+    `folder`: those of a process no longer running, or older than STALE_AFTER. A running writer's
+    file is left alone. Returns how many were removed; never raises."""
+    import time
+
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    now = time.time()
+    for e in entries:
+        m = _TEMP_RE.match(e.name)
+        if m is None:
+            continue
+        try:
+            if not e.is_file(follow_symlinks=False):
+                continue
+            if _alive(int(m.group(1))) and now - e.stat(follow_symlinks=False).st_mtime < STALE_AFTER:
+                continue
+            os.unlink(e.path)
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def sweep_stale_temps(root: Path) -> int:
+    """clean_stale_temps in every folder below `root` (not following links)."""
+    removed = 0
+    for dirpath, dirnames, _ in os.walk(root, followlinks=False):
+        removed += clean_stale_temps(Path(dirpath))
+        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+    return removed
 
 
 def _temp_beside(path: Path) -> Path:
@@ -305,7 +392,8 @@ def stage_file(path: Path, data: str | bytes | Iterable[bytes]) -> Path:
     if isinstance(data, str):
         data = data.encode("utf-8")
     tmp = str(_temp_beside(path))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             if isinstance(data, bytes):
@@ -348,8 +436,11 @@ class BlobIndex:
         try:
             os.replace(tmp, target)
         except OSError:
-            tmp.unlink(missing_ok=True)
             return False
+        finally:
+            # rename(2) does nothing, and succeeds, when both names are links of one file (a target
+            # another run linked already): the temporary name would be left behind (47 were).
+            tmp.unlink(missing_ok=True)
         return True
 
 
@@ -367,6 +458,7 @@ def write_snapshot(store: str | os.PathLike[str], snap: RepoSnapshot, as_id: str
     base = repo_dir(root, snap.repo_type, as_id or snap.repo_id)
     d = base
     top_info = base / "info.json"
+    real_dirs(root, base)  # LinkInPath: a repo folder that is a link elsewhere is refused, not written through
     if snap.requested_revision not in (None, "main") and top_info.is_file():
         existing = _load_json(top_info)
         if existing.get("sha") != snap.revision and snap.revision:
@@ -376,6 +468,10 @@ def write_snapshot(store: str | os.PathLike[str], snap: RepoSnapshot, as_id: str
         if found is None:
             continue
         target = found[0]
+        if (found[1] is not None and not stat.S_ISREG(found[1].st_mode)) \
+                or target.parent != (d / "files" / f.path).parent:
+            continue  # resolved elsewhere: a link already in the folder is never written through
+        real_dirs(root, target.parent)
         data = f.text.encode("utf-8")
         if blobs is None or not blobs.link(target, data):
             atomic_write(target, data)
@@ -387,7 +483,7 @@ def write_snapshot(store: str | os.PathLike[str], snap: RepoSnapshot, as_id: str
         "unreadable": {p: {"reason": u.reason.value, "detail": u.detail} for p, u in sorted(snap.unreadable.items())},
         **(sidecar_extra or {}),
     }
-    atomic_write(d / SIDECAR, (json.dumps(sidecar, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write(d / SIDECAR, (json.dumps(sidecar, indent=2, sort_keys=True) + "\n").encode(), root)
     # info.json last: a store entry is only visible once it is complete.
     atomic_write(d / "info.json", (json.dumps(snap.info, indent=2, ensure_ascii=False) + "\n").encode())
     return d
