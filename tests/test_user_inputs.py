@@ -23,16 +23,33 @@ STORE = ROOT / "tests" / "store"
 MODEL = "mistralai/Mistral-7B-v0.1"
 
 
+# The child writes its own peak RSS (VmHWM, which exec resets) when it exits: getrusage(RUSAGE_CHILDREN)
+# is the largest of every child this test process ever waited for, so one big earlier child would
+# count against every later case.
+_WITH_PEAK = ("import atexit, os, runpy, sys\n"
+              "def _peak():\n"
+              "    with open('/proc/self/status') as f, open(os.environ['OPENAUDIT_TEST_PEAK'], 'w') as o:\n"
+              "        o.write(next(x for x in f if x.startswith('VmHWM:')).split()[1])\n"
+              "atexit.register(_peak)\n"
+              "sys.argv = ['openaudit', *sys.argv[1:]]\n"
+              "runpy.run_module('openaudit', run_name='__main__')\n")
+
+
 def cli(*args: str, stdin: str | None = None, timeout: float = 120, cwd: Path | None = None,
         env: dict[str, str] | None = None) -> tuple[int, str, float, int]:
     """Run the real command in a child: (exit code, stderr, seconds, the child's peak RSS in MB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.monotonic()
-    res = subprocess.run([sys.executable, "-m", "openaudit", *args], capture_output=True, text=True,
-                         input=stdin, timeout=timeout, cwd=cwd or ROOT, env={**os.environ, **(env or {})})
-    took = time.monotonic() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return res.returncode, res.stderr, took, max(peak, before) // 1024
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        peak_file = Path(tmp) / "peak"
+        t0 = time.monotonic()
+        res = subprocess.run([sys.executable, "-c", _WITH_PEAK, *args], capture_output=True, text=True,
+                             input=stdin, timeout=timeout, cwd=cwd or ROOT,
+                             env={**os.environ, **(env or {}), "OPENAUDIT_TEST_PEAK": str(peak_file)})
+        took = time.monotonic() - t0
+        peak_kb = int(peak_file.read_text()) if peak_file.exists() else \
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return res.returncode, res.stderr, took, peak_kb // 1024
 
 
 def assert_refused(code: int, err: str, *needles: str) -> None:
