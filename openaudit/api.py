@@ -617,7 +617,8 @@ def record_snapshots(
                 if f"external:{key.lower()}" in written:
                     continue
                 written.add(f"external:{key.lower()}")
-            write_external(output, ext)
+            # Under the name the card links (a renamed repository's old name), as a replay looks it up.
+            write_external(output, ext, as_id=key.split(":", 1)[1])
         if done:
             with contextlib.suppress(Exception):  # a progress line must not cost a model its record
                 done(snap, len(bundle.related))

@@ -166,3 +166,168 @@ def test_the_cache_keeps_a_repository_read_at_its_commit(fake: FakeExt, tmp_path
 def test_following_is_off_in_the_test_suite_unless_a_test_turns_it_on() -> None:
     assert os.environ.get("OPENAUDIT_EXTERNAL") == "off"
     assert ExternalSource.from_env() is None
+
+
+# -- end to end: cards on a fake Hub, their links on the fake hosts, recorded, replayed ---------------------
+
+CARDS = {
+    # "Training code" that is a README-only repository; evaluation scripts at a repository that is gone.
+    "quillai/Quill-7B": ("---\nlicense: apache-2.0\nlibrary_name: transformers\n---\n# Quill-7B\n\n"
+                         "Quill-7B is a seven-billion-parameter decoder-only model from Quill AI, pre-trained on "
+                         "two trillion tokens of web text and code.\n\n## Training\n\nThe model was pre-trained on "
+                         "256 GPUs for three weeks. Training code: "
+                         "[quill-train](https://github.com/quillai/quill-train).\n\n## Evaluation\n\n"
+                         "Our evaluation scripts are at https://github.com/quillai/quill-eval.\n", None),
+    # Apache-2.0 code, custom non-commercial weights licence.
+    "brightwave/Bright-3B": ("---\nlicense: other\nlicense_name: bright-community-license\nlicense_link: LICENSE\n"
+                             "library_name: transformers\n---\n# Bright-3B\n\nBright-3B is a small bilingual model "
+                             "by Brightwave Labs.\n\n## Code\n\nEverything we used is in "
+                             "https://github.com/brightwave/bright-lm.\n\n## License\n\nThe weights are released "
+                             "under the Bright Community License (research and non-commercial use only).\n",
+                             "Bright Community License\n\nYou may use the Bright weights for research and other "
+                             "non-commercial purposes only. Commercial use requires a separate agreement.\n"),
+    # Three papers cited, one of them its own: only arXiv's metadata tells which.
+    "papyrus/Papyrus-1B": ("---\nlicense: apache-2.0\nlibrary_name: transformers\n---\n# Papyrus-1B\n\n"
+                           "A one-billion-parameter model trained on public-domain books.\n\n## References\n\n"
+                           "1. https://arxiv.org/abs/2406.01111\n2. https://arxiv.org/abs/2310.02222\n"
+                           "3. https://arxiv.org/abs/2205.03333\n", None),
+    # An archived repository with code, a renamed one, and an archived empty one.
+    "oldcorp/Vintage-2B": ("---\nlicense: mit\n---\n# Vintage-2B\n\nTraining and inference code: "
+                           "https://github.com/oldcorp/vintage (no longer maintained).\n\nConversion tools: "
+                           "https://github.com/oldcorp/vintage-tools\n\nData processing scripts: "
+                           "https://github.com/oldcorp/vintage-data\n", None),
+    "oldcorp/Vintage-2B-Chat": ("---\nlicense: mit\nbase_model: oldcorp/Vintage-2B\n---\n# Vintage-2B-Chat\n\n"
+                                "Chat-tuned Vintage-2B. Training code: https://github.com/oldcorp/vintage\n", None),
+    # A training dataset on Zenodo.
+    "geodata/TerraSeg-base": ("---\nlicense: cc-by-4.0\n---\n# TerraSeg-base\n\nA land-cover segmentation model "
+                              "trained on TerraScenes (https://zenodo.org/records/7654321).\n", None),
+}
+
+
+def hub_store(root: Path, writer: Any) -> Path:
+    for i, (rid, (card, lic)) in enumerate(CARDS.items()):
+        files = {"README.md": card, **({"LICENSE": lic} if lic else {})}
+        sibs = [{"rfilename": p} for p in files] + [{"rfilename": "config.json", "size": 600},
+                                                     {"rfilename": "model.safetensors", "size": 4_000_000_000}]
+        meta = card.split("---\n")[1]
+        card_data = {k.strip(): v.strip() for k, v in (ln.split(":", 1) for ln in meta.splitlines() if ":" in ln)}
+        writer(root, rid, {"sha": f"{i + 1:x}" * 40, "gated": False, "private": False, "siblings": sibs,
+                           "lastModified": "2025-02-01T00:00:00.000Z", "cardData": card_data,
+                           "tags": [f"license:{card_data['license']}"]}, files)
+    return root
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "openaudit.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200", **env}, timeout=180)
+
+
+def finding(subject: dict[str, Any], criterion: str) -> dict[str, Any]:
+    return next(f for f in subject["findings"] if f["criterion"] == criterion)
+
+
+def ev(subject: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e for e in subject["evidence"] if e["kind"] == kind]
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory, fakehub: Any, repo_writer: Any, fake: FakeExt) -> Any:
+    root = tmp_path_factory.mktemp("ext")
+    hub = fakehub(hub_store(root / "hub", repo_writer))
+    env = {"HF_ENDPOINT": hub.url, **fake.env()}
+    out = root / "rec"
+    r = cli("snapshot", *CARDS, "-o", str(out), "-q", env=env)
+    assert r.returncode == 0, r.stderr
+    n = len(fake.log)
+    report = json.loads(cli("audit", *CARDS, "--snapshots", str(out), "-f", "json", "-q", env=fake.env()).stdout)
+    assert len(fake.log) == n  # a replay sends nothing, even with following on
+    bare = json.loads(cli("audit", *CARDS, "--snapshots", str(out), "-f", "json", "-q", "--no-external",
+                          env={}).stdout)
+    by = {s["repo_id"]: s for s in report["subjects"]}
+    by_bare = {s["repo_id"]: s for s in bare["subjects"]}
+    return out, by, by_bare, hub, env, root
+
+
+@pytest.mark.slow
+def test_snapshot_records_each_host_in_its_folder(recorded: Any) -> None:
+    out = recorded[0]
+    info = json.loads((out / "github" / "quillai" / "quill-train" / "info.json").read_text())
+    assert info["status"] == "ok" and len(info["revision"]) == 40 and info["files"] == ["LICENSE", "README.md"]
+    assert json.loads((out / "github" / "quillai" / "quill-eval" / "info.json").read_text())["status"] == "not-found"
+    assert (out / "arxiv" / "2406.01111" / "info.json").is_file()
+    assert json.loads((out / "zenodo" / "7654321" / "info.json").read_text())["info"]["license"] == "cc-by-4.0"
+
+
+@pytest.mark.slow
+def test_a_training_link_to_a_readme_only_repo_is_not_training_code(recorded: Any) -> None:
+    _, by, bare, *_ = recorded
+    assert finding(bare["quillai/Quill-7B"], "OA-COD-001")["outcome"] == "open"  # the card's word alone
+    s = by["quillai/Quill-7B"]
+    assert finding(s, "OA-COD-001")["outcome"] == "closed"
+    links = {e["value"]["repo"]: e for e in ev(s, "code.link")}
+    train = links["github.com/quillai/quill-train"]
+    assert train["value"]["role"] == "no-code" and train["value"]["card_role"] == "training"
+    assert "holds no code" in train["summary"] and train["url"] == "https://github.com/quillai/quill-train"
+    gone = links["github.com/quillai/quill-eval"]
+    assert gone["value"]["role"] == "not-found" and "does not exist" in gone["summary"]
+
+
+@pytest.mark.slow
+def test_apache_code_beside_custom_weights_and_training_code_found_in_the_tree(recorded: Any) -> None:
+    _, by, bare, *_ = recorded
+    s = by["brightwave/Bright-3B"]
+    (repo,) = ev(s, "code.repo")
+    assert repo["value"]["license_host"] == "Apache-2.0" and repo["value"]["license_text"] == "Apache-2.0"
+    assert {"training", "evaluation", "data-processing"} <= set(repo["value"]["kinds"])
+    assert repo["url"].startswith(f"https://github.com/brightwave/bright-lm/blob/{repo['value']['commit']}/")
+    assert s["license"]["key"] != "Apache-2.0"  # the weights are not under the code's licence
+    # The card never says "training code": the tree does.
+    assert finding(bare["brightwave/Bright-3B"], "OA-COD-001")["outcome"] == "partial"
+    assert finding(s, "OA-COD-001")["outcome"] == "open"
+    assert "scripts/train.py" in finding(s, "OA-COD-001")["rationale"]
+    assert finding(s, "OSAI-CD")["outcome"] != "unknown"
+
+
+@pytest.mark.slow
+def test_of_three_cited_papers_the_one_naming_the_model_is_its_own(recorded: Any) -> None:
+    _, by, bare, *_ = recorded
+    s = by["papyrus/Papyrus-1B"]
+    metas = {e["value"]["arxiv"]: e["value"] for e in ev(s, "docs.paper-meta")}
+    assert set(metas) == {"2406.01111", "2310.02222", "2205.03333"}
+    assert [a for a, v in metas.items() if v["own"]] == ["2406.01111"]
+    assert [e["value"]["arxiv"] for e in ev(s, "docs.paper")] == ["2406.01111"]
+    assert finding(bare["papyrus/Papyrus-1B"], "OSAI-PA")["outcome"] == "closed"
+    assert finding(s, "OSAI-PA")["outcome"] != "closed" and finding(s, "OSAI-PP")["outcome"] == "partial"
+
+
+@pytest.mark.slow
+def test_archived_renamed_and_archived_empty_repositories(recorded: Any) -> None:
+    _, by, *_ = recorded
+    s = by["oldcorp/Vintage-2B"]
+    links = {e["value"]["repo"]: e for e in ev(s, "code.link")}
+    main = links["github.com/oldcorp/vintage"]
+    assert main["value"]["archived"] is True and "(archived)" in main["summary"]
+    assert main["value"]["role"] == "training"
+    assert links["github.com/oldcorp/vintage-tools"]["value"]["checked"] == "ok"  # followed to vintage-toolkit
+    assert links["github.com/oldcorp/vintage-data"]["value"]["role"] == "no-code"
+
+
+@pytest.mark.slow
+def test_a_dataset_on_zenodo_is_looked_up(recorded: Any) -> None:
+    _, by, *_ = recorded
+    (z,) = ev(by["geodata/TerraSeg-base"], "data.external")
+    assert z["value"]["exists"] is True and z["value"]["license"] == "cc-by-4.0"
+    assert z["url"] == "https://zenodo.org/records/7654321"
+
+
+@pytest.mark.slow
+def test_org_reads_a_repository_many_models_link_once(recorded: Any, fake: FakeExt) -> None:
+    *_, env, root = recorded
+    n = len(fake.log)
+    r = cli("org", "oldcorp", "--cache-dir", str(root / "cache"), "-f", "json", "-q", env=env)
+    assert r.returncode in (0, 1), r.stderr
+    report = json.loads(r.stdout)
+    assert {s["repo_id"] for s in report["subjects"]} == {"oldcorp/Vintage-2B", "oldcorp/Vintage-2B-Chat"}
+    assert all(ev(s, "code.link") for s in report["subjects"])
+    hits = [x for x in fake.log[n:] if x["path"] == "/repos/oldcorp/vintage"]
+    assert len(hits) == 1
