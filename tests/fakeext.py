@@ -163,7 +163,7 @@ class FakeExt:
             def log_message(self, *a: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 with fake._lock:
                     fake.log.append({"path": self.path, "auth": "Authorization" in self.headers,
                                      "authorization": self.headers.get("Authorization")})

@@ -331,3 +331,39 @@ def test_org_reads_a_repository_many_models_link_once(recorded: Any, fake: FakeE
     assert all(ev(s, "code.link") for s in report["subjects"])
     hits = [x for x in fake.log[n:] if x["path"] == "/repos/oldcorp/vintage"]
     assert len(hits) == 1
+
+
+@pytest.mark.slow
+def test_the_report_with_external_evidence_is_schema_valid(recorded: Any) -> None:
+    import jsonschema
+
+    from openaudit.report import SCHEMA_PATH
+
+    out = recorded[0]
+    report = json.loads(cli("audit", *CARDS, "--snapshots", str(out), "-f", "json", "-q", env={}).stdout)
+    jsonschema.validate(report, json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    assert any(e["kind"] == "code.repo" for s in report["subjects"] for e in s["evidence"])
+
+
+def test_offline_and_replay_never_follow_live(tmp_path: Path, fake: FakeExt, monkeypatch: pytest.MonkeyPatch) -> None:
+    from openaudit import api
+
+    for k, v in fake.env().items():
+        monkeypatch.setenv(k, v)
+    assert getattr(api.make_source(offline=True, cache_dir=tmp_path), "external", None) is None
+    (tmp_path / "store").mkdir()
+    assert isinstance(getattr(api.make_source(tmp_path / "store"), "external", None), StoreExternal)
+    assert getattr(api.make_source(tmp_path / "store", external=False), "external", None) is None
+    assert getattr(api.make_source(tmp_path / "store", depth="card"), "external", None) is None
+    # Live, with following on, the reader is the real client pointed at the fake.
+    live = getattr(api.make_source(cache_dir=tmp_path / "c"), "external", None)
+    assert isinstance(live, ExternalSource) and live.bases["github"] == fake.url
+
+
+def test_a_hostile_arxiv_answer_is_not_expanded() -> None:
+    from openaudit.sources.external import parse_arxiv_oai
+
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+            b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><x>&b;</x></OAI-PMH>')
+    assert parse_arxiv_oai(bomb) is None
+    assert parse_arxiv_oai(b"not xml at all") is None
