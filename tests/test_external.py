@@ -367,3 +367,16 @@ def test_a_hostile_arxiv_answer_is_not_expanded() -> None:
             b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><x>&b;</x></OAI-PMH>')
     assert parse_arxiv_oai(bomb) is None
     assert parse_arxiv_oai(b"not xml at all") is None
+
+
+@pytest.mark.slow
+def test_a_rate_limited_host_makes_the_audit_incomplete_never_closed(recorded: Any, tmp_path: Path) -> None:
+    *_, env, _root = recorded
+    with running(rate_limited=True) as limited:
+        r = cli("audit", "quillai/Quill-7B", "--cache-dir", str(tmp_path), "-f", "json", "-q",
+                env={**env, **limited.env()})
+    assert r.returncode == 3, r.stderr
+    (s,) = json.loads(r.stdout)["subjects"]
+    assert s["status"] == "incomplete" and "rate-limited" in s["reason"] and "github:quillai/quill-train" in s["reason"]
+    assert finding(s, "OA-COD-001")["outcome"] == "open"  # the card's word stands; nothing read says otherwise
+    assert ev(s, "external.unread")
