@@ -165,7 +165,7 @@ NOT_CHECKED = "not checked: a local folder is audited without looking it up on t
 class ExternalSnapshot(BaseModel):
     """One thing a card links to outside the Hub, as its host's API served it (sources/external.py).
 
-    `host` is one of the allow-listed hosts (github, arxiv, zenodo); `id` is "owner/repo" on GitHub,
+    `host` is one of the allow-listed hosts (github, gitlab, arxiv, zenodo); `id` is "owner/repo" on GitHub/GitLab,
     the arXiv id, the Zenodo record number. `status` "not-found" (404/410) and "unavailable" (451, a
     disabled or blocked repo) are answers, recorded and replayed like any other; a rate limit or a
     network failure is not an answer and is never recorded here (see SnapshotBundle.external_errors).
@@ -190,11 +190,13 @@ class ExternalSnapshot(BaseModel):
         """A link to a file at the commit read."""
         if self.host == "github" and self.revision:
             return f"https://github.com/{self.id}/blob/{self.revision}/{path}"
+        if self.host == "gitlab" and self.revision:
+            return f"https://gitlab.com/{self.id}/-/blob/{self.revision}/{path}"
         return None
 
     def url(self) -> str:
-        if self.host == "github":
-            return f"https://github.com/{self.id}"
+        if self.host in ("github", "gitlab"):
+            return f"https://{self.host}.com/{self.id}"
         if self.host == "arxiv":
             return f"https://arxiv.org/abs/{self.id}"
         if self.host == "zenodo":

@@ -111,6 +111,15 @@ FIXTURES: dict[str, Any] = {
         "oldcorp/vintage-data": _repo("oldcorp/vintage-data", {}, archived=True, rid=305),
     },
     "renamed": {"oldcorp/vintage-tools": 304},
+    # GitLab: a project whose tree takes three pages of 100; the training script is on the last one.
+    "gitlab": {
+        "lumen/lumen-train": _repo("lumen/lumen-train", {
+            "README.md": "# lumen-train\n\nPre-training and fine-tuning of the Lumen models.\n",
+            "LICENSE": APACHE_HEAD,
+            **{f"docs/page_{i:03d}.md": "A page of documentation.\n" for i in range(230)},
+            "zz_recipes/pretrain_lumen.py": _PY,
+        }, license="apache-2.0", rid=401),
+    },
     "blocked": {"quillai/quill-legal": 451},
     "offhost": {"quillai/quill-mirror": "http://example.invalid/steal"},
     "arxiv": {
@@ -193,10 +202,11 @@ class FakeExt:
         self._thread.start()
 
     def bases(self) -> dict[str, str]:
-        return {"github": self.url, "arxiv": self.url, "zenodo": self.url}
+        return {"github": self.url, "gitlab": self.url, "arxiv": self.url, "zenodo": self.url}
 
     def env(self) -> dict[str, str]:
-        return {"OPENAUDIT_EXTERNAL": "on", "OPENAUDIT_GITHUB_API": self.url, "OPENAUDIT_ARXIV_API": self.url,
+        return {"OPENAUDIT_EXTERNAL": "on", "OPENAUDIT_GITHUB_API": self.url, "OPENAUDIT_GITLAB_API": self.url,
+                "OPENAUDIT_ARXIV_API": self.url,
                 "OPENAUDIT_ZENODO_API": self.url}
 
     def stop(self) -> None:
@@ -213,6 +223,8 @@ class FakeExt:
             return self._arxiv(h, query)
         if path.startswith("/api/records/"):
             return self._zenodo(h, path.rsplit("/", 1)[-1])
+        if path.startswith("/api/v4/projects/"):
+            return self._gitlab(h, parts.path, query)
         if path.startswith(("/repos/", "/repositories/")):
             if self.rate_limited:
                 body = json.dumps({"message": "API rate limit exceeded for 127.0.0.1."}).encode()
@@ -270,6 +282,40 @@ class FakeExt:
                 return self._stream(h, self.huge_file)
             return h._send(200, files[name].encode(), {"Content-Type": "application/vnd.github.raw"})
         h._send(404, b'{"message": "Not Found"}')
+
+    def _gitlab(self, h: Any, raw_path: str, query: dict[str, list[str]]) -> None:
+        # The project is one URL-encoded path segment (lumen%2Flumen-train), as GitLab's API takes it.
+        segs = raw_path.removeprefix("/api/v4/projects/").split("/")
+        full = unquote(segs[0]).lower()
+        rest = [unquote(x) for x in segs[1:]]
+        repo = {k.lower(): v for k, v in self.fixtures.get("gitlab", {}).items()}.get(full)
+        if repo is None:
+            return h._send(404, b'{"message": "404 Project Not Found"}')
+        files: dict[str, str] = repo["files"]
+        sha = _sha(repo["full_name"], files)
+        if not rest:
+            lic = repo["license"]
+            body = {"id": repo["id"], "path_with_namespace": repo["full_name"], "default_branch": "main",
+                    "archived": repo["archived"], "empty_repo": not files, "description": repo["description"],
+                    "license": {"key": lic, "name": lic} if lic else None}
+            return h._send(200, json.dumps(body).encode())
+        if rest[:2] == ["repository", "commits"]:
+            return h._send(200, json.dumps({"id": sha}).encode())
+        if rest == ["repository", "tree"]:
+            per = int((query.get("per_page") or ["20"])[0])
+            page = int((query.get("page") or ["1"])[0])
+            dirs = sorted({p.rsplit("/", 1)[0] for p in files if "/" in p})
+            rows = [{"path": d, "type": "tree"} for d in dirs] + [{"path": p, "type": "blob"} for p in sorted(files)]
+            chunk = rows[(page - 1) * per: page * per]
+            more = page * per < len(rows)
+            return h._send(200, json.dumps(chunk).encode(), {"x-next-page": str(page + 1) if more else "",
+                                                             "x-total-pages": str(-(-len(rows) // per))})
+        if rest[:2] == ["repository", "files"] and rest[-1] == "raw":
+            name = "/".join(rest[2:-1])
+            if name not in files:
+                return h._send(404, b'{"message": "404 File Not Found"}')
+            return h._send(200, files[name].encode())
+        h._send(404, b'{"message": "404 Not Found"}')
 
     def _stream(self, h: Any, size: int) -> None:
         """A body of `size` bytes with no Content-Length (read until the connection closes)."""

@@ -58,6 +58,18 @@ def test_readme_only_repo_is_read_at_its_commit(fake: FakeExt) -> None:
     assert snap.file_url("README.md") == f"https://github.com/quillai/quill-train/blob/{snap.revision}/README.md"
 
 
+def test_gitlab_tree_is_read_across_its_pages(fake: FakeExt) -> None:
+    assert external_ref("https://gitlab.com/lumen/lumen-train/-/tree/main") == ("gitlab", "lumen/lumen-train")
+    before = len(fake.log)
+    snap = client(fake).get("gitlab", "lumen/lumen-train")
+    pages = [r for r in fake.log[before:] if "/repository/tree" in r["path"]]
+    assert len(pages) == 3 and not snap.info["truncated"]
+    assert "zz_recipes/pretrain_lumen.py" in [e["path"] for e in snap.info["tree"]]  # on the last page
+    assert "Pre-training" in snap.files["README.md"].text and "LICENSE" in snap.files
+    assert snap.file_url("LICENSE") == f"https://gitlab.com/lumen/lumen-train/-/blob/{snap.revision}/LICENSE"
+    assert client(fake).get("gitlab", "lumen/gone").status == "not-found"
+
+
 def test_renamed_repo_is_followed_on_the_same_host(fake: FakeExt) -> None:
     snap = client(fake).get("github", "oldcorp/vintage-tools")
     assert snap.id == "oldcorp/vintage-toolkit" and snap.info["requested"] == "oldcorp/vintage-tools"
@@ -198,6 +210,9 @@ CARDS = {
                            "https://github.com/oldcorp/vintage-data\n", None),
     "oldcorp/Vintage-2B-Chat": ("---\nlicense: mit\nbase_model: oldcorp/Vintage-2B\n---\n# Vintage-2B-Chat\n\n"
                                 "Chat-tuned Vintage-2B. Training code: https://github.com/oldcorp/vintage\n", None),
+    # Training code on GitLab (a tree of three pages).
+    "lumen/Lumen-1B": ("---\nlicense: apache-2.0\n---\n# Lumen-1B\n\nA small model. The code is at "
+                       "https://gitlab.com/lumen/lumen-train.\n", None),
     # A training dataset on Zenodo.
     "geodata/TerraSeg-base": ("---\nlicense: cc-by-4.0\n---\n# TerraSeg-base\n\nA land-cover segmentation model "
                               "trained on TerraScenes (https://zenodo.org/records/7654321).\n", None),
@@ -310,6 +325,19 @@ def test_archived_renamed_and_archived_empty_repositories(recorded: Any) -> None
     assert main["value"]["role"] == "training"
     assert links["github.com/oldcorp/vintage-tools"]["value"]["checked"] == "ok"  # followed to vintage-toolkit
     assert links["github.com/oldcorp/vintage-data"]["value"]["role"] == "no-code"
+
+
+@pytest.mark.slow
+def test_a_gitlab_repository_is_read_like_a_github_one(recorded: Any) -> None:
+    _, by, *_ = recorded
+    s = by["lumen/Lumen-1B"]
+    (repo,) = ev(s, "code.repo")
+    assert repo["value"]["host"] == "gitlab" and repo["value"]["license_host"] == "Apache-2.0"
+    assert "training" in repo["value"]["kinds"]
+    (link,) = ev(s, "code.link")
+    assert link["value"]["checked"] == "ok" and "zz_recipes/pretrain_lumen.py" in link["summary"]
+    assert link["url"] == f"https://gitlab.com/lumen/lumen-train/-/blob/{link['value']['commit']}/zz_recipes/pretrain_lumen.py"
+    assert finding(s, "OA-COD-001")["outcome"] == "open"
 
 
 @pytest.mark.slow

@@ -235,11 +235,11 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
 def _as_read(ctx: EvidenceContext, repo: str) -> Any:
     """The repository as sources/external.py read it (GitHub), or None when it was not followed."""
     host, _, rid = repo.partition("/")
-    if host != "github.com":
+    if host not in ("github.com", "gitlab.com"):
         return None
     from openaudit.evidence.external import find_external
 
-    return find_external(ctx, "github", rid)
+    return find_external(ctx, host.removesuffix(".com"), rid)
 
 
 def _checked(value: dict[str, Any], summary: str, ext: Any, url: str | None) -> tuple[dict[str, Any], str, str | None]:

@@ -89,8 +89,8 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     if not ctx.bundle.external and not ctx.bundle.external_errors:
         return
     for key, ext in sorted(ctx.bundle.external.items()):
-        if ext.host == "github":
-            _github(ctx, out, ext)
+        if ext.host in ("github", "gitlab"):
+            _repo(ctx, out, ext)
         elif ext.host == "arxiv":
             _arxiv(ctx, out, ext)
         elif ext.host == "zenodo":
@@ -102,7 +102,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                         "rest on the card's words.")
 
 
-def _github(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> None:
+def _repo(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> None:
     if ext.status != "ok":
         return  # evidence/code.py reports it on the link itself (code.link role not-found / unavailable)
     facts = repo_facts(ext)
@@ -110,6 +110,10 @@ def _github(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> N
     host_lic = _as_dict(repo.get("license"))
     spdx = host_lic.get("spdx_id") if isinstance(host_lic.get("spdx_id"), str) else None
     spdx = None if spdx in ("NOASSERTION", "") else spdx
+    if spdx is None and isinstance(host_lic.get("key"), str):  # GitLab names a licence by its key only
+        from openaudit.licenses.kb import spdx_id
+
+        spdx = spdx_id(host_lic["key"])
     ours, lic_path = _license_text(ext)
     kinds = facts["kinds"]
     parts = [f"{ext.id} at {_short(ext.revision)}"]
@@ -127,16 +131,18 @@ def _github(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> N
         lic_words.append(f"GitHub detects {spdx}")
     if lic_path:
         lic_words.append(f"{lic_path} reads as {ours}" if ours else f"{lic_path} not recognised")
+    host_name = "GitHub" if ext.host == "github" else "GitLab"
+    lic_words = [w.replace("GitHub", host_name) for w in lic_words]
     if lic_words:
         parts.append("licence: " + ", ".join(lic_words))
     else:
         parts.append("no licence file")
     first = next(iter(kinds.values()), None) or facts["first_code"] or lic_path or facts["readme"]
-    out.add("code.repo", {"repo": ext.id, "host": "github", "commit": ext.revision, "archived": facts["archived"],
+    out.add("code.repo", {"repo": ext.id, "host": ext.host, "commit": ext.revision, "archived": facts["archived"],
                           "license_host": spdx, "license_text": ours, "license_file": lic_path,
                           "code_files": facts["code_files"], "kinds": sorted(kinds), "readme": bool(facts["readme"]),
                           "truncated": facts["truncated"]},
-            source="linked-repo", pointer=f"github:{ext.id}@{_short(ext.revision)}",
+            source="linked-repo", pointer=f"{ext.host}:{ext.id}@{_short(ext.revision)}",
             confidence="detected", url=ext.file_url(first) if first else ext.url(),
             summary="Linked repository " + "; ".join(parts) + ".")
     if facts["readme"] and facts["code_files"]:
@@ -144,7 +150,7 @@ def _github(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> N
         words = len(readme.text.split())
         out.add("code.docs", {"repo": ext.id, "file": facts["readme"], "words": words,
                               "sections": len(re.findall(r"(?m)^#{1,3} ", readme.text))},
-                source="linked-repo", pointer=f"github:{ext.id}@{_short(ext.revision)}:{facts['readme']}",
+                source="linked-repo", pointer=f"{ext.host}:{ext.id}@{_short(ext.revision)}:{facts['readme']}",
                 confidence="detected", url=ext.file_url(facts["readme"]),
                 summary=f"The code repository {ext.id} documents its code in {facts['readme']} ({words} words).")
 

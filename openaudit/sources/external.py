@@ -59,17 +59,22 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASES = {
     "github": "https://api.github.com",
+    "gitlab": "https://gitlab.com",
     "arxiv": "https://export.arxiv.org",
     "zenodo": "https://zenodo.org",
 }
-BASE_ENV = {"github": "OPENAUDIT_GITHUB_API", "arxiv": "OPENAUDIT_ARXIV_API", "zenodo": "OPENAUDIT_ZENODO_API"}
+BASE_ENV = {"github": "OPENAUDIT_GITHUB_API", "gitlab": "OPENAUDIT_GITLAB_API", "arxiv": "OPENAUDIT_ARXIV_API",
+            "zenodo": "OPENAUDIT_ZENODO_API"}
 MAX_JSON_BYTES = 8 * 1024 * 1024  # a recursive tree of a large repository is a few MB
 MAX_TREE_ENTRIES = 20_000
 RECORD_DEADLINE_S = 60.0
 # A card linking fifty repositories does not cost fifty fetches: the first links of each host, in card order.
-MAX_LINKS_PER_HOST = {"github": 6, "arxiv": 6, "zenodo": 4}
+MAX_LINKS_PER_HOST = {"github": 6, "gitlab": 4, "arxiv": 6, "zenodo": 4}
+MAX_GITLAB_TREE_PAGES = 50  # 100 entries a page
 
 _GITHUB_RE = re.compile(r"^https?://(?:www\.)?github\.com/([A-Za-z0-9][\w.-]{0,99})/([\w.-]{1,100})(?:[/?#]|$)",
+                        re.IGNORECASE)
+_GITLAB_RE = re.compile(r"^https?://(?:www\.)?gitlab\.com/([A-Za-z0-9][\w.-]{0,99})/([\w.-]{1,100})(?:[/?#]|$)",
                         re.IGNORECASE)
 _ARXIV_RE = re.compile(r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})(v\d+)?", re.IGNORECASE)
 _ZENODO_RE = re.compile(r"^https?://(?:www\.)?zenodo\.org/(?:records?|api/records)/(\d{1,12})(?:[/?#]|$)",
@@ -90,6 +95,11 @@ def external_ref(url: str) -> tuple[str, str] | None:
         if owner.lower() in _GITHUB_NOT_REPO or not repo or repo in (".", ".."):
             return None
         return "github", f"{owner}/{repo}"
+    if m := _GITLAB_RE.match(url):
+        owner, repo = m.group(1), m.group(2).removesuffix(".git")
+        if owner.lower() in ("users", "explore", "help", "dashboard", "-") or repo in ("-", ".", ".."):
+            return None
+        return "gitlab", f"{owner}/{repo}"
     if m := _ARXIV_RE.match(url):
         return "arxiv", m.group(1)
     if m := _ZENODO_RE.match(url) or _ZENODO_DOI_RE.match(url):
@@ -201,6 +211,8 @@ class ExternalSource:
         end = time.monotonic() + self.deadline
         if host == "github":
             return self._github(rid, end)
+        if host == "gitlab":
+            return self._gitlab(rid, end)
         if host == "arxiv":
             return self._arxiv(rid, end)
         if host == "zenodo":
@@ -268,6 +280,78 @@ class ExternalSource:
                 if text is not None:
                     files[path] = TextFile(path=path, text=text, size=len(raw))
         snap = self._snap("github", full, revision=sha, info=info, files=files)
+        self._keep(snap)
+        return snap
+
+    def _gitlab(self, rid: str, end: float) -> ExternalSnapshot:
+        """GitLab's API v4: the project (?license=true), the default branch's commit, the tree (paginated,
+        x-next-page), the top-level README and LICENSE at that commit."""
+        enc = quote(rid, safe="")
+        status, body, _ = self._get("gitlab", f"/api/v4/projects/{enc}?license=true", rid, end)
+        if status in (404, 410):
+            return self._snap("gitlab", rid, status="not-found", detail=f"GitLab answered {status}")
+        if status in (451, 403):
+            return self._snap("gitlab", rid, status="unavailable", detail=f"GitLab answered {status}")
+        meta = _json(body, rid)
+        named = meta.get("path_with_namespace")
+        full: str = named if isinstance(named, str) and re.fullmatch(r"[\w.-]{1,100}/[\w.-]{1,100}", named) else rid
+        lic = _as_dict(meta.get("license"))
+        keep = {"full_name": full, "description": str(meta.get("description") or "")[:500],
+                "default_branch": meta.get("default_branch"), "archived": bool(meta.get("archived")),
+                "disabled": False, "license": ({"key": lic.get("key"), "name": lic.get("name"), "spdx_id": None}
+                                               if lic else None)}
+        info: dict[str, Any] = {"repo": keep, "requested": rid}
+        branch = keep["default_branch"] if isinstance(keep["default_branch"], str) else None
+        if not branch or meta.get("empty_repo"):
+            info.update(tree=[], truncated=False, empty=True)
+            return self._snap("gitlab", full, info=info)
+        enc = quote(full, safe="")
+        status, body, _ = self._get("gitlab", f"/api/v4/projects/{enc}/repository/commits/{quote(branch, safe='')}",
+                                    rid, end)
+        if status in (404, 409):
+            info.update(tree=[], truncated=False, empty=True)
+            return self._snap("gitlab", full, info=info)
+        sha = _json(body, rid).get("id")
+        if not isinstance(sha, str) or not SHA_RE.match(sha):
+            raise errors.NetworkError(rid, "GitLab: the default branch's commit was not a sha")
+        cached = self._cached("gitlab", full, sha)
+        if cached is not None:
+            return cached.model_copy(update={"info": {**cached.info, "repo": keep, "requested": rid},
+                                             "taken_at": datetime.now(UTC)})
+        tree: list[dict[str, Any]] = []
+        page, truncated = "1", False
+        while page:
+            if int(page) > MAX_GITLAB_TREE_PAGES:
+                truncated = True
+                break
+            status, body, rh = self._get("gitlab", f"/api/v4/projects/{enc}/repository/tree?recursive=true"
+                                         f"&per_page=100&ref={sha}&page={page}", rid, end)
+            if status != 200:
+                break
+            try:
+                rows = json.loads(body)
+            except (ValueError, RecursionError):
+                raise errors.NetworkError(rid, "GitLab: the tree was not JSON; not read") from None
+            rows = _as_list(rows)
+            tree += [{"path": e["path"][:500], "type": e.get("type"), "size": None}
+                     for e in rows if isinstance(e, dict) and isinstance(e.get("path"), str)]
+            nxt = rh.get("x-next-page", "").strip()
+            page = nxt if nxt.isdigit() and int(nxt) > int(page) and rows else ""
+        info.update(tree=tree[:MAX_TREE_ENTRIES], truncated=truncated or len(tree) > MAX_TREE_ENTRIES, empty=not tree)
+        files: dict[str, TextFile] = {}
+        top = [e for e in tree if e["type"] == "blob" and "/" not in e["path"]]
+        wanted = ([e for e in top if _README_RE.match(e["path"])][:1]
+                  + [e for e in top if _LICENSE_RE.match(e["path"])][:2])
+        for e in wanted:
+            path = e["path"]
+            try:
+                status, raw, _ = self._get("gitlab", f"/api/v4/projects/{enc}/repository/files/"
+                                           f"{quote(path, safe='')}/raw?ref={sha}", rid, end, cap=MAX_TEXT_FILE_BYTES)
+            except _TooLarge:
+                continue
+            if status == 200 and (text := decode_text(raw)) is not None:
+                files[path] = TextFile(path=path, text=text, size=len(raw))
+        snap = self._snap("gitlab", full, revision=sha, info=info, files=files)
         self._keep(snap)
         return snap
 
@@ -354,7 +438,7 @@ class ExternalSource:
                 url, redirects = target, redirects + 1
                 continue
             if status == 429 or (status == 403 and rh.get("x-ratelimit-remaining") == "0"):
-                reset = rh.get("x-ratelimit-reset", "")
+                reset = rh.get("x-ratelimit-reset", "") or rh.get("ratelimit-reset", "")
                 when = ""
                 if reset.isdigit():
                     when = f", resets in {max(0, int(reset) - int(time.time()))} s"
@@ -487,7 +571,7 @@ _SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][\w.-]{0,99}$")
 def external_dir(store: str | os.PathLike[str], host: str, rid: str) -> Path:
     segs = rid.split("/")
     if host not in DEFAULT_BASES or not all(_SAFE_SEGMENT.match(s) and ".." not in s for s in segs) or \
-            len(segs) != (2 if host == "github" else 1):
+            len(segs) != (2 if host in ("github", "gitlab") else 1):
         raise errors.UsageError(f"not a valid {host} id: {rid[:100]!r}")
     return Path(store) / host / Path(*segs)
 
@@ -525,7 +609,7 @@ class StoreExternal:
         except errors.UsageError:
             return None
         if not (d / "info.json").is_file():
-            if host == "github":  # GitHub names are case-insensitive: the store keeps the recorded case
+            if host in ("github", "gitlab"):  # names are case-insensitive: the store keeps the recorded case
                 owner_dir = self.root / host
                 low = rid.lower()
                 for cand in owner_dir.glob("*/*/info.json") if owner_dir.is_dir() else []:
