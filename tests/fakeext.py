@@ -137,7 +137,8 @@ FIXTURES: dict[str, Any] = {
     },
     "zenodo": {
         "7654321": {"metadata": {"title": "TerraScenes: annotated satellite tiles for land-cover segmentation",
-                                 "license": {"id": "cc-by-4.0"}, "access_right": "open"},
+                                 "license": {"id": "cc-by-4.0"}, "access_right": "open",
+                                 "resource_type": {"type": "dataset", "title": "Dataset"}},
                     "doi": "10.5281/zenodo.7654321",
                     "files": [{"key": "terrascenes-train.tar.gz", "size": 12_345_678_901},
                               {"key": "terrascenes-val.tar.gz", "size": 1_234_567_890}]},

@@ -342,10 +342,13 @@ def test_a_gitlab_repository_is_read_like_a_github_one(recorded: Any) -> None:
 
 @pytest.mark.slow
 def test_a_dataset_on_zenodo_is_looked_up(recorded: Any) -> None:
-    _, by, *_ = recorded
+    _, by, bare, *_ = recorded
+    assert finding(bare["geodata/TerraSeg-base"], "OA-DAT-001")["outcome"] == "closed"  # the card alone
     (z,) = ev(by["geodata/TerraSeg-base"], "data.external")
     assert z["value"]["exists"] is True and z["value"]["license"] == "cc-by-4.0"
-    assert z["url"] == "https://zenodo.org/records/7654321"
+    assert z["url"] == "https://zenodo.org/records/7654321" and z["value"]["dataset"] is True
+    rationale = finding(by["geodata/TerraSeg-base"], "OA-DAT-001")["rationale"]
+    assert finding(by["geodata/TerraSeg-base"], "OA-DAT-001")["outcome"] == "partial" and "7654321" in rationale
 
 
 @pytest.mark.slow

@@ -204,10 +204,13 @@ def _zenodo(out: EvidenceList, ext: ExternalSnapshot, key: str) -> None:
     total = sum(f["size"] for f in files if isinstance(f.get("size"), int))
     from openaudit.evidence._util import human_bytes
 
+    kind = ext.info.get("resource_type") if isinstance(ext.info.get("resource_type"), str) else None
     out.add("data.external", {"host": "zenodo", "id": ext.id, "exists": True, "license": lic,
                               "title": str(ext.info.get("title") or "")[:200], "files": len(files),
-                              "access": ext.info.get("access_right")},
+                              "access": ext.info.get("access_right"), "type": kind,
+                              "dataset": kind == "dataset" and ext.info.get("access_right") in (None, "open")},
             source="linked-repo", pointer=key, url=ext.url(), confidence="detected",
-            summary=(f"Zenodo record {ext.id} “{str(ext.info.get('title') or '')[:100]}” exists: {len(files)} "
+            summary=(f"Zenodo {kind or 'record'} {ext.id} “{str(ext.info.get('title') or '')[:100]}” exists: "
+                     f"{len(files)} "
                      f"file(s), {human_bytes(total)}; licence {lic or 'not stated'}"
                      + (f"; access {ext.info.get('access_right')}" if ext.info.get("access_right") else "") + "."))

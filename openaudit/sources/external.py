@@ -378,6 +378,7 @@ class ExternalSource:
         info = {"title": str(meta.get("title") or "")[:500], "doi": str(rec.get("doi") or "")[:200],
                 "license": str(lic.get("id") or "")[:100] or None,
                 "access_right": str(meta.get("access_right") or "")[:50] or None,
+                "resource_type": str(_as_dict(meta.get("resource_type")).get("type") or "")[:50] or None,
                 "files": [{"key": str(f.get("key"))[:300], "size": f.get("size")} for f in files[:200]
                           if isinstance(f, dict)]}
         return self._snap("zenodo", rid, info=info)
