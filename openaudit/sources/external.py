@@ -149,7 +149,9 @@ class ExternalSource:
         self.bases.update(bases or {})
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._session = requests.Session()
-        self._session.trust_env = False  # no .netrc credentials sent anywhere
+        # No .netrc credentials nor environment auth: what is sent is what this module sets. Proxies and a
+        # CA bundle from the environment are still honoured, per request (see _one).
+        self._session.trust_env = False
         self._session.headers["User-Agent"] = f"openaudit/{_VERSION} (+https://github.com/openaudit)"
         self._memo: dict[str, ExternalSnapshot | errors.FetchError] = {}
         self._inflight: dict[str, threading.Event] = {}
@@ -464,7 +466,10 @@ class ExternalSource:
             with self._lock:
                 self.sent += 1
             timeout = max(0.5, min(self.timeout, end - time.monotonic()))
-            resp = self._session.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=False)
+            proxies = self._requests.utils.get_environ_proxies(url)
+            verify: bool | str = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or True
+            resp = self._session.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=False,
+                                     proxies=proxies, verify=verify)
             try:
                 rh = {k.lower(): v for k, v in resp.headers.items()}
                 if resp.status_code != 200:
