@@ -403,10 +403,14 @@ def test_a_hostile_arxiv_answer_is_not_expanded() -> None:
 @pytest.mark.slow
 def test_a_rate_limited_host_makes_the_audit_incomplete_never_closed(recorded: Any, tmp_path: Path) -> None:
     *_, env, _root = recorded
+    token = "ghp_" + "T0k3n" * 7
     with running(rate_limited=True) as limited:
         r = cli("audit", "quillai/Quill-7B", "--cache-dir", str(tmp_path), "-f", "json", "-q",
-                env={**env, **limited.env()})
+                env={**env, **limited.env(), "GITHUB_TOKEN": token})
+        assert {x["authorization"] for x in limited.log} == {f"Bearer {token}"}  # honoured, GitHub only
     assert r.returncode == 3, r.stderr
+    assert token not in r.stdout and token not in r.stderr
+    assert "GITHUB_TOKEN" not in r.stdout  # with a token, no advice to set one
     (s,) = json.loads(r.stdout)["subjects"]
     assert s["status"] == "incomplete" and "rate-limited" in s["reason"] and "github:quillai/quill-train" in s["reason"]
     assert finding(s, "OA-COD-001")["outcome"] == "open"  # the card's word stands; nothing read says otherwise
