@@ -215,7 +215,8 @@ CARDS = {
                        "https://gitlab.com/lumen/lumen-train.\n", None),
     # A training dataset on Zenodo.
     "geodata/TerraSeg-base": ("---\nlicense: cc-by-4.0\n---\n# TerraSeg-base\n\nA land-cover segmentation model "
-                              "trained on TerraScenes (https://zenodo.org/records/7654321).\n", None),
+                              "trained on TerraScenes (https://zenodo.org/records/7654321). Extra validation tiles "
+                              "are in our data release at https://data.geodata.example/terra/val/.\n", None),
 }
 
 
@@ -344,7 +345,9 @@ def test_a_gitlab_repository_is_read_like_a_github_one(recorded: Any) -> None:
 def test_a_dataset_on_zenodo_is_looked_up(recorded: Any) -> None:
     _, by, bare, *_ = recorded
     assert finding(bare["geodata/TerraSeg-base"], "OA-DAT-001")["outcome"] == "closed"  # the card alone
-    (z,) = ev(by["geodata/TerraSeg-base"], "data.external")
+    z, other = sorted(ev(by["geodata/TerraSeg-base"], "data.external"), key=lambda e: e["value"]["host"])[::-1]
+    assert other["value"]["exists"] is None and "linked, not verified" in other["summary"]
+    assert other["value"]["host"] == "data.geodata.example"
     assert z["value"]["exists"] is True and z["value"]["license"] == "cc-by-4.0"
     assert z["url"] == "https://zenodo.org/records/7654321" and z["value"]["dataset"] is True
     rationale = finding(by["geodata/TerraSeg-base"], "OA-DAT-001")["rationale"]

@@ -85,6 +85,43 @@ def _short(sha: str | None) -> str:
     return sha[:12] if sha else "?"
 
 
+_DATA_WORDS = re.compile(r"\b(data ?sets?|corpus|corpora|training data|pre-?training data|"
+                         r"data (dump|release|files?))\b", re.IGNORECASE)
+_READ_OR_HUB = re.compile(r"^https?://(?:www\.)?(huggingface\.co|hf\.co|arxiv\.org|zenodo\.org|doi\.org/10\.5281)",
+                          re.IGNORECASE)
+_HOST = re.compile(r"^https?://([^/?#]+)", re.IGNORECASE)
+
+
+def _unverified_data_links(ctx: EvidenceContext, out: EvidenceList) -> None:
+    """Training data linked on a host that is not read (a project site, a cloud bucket, a GitHub release):
+    named as "linked, not verified" — neither found nor missing."""
+    from openaudit.sources.external import external_ref
+
+    blocks = {(b.line, b.section): b.text for b in ctx.card.blocks}
+    seen: set[str] = set()
+    for link in ctx.card.links:
+        url = link.url
+        release = re.match(r"^https?://(?:www\.)?github\.com/[^/]+/[^/]+/releases\b", url, re.I)
+        if url in seen or _READ_OR_HUB.match(url) or (external_ref(url) is not None and not release):
+            continue
+        host = _HOST.match(url)
+        if host is None:
+            continue
+        block = blocks.get((link.line, link.section), "")
+        sentence = next((x for x in re.split(r"(?<=[.!?])\s+", block) if (link.text or url) in x), block)
+        if not (_DATA_WORDS.search(link.text) or _DATA_WORDS.search(sentence[:400])):
+            continue
+        seen.add(url)
+        out.add("data.external", {"host": host.group(1).lower()[:100], "url": url[:300], "exists": None,
+                                  "license": None, "dataset": False, "verified": False},
+                source="card.body", pointer=ctx.body_pointer(link.section.heading, link.line),
+                url=ctx.line_url(link.line), confidence="detected",
+                summary=f"The card links data at {host.group(1).lower()[:80]} ({url[:120]}): linked, not verified "
+                        "(openaudit does not read that host).")
+        if len(seen) >= 10:
+            break
+
+
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     if not ctx.bundle.external and not ctx.bundle.external_errors:
         return
@@ -95,6 +132,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
             _arxiv(ctx, out, ext)
         elif ext.host == "zenodo":
             _zenodo(out, ext, key)
+    _unverified_data_links(ctx, out)
     for key, why in sorted(ctx.bundle.external_errors.items()):
         out.add("external.unread", {"link": key, "reason": why[:300]}, source="linked-repo", pointer=key,
                 confidence="inferred",
