@@ -418,3 +418,24 @@ def test_a_rate_limited_host_makes_the_audit_incomplete_never_closed(recorded: A
     assert s["status"] == "incomplete" and "rate-limited" in s["reason"] and "github:quillai/quill-train" in s["reason"]
     assert finding(s, "OA-COD-001")["outcome"] == "open"  # the card's word stands; nothing read says otherwise
     assert ev(s, "external.unread")
+
+
+@pytest.mark.slow
+def test_every_output_format_shows_what_the_repository_holds(recorded: Any, tmp_path: Path) -> None:
+    out = recorded[0]
+    files = {f: tmp_path / f"r.{f}" for f in ("html", "md", "sarif")}
+    args = [a for f, p in files.items() for a in ("-f", f, "-o", str(p))]
+    r = cli("audit", "quillai/Quill-7B", "--snapshots", str(out), "-q", "-v", *args, env={})
+    assert r.returncode in (0, 1), r.stderr
+    assert "holds no code" in files["html"].read_text() and "holds no code" in files["md"].read_text()
+    json.loads(files["sarif"].read_text())
+
+
+@pytest.mark.slow
+def test_snapshot_names_the_links_a_rate_limit_kept_it_from_recording(recorded: Any, tmp_path: Path) -> None:
+    *_, env, _root = recorded
+    with running(rate_limited=True) as limited:
+        r = cli("snapshot", "quillai/Quill-7B", "-o", str(tmp_path / "rec"), "-q", env={**env, **limited.env()})
+    assert r.returncode == 3 and "github:quillai/quill-train (rate-limited" in r.stderr, r.stderr
+    assert (tmp_path / "rec" / "models" / "quillai" / "Quill-7B" / "info.json").is_file()
+    assert not (tmp_path / "rec" / "github").exists()  # a rate limit is not an answer: nothing recorded
