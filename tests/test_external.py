@@ -109,7 +109,11 @@ def test_rate_limit_is_an_error_never_an_answer_and_the_token_goes_to_github_onl
         with pytest.raises(errors.RateLimited) as e:
             c.get("github", "brightwave/bright-lm")
         assert "resets in" in str(e.value) and token not in str(e.value)
-        c.get("arxiv", "2406.01111")
+        n = len(f.log)
+        with pytest.raises(errors.RateLimited):  # the window is spent: the next repository costs no request
+            c.get("github", "oldcorp/vintage")
+        assert len(f.log) == n
+        c.get("arxiv", "2406.01111")  # other hosts are not held
         c.get("zenodo", "7654321")
         gh = [r for r in f.log if r["path"].startswith("/repos/")]
         others = [r for r in f.log if not r["path"].startswith("/repos/")]

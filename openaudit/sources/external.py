@@ -157,6 +157,8 @@ class ExternalSource:
         self._inflight: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self.sent = 0
+        # host -> (monotonic time its rate limit resets, the message): no request is sent to it till then.
+        self._limited: dict[str, tuple[float, str]] = {}
 
     @classmethod
     def from_env(cls, *, gate: Any = None, cache_dir: str | os.PathLike[str] | None = None,
@@ -410,6 +412,10 @@ class ExternalSource:
              raw: bool = False) -> tuple[int, bytes, dict[str, str]]:
         """(status, body, headers) of GET base+path; 2xx, 404, 409, 410, 451 and 403 (not a rate limit)
         are answers; 429 and a spent window raise RateLimited; 5xx and network failures are retried."""
+        with self._lock:
+            limited = self._limited.get(host)
+        if limited is not None and limited[0] > time.monotonic():
+            raise errors.RateLimited(rid, limited[1])  # the host said so already: not asked again this window
         base = self.bases[host].rstrip("/")
         allowed = urlsplit(base).netloc.lower()
         url = base + path
@@ -448,7 +454,15 @@ class ExternalSource:
                 elif rh.get("retry-after", "").isdigit():
                     when = f", retry after {rh['retry-after']} s"
                 hint = "" if (host != "github" or self._token) else "; set GITHUB_TOKEN for a larger allowance"
-                raise errors.RateLimited(rid, f"{host}: rate limited{when}{hint}; not read")
+                message = f"{host}: rate limited{when}{hint}; not read"
+                wait = 60.0
+                if reset.isdigit():
+                    wait = max(1.0, float(int(reset) - int(time.time())))
+                elif rh.get("retry-after", "").isdigit():
+                    wait = max(1.0, float(rh["retry-after"]))
+                with self._lock:
+                    self._limited[host] = (time.monotonic() + min(wait, 3600.0), message)
+                raise errors.RateLimited(rid, message)
             if status >= 500 or status == 408:
                 attempt += 1
                 if attempt > self.retries:
