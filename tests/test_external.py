@@ -318,6 +318,10 @@ def test_of_three_cited_papers_the_one_naming_the_model_is_its_own(recorded: Any
     assert [e["value"]["arxiv"] for e in ev(s, "docs.paper")] == ["2406.01111"]
     assert finding(bare["papyrus/Papyrus-1B"], "OSAI-PA")["outcome"] == "closed"
     assert finding(s, "OSAI-PA")["outcome"] != "closed" and finding(s, "OSAI-PP")["outcome"] == "partial"
+    # MOF's research-paper component: closed on the card alone, included once arXiv names the paper.
+    assert finding(bare["papyrus/Papyrus-1B"], "MOF-C21")["outcome"] == "closed"
+    assert finding(s, "MOF-C21")["outcome"] not in ("closed", "unknown")
+    assert "2406.01111" in finding(s, "MOF-C21")["rationale"]
 
 
 @pytest.mark.slow
@@ -329,7 +333,9 @@ def test_archived_renamed_and_archived_empty_repositories(recorded: Any) -> None
     assert main["value"]["archived"] is True and "(archived)" in main["summary"]
     assert main["value"]["role"] == "training"
     assert links["github.com/oldcorp/vintage-tools"]["value"]["checked"] == "ok"  # followed to vintage-toolkit
-    assert links["github.com/oldcorp/vintage-data"]["value"]["role"] == "no-code"
+    empty = links["github.com/oldcorp/vintage-data"]
+    assert empty["value"]["role"] == "no-code" and "(archived)" in empty["summary"]
+    assert "no longer counted" not in empty["summary"] and "holds no code" in empty["summary"]
 
 
 @pytest.mark.slow
