@@ -586,7 +586,8 @@ def record_snapshots(
     Live from the Hub, read afresh (no cache), `jobs` models at once, within the request budget
     `max_requests`. A linked repo named by several targets is written once. Every entry is written
     whole or not at all (info.json last), so an interrupted run leaves complete entries only.
-    `done(snapshot, linked)` is called as each target is written. Returns, in the order given, the
+    `done(snapshot, linked)` is called as each target is written (linked: Hub repos and records outside
+    the Hub). Returns, in the order given, the
     targets not recorded, or recorded without a linked repo lost to the budget, a rate limit or the
     network (a replay would lack it), each with the reason."""
     from openaudit.sources.external import write_external
@@ -621,7 +622,7 @@ def record_snapshots(
             write_external(output, ext, as_id=key.split(":", 1)[1])
         if done:
             with contextlib.suppress(Exception):  # a progress line must not cost a model its record
-                done(snap, len(bundle.related))
+                done(snap, len(bundle.related) + len(bundle.external))  # the hosts outside the Hub too
         why = [f"recorded without linked repos not fetched: {lost}"] if (lost := _lost_links(bundle)) else []
         if unread := _unread_files(snap):
             why.insert(0, f"recorded without files it could not read: {unread}")
