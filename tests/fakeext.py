@@ -158,9 +158,11 @@ class FakeExt:
     """The server. `url` is its base; `log` the requests ({path, auth}); `bases()` the env settings."""
 
     def __init__(self, fixtures: dict[str, Any] | None = None, *, rate_limited: bool = False,
+                 secondary_limit: bool = False,
                  huge_file: int = 0, max_requests: int = 2000):
         self.fixtures = fixtures or FIXTURES
         self.rate_limited = rate_limited
+        self.secondary_limit = secondary_limit  # 403 "secondary rate limit" with retry-after, no x-ratelimit
         self.huge_file = huge_file  # serve README.md of every repo as this many bytes (a hostile host)
         self.max_requests = max_requests
         self.log: list[dict[str, Any]] = []
@@ -231,6 +233,9 @@ class FakeExt:
                 body = json.dumps({"message": "API rate limit exceeded for 127.0.0.1."}).encode()
                 return h._send(403, body, {"x-ratelimit-remaining": "0", "x-ratelimit-limit": "60",
                                            "x-ratelimit-reset": str(int(time.time()) + 1800)})
+            if self.secondary_limit:
+                body = json.dumps({"message": "You have exceeded a secondary rate limit. Please wait."}).encode()
+                return h._send(403, body, {"retry-after": "60"})
             return self._github(h, path)
         h._send(404, b'{"message": "Not Found"}')
 

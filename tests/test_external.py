@@ -124,6 +124,11 @@ def test_rate_limit_is_an_error_never_an_answer_and_the_token_goes_to_github_onl
         client(f).get("github", "brightwave/bright-lm")
 
 
+def test_a_secondary_rate_limit_is_not_a_blocked_repository() -> None:
+    with running(secondary_limit=True) as f, pytest.raises(errors.RateLimited, match="retry after 60 s"):
+        client(f).get("github", "quillai/quill-train")
+
+
 def test_a_body_over_the_cap_is_cut_while_streaming() -> None:
     with running(huge_file=64 * 1024 * 1024) as f:
         snap = client(f).get("github", "quillai/quill-train")

@@ -446,7 +446,10 @@ class ExternalSource:
                                               "not followed")
                 url, redirects = target, redirects + 1
                 continue
-            if status == 429 or (status == 403 and rh.get("x-ratelimit-remaining") == "0"):
+            # GitHub's secondary limits answer 403 with retry-after, or only say so in the body: a refusal
+            # that is a rate limit must never be recorded as "blocked" (that would read as "no code").
+            secondary = status == 403 and ("retry-after" in rh or b"rate limit" in body[:2000].lower())
+            if status == 429 or secondary or (status == 403 and rh.get("x-ratelimit-remaining") == "0"):
                 reset = rh.get("x-ratelimit-reset", "") or rh.get("ratelimit-reset", "")
                 when = ""
                 if reset.isdigit():
