@@ -70,6 +70,24 @@ def test_gitlab_tree_is_read_across_its_pages(fake: FakeExt) -> None:
     assert client(fake).get("gitlab", "lumen/gone").status == "not-found"
 
 
+def test_only_documents_and_images_make_a_repository_hold_no_code() -> None:
+    from datetime import UTC, datetime
+
+    from openaudit.evidence.external import repo_facts
+    from openaudit.snapshot import ExternalSnapshot
+
+    def facts(*paths: str) -> dict[str, Any]:
+        tree = [{"path": p, "type": "blob"} for p in paths]
+        return repo_facts(ExternalSnapshot(host="github", id="a/b", taken_at=datetime.now(UTC), info={"tree": tree}))
+
+    assert not facts("README.md", "LICENSE", "docs/figure.png", ".github/workflows/ci.yml")["holds_code"]
+    assert not facts()["holds_code"]
+    # Training configs, a Dockerfile or a Makefile are not nothing: the repository is not called empty.
+    assert facts("README.md", "recipes/sft.yaml")["holds_code"]
+    assert facts("README.md", "Dockerfile")["holds_code"]
+    assert facts("README.md", "train.py")["kinds"] == {"training": "train.py"}
+
+
 def test_renamed_repo_is_followed_on_the_same_host(fake: FakeExt) -> None:
     snap = client(fake).get("github", "oldcorp/vintage-tools")
     assert snap.id == "oldcorp/vintage-toolkit" and snap.info["requested"] == "oldcorp/vintage-tools"

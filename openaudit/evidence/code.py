@@ -258,7 +258,7 @@ def _checked(value: dict[str, Any], summary: str, ext: Any, url: str | None) -> 
     at = f"{ext.id}@{(ext.revision or '')[:12]}"
     value = {**value, "checked": "ok", "commit": ext.revision, "archived": facts["archived"],
              "found": sorted(kinds), "card_role": said}
-    if not facts["code_files"]:
+    if not facts["holds_code"]:  # only documents, images and licences: conservative on purpose
         only = ", ".join(facts["sample"][:4]) or "nothing"
         return ({**value, "role": "no-code", "roles": [], "checked": "no-code"},
                 f"{summary[:-1]}; but the repository holds no code at {at}"

@@ -37,6 +37,11 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [
                              r"[\w-]*\.(py|sh|ipynb|js|ts)$", re.I)),
 ]
 _CONFIG_EXT = re.compile(r"\.(ya?ml|json|toml)$", re.I)
+# Files that are not code by any reading: a repository holding only these holds no code. Anything else
+# (configs, a Dockerfile, a Makefile, an unknown extension) keeps a repository from being called empty.
+_DOCS_ONLY = re.compile(r"(^|/)(\.github/.*|\.git\w*|LICEN[CS]E[\w.-]*|COPYING[\w.-]*|NOTICE[\w.-]*|CITATION[\w.-]*|"
+                        r"AUTHORS[\w.-]*|CHANGELOG[\w.-]*|CODE_OF_CONDUCT[\w.-]*|CONTRIBUTING[\w.-]*|SECURITY[\w.-]*|"
+                        r"[^/]*\.(md|markdown|rst|txt|pdf|png|jpe?g|gif|svg|webp|bib|cff|html?))$", re.I)
 
 
 def repo_facts(ext: ExternalSnapshot) -> dict[str, Any]:
@@ -53,7 +58,10 @@ def repo_facts(ext: ExternalSnapshot) -> dict[str, Any]:
                 break
     repo = _as_dict(ext.info.get("repo"))
     readme = next((p for p in ext.files if p.lower().startswith("readme")), None)
-    return {"files": len(paths), "code_files": len(code), "first_code": code[0] if code else None,
+    holds_code = bool(code) or bool(kinds) or bool(ext.info.get("truncated")) or any(
+        not _DOCS_ONLY.search(p) for p in paths)
+    return {"files": len(paths), "code_files": len(code), "holds_code": holds_code,
+            "first_code": code[0] if code else None,
             "kinds": kinds, "archived": bool(repo.get("archived")), "disabled": bool(repo.get("disabled")),
             "readme": readme, "truncated": bool(ext.info.get("truncated")), "sample": paths[:6]}
 
@@ -157,7 +165,7 @@ def _repo(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> Non
     parts = [f"{ext.id} at {_short(ext.revision)}"]
     if facts["archived"]:
         parts.append("archived")
-    if not facts["code_files"]:
+    if not facts["holds_code"]:
         parts.append("holds no code" + (f" (only {', '.join(facts['sample'][:4])})" if facts["sample"] else
                                         " (empty)"))
     else:
@@ -183,7 +191,7 @@ def _repo(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> Non
             source="linked-repo", pointer=f"{ext.host}:{ext.id}@{_short(ext.revision)}",
             confidence="detected", url=ext.file_url(first) if first else ext.url(),
             summary="Linked repository " + "; ".join(parts) + ".")
-    if facts["readme"] and facts["code_files"]:
+    if facts["readme"] and facts["holds_code"]:
         readme = ext.files[facts["readme"]]
         words = len(readme.text.split())
         out.add("code.docs", {"repo": ext.id, "file": facts["readme"], "words": words,
