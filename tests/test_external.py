@@ -88,6 +88,27 @@ def test_only_documents_and_images_make_a_repository_hold_no_code() -> None:
     assert facts("README.md", "train.py")["kinds"] == {"training": "train.py"}
 
 
+def test_a_third_partys_training_scripts_are_not_the_models_training_code(fake: FakeExt) -> None:
+    from openaudit.evidence import collect_evidence
+    from openaudit.snapshot import RepoSnapshot, SnapshotBundle, TextFile
+
+    card = ("# Spark-1B\n\nA small model. We built on the ideas of https://github.com/brightwave/bright-lm and "
+            "on our own code at https://github.com/sparkai/spark-code.\n")
+    from datetime import UTC, datetime
+
+    snap = RepoSnapshot(repo_id="sparkai/Spark-1B", source="store", taken_at=datetime.now(UTC), revision="a" * 40,
+                        files={"README.md": TextFile(path="README.md", text=card, size=len(card))},
+                        info={"id": "sparkai/Spark-1B", "sha": "a" * 40, "siblings": [{"rfilename": "README.md"}]})
+    bright = client(fake).get("github", "brightwave/bright-lm")
+    own = bright.model_copy(update={"id": "sparkai/spark-code"})
+    bundle = SnapshotBundle(subject=snap, external={"github:brightwave/bright-lm": bright,
+                                                    "github:sparkai/spark-code": own})
+    links = {e.value["repo"]: e.value for e in collect_evidence(bundle)[0] if e.kind == "code.link"}
+    assert links["github.com/brightwave/bright-lm"]["role"] != "training"  # someone else's
+    assert "training" in links["github.com/brightwave/bright-lm"]["found"]  # though it holds some
+    assert links["github.com/sparkai/spark-code"]["role"] == "training"  # the developer's own
+
+
 def test_renamed_repo_is_followed_on_the_same_host(fake: FakeExt) -> None:
     snap = client(fake).get("github", "oldcorp/vintage-tools")
     assert snap.id == "oldcorp/vintage-toolkit" and snap.info["requested"] == "oldcorp/vintage-tools"

@@ -265,7 +265,9 @@ def _checked(value: dict[str, Any], summary: str, ext: Any, url: str | None) -> 
                 f"{' (archived)' if facts['archived'] else ''}: only {only}.", ext.url())
     roles = list(dict.fromkeys([*value["roles"], *kinds]))
     role = said
-    if "training" in kinds and ROLE_STRENGTH.get(said, 0) < ROLE_STRENGTH["training"]:
+    # Only the developer's own repository becomes the training code by what it holds: a third party's
+    # training scripts (nanoGPT linked as "inspired by") are not this model's.
+    if "training" in kinds and value["developer"] and ROLE_STRENGTH.get(said, 0) < ROLE_STRENGTH["training"]:
         role = "training"
     found = (", ".join(f"{k} ({p})" for k, p in kinds.items()) if kinds
              else "code, but no training, evaluation or data-processing script recognised")
