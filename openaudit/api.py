@@ -7,6 +7,7 @@ I/O (through a source); `audit_bundle` is a pure function of a bundle and the pr
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -61,7 +62,7 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
                 endpoint: str | None = None, offline: bool = False, timeout: float = 10.0,
                 depth: Depth = "full", jobs: int = 4, max_requests: int | None = None,
                 cache_dir: str | os.PathLike[str] | None = None, refresh: bool = False,
-                cached: bool = True) -> Source:
+                cached: bool = True, external: bool = True) -> Source:
     """A store source when `snapshots` is given, else the Hub through the snapshot cache.
 
     The cache is `cache_dir` (default: the user cache, shared with `audit_org`): a repo read before at
@@ -70,11 +71,18 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
     `offline` sends no request: repos come from the cache, at their latest cached commit, and what
     is not there is an OfflineMiss (a skipped subject). `depth` (see `audit_models`) keeps the Hub
     source from reading files that will not be audited; `jobs` repos are read at once and
-    `max_requests` is the run's budget of Hub requests."""
+    `max_requests` is the run's budget of Hub requests. `external` (at depth full) follows the card's
+    links to allow-listed hosts outside the Hub (sources/external.py): live, or from the store's
+    recorded external folders when replaying; never offline."""
     if snapshots is not None:
         from openaudit.sources.store import StoreSource
 
-        return StoreSource(snapshots)
+        store = StoreSource(snapshots)
+        if external and depth == "full":
+            from openaudit.sources.external import StoreExternal
+
+            attach_external(store, StoreExternal(snapshots))
+        return store
     from openaudit.cache import default_cache_dir
 
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir(endpoint)
@@ -90,9 +98,21 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
 
     # `jobs` models at once, each reading its files FILE_READS_PER_REPO at a time. (BulkHubSource: a
     # HubSource that can also list an owner, which `audit_models` does for many ids of one owner.)
-    return BulkHubSource(endpoint=endpoint, token=token, timeout=timeout, depth=depth, workers=FILE_READS_PER_REPO,
-                     gate=RequestGate(jobs * FILE_READS_PER_REPO, max_requests),
-                     cache_dir=root if cached else None, refresh=refresh)
+    hub = BulkHubSource(endpoint=endpoint, token=token, timeout=timeout, depth=depth, workers=FILE_READS_PER_REPO,
+                        gate=RequestGate(jobs * FILE_READS_PER_REPO, max_requests),
+                        cache_dir=root if cached else None, refresh=refresh)
+    if external and depth == "full":
+        from openaudit.sources.external import ExternalSource
+
+        attach_external(hub, ExternalSource.from_env(gate=hub.gate, cache_dir=root / "external" if cached else None,
+                                                     timeout=timeout))
+    return hub
+
+
+def attach_external(source: Any, external: Any) -> None:
+    """Give a source the reader of hosts outside the Hub that `fetch_bundle` follows links with
+    (None: not followed). An attribute, so that the Hub and store sources stay as they are."""
+    source.external = external
 
 
 def default_profiles() -> list[Profile]:
@@ -225,6 +245,13 @@ def fetch_bundle(source: Source, snap: RepoSnapshot, memo: RunMemo | None = None
                 bctx = context_for(SnapshotBundle(subject=base))
                 nxt += [b[0] for b in declared_bases(bctx.metadata, base.tags())]
         frontier, depth = nxt, depth + 1
+    ext = getattr(source, "external", None)
+    if ext is not None:
+        urls = [link.url for link in ctx.card.links]
+        urls += [f"https://arxiv.org/abs/{t[6:]}" for t in snap.tags() if t.startswith("arxiv:")]
+        external, ext_errors = ext.follow(urls)
+        return SnapshotBundle(subject=snap, related=related, related_errors=errors, external=external,
+                              external_errors=ext_errors)
     return SnapshotBundle(subject=snap, related=related, related_errors=errors)
 
 
@@ -418,6 +445,7 @@ def audit_models(
     offline: bool = False,
     processes: int | None = None,
     stats: dict[str, Any] | None = None,
+    external: bool = True,
 ) -> Report:
     """Audit Hub ids (`owner/name[@rev]`) or local folders. Every requested model is in the report.
 
@@ -452,7 +480,8 @@ def audit_models(
     # A snapshot store also answers a local folder's declared datasets and base models.
     needs_source = any(isinstance(r, RepoRef) for r in refs) or snapshots is not None
     src = source or (make_source(snapshots, token=token, depth=dep, jobs=jobs, max_requests=max_requests,
-                                 cache_dir=cache_dir, refresh=refresh, offline=offline) if needs_source else None)
+                                 cache_dir=cache_dir, refresh=refresh, offline=offline,
+                                 external=external) if needs_source else None)
     # A live Hub source, told apart without importing it (a replay never loads huggingface_hub: ~0.3 s).
     if hasattr(src, "take_listing") and hasattr(src, "list_models"):
         _list_owners(cast("BulkHubSource", src), refs)
@@ -588,6 +617,7 @@ def record_snapshots(
     jobs: int = 4,
     max_requests: int | None = None,
     done: Callable[[RepoSnapshot, int], Any] | None = None,
+    external: bool = True,
 ) -> list[tuple[str, str]]:
     """Record what the source serves of each target (`owner/name[@rev]`), and the datasets and base
     models it links to, into the snapshot store `output` (DESIGN §2): `openaudit snapshot`.
@@ -595,25 +625,30 @@ def record_snapshots(
     Live from the Hub, read afresh (no cache), `jobs` models at once, within the request budget
     `max_requests`. A linked repo named by several targets is written once. Every entry is written
     whole or not at all (info.json last), so an interrupted run leaves complete entries only.
-    `done(snapshot, linked)` is called as each target is written. Returns, in the order given, the
+    `done(snapshot, linked)` is called as each target is written (linked: Hub repos and records outside
+    the Hub). Returns, in the order given, the
     targets not recorded, or recorded without a linked repo lost to the budget, a rate limit or the
     network (a replay would lack it), each with the reason."""
+    from openaudit.sources.external import write_external
     from openaudit.sources.store import LinkInPath, write_snapshot
 
     _check_run_options(jobs, None, max_requests, "full")
     refs = [parse_ref(t) for t in targets]  # InvalidRepoId before any request
-    src = make_source(snapshots, token=token, jobs=jobs, max_requests=max_requests, cached=False)
+    src = make_source(snapshots, token=token, jobs=jobs, max_requests=max_requests, cached=False, external=external)
     memo = RunMemo()
     written: set[str] = set()
     lock = threading.Lock()
 
-    def write(snap: RepoSnapshot, as_id: str | None = None) -> None:
+    def guarded(put: Callable[[], object]) -> None:
         try:
-            write_snapshot(output, snap, as_id=as_id)
+            put()
         except LinkInPath as e:  # a folder of the store is a link elsewhere: refused, nothing written there
             raise ConfigFileError(str(output), f"not written: {e}") from None
         except OSError as e:
             raise ConfigFileError(str(output), f"cannot write the store: {e.strerror or e}") from None
+
+    def write(snap: RepoSnapshot, as_id: str | None = None) -> None:
+        guarded(lambda: write_snapshot(output, snap, as_id=as_id))
 
     def one(ref: RepoRef) -> str | None:
         try:
@@ -632,9 +667,16 @@ def record_snapshots(
                     continue
                 written.add(key)
             write(linked, key.split(":", 1)[1])
+        for key, ext in bundle.external.items():  # what the card links to outside the Hub: github/, arxiv/...
+            with lock:
+                if f"external:{key.lower()}" in written:
+                    continue
+                written.add(f"external:{key.lower()}")
+            # Under the name the card links (a renamed repository's old name), as a replay looks it up.
+            guarded(functools.partial(write_external, output, ext, as_id=key.split(":", 1)[1]))
         if done:
             with contextlib.suppress(Exception):  # a progress line must not cost a model its record
-                done(snap, len(bundle.related))
+                done(snap, len(bundle.related) + len(bundle.external))  # the hosts outside the Hub too
         why = [f"recorded without linked repos not fetched: {lost}"] if (lost := _lost_links(bundle)) else []
         if unread := _unread_files(snap):
             why.insert(0, f"recorded without files it could not read: {unread}")
@@ -720,6 +762,7 @@ def audit_org(
     stats: dict[str, Any] | None = None,
     now: datetime | None = None,
     processes: int | None = None,
+    external: bool = True,
 ) -> Report:
     """Audit every model of an organisation (DESIGN §8): one listing, pinned parallel reads, a cache.
 
@@ -763,6 +806,10 @@ def audit_org(
         store = StoreSource(snapshots)
         listed = store.list_models(org)
         linked = store
+        if external and dep == "full":
+            from openaudit.sources.external import StoreExternal
+
+            attach_external(store, StoreExternal(snapshots))
     else:
         cache = SnapshotCache(cache_dir if cache_dir is not None else default_cache_dir(endpoint))
         if offline:
@@ -814,6 +861,12 @@ def audit_org(
                 cache.put_listing(org, listed)
         reader_token = hub.reader if hub is not None else token_in_use(token)
         linked = CachedSource(hub, cache, offline=offline, refresh=refresh, token=reader_token)
+        if external and dep == "full" and hub is not None and not offline:
+            from openaudit.sources.external import ExternalSource
+
+            # One reader for the whole organisation: a repository many models link is read once.
+            attach_external(linked, ExternalSource.from_env(gate=hub.gate, cache_dir=cache.root / "external",
+                                                            timeout=timeout))
     chosen = select_models(listed, include, exclude, when, limit)
     total = len(chosen)
 
@@ -982,7 +1035,10 @@ def _with_lost_links(subject: Subject, bundle: SnapshotBundle) -> Subject:
 
 def _lost_links(bundle: SnapshotBundle) -> str:
     """The linked repos lost to the budget, a rate limit or the network (not: not found, gated), or ""."""
-    return "; ".join(sorted(f"{k} ({v})" for k, v in bundle.related_errors.items() if v.startswith(_TRANSIENT)))[:500]
+    lost = [f"{k} ({v})" for k, v in bundle.related_errors.items() if v.startswith(_TRANSIENT)]
+    # Outside the Hub: every link not read (a rate limit, the budget, the network) is lost, never an answer.
+    lost += [f"{k} ({v})" for k, v in bundle.external_errors.items()]
+    return "; ".join(sorted(lost))[:500]
 
 
 def _pipeline(chosen: Sequence[dict[str, Any]], named: set[str],

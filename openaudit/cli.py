@@ -66,6 +66,9 @@ OfflineOpt = Annotated[bool, typer.Option("--offline", help="No request at all: 
                                           "(or --snapshots); models not cached are skipped.")]
 CacheDirOpt = Annotated[Path | None, typer.Option("--cache-dir", help="Snapshot cache (a snapshot store), shared "
                                                   "by audit and org. Default: the user cache, openaudit/snapshots.")]
+NoExternalOpt = Annotated[bool, typer.Option("--no-external", help="Do not follow the card's links to code, papers "
+                                             "and data outside the Hub (GitHub, arXiv, Zenodo); they are "
+                                             "judged from what the card says.")]
 RefreshOpt = Annotated[bool, typer.Option("--refresh", help="Ignore cached snapshots; fetch again.")]
 ProcessesOpt = Annotated[int | None, typer.Option("--processes", help="Audit worker processes (default: one per "
                                                   "core, at most 4, for an organisation or 16 models or more; "
@@ -425,6 +428,7 @@ def audit(
     refresh: RefreshOpt = False,
     processes: ProcessesOpt = None,
     timeout: TimeoutOpt = DEFAULT_RUN_TIMEOUT,
+    no_external: NoExternalOpt = False,
 ) -> None:
     """Audit models on the Hub (or in a snapshot store, or a local folder).
 
@@ -454,7 +458,7 @@ def audit(
             jobs=jobs, depth=depth, progress=progress, include=include or (), exclude=exclude or (), since=since,
             limit=limit, max_requests=max_requests, cache_dir=cache_dir, refresh=refresh,
             offline=offline or _hub_offline(),
-            processes=processes, stats=stats)
+            processes=processes, stats=stats, external=not no_external)
         if bar:
             with _progress_bar(f"auditing {len(targets)} models") as update:
 
@@ -507,6 +511,7 @@ def org(
     no_policy: NoPolicyOpt = False,
     baseline: BaselineOpt = None,
     timeout: TimeoutOpt = DEFAULT_RUN_TIMEOUT,
+    no_external: NoExternalOpt = False,
 ) -> None:
     """Audit every model of an organisation: one listing, pinned parallel reads, a cache.
 
@@ -534,7 +539,7 @@ def org(
                       strict=strict, jobs=jobs, depth=depth, include=include or scope_include,
                       exclude=exclude or (scope.exclude if scope else ()), since=since or scope_since,
                       limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline or _hub_offline(),
-                      max_requests=max_requests, processes=processes, stats=stats)
+                      max_requests=max_requests, processes=processes, stats=stats, external=not no_external)
         if not quiet and sys.stderr.isatty():
             with _progress_bar(f"listing {owner}") as progress:
                 report = api.audit_org(owner, progress=progress, **kwargs)  # type: ignore[arg-type]
@@ -572,6 +577,7 @@ def snapshot(
     quiet: QuietOpt = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Models read at once.")] = 4,
     max_requests: MaxRequestsOpt = None,
+    no_external: NoExternalOpt = False,
 ) -> None:
     """Record what the source served (and the datasets and base models it links to) into a store.
 
@@ -592,8 +598,7 @@ def snapshot(
                              "(or record from another store with --snapshots)")
         _store_folder(output)
         failed = api.record_snapshots(_targets(targets), output, snapshots=snapshots, token=_token(token, token_file),
-                                      jobs=jobs,
-                                      max_requests=max_requests, done=wrote)
+                                      jobs=jobs, max_requests=max_requests, done=wrote, external=not no_external)
         for repo_id, why in failed:
             _err(f"{repo_id}: {why}")
         return len(failed)

@@ -168,6 +168,48 @@ def decode_text(raw: bytes) -> str | None:
 NOT_CHECKED = "not checked: a local folder is audited without looking it up on the Hub"
 
 
+class ExternalSnapshot(BaseModel):
+    """One thing a card links to outside the Hub, as its host's API served it (sources/external.py).
+
+    `host` is one of the allow-listed hosts (github, gitlab, arxiv, zenodo); `id` is "owner/repo" on GitHub/GitLab,
+    the arXiv id, the Zenodo record number. `status` "not-found" (404/410) and "unavailable" (451, a
+    disabled or blocked repo) are answers, recorded and replayed like any other; a rate limit or a
+    network failure is not an answer and is never recorded here (see SnapshotBundle.external_errors).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    id: str
+    revision: str | None = Field(None, description="The commit read (GitHub), or the version (arXiv).")
+    taken_at: datetime
+    status: Literal["ok", "not-found", "unavailable"] = "ok"
+    detail: str = ""
+    info: dict[str, Any] = Field(default_factory=dict, description="What the host's API returned (trimmed).")
+    files: dict[str, TextFile] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.host}:{self.id}"
+
+    def file_url(self, path: str) -> str | None:
+        """A link to a file at the commit read."""
+        if self.host == "github" and self.revision:
+            return f"https://github.com/{self.id}/blob/{self.revision}/{path}"
+        if self.host == "gitlab" and self.revision:
+            return f"https://gitlab.com/{self.id}/-/blob/{self.revision}/{path}"
+        return None
+
+    def url(self) -> str:
+        if self.host in ("github", "gitlab"):
+            return f"https://{self.host}.com/{self.id}"
+        if self.host == "arxiv":
+            return f"https://arxiv.org/abs/{self.id}"
+        if self.host == "zenodo":
+            return f"https://zenodo.org/records/{self.id}"
+        return self.id
+
+
 class SnapshotBundle(BaseModel):
     """A subject snapshot plus the snapshots of what it links to (datasets, base models).
 
@@ -180,6 +222,12 @@ class SnapshotBundle(BaseModel):
     subject: RepoSnapshot
     related: dict[str, RepoSnapshot] = Field(default_factory=dict)
     related_errors: dict[str, str] = Field(default_factory=dict)
+    # What the card links to outside the Hub, keyed "github:owner/repo", "arxiv:2401.00001",
+    # "zenodo:1234567"; a link that was not read has its reason in `external_errors` (rate limited,
+    # budget spent, network: the audit is incomplete), or is absent (not followed: --no-external,
+    # offline, a host not on the allow-list).
+    external: dict[str, ExternalSnapshot] = Field(default_factory=dict)
+    external_errors: dict[str, str] = Field(default_factory=dict)
 
     def get(self, repo_type: RepoType, repo_id: str) -> RepoSnapshot | None:
         return self.related.get(f"{repo_type}:{repo_id}")

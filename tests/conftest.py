@@ -31,6 +31,12 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE", "HF_TOKEN_PATH"):
     os.environ.pop(_var, None)
+# No test sends a request to GitHub, arXiv or Zenodo: following links outside the Hub is off unless a
+# test turns it on and points it at tests/fakeext.py (OPENAUDIT_GITHUB_API ...). Subprocesses inherit it.
+os.environ["OPENAUDIT_EXTERNAL"] = "off"
+for _var in ("GITHUB_TOKEN", "OPENAUDIT_GITHUB_API", "OPENAUDIT_GITLAB_API", "OPENAUDIT_ARXIV_API",
+             "OPENAUDIT_ZENODO_API"):
+    os.environ.pop(_var, None)
 
 TESTS_DIR = Path(__file__).resolve().parent
 FAKEHUB = TESTS_DIR / "fakehub.py"

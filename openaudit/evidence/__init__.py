@@ -77,10 +77,22 @@ Extractor = Callable[[EvidenceContext, EvidenceList], None]
 
 def _extractors() -> list[Extractor]:
     # Imported here so that each dimension module can import this package's helpers.
-    from openaudit.evidence import access, claims, code, compute, data, docs, frameworks, license, lineage, weights
+    from openaudit.evidence import (
+        access,
+        claims,
+        code,
+        compute,
+        data,
+        docs,
+        external,
+        frameworks,
+        license,
+        lineage,
+        weights,
+    )
 
     return [access.extract, weights.extract, code.extract, lineage.extract, data.extract, docs.extract,
-            license.extract, compute.extract, frameworks.extract, claims.extract]
+            external.extract, license.extract, compute.extract, frameworks.extract, claims.extract]
 
 
 def context_for(bundle: SnapshotBundle) -> EvidenceContext:

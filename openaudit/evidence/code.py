@@ -223,7 +223,55 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         else:
             quote = link.text if link.text and link.text != link.url else repo
             summary = f"Card links {repo} as {role} code (“{quote[:80]}”, {where})."
-        out.add("code.link", {"url": link.url, "repo": repo, "role": shown, "roles": roles or [],
-                              "developer": developer, "line": link.line},
-                source="card.body", pointer=ctx.body_pointer(link.section.heading, link.line),
-                summary=summary, confidence="detected", url=ctx.line_url(link.line))
+        value: dict[str, Any] = {"url": link.url, "repo": repo, "role": shown, "roles": roles or [],
+                                 "developer": developer, "line": link.line}
+        url = ctx.line_url(link.line)
+        if not lib and (read := _as_read(ctx, repo)) is not None:
+            value, summary, url = _checked(value, summary, read, url)
+        out.add("code.link", value, source="card.body", pointer=ctx.body_pointer(link.section.heading, link.line),
+                summary=summary, confidence="detected", url=url)
+
+
+def _as_read(ctx: EvidenceContext, repo: str) -> Any:
+    """The repository as sources/external.py read it (GitHub), or None when it was not followed."""
+    host, _, rid = repo.partition("/")
+    if host not in ("github.com", "gitlab.com"):
+        return None
+    from openaudit.evidence.external import find_external
+
+    return find_external(ctx, host.removesuffix(".com"), rid)
+
+
+def _checked(value: dict[str, Any], summary: str, ext: Any, url: str | None) -> tuple[dict[str, Any], str, str | None]:
+    """A code link corrected by what the repository holds at the commit read: a repository that is gone
+    or holds no code is not code, whatever the card calls it; training code found in the tree is
+    training code even when the card does not say so. `checked` says what was read."""
+    from openaudit.evidence.external import repo_facts
+
+    said = value["role"]
+    if ext.status != "ok":
+        what = "does not exist" if ext.status == "not-found" else "is not available"
+        return ({**value, "role": ext.status, "roles": [], "checked": ext.status, "card_role": said},
+                f"{summary[:-1]}; but the repository {what} ({ext.detail}), so it is not published code.", url)
+    facts = repo_facts(ext)
+    kinds: dict[str, str] = facts["kinds"]
+    at = f"{ext.id}@{(ext.revision or '')[:12]}"
+    value = {**value, "checked": "ok", "commit": ext.revision, "archived": facts["archived"],
+             "found": sorted(kinds), "card_role": said}
+    if not facts["holds_code"]:  # only documents, images and licences: conservative on purpose
+        only = ", ".join(facts["sample"][:4]) or "nothing"
+        return ({**value, "role": "no-code", "roles": [], "checked": "no-code"},
+                f"{summary[:-1]}; but the repository holds no code at {at}"
+                f"{' (archived)' if facts['archived'] else ''}: only {only}.", ext.url())
+    roles = list(dict.fromkeys([*value["roles"], *kinds]))
+    role = said
+    # Only the developer's own repository becomes the training code by what it holds: a third party's
+    # training scripts (nanoGPT linked as "inspired by") are not this model's.
+    if "training" in kinds and value["developer"] and ROLE_STRENGTH.get(said, 0) < ROLE_STRENGTH["training"]:
+        role = "training"
+    found = (", ".join(f"{k} ({p})" for k, p in kinds.items()) if kinds
+             else "code, but no training, evaluation or data-processing script recognised")
+    note = f" Read at {at}{' (archived)' if facts['archived'] else ''}: {found}."
+    first = kinds.get(role) or next(iter(kinds.values()), None)
+    return ({**value, "role": role, "roles": roles}, summary + note,
+            ext.file_url(first) if first else url)

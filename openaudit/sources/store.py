@@ -7,6 +7,9 @@ Layout, mirroring Hub paths so a store can be replayed offline or served by test
     STORE/models/<owner>/<name>/revisions/<sha>/   the same two entries for another revision
     STORE/models/<owner>/<name>/snapshot.json      optional: taken_at, source, unreadable reasons
     STORE/datasets/<owner>/<name>/...              the same for datasets
+    STORE/github/<owner>/<repo>/info.json          what a card links outside the Hub, as read
+    STORE/github/<owner>/<repo>/files/<path>       (sources/external.py: gitlab/, arxiv/<id>/ and
+                                                   zenodo/<record>/ alike), pinned to the commit read
 
 A text file listed in `siblings` but absent under files/ was not readable when the snapshot was
 taken: `gated` when the repo is gated, else `missing`, unless snapshot.json says why.
