@@ -274,11 +274,20 @@ def test_a_config_json_nested_100000_deep_is_evidence(tmp_path: Path) -> None:
 def test_1200_nested_folders_are_cut_at_a_depth(tmp_path: Path) -> None:
     d = _model_dir(tmp_path)
     cur = d
+    chain = []
     for _ in range(1200):
         cur = cur / "n"
         os.mkdir(cur)
+        chain.append(cur)
     (cur / "LICENSE").write_text("deep down", encoding="utf-8")
-    code, err, report, took, _ = _audit_dir(d, tmp_path)
+    try:
+        code, err, report, took, _ = _audit_dir(d, tmp_path)
+    finally:
+        # Removed here, bottom up: pytest's own clean-up of old temporary folders (shutil.rmtree, one
+        # recursion a level) would fail on 1,200 levels in a later session.
+        (cur / "LICENSE").unlink()
+        for folder in reversed(chain):
+            folder.rmdir()
     assert code == 0 and "Traceback" not in err, err
     problems = _problems(report)
     assert any("nested deeper than" in v for v in problems.values()), problems
