@@ -264,6 +264,17 @@ def test_leaderboard_reads_on_a_phone(at: Any, flag_site: Path) -> None:
     shot(page, "leaderboard-390.png", full=True)
 
 
+def _until(page: Any, expression: str, seconds: float = 10.0) -> None:
+    """Wait until `expression` is true in the page. Not page.wait_for_function: it evaluates its
+    predicate with eval() inside the page, which the reports' Content-Security-Policy (rightly) blocks."""
+    import time
+
+    end = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        assert time.monotonic() < end, f"still false after {seconds} s: {expression}"
+        page.wait_for_timeout(50)
+
+
 def test_leaderboard_filters_without_a_server(at: Any, flag_site: Path) -> None:
     page = at(DESKTOP)
     page.goto((flag_site / "index.html").as_uri())
@@ -280,7 +291,7 @@ def test_leaderboard_filters_without_a_server(at: Any, flag_site: Path) -> None:
     assert page.locator("#shown").inner_text() == f"{data_closed} of {total} models shown"
     shot(page, "leaderboard-filtered.png")
     page.locator("#filters button[type=reset]").click()
-    page.wait_for_function(f"document.querySelectorAll('#leaderboard tbody tr:not([hidden])').length === {total}")
+    _until(page, f"document.querySelectorAll('#leaderboard tbody tr:not([hidden])').length === {total}")
     page.select_option("#filters select[name=licence]", "custom-community")
     assert shown() and all("llama" in m.lower() for m in shown())
     page.select_option("#filters select[name=licence]", "")
@@ -335,7 +346,7 @@ def test_leaderboard_header_stays_on_a_long_page(at: Any, tmp_path: Path) -> Non
     page = at(DESKTOP)
     page.goto((tmp_path / "site" / "index.html").as_uri())
     page.mouse.wheel(0, 1500)
-    page.wait_for_function("window.scrollY > 1000")
+    _until(page, "window.scrollY > 1000")
     head = _box(page.locator("#leaderboard thead th").first)
     assert -1 <= head["y"] <= 1  # the column headings stay at the top while 60 rows scroll by
     shot(page, "leaderboard-60-scrolled.png")
