@@ -493,3 +493,18 @@ def test_snapshot_names_the_links_a_rate_limit_kept_it_from_recording(recorded: 
     assert r.returncode == 3 and "github:quillai/quill-train (rate-limited" in r.stderr, r.stderr
     assert (tmp_path / "rec" / "models" / "quillai" / "Quill-7B" / "info.json").is_file()
     assert not (tmp_path / "rec" / "github").exists()  # a rate limit is not an answer: nothing recorded
+
+
+def test_github_token_goes_to_no_overridden_base_but_this_machines(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The base override is for a fake on this machine; pointed anywhere else it must not carry the token.
+    from openaudit.sources.external import ExternalSource
+
+    monkeypatch.setenv("OPENAUDIT_EXTERNAL", "on")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret")
+    monkeypatch.setenv("OPENAUDIT_GITHUB_API", "https://api.github.example.net")
+    src = ExternalSource.from_env()
+    assert src is not None and src._token is None
+    monkeypatch.setenv("OPENAUDIT_GITHUB_API", "http://127.0.0.1:9")
+    assert ExternalSource.from_env()._token == "ghp_secret"  # type: ignore[union-attr]
+    monkeypatch.delenv("OPENAUDIT_GITHUB_API")
+    assert ExternalSource.from_env()._token == "ghp_secret"  # type: ignore[union-attr]

@@ -72,6 +72,19 @@ RECORD_DEADLINE_S = 60.0
 MAX_LINKS_PER_HOST = {"github": 6, "gitlab": 4, "arxiv": 6, "zenodo": 4}
 MAX_GITLAB_TREE_PAGES = 50  # 100 entries a page
 
+
+def _is_loopback(url: str) -> bool:
+    """Whether `url` names this machine (127.0.0.0/8, ::1 or localhost)."""
+    import ipaddress
+
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 _GITHUB_RE = re.compile(r"^https?://(?:www\.)?github\.com/([A-Za-z0-9][\w.-]{0,99})/([\w.-]{1,100})(?:[/?#]|$)",
                         re.IGNORECASE)
 _GITLAB_RE = re.compile(r"^https?://(?:www\.)?gitlab\.com/([A-Za-z0-9][\w.-]{0,99})/([\w.-]{1,100})(?:[/?#]|$)",
@@ -167,8 +180,13 @@ class ExternalSource:
         if not external_enabled():
             return None
         bases = {h: os.environ[v] for h, v in BASE_ENV.items() if os.environ.get(v)}
-        return cls(token=os.environ.get("GITHUB_TOKEN") or None, gate=gate, bases=bases, cache_dir=cache_dir,
-                   timeout=timeout)
+        # GITHUB_TOKEN goes to GitHub's API, or to a fake of it on this machine (the tests' base override);
+        # an override to any other host would carry the token there, so it gets none.
+        github = bases.get("github", DEFAULT_BASES["github"])
+        token = os.environ.get("GITHUB_TOKEN") or None
+        if github != DEFAULT_BASES["github"] and not _is_loopback(github):
+            token = None
+        return cls(token=token, gate=gate, bases=bases, cache_dir=cache_dir, timeout=timeout)
 
     # -- the source contract -------------------------------------------------------------------
 
