@@ -438,3 +438,12 @@ def test_sigterm_ends_the_run_keeping_its_parts(tmp_path: Path) -> None:
     assert 1 <= len(kept) < 12
     res = run(str(models), out, cards=str(cards), workers=0, quiet=True)
     assert res.reused == len(kept)
+
+
+def test_census_progress_is_one_escaped_line_per_message(capsys: pytest.CaptureFixture[str]) -> None:
+    # A failed part's message can quote a dump row: an id with a newline must not start a workflow command.
+    from openaudit.census.driver import _say
+
+    _say(False, "part 3 failed: ValueError: bad id 'a/b\n::error title=x::pwned'")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\n::error" not in err and "\\n::error" in err

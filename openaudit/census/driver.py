@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from openaudit import textsafe
 from openaudit.census import require
 from openaudit.census.inputs import DumpInput, resolve
 from openaudit.census.partition import READ_MODES, Task, part_is_done, part_name, run_partition
@@ -42,8 +43,9 @@ class CensusResult:
 
 
 def _say(quiet: bool, msg: str) -> None:
+    # A part's failure can quote a dump's row (an id holding a newline and '::error'): one escaped line.
     if not quiet:
-        print(f"census: {msg}", file=sys.stderr, flush=True)
+        print(f"census: {textsafe.line(msg)}", file=sys.stderr, flush=True)
 
 
 def _plan_parts(files: list[Path]) -> list[tuple[Path, int, int]]:
@@ -381,7 +383,7 @@ def run(dump: str | None, outdir: str | os.PathLike[str], *, cards: str | None =
     def done(task: Task, got: dict[str, Any] | BaseException) -> None:
         if isinstance(got, BaseException):
             failed.append(f"{part_name(task.part)}: {type(got).__name__}: {str(got)[:200]}")
-            _say(quiet, f"part {task.part} failed: {type(got).__name__}: {str(got)[:200]}")
+            _say(quiet, f"part {task.part} failed: {type(got).__name__}: {textsafe.line(got, 200)}")
             progress({"rows_planned": rows_of[task.part]})
             return
         for k in totals:
