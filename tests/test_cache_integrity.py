@@ -100,7 +100,7 @@ def test_offline_the_report_says_the_data_came_from_an_unverified_cache(
 def test_a_rewritten_licence_match_in_the_cache_is_not_believed(
     hub: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """identify/ holds askalono's matches by the text's hash: an attacker rewrote them to say a
+    """identify/ holds licence matches by the text's hash: an attacker rewrote them to say a
     non-commercial licence. Entries are sealed with this user's key (openaudit.seal), so a forged
     one is matched again; only one sealed with that key would be believed."""
     from openaudit.licenses import identify
@@ -114,6 +114,8 @@ def test_a_rewritten_licence_match_in_the_cache_is_not_believed(
 
     cache = tmp_path / "cache"
     args = ("org", ORG, "--cache-dir", str(cache), "--processes", "0", "--include", "model-0[012]")
+    identify._match.cache_clear()  # as a new process would start: earlier tests here matched the same texts
+    identify._identify_cached.cache_clear()
     code, first, out = run(monkeypatch, hub.url, *args)
     assert code == 0 and first is not None, out
     before = verdicts(first)
@@ -122,10 +124,10 @@ def test_a_rewritten_licence_match_in_the_cache_is_not_believed(
     assert kept
     entries = {path: json.loads(path.read_text(encoding="utf-8")) for path in kept}
     assert all(set(e) == {"key", "value", "seal"} for e in entries.values())
-    forged = ["CC-BY-NC-4.0", 1.0]
+    forged = ["CC-BY-NC-4.0", 1.0, ""]  # (key, score, added terms)
 
     def rerun() -> dict[str, Any]:
-        identify._askalono.cache_clear()  # this process's own memory of the matches: a new run has none
+        identify._match.cache_clear()  # this process's own memory of the matches: a new run has none
         identify._identify_cached.cache_clear()
         _, again, out = run(monkeypatch, hub.url, *args, "--refresh")
         assert again is not None, out

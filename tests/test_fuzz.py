@@ -37,7 +37,7 @@ N_FRONT_MATTER = 300 * SCALE
 N_LICENSE = 400 * SCALE
 N_CRITERIA = 100 * SCALE
 N_RENDER = 50 * SCALE
-N_LICENSE_TEXT = 20 * SCALE  # askalono costs ~0.5 s per unseen text
+N_LICENSE_TEXT = 20 * SCALE
 
 # ---- strategies -------------------------------------------------------------------------------
 NASTY = st.sampled_from(["<script>alert(1)</script>", "\u202e", "\x00", "\x1b[31m", "[/bold]", "[link=x]",

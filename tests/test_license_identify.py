@@ -37,7 +37,7 @@ def test_corpus_accuracy_is_at_least_the_measured_figure() -> None:
     assert acc >= MEASURED_OVERALL - MARGIN, bad
 
 
-@pytest.mark.parametrize("method", ["known-text", "askalono", "fingerprint"])
+@pytest.mark.parametrize("method", ["known-text", "spdx-similarity", "fingerprint"])
 def test_each_method_does_its_share(method: str) -> None:
     rows = [r for r in _rows() if r.expected_method == method]
     assert rows and license_id.accuracy(rows) >= MEASURED_OVERALL - MARGIN
@@ -51,7 +51,7 @@ def test_held_out_texts_written_by_someone_else() -> None:
     assert license_id.accuracy(rows) >= MEASURED_HELD_OUT - MARGIN
 
 
-def test_fingerprints_win_over_askalono_for_apache_based_ai_licence() -> None:
+def test_fingerprints_win_over_the_matcher_for_apache_based_ai_licence() -> None:
     apache = (ROOT / "tests/license_corpus/apache-2.0.txt").read_text()
     text = "Falcon 2 11B TII License Version 1.0\n\n" + apache
     ident = identify_text(text, "LICENSE")
@@ -104,15 +104,16 @@ def _fresh(text: str) -> tuple[object, str]:
 
 
 @pytest.fixture
-def no_askalono(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """askalono replaced by a recorder that answers nothing: what is identified is identified without it."""
+def no_matcher(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The similarity matcher replaced by a recorder that answers nothing: what is identified is
+    identified without it."""
     from openaudit.licenses import identify
 
     asked: list[str] = []
-    identify._askalono.cache_clear()
-    monkeypatch.setattr(identify, "_askalono_call", lambda text: asked.append(text))
+    identify._match.cache_clear()
+    monkeypatch.setattr(identify, "_match_call", lambda text: asked.append(text))
     yield asked
-    identify._askalono.cache_clear()
+    identify._match.cache_clear()
 
 
 @pytest.mark.parametrize(("name", "text"), [
@@ -127,11 +128,11 @@ def no_askalono(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     ("mit, byte-order mark and CRLF", "\ufeff" + _MIT.replace("\n", "\r\n")),
     ("mit, two holders", "Copyright (c) 2023 A\nCopyright \u00a9 2024 B. All rights reserved.\n" + _MIT),
 ])
-def test_a_verbatim_copy_is_known_without_askalono(no_askalono: list[str], name: str, text: str) -> None:
+def test_a_verbatim_copy_is_known_without_the_matcher(no_matcher: list[str], name: str, text: str) -> None:
     ident, _ = _fresh(text)
     assert ident is not None and ident.method == "known-text" and ident.confidence == 1.0, name
     assert ident.key == ("Apache-2.0" if "apache" in name else "MIT")
-    assert no_askalono == []
+    assert no_matcher == []
 
 
 @pytest.mark.parametrize(("name", "text"), [
@@ -142,10 +143,10 @@ def test_a_verbatim_copy_is_known_without_askalono(no_askalono: list[str], name:
     ("apache, a clause cut", _APACHE.replace("9. Accepting Warranty or Additional Liability.", "")),
     ("apache, stops mid-way", _APACHE[: len(_APACHE) // 2]),
 ])
-def test_any_other_difference_goes_to_askalono(no_askalono: list[str], name: str, text: str) -> None:
+def test_any_other_difference_goes_to_the_matcher(no_matcher: list[str], name: str, text: str) -> None:
     ident, _ = _fresh(text)
     assert ident is None or ident.method != "known-text", name
-    assert len(no_askalono) == 1, "askalono was not asked"
+    assert len(no_matcher) == 1, "the matcher was not asked"
 
 
 def test_apache_without_its_appendix_says_so() -> None:

