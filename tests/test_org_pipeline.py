@@ -66,7 +66,7 @@ def _org_owner_models(owner: str) -> list[str]:
 
 def _in_a_fresh_process(code: str) -> str:
     """Run `code` in a new interpreter, as the CLI runs: worker processes are forked only from a
-    process with no other thread, and this test process has run askalono (two native threads)."""
+    process with no other thread, and this test process may have started pyaskalono's native threads."""
     root = Path(__file__).parent.parent
     env = {**os.environ, "PYTHONPATH": str(root)}
     res = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=root, env=env, capture_output=True,

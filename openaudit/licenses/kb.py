@@ -66,7 +66,7 @@ OWN_PREFIX = "LicenseRef-openaudit-"
 SCANCODE_URL = "https://scancode-licensedb.aboutcode.org/{key}.html"
 SPDX_URL = "https://spdx.org/licenses/{key}.html"
 
-# ScanCode categories → openaudit categories, for keys the YAML does not list (askalono results etc.).
+# ScanCode categories → openaudit categories, for keys the YAML does not list (similarity matches etc.).
 _SCANCODE_CATEGORY: dict[str, str] = {
     "Permissive": "permissive",
     "Public Domain": "public-domain",

@@ -1,8 +1,8 @@
 """A licence file that is a standard licence's own text, told without a matcher.
 
-Most LICENSE files on the Hub are verbatim copies of Apache-2.0 or MIT. askalono identifies them
-too, but pyaskalono 0.2 loads its store (~40 MB) on every call: ~0.2 s of CPU and the bulk of an
-audit's memory, for a text whose answer is known. The knowledge base therefore ships those texts
+Most LICENSE files on the Hub are verbatim copies of Apache-2.0 or MIT. The similarity matcher
+(openaudit.licenses.similarity) identifies them too, at ~1-2 ms (pyaskalono, used before issue 23,
+took ~0.2 s), but only as "nearest SPDX text at 0.99", not as that text. The knowledge base therefore ships those texts
 (criteria/license-texts/, named by an entry's `texts`), and a file equal to one of them is that
 licence at confidence 1.0, method `known-text`.
 
@@ -12,7 +12,7 @@ licence (Apache's appendix and MIT's template have a placeholder where copies pu
 year), nor is a title line the entry lists (copies of MIT put "MIT License", "The MIT License
 (MIT)" or nothing), nor, for Apache-2.0, the appendix after "END OF TERMS AND CONDITIONS" (how to
 apply the licence, which many copies leave out). Any other difference, one word added, removed or
-changed, and the text goes to askalono as before. A notice line that says more than who holds
+changed, and the text goes to the similarity matcher. A notice line that says more than who holds
 the copyright ("Copyright 2024 X. Not for commercial use") is not a notice here: it stays in the
 text, which then differs.
 """
