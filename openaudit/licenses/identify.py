@@ -89,8 +89,17 @@ def _score(c: _Compiled, lines_text: str, flat: str) -> tuple[float, str]:
             score += W_VERSION
             excerpt = excerpt or m.group(0)
             break
-    hits = sum(1 for rx in c.clauses if rx.search(flat))
-    score += W_CLAUSE * min(hits, MAX_CLAUSES)
+    if score + W_CLAUSE * MAX_CLAUSES < FINGERPRINT_ACCEPT:
+        # Neither title nor version: the clauses alone cannot reach acceptance, and a score below it is
+        # never used, so they are not searched (most of the fingerprints' cost on a long text).
+        return score, excerpt
+    hits = 0
+    for rx in c.clauses:
+        if rx.search(flat):
+            hits += 1
+            if hits == MAX_CLAUSES:
+                break
+    score += W_CLAUSE * hits
     return min(score, 1.0), excerpt
 
 
