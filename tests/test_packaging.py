@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 
+BSD = (ROOT / "tests" / "license_corpus" / "bsd-3-clause.txt").read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
@@ -32,7 +35,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contains_data_files(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("openaudit/_criteria/openaudit.yaml", "openaudit/_criteria/flags.yaml",
-                     "openaudit/_criteria/license-texts/Apache-2.0.txt", "openaudit/schema/report.v1.json"):
+                     "openaudit/_criteria/license-texts/Apache-2.0.txt", "openaudit/schema/report.v1.json",
+                     "openaudit/_criteria/license-index/spdx-bigrams.bin"):
         assert required in names, required
     assert any(n.startswith("openaudit/_snapshots/models/meta-llama/Llama-3.1-8B/") for n in names)
     assert not any(n.startswith("tests/") for n in names), "tests are not shipped"
@@ -50,6 +54,10 @@ def test_installed_wheel_loads_criteria_and_runs_the_demo(wheel: Path, tmp_path:
         "kb = load_kb()\n"
         "assert kb.where.startswith('openaudit/_criteria/'), kb.where\n"
         "assert {k for k, _, _ in kb.license_texts} >= {'MIT'}\n"
+        "from openaudit.licenses import identify_text, similarity\n"
+        f"assert str(similarity.index_path()).startswith({str(site)!r}), similarity.index_path()\n"
+        f"ident = identify_text({BSD!r})\n"
+        "assert ident is not None and (ident.key, ident.method) == ('BSD-3-Clause', 'spdx-similarity'), ident\n"
         "from openaudit.cli import bundled_store, FLAGSHIPS\n"
         f"assert str(bundled_store()).startswith({str(site)!r}), bundled_store()\n"
         "from openaudit import api\n"
