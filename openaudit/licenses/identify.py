@@ -230,7 +230,9 @@ def _identify(text: str | None, path: str, kb: KnowledgeBase | None) -> tuple[Id
         return Identification(hit.key, min(hit.confidence, 0.7), hit.method, hit.excerpt,
                               note or "title line only; the full text did not match"), ""
     why = "no known licence text recognised"
-    if guess:
+    if guess is None and similarity.load_index() is None:
+        why += " (the SPDX licence index is missing or stale: only verbatim known texts and titles were read)"
+    elif guess:
         why += f" (nearest SPDX text: {guess[0]} at {guess[1]:.2f}, below {MATCH_ACCEPT})"
     return None, why
 
