@@ -27,10 +27,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from openaudit.errors import ConfigFileError
+from openaudit.vocab import OUTCOMES as OUTCOMES
+from openaudit.vocab import Outcome as Outcome
 from openaudit.yamlfile import load_model
 
-Outcome = Literal["open", "partial", "closed", "unknown", "not-applicable"]
-OUTCOMES: tuple[str, ...] = ("open", "partial", "closed", "unknown", "not-applicable")
 Severity = Literal["error", "warning", "note"]
 PREDICATES = ("has", "lacks", "every", "outcome", "all", "any", "not")
 CONDITIONS = ("eq", "ne", "in", "not_in", "contains", "gte", "gt", "lte", "lt", "matches", "exists", "truthy")

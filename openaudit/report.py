@@ -17,16 +17,17 @@ from openaudit import __version__
 from openaudit.evaluate import Finding
 from openaudit.evidence.model import Evidence
 from openaudit.flags import Flag
+from openaudit.vocab import Status as Status
+from openaudit.vocab import Verdict
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_PATH = Path(__file__).parent / "schema" / "report.v1.json"
 # A saved report read back (`report`, `diff`, --baseline): an organisation of 10,000 models is ~400 MB.
 MAX_REPORT_BYTES = 1024 * 1024 * 1024
-Status = Literal["audited", "incomplete", "skipped"]
 
 
 class DimensionResult(BaseModel):
-    verdict: Literal["open", "partial", "closed", "unknown"]
+    verdict: Verdict
     score: float | None = Field(None, description="0-1; None when every criterion was unknown.")
     rationale: str
     evidence: list[str] = Field(default_factory=list)

@@ -7,8 +7,9 @@ from typing import Literal
 from openaudit.criteria import Profile
 from openaudit.evaluate import Finding, _Env, holds
 from openaudit.report import DimensionResult, FrameworkResult
+from openaudit.vocab import DECIDED
 
-_DECIDED = ("open", "partial", "closed")
+_DECIDED = DECIDED
 UNREADABLE = "unreadable"  # the mark of a rule that is undetermined because an input could not be read
 
 

@@ -17,9 +17,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from openaudit.vocab import DIMENSIONS
+
 KEY_FLAGS = ("open-source-claim", "license-mismatch", "license-inherited", "base-undeclared", "use-restrictions")
 TOP = 20
-DIMENSIONS = ("weights", "code", "data", "license", "documentation")
 
 
 def _q(con: Any, sql: str) -> list[dict[str, Any]]:

@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 from openaudit.evidence.model import Evidence
 from openaudit.render.explain import framework_story, methodology
 from openaudit.render.prose import humanize, license_name, short_license_name
-from openaudit.render.tally import DIMENSIONS, FRAMEWORK_ORDER, tally
+from openaudit.render.tally import tally
 from openaudit.report import DimensionResult, FrameworkResult, Report, Subject
+from openaudit.vocab import DIMENSIONS, FRAMEWORK_ORDER
 
 DIM_LABEL = {"weights": "Weights", "code": "Code", "data": "Training data", "license": "Licence",
              "documentation": "Documentation"}
