@@ -176,9 +176,9 @@ def _deciding(profile: Any, fr: Any) -> list[str] | None:
     if profile is None or not profile.scoring.verdicts:
         return None
     try:
-        from openaudit.evaluate import _Env, holds
+        from openaudit.predicates import Env, holds
 
-        env = _Env(by_kind={}, outcomes=dict(fr.components))
+        env = Env(by_kind={}, outcomes=dict(fr.components))
         for rule in profile.scoring.verdicts:
             if holds(rule.when, env)[0] if rule.when is not None else True:
                 if rule.verdict != fr.verdict:
