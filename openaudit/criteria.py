@@ -30,7 +30,7 @@ from openaudit.predicates import MAX_MATCHED_CHARS as MAX_MATCHED_CHARS
 from openaudit.predicates import MAX_PATTERN_CHARS as MAX_PATTERN_CHARS
 from openaudit.predicates import check_predicate as check_predicate
 from openaudit.predicates import check_regex as check_regex
-from openaudit.predicates import criteria_referenced
+from openaudit.predicates import criteria_referenced, kinds_referenced
 from openaudit.vocab import OUTCOMES as OUTCOMES
 from openaudit.vocab import Outcome as Outcome
 from openaudit.yamlfile import load_model
@@ -190,6 +190,18 @@ def _criteria_by_id(criteria: list[Criterion]) -> dict[str, Criterion]:
     return index
 
 
+def kinds_named(prof: Profile) -> list[tuple[tuple[int | str, ...], str]]:
+    """Every evidence kind the profile names, with the field it is named in, in file order."""
+    named: list[tuple[tuple[int | str, ...], str]] = []
+    for i, c in enumerate(prof.criteria):
+        named += [(("criteria", i, "evidence", j), k) for j, k in enumerate(c.evidence)]
+        for j, r in enumerate(c.rules):
+            named += [(("criteria", i, "rules", j, "if"), k) for k in sorted(kinds_referenced(r.when))]
+    for i, v in enumerate(prof.scoring.verdicts):
+        named += [(("scoring", "verdicts", i, "if"), k) for k in sorted(kinds_referenced(v.when))]
+    return named
+
+
 def criteria_dir() -> Path:
     """The built-in criteria: packaged as openaudit/_criteria in a wheel, criteria/ in a checkout."""
     packaged = resources.files("openaudit").joinpath("_criteria")
@@ -214,7 +226,11 @@ def load_profile_file(path: Path) -> Profile:
     from openaudit.yamlfile import MAX_CONFIG_BYTES
 
     raw = read_capped(path, MAX_CONFIG_BYTES, what="profile file")  # a regular file, capped by bytes read
-    prof = load_model(path, Profile, raw.decode("utf-8", errors="replace"))
+    text = raw.decode("utf-8", errors="replace")
+    prof = load_model(path, Profile, text)
+    from openaudit.evidence.kinds import check_kinds
+
+    check_kinds(path, kinds_named(prof), text)  # a kind no extractor emits is a typo, not "absent"
     return prof.model_copy(update={"path": str(path), "sha256": hashlib.sha256(raw).hexdigest()})
 
 

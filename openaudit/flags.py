@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openaudit.criteria import Severity, criteria_dir
 from openaudit.evidence.model import Evidence
-from openaudit.predicates import Env, check_predicate, holds, index_evidence, rationale
+from openaudit.predicates import Env, check_predicate, holds, index_evidence, kinds_referenced, rationale
 from openaudit.yamlfile import load_model
 
 
@@ -86,7 +86,19 @@ class Flag(BaseModel):
 
 @cache
 def load_flags() -> FlagSet:
-    return load_model(criteria_dir() / "flags.yaml", FlagSet)
+    from openaudit.evidence.kinds import check_kinds
+
+    path = criteria_dir() / "flags.yaml"
+    flags = load_model(path, FlagSet)
+    named: list[tuple[tuple[int | str, ...], str]] = []
+    for i, f in enumerate(flags.flags):
+        preds = [(("flags", i, "when"), f.when), *((("flags", i, "because", j, "when"), b.when)
+                                                   for j, b in enumerate(f.because))]
+        if f.lower is not None:
+            preds.append((("flags", i, "lower", "when"), f.lower.when))
+        named += [(loc, k) for loc, pred in preds for k in sorted(kinds_referenced(pred))]
+    check_kinds(path, named)
+    return flags
 
 
 def evaluate_flags(evidence: list[Evidence], extra: list[Flag] | None = None,

@@ -31,8 +31,9 @@ def test_one_glob_rule_for_include_and_policy_scope() -> None:
     assert id_matches("Org/Llama-3-8B", ["org/llama-*"])  # case is ignored
     assert id_matches("org/Llama-3-8B-GGUF", ["*-gguf"])  # the name alone
     assert not id_matches("org/Llama-3-8B", ["other/*"])
-    report = Report(generated_at=datetime(2025, 1, 1, tzinfo=UTC), subjects=[Subject(repo_id="Org/Tiny-GGUF", source="hub", status="audited"),
-                              Subject(repo_id="org/tiny", source="hub", status="audited")])
+    subjects = [Subject(repo_id="Org/Tiny-GGUF", source="hub", status="audited"),
+                Subject(repo_id="org/tiny", source="hub", status="audited")]
+    report = Report(generated_at=datetime(2025, 1, 1, tzinfo=UTC), subjects=subjects)
     # A policy's scope matches as --include does: a name-only glob leaves out the GGUF export.
     pol = Policy.model_validate({"version": 1, "scope": {"exclude": ["tiny-gguf"]}})
     p = apply_policy(report, pol, date(2025, 1, 1)).policy
