@@ -40,7 +40,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from openaudit.errors import ConfigFileError
-from openaudit.report import Report, Subject
+from openaudit.report import PolicyResult, Report, Subject
 from openaudit.vocab import (
     MOF_RANK,
     OUTCOME_RANK,
@@ -521,7 +521,7 @@ def apply_policy(report: Report, policy: Policy, today: date, baseline: Report |
         "baseline": baseline.generated_at.isoformat() if baseline is not None else None,
         "today": today.isoformat(),
     }
-    return report.model_copy(update={"policy": result})
+    return report.model_copy(update={"policy": PolicyResult.model_validate(result)})
 
 
 def strict_outcome(report: Report) -> Report:
@@ -529,7 +529,7 @@ def strict_outcome(report: Report) -> Report:
     p = report.policy
     if not p or not p.get("expired_waivers") or not p.get("passed"):
         return report
-    return report.model_copy(update={"policy": {**p, "passed": False}})
+    return report.model_copy(update={"policy": p.model_copy(update={"passed": False})})
 
 
 # ---------------------------------------------------------------------------------------------
