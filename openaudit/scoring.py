@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from openaudit.criteria import Profile
 from openaudit.evaluate import Finding
 from openaudit.predicates import Env, holds
 from openaudit.report import DimensionResult, FrameworkResult
-from openaudit.vocab import DECIDED
+from openaudit.vocab import DECIDED, Verdict
 
 _DECIDED = DECIDED
 UNREADABLE = "unreadable"  # the mark of a rule that is undetermined because an input could not be read
 
 
-def _verdict(score: float | None) -> Literal["open", "partial", "closed", "unknown"]:
+def _verdict(score: float | None) -> Verdict:
     if score is None:
         return "unknown"
     if score >= 0.999:
