@@ -294,7 +294,7 @@ def outcome_note(report: Report, most: int = 5) -> str | None:
 def exit_code(report: Report, strict: bool = False) -> ExitCode:
     from openaudit.subjects import summaries
 
-    policy = report.policy or {}
+    policy: Any = report.policy or {}
     states = summaries(report.subjects)
     if any(status == "incomplete" for status, _ in states) and policy.get("fail_on_incomplete", True):
         return ExitCode.INCOMPLETE

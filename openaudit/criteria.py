@@ -1,4 +1,4 @@
-"""Profiles and criteria as data, and the small vocabulary of predicates they may use.
+"""Profiles and criteria as data; the predicates their rules use are in predicates.py.
 
 A profile (criteria/*.yaml) lists criteria. A criterion asks one question and answers it with
 ordered rules: the first rule whose `if` holds gives the outcome and the rationale. A rule's
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -27,124 +26,18 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from openaudit.errors import ConfigFileError
+from openaudit.predicates import MAX_MATCHED_CHARS as MAX_MATCHED_CHARS
+from openaudit.predicates import MAX_PATTERN_CHARS as MAX_PATTERN_CHARS
+from openaudit.predicates import check_predicate as check_predicate
+from openaudit.predicates import check_regex as check_regex
+from openaudit.predicates import criteria_referenced, kinds_referenced
+from openaudit.vocab import OUTCOMES as OUTCOMES
+from openaudit.vocab import Outcome as Outcome
 from openaudit.yamlfile import load_model
 
-Outcome = Literal["open", "partial", "closed", "unknown", "not-applicable"]
-OUTCOMES: tuple[str, ...] = ("open", "partial", "closed", "unknown", "not-applicable")
 Severity = Literal["error", "warning", "note"]
-PREDICATES = ("has", "lacks", "every", "outcome", "all", "any", "not")
-CONDITIONS = ("eq", "ne", "in", "not_in", "contains", "gte", "gt", "lte", "lt", "matches", "exists", "truthy")
 _ID_RE = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"  # pydantic's (Rust) regex: `$` is the end of the text only
-
-
-def _check_cond(cond: Any, where: str) -> None:
-    if isinstance(cond, dict):
-        unknown = set(cond) - set(CONDITIONS)
-        if unknown:
-            raise ValueError(f"unknown condition {sorted(unknown)[0]!r} in {where}; use one of {', '.join(CONDITIONS)}")
-        if "matches" in cond:
-            check_regex(cond["matches"])
-
-
-MAX_PATTERN_CHARS = 500
-MAX_MATCHED_CHARS = 10_000  # evaluate.py: a value is matched on its first this many characters
 MAX_WEIGHT = 1_000_000.0
-
-
-def check_regex(pattern: Any) -> None:
-    """A user's `matches` pattern, or ValueError: it must compile and run in time polynomial in the
-    input, so no quantifier over something that is itself quantified or holds alternatives (`(a+)+`,
-    `(a|aa)*`: catastrophic backtracking), no backreference, at most MAX_PATTERN_CHARS long. The value
-    matched is cut to MAX_MATCHED_CHARS, so what remains is bounded too."""
-    if not isinstance(pattern, str):
-        raise ValueError(f"matches: expected a regular expression (a string), got {type(pattern).__name__}")
-    if len(pattern) > MAX_PATTERN_CHARS:
-        raise ValueError(f"matches: pattern longer than {MAX_PATTERN_CHARS} characters")
-    try:
-        from re import _parser as sre_parse  # type: ignore[attr-defined]
-
-        tree = sre_parse.parse(pattern)
-    except re.error as e:
-        raise ValueError(f"matches: invalid regular expression: {e}") from None
-    except RecursionError:
-        raise ValueError("matches: pattern nested too deeply") from None
-    _check_regex_tree(tree, inside_repeat=False)
-
-
-def _check_regex_tree(tree: Any, inside_repeat: bool) -> None:
-    import re._constants as c
-
-    for op, av in tree:
-        if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
-            _lo, hi, sub = av
-            repeats = hi is c.MAXREPEAT or hi > 1
-            if inside_repeat and repeats:
-                raise ValueError("matches: nested quantifiers (like (a+)+) can take exponential time; rewrite "
-                                 "the pattern without a quantifier inside a quantified group")
-            _check_regex_tree(sub, inside_repeat or repeats)
-        elif op is c.BRANCH:
-            if inside_repeat:
-                raise ValueError("matches: alternatives inside a quantified group (like (a|aa)*) can take "
-                                 "exponential time; rewrite the pattern")
-            for branch in av[1]:
-                _check_regex_tree(branch, inside_repeat)
-        elif op is c.SUBPATTERN:
-            _check_regex_tree(av[-1], inside_repeat)
-        elif op in (c.ASSERT, c.ASSERT_NOT):
-            _check_regex_tree(av[1], inside_repeat)
-        elif op is c.GROUPREF or op is c.GROUPREF_EXISTS:
-            raise ValueError("matches: backreferences are not supported")
-        elif op is getattr(c, "ATOMIC_GROUP", None):
-            _check_regex_tree(av, inside_repeat)
-
-
-def check_predicate(pred: Any, path: str = "if") -> None:
-    """Validate a predicate tree; raises ValueError naming the offending part."""
-    if not isinstance(pred, dict) or len(pred) != 1:
-        raise ValueError(f"{path}: a predicate is a mapping with exactly one of {', '.join(PREDICATES)}")
-    (name, arg), = pred.items()
-    if name not in PREDICATES:
-        raise ValueError(f"{path}: unknown predicate {name!r}; use one of {', '.join(PREDICATES)}")
-    if name in ("all", "any"):
-        if not isinstance(arg, list) or not arg:
-            raise ValueError(f"{path}.{name}: expected a non-empty list of predicates")
-        for i, p in enumerate(arg):
-            check_predicate(p, f"{path}.{name}[{i}]")
-    elif name == "not":
-        check_predicate(arg, f"{path}.not")
-    elif name == "outcome":
-        if not isinstance(arg, dict) or not isinstance(arg.get("criterion"), str):
-            raise ValueError(f"{path}.outcome: expected {{criterion: ID, in: [outcomes]}}")
-        bad = [o for o in arg.get("in", []) if o not in OUTCOMES]
-        if bad:
-            raise ValueError(f"{path}.outcome: unknown outcome {bad[0]!r}")
-    else:
-        if isinstance(arg, str):
-            return
-        if not isinstance(arg, dict) or not isinstance(arg.get("kind"), str):
-            raise ValueError(f"{path}.{name}: expected an evidence kind or {{kind, where, value, min}}")
-        extra = set(arg) - {"kind", "where", "value", "min"}
-        if extra:
-            raise ValueError(f"{path}.{name}: unknown key {sorted(extra)[0]!r}")
-        for field, cond in (arg.get("where") or {}).items():
-            _check_cond(cond, f"{path}.{name}.where.{field}")
-        if "value" in arg:
-            _check_cond(arg["value"], f"{path}.{name}.value")
-
-
-def criteria_referenced(pred: Any) -> set[str]:
-    if not isinstance(pred, dict):
-        return set()
-    out: set[str] = set()
-    for name, arg in pred.items():
-        if name == "outcome" and isinstance(arg, dict):
-            out.add(str(arg.get("criterion")))
-        elif name in ("all", "any") and isinstance(arg, list):
-            for p in arg:
-                out |= criteria_referenced(p)
-        elif name == "not":
-            out |= criteria_referenced(arg)
-    return out
 
 
 def _predicate(v: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -276,7 +169,37 @@ class Profile(BaseModel):
         return self
 
     def criterion(self, cid: str) -> Criterion | None:
-        return next((c for c in self.criteria if c.id == cid), None)
+        return _criteria_by_id(self.criteria).get(cid)
+
+
+# Scoring looks up every finding's criterion: an index per list of criteria, kept with the list (so
+# its id is not reused while the entry lives), and made again for a list it has not seen.
+_BY_ID: dict[int, tuple[list[Criterion], dict[str, Criterion]]] = {}
+
+
+def _criteria_by_id(criteria: list[Criterion]) -> dict[str, Criterion]:
+    hit = _BY_ID.get(id(criteria))
+    if hit is not None and hit[0] is criteria:
+        return hit[1]
+    index: dict[str, Criterion] = {}
+    for c in criteria:
+        index.setdefault(c.id, c)  # the first of a repeated id, as a scan would find it
+    if len(_BY_ID) >= 1000:
+        _BY_ID.clear()
+    _BY_ID[id(criteria)] = (criteria, index)
+    return index
+
+
+def kinds_named(prof: Profile) -> list[tuple[tuple[int | str, ...], str]]:
+    """Every evidence kind the profile names, with the field it is named in, in file order."""
+    named: list[tuple[tuple[int | str, ...], str]] = []
+    for i, c in enumerate(prof.criteria):
+        named += [(("criteria", i, "evidence", j), k) for j, k in enumerate(c.evidence)]
+        for j, r in enumerate(c.rules):
+            named += [(("criteria", i, "rules", j, "if"), k) for k in sorted(kinds_referenced(r.when))]
+    for i, v in enumerate(prof.scoring.verdicts):
+        named += [(("scoring", "verdicts", i, "if"), k) for k in sorted(kinds_referenced(v.when))]
+    return named
 
 
 def criteria_dir() -> Path:
@@ -303,7 +226,11 @@ def load_profile_file(path: Path) -> Profile:
     from openaudit.yamlfile import MAX_CONFIG_BYTES
 
     raw = read_capped(path, MAX_CONFIG_BYTES, what="profile file")  # a regular file, capped by bytes read
-    prof = load_model(path, Profile, raw.decode("utf-8", errors="replace"))
+    text = raw.decode("utf-8", errors="replace")
+    prof = load_model(path, Profile, text)
+    from openaudit.evidence.kinds import check_kinds
+
+    check_kinds(path, kinds_named(prof), text)  # a kind no extractor emits is a typo, not "absent"
     return prof.model_copy(update={"path": str(path), "sha256": hashlib.sha256(raw).hexdigest()})
 
 

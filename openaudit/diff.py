@@ -8,20 +8,14 @@ Every change has a `direction`: `up` (more open), `down` (less open: a regressio
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from openaudit.report import Report, Subject
-
-VERDICT_RANK = {"closed": 0, "partial": 1, "open": 2}
-MOF_RANK = {"none": 0, "III": 1, "II": 2, "I": 3}
-OSAID_RANK = {"likely-fails": 0, "likely-meets": 1}
-EU_RANK = {"likely-not-exempt": 0, "likely-exempt": 1}
-# Licence categories from the knowledge base, most open last; unknown is not ranked.
-LICENSE_RANK = {"non-commercial": 0, "no-derivatives": 0, "use-restricted": 1, "custom-community": 1,
-                "copyleft": 2, "open-data": 2, "permissive": 2, "public-domain": 2}
+from openaudit.vocab import EU_RANK, LICENSE_RANK, MOF_RANK, OSAID_RANK, VERDICT_RANK
 
 
-def _direction(old: Any, new: Any, rank: dict[str, int] | None = None) -> str:
+def _direction(old: Any, new: Any, rank: Mapping[str, int] | None = None) -> str:
     if rank is not None:
         old, new = rank.get(str(old)), rank.get(str(new))
     if isinstance(old, (int, float)) and isinstance(new, (int, float)):

@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from openaudit.criteria import Severity, check_predicate, criteria_dir
-from openaudit.evaluate import _Env, _rationale, holds, index_evidence
+from openaudit.criteria import Severity, criteria_dir
 from openaudit.evidence.model import Evidence
+from openaudit.predicates import Env, check_predicate, holds, index_evidence, kinds_referenced, rationale
 from openaudit.yamlfile import load_model
 
 
@@ -86,13 +86,25 @@ class Flag(BaseModel):
 
 @cache
 def load_flags() -> FlagSet:
-    return load_model(criteria_dir() / "flags.yaml", FlagSet)
+    from openaudit.evidence.kinds import check_kinds
+
+    path = criteria_dir() / "flags.yaml"
+    flags = load_model(path, FlagSet)
+    named: list[tuple[tuple[int | str, ...], str]] = []
+    for i, f in enumerate(flags.flags):
+        preds = [(("flags", i, "when"), f.when), *((("flags", i, "because", j, "when"), b.when)
+                                                   for j, b in enumerate(f.because))]
+        if f.lower is not None:
+            preds.append((("flags", i, "lower", "when"), f.lower.when))
+        named += [(loc, k) for loc, pred in preds for k in sorted(kinds_referenced(pred))]
+    check_kinds(path, named)
+    return flags
 
 
 def evaluate_flags(evidence: list[Evidence], extra: list[Flag] | None = None,
                    outcomes: Mapping[str, str] | None = None) -> list[Flag]:
     """Flags over the evidence; `outcomes` ("profile:CRITERION" -> outcome) for rules that read verdicts."""
-    env = _Env(by_kind=index_evidence(evidence), outcomes=dict(outcomes or {}))
+    env = Env(by_kind=index_evidence(evidence), outcomes=dict(outcomes or {}))
     out = []
     for rule in load_flags().flags:
         ok, used = holds(rule.when, env)
@@ -102,7 +114,7 @@ def evaluate_flags(evidence: list[Evidence], extra: list[Flag] | None = None,
         for b in rule.because:
             held, bused = holds(b.when, env)
             if held:
-                reasons.append(_rationale(b.text, bused).replace(".)", ")"))
+                reasons.append(rationale(b.text, bused).replace(".)", ")"))
                 used = [*used, *bused]
         if rule.because and not reasons:
             continue
@@ -110,7 +122,7 @@ def evaluate_flags(evidence: list[Evidence], extra: list[Flag] | None = None,
         if rule.lower is not None and holds(rule.lower.when, env)[0]:
             severity = rule.lower.severity
         # `{because}` is put in after formatting: evidence text is never read as a template.
-        message = _rationale(rule.message.replace("{because}", "\x00"), used).replace("\x00", "; ".join(reasons))
+        message = rationale(rule.message.replace("{because}", "\x00"), used).replace("\x00", "; ".join(reasons))
         out.append(Flag(id=rule.id, title=rule.title, severity=severity, message=message or rule.title,
                         evidence=list(dict.fromkeys(e.id for e in used))))
     return out + list(extra or [])

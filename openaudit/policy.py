@@ -32,7 +32,6 @@ share it.
 
 from __future__ import annotations
 
-import fnmatch
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
@@ -41,21 +40,23 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from openaudit.errors import ConfigFileError
-from openaudit.report import Report, Subject
+from openaudit.report import PolicyResult, Report, Subject
+from openaudit.vocab import (
+    MOF_RANK,
+    OUTCOME_RANK,
+    VERDICT_RANK,
+    DecidedVerdict,
+    DimensionName,
+    EuVerdict,
+    MofClass,
+    OsaidVerdict,
+)
 
 POLICY_FILES = (".openaudit.yaml", ".openaudit.yml")
 WAIVER_REASONS = ("accepted-risk", "upstream-licence", "false-positive", "data-not-ours", "in-progress")
 WaiverReason = Literal["accepted-risk", "upstream-licence", "false-positive", "data-not-ours", "in-progress"]
-DimensionName = Literal["weights", "code", "data", "license", "documentation"]
-VerdictName = Literal["open", "partial", "closed"]
-MofClass = Literal["III", "II", "I"]
-OsaidVerdict = Literal["likely-meets", "likely-fails", "undetermined"]
-EuVerdict = Literal["likely-exempt", "likely-not-exempt", "undetermined"]
+VerdictName = DecidedVerdict
 EXPIRY_WARNING_DAYS = 14
-
-VERDICT_RANK = {"closed": 0, "partial": 1, "open": 2}
-MOF_RANK = {"none": 0, "III": 1, "II": 2, "I": 3}
-OUTCOME_RANK = {"closed": 0, "partial": 1, "open": 2, "not-applicable": 2}
 
 
 def known_flags() -> set[str]:
@@ -242,8 +243,10 @@ class Policy(BaseModel):
 
 
 def _match(repo_id: str, globs: list[str]) -> bool:
-    rid = repo_id.lower()
-    return any(fnmatch.fnmatchcase(rid, g.lower()) for g in globs)
+    """The same rule as `--include` (selection.id_matches): full id or name alone, ignoring case."""
+    from openaudit.selection import id_matches
+
+    return id_matches(repo_id, globs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -518,7 +521,7 @@ def apply_policy(report: Report, policy: Policy, today: date, baseline: Report |
         "baseline": baseline.generated_at.isoformat() if baseline is not None else None,
         "today": today.isoformat(),
     }
-    return report.model_copy(update={"policy": result})
+    return report.model_copy(update={"policy": PolicyResult.model_validate(result)})
 
 
 def strict_outcome(report: Report) -> Report:
@@ -526,7 +529,7 @@ def strict_outcome(report: Report) -> Report:
     p = report.policy
     if not p or not p.get("expired_waivers") or not p.get("passed"):
         return report
-    return report.model_copy(update={"policy": {**p, "passed": False}})
+    return report.model_copy(update={"policy": p.model_copy(update={"passed": False})})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,16 +17,17 @@ from openaudit import __version__
 from openaudit.evaluate import Finding
 from openaudit.evidence.model import Evidence
 from openaudit.flags import Flag
+from openaudit.vocab import Status as Status
+from openaudit.vocab import Verdict
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: the policy block has a schema (PolicyResult)
 SCHEMA_PATH = Path(__file__).parent / "schema" / "report.v1.json"
 # A saved report read back (`report`, `diff`, --baseline): an organisation of 10,000 models is ~400 MB.
 MAX_REPORT_BYTES = 1024 * 1024 * 1024
-Status = Literal["audited", "incomplete", "skipped"]
 
 
 class DimensionResult(BaseModel):
-    verdict: Literal["open", "partial", "closed", "unknown"]
+    verdict: Verdict
     score: float | None = Field(None, description="0-1; None when every criterion was unknown.")
     rationale: str
     evidence: list[str] = Field(default_factory=list)
@@ -108,13 +109,87 @@ class ProfileRef(BaseModel):
     sha256: str
 
 
+class _KeyAccess(BaseModel):
+    """Readable by key as well as by attribute (`p["passed"]`, `p.get("violations", [])`): the policy
+    block was a plain mapping in schema 1.0, and library users and the CI renderers read it so."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in type(self).model_fields else default
+
+    def keys(self) -> Any:
+        return type(self).model_fields.keys()
+
+    def __contains__(self, key: object) -> bool:
+        return key in type(self).model_fields
+
+
+class WaiverRef(_KeyAccess):
+    """The waiver that covers a violation (by its place in the policy's `waivers`)."""
+
+    index: int
+    reason: str
+    note: str
+    expires: str = Field(description="ISO date.")
+
+
+class Violation(_KeyAccess):
+    """One rule one model fails. It fails the run unless `waived_by` or `baselined`."""
+
+    repo_id: str
+    rule: str = Field(description="min_score, min_verdict.DIM, min_mof_class, osaid, eu_ai_act, criteria.ID, "
+                      "flag:ID, incomplete or regression.FIELD.")
+    detail: str
+    waived_by: WaiverRef | None = None
+    baselined: bool = Field(False, description="The baseline report already failed this rule, no better.")
+
+
+class WaiverEntry(_KeyAccess):
+    index: int
+    models: str
+    target: str
+    reason: str
+    expires: str = Field(description="ISO date.")
+    note: str
+
+
+class UnusedWaiver(_KeyAccess):
+    index: int
+    models: str
+    target: str
+
+
+class PolicyResult(_KeyAccess):
+    """What a policy (`.openaudit.yaml`) decided for this report (openaudit.policy.apply_policy)."""
+
+    file: str = Field(description="The policy file, relative to the working directory when inside it.")
+    passed: bool = Field(description="No violation that is neither waived nor baselined (exit code 1 if not).")
+    strict_failed: bool = Field(description="A waiver has expired: the run fails with --strict.")
+    failed: int
+    violations: list[Violation]
+    waived: int
+    baselined: int
+    expired_waivers: list[WaiverEntry]
+    expiring_waivers: list[WaiverEntry]
+    unused_waivers: list[UnusedWaiver]
+    checked: dict[str, list[str]] = Field(description="repo id -> the rules checked for it.")
+    out_of_scope: list[str]
+    fail_on_incomplete: bool
+    baseline: str | None = Field(None, description="generated_at of the baseline report, if one was given.")
+    today: str = Field(description="ISO date waivers were checked against.")
+
+
 class Report(BaseModel):
     schema_version: str = SCHEMA_VERSION
     tool: ToolInfo = Field(default_factory=ToolInfo)
     profiles: list[ProfileRef] = Field(default_factory=list)
     generated_at: datetime
     subjects: Sequence[Subject] = Field(default_factory=list)
-    policy: dict[str, Any] | None = None
+    policy: PolicyResult | None = None
 
     @field_serializer("subjects")
     def _subjects(self, value: Any) -> list[Subject]:

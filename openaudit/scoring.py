@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from openaudit.criteria import Profile
-from openaudit.evaluate import Finding, _Env, holds
+from openaudit.evaluate import Finding
+from openaudit.predicates import Env, holds
 from openaudit.report import DimensionResult, FrameworkResult
+from openaudit.vocab import DECIDED, Verdict
 
-_DECIDED = ("open", "partial", "closed")
+_DECIDED = DECIDED
 UNREADABLE = "unreadable"  # the mark of a rule that is undetermined because an input could not be read
 
 
-def _verdict(score: float | None) -> Literal["open", "partial", "closed", "unknown"]:
+def _verdict(score: float | None) -> Verdict:
     if score is None:
         return "unknown"
     if score >= 0.999:
@@ -107,7 +107,7 @@ def score_framework(profile: Profile, findings: list[Finding], strict: bool = Fa
     if method == "mof-classes":
         return _mof(profile, findings, base, strict or profile.scoring.strict)
     if method == "verdict-rules":
-        env = _Env(by_kind={}, outcomes={f.criterion: f.outcome for f in findings})
+        env = Env(by_kind={}, outcomes={f.criterion: f.outcome for f in findings})
         for rule in profile.scoring.verdicts:
             ok, _ = holds(rule.when, env)
             if ok:

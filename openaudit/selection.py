@@ -1,7 +1,7 @@
 """Which models a run audits: `--include/--exclude GLOB`, `--since DATE`, `--limit N`.
 
 The same rules for `openaudit org` (listed models) and `openaudit audit` (the ids given): a glob
-matches the full id or the name alone (`*-Instruct*`, `org/Llama-3*`), `--since` keeps models created
+matches the full id or the name alone, ignoring case (`*-Instruct*`, `org/Llama-3*`), `--since` keeps models created
 or modified after the date, and `--limit` keeps the first N in order. Pure: nothing here reads.
 """
 
@@ -33,8 +33,12 @@ def parse_since(text: str | None) -> datetime | None:
 
 
 def id_matches(repo_id: str, patterns: Sequence[str]) -> bool:
-    name = repo_id.split("/", 1)[-1]
-    return any(fnmatch.fnmatchcase(repo_id, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+    """The one glob rule for model ids (`--include/--exclude` and a policy's scope, overrides and
+    waivers): a pattern matches the full id or the name alone, ignoring case (the Hub treats
+    `Org/Model` and `org/model` as one repo)."""
+    rid = repo_id.lower()
+    name = rid.split("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(rid, p.lower()) or fnmatch.fnmatchcase(name, p.lower()) for p in patterns)
 
 
 def chosen_by_globs(repo_id: str, include: Sequence[str], exclude: Sequence[str]) -> bool:

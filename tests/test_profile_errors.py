@@ -59,6 +59,12 @@ CASES = {
                               "criteria.1.rules.0.if", "alternatives inside a quantified group"),
     "infinite-weight": ("weight: 1", "weight: .inf", 24, "criteria.1.weight", "finite number"),
     "huge-weight": ("weight: 1", "weight: 1e308", 24, "criteria.1.weight", "less than or equal to 1000000"),
+    # An evidence kind no extractor emits (a typo) would read as absent on every model: refused.
+    "unknown-kind": ("if: {has: weights.published}", "if: {has: weights.publishd}", 26, "criteria.1.rules.0.if",
+                     "unknown evidence kind 'weights.publishd': no extractor emits it; did you mean "
+                     "'weights.published'"),
+    "unknown-kind-listed": ("weight: 1", "weight: 1\n    evidence: [weights.published, data.datset]", 25,
+                            "criteria.1.evidence.1", "unknown evidence kind 'data.datset'"),
 }
 
 

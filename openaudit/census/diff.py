@@ -9,13 +9,15 @@ removed and changed, regressions and improvements, and how each figure of the su
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from openaudit.diff import EU_RANK, LICENSE_RANK, MOF_RANK, OSAID_RANK, VERDICT_RANK, _direction
+from openaudit.diff import _direction
 from openaudit.errors import UsageError
+from openaudit.vocab import EU_RANK, LICENSE_RANK, MOF_RANK, OSAID_RANK, VERDICT_RANK
 
-FIELDS: list[tuple[str, dict[str, int] | None]] = [
+FIELDS: list[tuple[str, Mapping[str, int] | None]] = [
     ("status", None), ("license_key", None), ("weights", VERDICT_RANK), ("code", VERDICT_RANK),
     ("data", VERDICT_RANK), ("license", VERDICT_RANK), ("documentation", VERDICT_RANK), ("mof", MOF_RANK),
     ("osaid", OSAID_RANK), ("eu_ai_act", EU_RANK),

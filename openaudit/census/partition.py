@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from openaudit.census.rows import snapshot_from_row
 from openaudit.errors import FetchError, InvalidRepoId, RepoNotFound
 from openaudit.snapshot import RepoSnapshot, TextFile, Unreadable, UnreadableFile
+from openaudit.vocab import DIMENSIONS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from openaudit.report import Subject
 
 READ_MODES = ("none", "cards", "licences")
-DIMENSIONS = ("weights", "code", "data", "license", "documentation")
 # Fetch failures that another run may not meet: a part holding one is done again on resume.
 TRANSIENT_KINDS = ("budget", "rate-limited", "network")
 RESULT_COLUMNS: list[tuple[str, str]] = [

@@ -17,9 +17,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from openaudit.vocab import DIMENSIONS, VERDICTS
+
 KEY_FLAGS = ("open-source-claim", "license-mismatch", "license-inherited", "base-undeclared", "use-restrictions")
 TOP = 20
-DIMENSIONS = ("weights", "code", "data", "license", "documentation")
 
 
 def _q(con: Any, sql: str) -> list[dict[str, Any]]:
@@ -159,7 +160,7 @@ def render_markdown(s: dict[str, Any], manifest: dict[str, Any] | None = None) -
             "|---|---:|---:|---:|---:|"]
     for d, vs in s["dimensions"].items():
         out.append(f"| {d} | " + " | ".join(_n(vs.get(v, {}).get("models", 0))
-                                              for v in ("open", "partial", "closed", "unknown")) + " |")
+                                              for v in VERDICTS) + " |")
     for key, title in (("by_models", "models"), ("by_downloads", "downloads")):
         out += ["", f"## Top organisations by {title}", "",
                 "| Organisation | Models | Downloads | Mean score | OSAID likely-meets | Open data | "
@@ -296,7 +297,7 @@ td:first-child,th:first-child{{text-align:left}}h2{{margin-top:2em}}code{{backgr
 <h2>Licence categories</h2>{_bars(cats)}
 <h2>Licence category × OSAID verdict</h2>
 {_stacked(list(matrix.items()), ("likely-meets", "undetermined", "likely-fails", "not audited"))}
-<h2>Dimensions</h2>{_stacked(dims, ("open", "partial", "closed", "unknown", "not audited"))}
+<h2>Dimensions</h2>{_stacked(dims, (*VERDICTS, "not audited"))}
 <h2>Top organisations by models</h2>{org_table("by_models")}
 <h2>Top organisations by downloads</h2>{org_table("by_downloads")}
 {how}

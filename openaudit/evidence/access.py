@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from openaudit.evidence import EvidenceContext
+from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import EvidenceList
 
 # Gate form fields that collect personal data (EU AI Act recitals: access for personal data is a price).
 _PERSONAL_FIELDS = ("name", "email", "date of birth", "country", "affiliation", "job", "phone", "address")
 
 
+@emits("access.gated", "access.personal-data", "access.private", "access.disabled")
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     snap = ctx.snap
     gated = snap.gated()

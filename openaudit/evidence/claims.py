@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from openaudit.evidence import EvidenceContext
+from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import EvidenceList
 
 # Said of the model, not of data, code or a community: "fully open", "an open-source model / LLM /
@@ -43,6 +44,7 @@ def _claim_in(text: str) -> bool:
     return False
 
 
+@emits("claim.open-source")
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     snap = ctx.snap
     name = snap.repo_id.split("/")[-1]

@@ -19,6 +19,7 @@ from typing import Any
 from openaudit.card import Link, ParsedCard
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import git_repo
+from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import EvidenceList
 
 _MODELING_RE = re.compile(r"(^|/)(modeling|modelling|configuration|tokenization)_[\w]+\.py$")
@@ -174,6 +175,7 @@ def classify_repos(card: ParsedCard) -> dict[str, tuple[str, list[str], Link]]:
     return out
 
 
+@emits("code.link", "code.library", "code.inference-file", "code.modeling", "code.training-file")
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     snap = ctx.snap
     names = snap.sibling_names()

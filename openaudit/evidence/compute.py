@@ -24,6 +24,7 @@ from typing import Any
 from openaudit.card import ParsedCard
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import human_count
+from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import Evidence, EvidenceList
 
 SYSTEMIC_RISK_FLOP = 1e25
@@ -180,6 +181,7 @@ def _from_sentences(card: ParsedCard, pattern: str, rxs: list[re.Pattern[str]], 
     return found
 
 
+@emits("weights.parameters")
 def _card_parameters(ctx: EvidenceContext, out: EvidenceList) -> Evidence | None:
     """The parameter count a card's hyper-parameter table states ("| Total Parameters | 6.7B |"), for a
     repo whose weights the API does not count (PyTorch .bin files)."""
@@ -218,6 +220,7 @@ def _is_moe(ctx: EvidenceContext) -> tuple[bool, str]:
     return False, ""
 
 
+@emits("data.tokens")
 def _tokens(ctx: EvidenceContext, name_words: set[str], exact: str, out: EvidenceList) -> Evidence | None:
     card = ctx.card
     found = _from_sentences(card, _TOKENS.pattern, [_TOKENS], name_words, MIN_TRAINING_TOKENS, tokens=True)
@@ -262,6 +265,7 @@ def _active(ctx: EvidenceContext, name_words: set[str], exact: str, total: float
     return None
 
 
+@emits("compute.estimate", "compute.active-parameters", "compute.undisclosed")
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     name = ctx.snap.repo_id.split("/")[-1]
     name_words = _words(name.replace("_", "-"))

@@ -12,6 +12,7 @@ from typing import Any
 from openaudit.card import Link, ParsedCard, Table, parse_card
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import as_list, hf_link
+from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import EvidenceList
 from openaudit.repoid import shown
 from openaudit.snapshot import NOT_CHECKED
@@ -124,6 +125,12 @@ def source_tables(card: ParsedCard) -> list[tuple[Table, list[tuple[str, str, tu
     return found
 
 
+@emits("data.dataset",
+       "data.dataset-invalid",
+       "data.section",
+       "data.source-named",
+       "data.summary-doc",
+       "data.vague")
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     snap = ctx.snap
     for did, via in declared_datasets(ctx.metadata, snap.tags()):
@@ -210,6 +217,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                     summary=f"Training-data summary document: {path}.")
 
 
+@emits("data.undeclared")
 def _undeclared(ctx: EvidenceContext, out: EvidenceList, declared: list[Any],
                 tables: list[tuple[Table, list[tuple[str, str, tuple[Link, ...], int]]]]) -> None:
     """The `datasets:` list is not proof that all data is listed: what the card describes beyond it."""

@@ -8,6 +8,7 @@ from openaudit.card import Link
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import arxiv_id
 from openaudit.evidence.code import family_stem
+from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import EvidenceList
 
 # topic -> heading regex. A card "has" a topic when a heading matches and its section has text.
@@ -56,6 +57,14 @@ _BIB_ARXIV = re.compile(r"(?:eprint\s*=\s*[{\"]?|arXiv:|arxiv\.org/(?:abs|pdf)/)
 _TITLE_CUT = re.compile(r"\s(for|with|on|from|using|via|and)\s", re.IGNORECASE)
 
 
+@emits("docs.card",
+       "docs.card-missing",
+       "docs.card-unreadable",
+       "docs.eval-results",
+       "docs.hardware",
+       "docs.metadata-invalid",
+       "docs.placeholder",
+       "docs.section")
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     snap, card = ctx.snap, ctx.card
     readme_reason = ctx.unreadable_reason("README.md")
@@ -169,6 +178,7 @@ def _own_link(link: Link, block: str, stem: str) -> str | None:
     return None
 
 
+@emits("docs.paper", "docs.tech-report", "docs.paper-pending", "docs.reference")
 def _papers(ctx: EvidenceContext, out: EvidenceList) -> None:
     snap, card = ctx.snap, ctx.card
     stem = family_stem(snap.repo_id.split("/")[-1])

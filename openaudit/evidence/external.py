@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from openaudit.evidence import EvidenceContext
+from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import EvidenceList
 from openaudit.snapshot import ExternalSnapshot
 
@@ -100,6 +101,7 @@ _READ_OR_HUB = re.compile(r"^https?://(?:www\.)?(huggingface\.co|hf\.co|arxiv\.o
 _HOST = re.compile(r"^https?://([^/?#]+)", re.IGNORECASE)
 
 
+@emits("data.external")
 def _unverified_data_links(ctx: EvidenceContext, out: EvidenceList) -> None:
     """Training data linked on a host that is not read (a project site, a cloud bucket, a GitHub release):
     named as "linked, not verified" — neither found nor missing."""
@@ -130,6 +132,7 @@ def _unverified_data_links(ctx: EvidenceContext, out: EvidenceList) -> None:
             break
 
 
+@emits("external.unread")
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     if not ctx.bundle.external and not ctx.bundle.external_errors:
         return
@@ -148,6 +151,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                         "rest on the card's words.")
 
 
+@emits("code.repo", "code.docs")
 def _repo(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> None:
     if ext.status != "ok":
         return  # evidence/code.py reports it on the link itself (code.link role not-found / unavailable)
@@ -213,6 +217,7 @@ def _names_model(text: str, ctx: EvidenceContext) -> bool:
     return len(stem) >= 3 and re.search(rf"\b{re.escape(stem)}", low) is not None
 
 
+@emits("docs.paper", "docs.paper-meta", "docs.paper-missing")
 def _arxiv(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> None:
     if ext.status != "ok":
         out.add("docs.paper-missing", {"arxiv": ext.id, "detail": ext.detail}, source="linked-repo",
@@ -239,6 +244,7 @@ def _arxiv(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> No
                         "model or its family).")
 
 
+@emits("data.external")
 def _zenodo(out: EvidenceList, ext: ExternalSnapshot, key: str) -> None:
     if ext.status != "ok":
         out.add("data.external", {"host": "zenodo", "id": ext.id, "exists": False, "license": None},

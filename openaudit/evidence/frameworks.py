@@ -21,6 +21,7 @@ from openaudit.evidence import EvidenceContext, context_for
 from openaudit.evidence._util import git_repo
 from openaudit.evidence.code import classify_link
 from openaudit.evidence.data import DATA_SECTIONS, VAGUE_RE, declared_datasets, valid_dataset_id
+from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import EvidenceList
 from openaudit.evidence.weights import quantised_formats, weight_files
 from openaudit.snapshot import NOT_CHECKED, RepoSnapshot, SnapshotBundle
@@ -40,6 +41,7 @@ def _card_of(snap: RepoSnapshot) -> tuple[dict[str, Any], Any]:
     return ctx.metadata, ctx.card
 
 
+@emits("data.dataset-code")
 def _dataset_code(ctx: EvidenceContext, out: EvidenceList) -> None:
     seen: set[str] = set()
     for did, _via in declared_datasets(ctx.metadata, ctx.snap.tags()):
@@ -61,6 +63,7 @@ def _dataset_code(ctx: EvidenceContext, out: EvidenceList) -> None:
                     summary=f"The card of dataset {did} links {repo} ({role} code).")
 
 
+@emits("docs.benchmarks")
 def _benchmarks(ctx: EvidenceContext, out: EvidenceList) -> None:
     names: dict[str, int] = {}
     for b in ctx.card.blocks_in(_EVAL_SECTIONS):
@@ -87,6 +90,7 @@ def _benchmarks(ctx: EvidenceContext, out: EvidenceList) -> None:
             summary=f"Evaluated on public benchmarks: {', '.join(listed[:8])}.")
 
 
+@emits("base.model")
 def _base(ctx: EvidenceContext, out: EvidenceList) -> None:
     bases = [e for e in out.items if e.kind == "lineage.base_model" and isinstance(e.value, dict)
              and e.value.get("depth") == 1]

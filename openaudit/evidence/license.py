@@ -3,7 +3,7 @@
 Runs after the lineage extractor: `lineage.base_model` items already in `out.items` say which
 base models the bundle holds, and a base's licence is compared with what the derivative declares.
 
-Kinds emitted (values are small mappings):
+Kinds emitted, each declared with `@emits` on the function that adds it (values are small mappings):
   license.tag              {raw, license, license_name, license_link, key, category, known, reason}
   license.file             {path, key, confidence, method, category, scope[, reason]}
   license.file-unreadable  {path, reason}
@@ -27,6 +27,7 @@ from typing import Any
 
 from openaudit.card import Sentence, parse_card
 from openaudit.evidence import EvidenceContext
+from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import Evidence, EvidenceList
 from openaudit.licenses.describe import describe, restriction_phrase
 from openaudit.licenses.identify import Identification, identify_with_reason
@@ -115,6 +116,7 @@ def _same_key(a: str | None, b: str | None) -> bool:
 
 
 # ------------------------------------------------------------------------------------------ tag
+@emits("license.tag")
 def _tag(ctx: EvidenceContext, out: EvidenceList) -> tuple[TagResolution, Evidence | None]:
     md = ctx.metadata
     lic = md.get("license")
@@ -148,6 +150,7 @@ def _tag(ctx: EvidenceContext, out: EvidenceList) -> tuple[TagResolution, Eviden
 
 
 # ---------------------------------------------------------------------------------------- files
+@emits("license.file", "license.file-unreadable")
 def _files(ctx: EvidenceContext, out: EvidenceList) -> tuple[list[_File], bool]:
     """Identify each readable licence file; record unreadable ones. Returns (files, any listed)."""
     snap = ctx.snap
@@ -231,6 +234,7 @@ def _names_subject(text: str, repo_id: str) -> bool:
     return bool(re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-]|\.\w)", text, re.IGNORECASE))
 
 
+@emits("license.card")
 def _statements(ctx: EvidenceContext, out: EvidenceList, files: list[_File]) -> list[_Statement]:
     card = ctx.card
     if not card.present:
@@ -347,61 +351,117 @@ def _bases(ctx: EvidenceContext, out: EvidenceList) -> list[tuple[str, LicenseFa
 
 
 # ------------------------------------------------------------------------------------- extract
+@dataclass
+class _Read:
+    """What the tag, the licence files and the card say, and which licence governs the weights:
+    read once by `extract`, then each kind of conclusion is drawn from it by its own function."""
+
+    res: TagResolution
+    tag_ev: Evidence | None
+    files: list[_File]
+    files_listed: bool
+    statements: list[_Statement]
+    # The licence that governs the weights, where it was found, and the evidence it rests on.
+    eff: LicenseFacts | None = None
+    origin: str = "none"
+    scope: str = "all"
+    path: str | None = None
+    eff_ev: Evidence | None = None
+    from_base: tuple[str, LicenseFacts, str, Evidence] | None = None
+
+    @property
+    def tag_facts(self) -> LicenseFacts | None:
+        return self.res.facts if self.res.known else None
+
+    @property
+    def weights_files(self) -> list[_File]:
+        return [f for f in self.files if f.scope == "weights" and f.usable]
+
+    @property
+    def all_files(self) -> list[_File]:
+        return [f for f in self.files if f.scope == "all" and f.is_text and f.usable]
+
+    @property
+    def code_files(self) -> list[_File]:
+        return [f for f in self.files if f.scope == "code" and f.usable]
+
+    @property
+    def card_weights(self) -> list[_Statement]:
+        return [s for s in self.statements if s.scope in ("weights", "all")]
+
+    @property
+    def card_code(self) -> list[_Statement]:
+        return [s for s in self.statements if s.scope == "code"]
+
+    @property
+    def anything(self) -> bool:
+        return self.tag_ev is not None or self.files_listed or bool(self.statements)
+
+
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     res, tag_ev = _tag(ctx, out)
     files, files_listed = _files(ctx, out)
-    statements = _statements(ctx, out, files)
+    r = _Read(res, tag_ev, files, files_listed, _statements(ctx, out, files))
+    _governing(ctx, out, r)
+    _effective(ctx, out, r)
+    _unverified(out, r)
+    _code(out, r)
+    _own_restrictions(out, r)
+    _mismatches(out, r)
+    _inherited(ctx, out, r)
+    _file_missing(ctx, out, r)
+    _undecided(ctx, out, r)
 
-    tag_facts = res.facts if res.known else None
-    weights_files = [f for f in files if f.scope == "weights" and f.usable]
-    all_files = [f for f in files if f.scope == "all" and f.is_text and f.usable]
-    code_files = [f for f in files if f.scope == "code" and f.usable]
-    card_weights = [s for s in statements if s.scope in ("weights", "all")]
-    card_code = [s for s in statements if s.scope == "code"]
 
-    # ---- which licence governs the weights
-    eff: LicenseFacts | None = None
-    origin, scope, path, eff_ev = "none", "all", None, None
+def _governing(ctx: EvidenceContext, out: EvidenceList, r: _Read) -> None:
+    """Which licence governs the weights: a weights licence file, else the tag (or a stricter text
+    beside it), else a repository-wide licence file, else the card's prose; one that cannot be
+    decided on its own (a re-upload tagged `other` with no text) takes the licence of the base model
+    it declares or names, when that one is known."""
+    weights_files, all_files, tag_facts = r.weights_files, r.all_files, r.tag_facts
     if weights_files:
         f = weights_files[0]
-        eff, origin, scope, path, eff_ev = f.facts, "file", "weights", f.path, f.evidence
+        r.eff, r.origin, r.scope, r.path, r.eff_ev = f.facts, "file", "weights", f.path, f.evidence
     elif tag_facts is not None:
-        eff, origin, eff_ev = tag_facts, "tag", tag_ev
-        stricter = [f for f in all_files if f.facts and not _same_key(f.ident.key if f.ident else None, res.key)
+        r.eff, r.origin, r.eff_ev = tag_facts, "tag", r.tag_ev
+        stricter = [f for f in all_files if f.facts and not _same_key(f.ident.key if f.ident else None, r.res.key)
                     and more_restrictive(f.facts, tag_facts)]
         if stricter:  # the legal text binds more than the tag claims: report the stricter one
             f = stricter[0]
-            eff, origin, path, eff_ev = f.facts, "file", f.path, f.evidence
+            r.eff, r.origin, r.path, r.eff_ev = f.facts, "file", f.path, f.evidence
     elif all_files:
         f = all_files[0]
-        eff, origin, path, eff_ev = f.facts, "file", f.path, f.evidence
-    elif card_weights:
-        s = card_weights[0]
-        eff, origin, scope, eff_ev = s.facts, "card", ("weights" if s.scope == "weights" else "all"), s.evidence
+        r.eff, r.origin, r.path, r.eff_ev = f.facts, "file", f.path, f.evidence
+    elif r.card_weights:
+        s = r.card_weights[0]
+        r.eff, r.origin, r.scope, r.eff_ev = s.facts, "card", ("weights" if s.scope == "weights" else "all"), s.evidence
+    own_unknown = r.eff is None or r.eff.category == "unknown"
+    if own_unknown and r.anything:
+        r.from_base = next(iter(_bases(ctx, out)), None)
+        if r.from_base is not None:
+            r.eff, r.origin, r.scope, r.path, r.eff_ev = r.from_base[1], "base", "weights", None, r.from_base[3]
 
-    anything = tag_ev is not None or files_listed or bool(statements)
-    # A licence that cannot be decided on its own (a re-upload tagged `other` with no text) takes the
-    # licence of the base model it declares or names, when that one is known.
-    own_unknown = eff is None or eff.category == "unknown"
-    from_base: tuple[str, LicenseFacts, str, Evidence] | None = None
-    if own_unknown and anything:
-        from_base = next(iter(_bases(ctx, out)), None)
-        if from_base is not None:
-            eff, origin, scope, path, eff_ev = from_base[1], "base", "weights", None, from_base[3]
+
+@emits("license.effective")
+def _effective(ctx: EvidenceContext, out: EvidenceList, r: _Read) -> None:
+    """Exactly one item: the licence that governs the weights, or that none could be decided."""
+    eff, from_base = r.eff, r.from_base
     if from_base is not None and eff is not None:
-        value: dict[str, Any] = {**eff.as_value(), "from": "base", "scope": scope, "path": None,
+        value: dict[str, Any] = {**eff.as_value(), "from": "base", "scope": r.scope, "path": None,
                                  "base": from_base[0]}
         summary = (f"Weights licence (taken from the base model {from_base[0]}, because this repository's own "
                    f"licence could not be decided): {describe(eff)}.")
     elif eff is not None:
-        value = {**eff.as_value(), "from": origin, "scope": scope, "path": path}
-        summary = f"Weights licence ({origin}): {describe(eff)}."
+        value = {**eff.as_value(), "from": r.origin, "scope": r.scope, "path": r.path}
+        summary = f"Weights licence ({r.origin}): {describe(eff)}."
     else:
+        anything = r.anything
         value = {"key": None, "name": None, "category": "unknown" if anything else "none", "osi_approved": False,
                  "fsf_libre": False, "open_data": False, "restrictions": [], "user_cap": None, "from": "none",
                  "scope": "all", "path": None}
         summary = ("No licence could be decided for the weights." if anything
                    else "No licence declared: no license tag, no licence file, no licence statement in the card.")
+    eff_ev = r.eff_ev
     if eff_ev is not None:
         out.add("license.effective", value, source=eff_ev.source, pointer=eff_ev.pointer, url=eff_ev.url,
                 summary=summary, confidence=eff_ev.confidence)
@@ -409,7 +469,11 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         out.add("license.effective", value, source=ctx.meta_source(), pointer=ctx.meta_pointer("license"),
                 url=ctx.meta_url("license"), summary=summary, confidence="inferred")
 
-    # ---- the licence text could not be read: what the tag or the card says is not verified by it
+
+@emits("license.unverified")
+def _unverified(out: EvidenceList, r: _Read) -> None:
+    """The licence text could not be read: what the tag or the card says is not verified by it."""
+    eff, origin = r.eff, r.origin
     unread = [e for e in out.items if e.kind == "license.file-unreadable" and isinstance(e.value, dict)
               and e.value.get("reason") != "not-read"
               and _LICENSE_TEXT_RE.match(posixpath.basename(str(e.value.get("path", ""))))]
@@ -424,7 +488,11 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                 + ("; no access token" if u["reason"] == "gated" else "") + f"), and {said}: the terms that bind the "
                 "weights are undetermined.")
 
-    # ---- code licensed separately
+
+@emits("license.code")
+def _code(out: EvidenceList, r: _Read) -> None:
+    """Code licensed separately (a code licence file, or the card's prose about the code)."""
+    code_files, card_code, eff = r.code_files, r.card_code, r.eff
     code_src: tuple[LicenseFacts, str, str | None, Evidence] | None = None
     if code_files and code_files[0].facts:
         code_src = (code_files[0].facts, "file", code_files[0].path, code_files[0].evidence)
@@ -436,16 +504,25 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                                  "path": cpath}, source=cev.source, pointer=cev.pointer, url=cev.url,
                 confidence=cev.confidence, summary=f"Code is licensed separately: {describe(cf)}.")
 
-    # ---- restrictions of the effective licence
+
+@emits("license.restriction")
+def _own_restrictions(out: EvidenceList, r: _Read) -> None:
+    """The restrictions of the licence that governs the weights."""
+    eff, eff_ev = r.eff, r.eff_ev
     if eff is not None:
-        for r in eff.restrictions:
-            out.add("license.restriction", {"restriction": r, "key": eff.key, "inherited": False, "base": None},
+        for x in eff.restrictions:
+            out.add("license.restriction", {"restriction": x, "key": eff.key, "inherited": False, "base": None},
                     source=(eff_ev.source if eff_ev else "api"), pointer=(eff_ev.pointer if eff_ev else "license"),
                     url=eff_ev.url if eff_ev else None, confidence=eff_ev.confidence if eff_ev else "inferred",
-                    summary=f"{eff.key}: {restriction_phrase(r, eff)}.")
+                    summary=f"{eff.key}: {restriction_phrase(x, eff)}.")
 
-    # ---- mismatches on the weights licence
-    code_keys = [f.ident.key for f in code_files if f.ident] + [s.key for s in card_code]
+
+@emits("license.mismatch")
+def _mismatches(out: EvidenceList, r: _Read) -> None:
+    """The tag, a licence file and the card's prose disagree about the weights' licence."""
+    res, tag_facts, card_weights = r.res, r.tag_facts, r.card_weights
+    weights_files, all_files = r.weights_files, r.all_files
+    code_keys = [f.ident.key for f in r.code_files if f.ident] + [s.key for s in r.card_code]
     tag_is_code_licence = tag_facts is not None and any(_same_key(res.key, k) for k in code_keys)
     if tag_facts is not None and not tag_is_code_licence:
         for f in [*weights_files, *all_files]:
@@ -471,13 +548,17 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                             source="card.body", pointer=s.evidence.pointer, url=s.evidence.url,
                             confidence="detected", summary=f"Licence mismatch: {f.path} ({fkey}) vs card ({s.key}).")
 
-    # ---- obligations inherited from base models
-    # What the repository declares (its tag), not what its licence file says: a tag looser than the base's
-    # licence is the open-washing pattern even when LICENSE already carries the base's text.
-    declared = tag_facts if tag_facts is not None else eff
+
+@emits("license.inherited", "license.restriction")
+def _inherited(ctx: EvidenceContext, out: EvidenceList, r: _Read) -> None:
+    """Obligations inherited from base models, each followed by the restrictions it adds. What the
+    repository declares (its tag) is compared, not what its licence file says: a tag looser than the
+    base's licence is the open-washing pattern even when LICENSE already carries the base's text."""
+    eff, from_base = r.eff, r.from_base
+    declared = r.tag_facts if r.tag_facts is not None else eff
     inherited_keys: set[str] = set()
     candidates: list[tuple[str, LicenseFacts, str, Evidence]] = _bases(ctx, out)
-    for s in statements:
+    for s in r.statements:
         if s.scope == "base":
             candidates.append((s.base_name or "upstream model", s.facts, "card", s.evidence))
     for base_id, bfacts, via, bev in candidates:
@@ -498,16 +579,20 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                          f"{declared.key if declared else 'no licence'}"
                          + (f" in its metadata (its licence file already carries {bfacts.key})" if in_file else "")
                          + f" ({describe(bfacts)})."))
-        for r in bfacts.restrictions:
-            if eff is None or r not in eff.restrictions:
-                out.add("license.restriction", {"restriction": r, "key": bfacts.key, "inherited": True,
+        for x in bfacts.restrictions:
+            if eff is None or x not in eff.restrictions:
+                out.add("license.restriction", {"restriction": x, "key": bfacts.key, "inherited": True,
                                                  "base": base_id},
                         source="linked-repo" if via != "card" else "card.body", pointer=bev.pointer, url=bev.url,
                         confidence="inferred", summary=f"Inherited from {base_id} ({bfacts.key}): "
-                                                       f"{restriction_phrase(r, bfacts)}.")
+                                                       f"{restriction_phrase(x, bfacts)}.")
 
-    # ---- declared but no licence file in the repo
-    if tag_ev is not None and res.status not in ("unknown", "invalid"):
+
+@emits("license.file-missing")
+def _file_missing(ctx: EvidenceContext, out: EvidenceList, r: _Read) -> None:
+    """A licence is declared but the repository has no licence file."""
+    res = r.res
+    if r.tag_ev is not None and res.status not in ("unknown", "invalid"):
         known_paths = set(ctx.snap.files) | set(ctx.snap.unreadable) | set(ctx.snap.sibling_names())
         has_text = any(is_license_path(p) and _LICENSE_TEXT_RE.match(posixpath.basename(p)) for p in known_paths)
         if known_paths and not has_text:
@@ -521,17 +606,21 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                        len(res.keys) == 1 else "; its terms cannot be read from the repository." if not standard
                        else "."))
 
-    # ---- nothing decides it
-    if from_base is None and ((eff is None and anything) or (eff is not None and eff.category == "unknown")):
+
+@emits("license.unknown")
+def _undecided(ctx: EvidenceContext, out: EvidenceList, r: _Read) -> None:
+    """Nothing decides the licence: why, from every source that was tried."""
+    eff, res = r.eff, r.res
+    if r.from_base is None and ((eff is None and r.anything) or (eff is not None and eff.category == "unknown")):
         reasons: list[str] = []
-        if tag_ev is not None and not res.known:
+        if r.tag_ev is not None and not res.known:
             reasons.append(res.reason)
         if eff is not None and eff.category == "unknown":
             reasons.append(f"{eff.key}: {eff.notes or 'category not known'}")
         for ev in out.items:
             if ev.kind == "license.file-unreadable" and isinstance(ev.value, dict):
                 reasons.append(f"{ev.value['path']} unreadable ({ev.value['reason']})")
-        reasons += [f"{f.path}: {f.evidence.value.get('reason', 'low confidence')}" for f in files
+        reasons += [f"{f.path}: {f.evidence.value.get('reason', 'low confidence')}" for f in r.files
                     if not f.usable and f.scope != "policy"]
         reason = "; ".join(reasons) or "no licence text or tag could be read"
         out.add("license.unknown", {"reason": reason[:500]}, source=ctx.meta_source(),

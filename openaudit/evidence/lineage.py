@@ -12,6 +12,7 @@ from typing import Any
 from openaudit.card import ParsedCard
 from openaudit.evidence import EvidenceContext, context_for
 from openaudit.evidence._util import as_list, hf_link
+from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import EvidenceList
 from openaudit.repoid import shown, validate_repo_id
 from openaudit.snapshot import NOT_CHECKED, RepoSnapshot, SnapshotBundle
@@ -178,6 +179,13 @@ def _snapshot_bases(snap: RepoSnapshot) -> list[tuple[str, str | None, str]]:
     return declared_bases(context_for(SnapshotBundle(subject=snap)).metadata, snap.tags())
 
 
+@emits("lineage.base_model",
+       "lineage.base-undeclared",
+       "lineage.cycle",
+       "lineage.depth-limit",
+       "lineage.invalid-base",
+       "lineage.missing-base",
+       "lineage.unchecked-base")
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     snap = ctx.snap
     direct = declared_bases(ctx.metadata, snap.tags())

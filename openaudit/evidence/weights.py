@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from openaudit.criteria import criteria_dir
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import human_bytes, human_count
+from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import EvidenceList
 from openaudit.snapshot import is_text_file_of_interest as _TEXT_OF_INTEREST
 from openaudit.yamlfile import load_model
@@ -102,6 +103,14 @@ def unrecognised_binaries(siblings: list[dict[str, Any]]) -> list[dict[str, Any]
     return out
 
 
+@emits("weights.published",
+       "weights.format",
+       "weights.none",
+       "weights.unrecognised",
+       "weights.file-unreadable",
+       "weights.architecture",
+       "weights.parameters",
+       "weights.intermediate")
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     snap = ctx.snap
     by_format = weight_files(snap.siblings())

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from openaudit.card import SafeLoader
 from openaudit.errors import ConfigFileError
+from openaudit.vocab import CATEGORY_RANK as CATEGORY_RANK
 
 Category = Literal[
     "permissive",
@@ -50,18 +51,6 @@ Restriction = Literal[
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 RESTRICTIONS: tuple[str, ...] = Restriction.__args__  # type: ignore[attr-defined]
 
-# How closed a category is, for "more restrictive than" comparisons (unknown is not ranked).
-CATEGORY_RANK: dict[str, int] = {
-    "public-domain": 0,
-    "permissive": 0,
-    "open-data": 0,
-    "copyleft": 1,
-    "custom-community": 3,
-    "use-restricted": 3,
-    "non-commercial": 4,
-    "no-derivatives": 5,
-    "proprietary": 6,
-}
 OWN_PREFIX = "LicenseRef-openaudit-"
 SCANCODE_URL = "https://scancode-licensedb.aboutcode.org/{key}.html"
 SPDX_URL = "https://spdx.org/licenses/{key}.html"

@@ -6,7 +6,7 @@ import re
 from functools import cache
 from typing import Any
 
-from openaudit.report import Report, Subject
+from openaudit.report import Report, Subject, WaiverRef
 
 _README_LINE = re.compile(r"^README\.md(?:#.*)?:L(\d+)")
 
@@ -90,11 +90,10 @@ def hf_uri(s: Subject) -> str:
     return f"hf://{s.repo_id}@{s.revision}" if s.revision else f"hf://{s.repo_id}"
 
 
-def waiver_for(report: Report, repo_id: str, rule: str) -> dict[str, Any] | None:
-    for v in (report.policy or {}).get("violations", []):
-        if v["repo_id"] == repo_id and v["rule"] == rule and v.get("waived_by"):
-            waived: dict[str, Any] = v["waived_by"]
-            return waived
+def waiver_for(report: Report, repo_id: str, rule: str) -> WaiverRef | None:
+    for v in report.policy.violations if report.policy else []:
+        if v.repo_id == repo_id and v.rule == rule and v.waived_by:
+            return v.waived_by
     return None
 
 

@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 from openaudit.render.prose import humanize, join_list
+from openaudit.vocab import DECIDED
 
 _OUTCOME_WORDS = {"open": "open", "partial": "partly open", "closed": "closed", "unknown": "undetermined",
                   "not-applicable": "not applicable"}
@@ -133,7 +134,7 @@ def _mean(fr: Any, profile: Any, names: dict[str, str] | None) -> Story:
     groups: dict[str, list[str]] = {}
     for cid, outcome in fr.components.items():
         groups.setdefault(outcome, []).append(_title(profile, cid))
-    decided = sum(len(groups.get(k, [])) for k in ("open", "partial", "closed"))
+    decided = sum(len(groups.get(k, [])) for k in DECIDED)
     total = decided + len(groups.get("unknown", []))
     values = profile.scoring.values if profile is not None else {"open": 1.0, "partial": 0.5, "closed": 0.0}
     if fr.score is None:
@@ -142,7 +143,7 @@ def _mean(fr: Any, profile: Any, names: dict[str, str] | None) -> Story:
         lead = (f"{fr.score:.0f}%: the mean of {decided} decided parameter{'s' if decided != 1 else ''} of {total} "
                 f"(open {values['open']:g}, partly open {values['partial']:g}, closed {values['closed']:g}).")
     points = []
-    for outcome in ("open", "partial", "closed"):
+    for outcome in DECIDED:
         if groups.get(outcome):
             n = len(groups[outcome])
             points.append(f"{_OUTCOME_WORDS[outcome].capitalize()} ({n}): {join_list(groups[outcome], sep=', ')}.")
@@ -176,9 +177,9 @@ def _deciding(profile: Any, fr: Any) -> list[str] | None:
     if profile is None or not profile.scoring.verdicts:
         return None
     try:
-        from openaudit.evaluate import _Env, holds
+        from openaudit.predicates import Env, holds
 
-        env = _Env(by_kind={}, outcomes=dict(fr.components))
+        env = Env(by_kind={}, outcomes=dict(fr.components))
         for rule in profile.scoring.verdicts:
             if holds(rule.when, env)[0] if rule.when is not None else True:
                 if rule.verdict != fr.verdict:

@@ -102,7 +102,7 @@ def step_summary(report: Report) -> str:
     lines = [head, "", summary_line(report), "",
              "| Model | Revision | Status | Score | MOF | Flags | Policy |", "|---|---|---|---|---|---|---|"]
     fails: dict[str, int] = {}
-    for v in (p or {}).get("violations", []):
+    for v in (p.violations if p else []):
         if not v.get("waived_by") and not v.get("baselined"):
             fails[v["repo_id"]] = fails.get(v["repo_id"], 0) + 1
     for s in report.subjects:
@@ -116,16 +116,16 @@ def step_summary(report: Report) -> str:
         lines.append(f"| {code(s.repo_id)} | {code(revision_label(s))} | {_cell(s.status)} | "
                      f"{'' if s.score is None else f'{s.score:g}'} | {_cell(mof.verdict) if mof else ''} | "
                      f"{_cell(', '.join(f.id for f in s.flags)) or '—'} | {pol} |")
-    failing = [v for v in (p or {}).get("violations", []) if not v.get("waived_by") and not v.get("baselined")]
+    failing = [v for v in (p.violations if p else []) if not v.get("waived_by") and not v.get("baselined")]
     if failing:
         lines += ["", "### Violations", ""]
         lines += [f"- {code(v['repo_id'])} **{_cell(v['rule'])}**: {_cell(v['detail'])}" for v in failing]
-    waived = [v for v in (p or {}).get("violations", []) if v.get("waived_by")]
+    waived = [v for v in (p.violations if p else []) if v.get("waived_by")]
     if waived:
         lines += ["", "### Waived", ""]
         lines += [f"- {code(v['repo_id'])} {_cell(v['rule'])}: {_cell(v['waived_by']['reason'])}, expires "
                   f"{v['waived_by']['expires']}" for v in waived]
-    expired = (p or {}).get("expired_waivers", [])
+    expired = (p.expired_waivers if p else [])
     if expired:
         lines += ["", "### Expired waivers", ""]
         lines += [f"- waiver {w['index']} ({_cell(w['target'])} on {code(w['models'])}) expired {w['expires']}"

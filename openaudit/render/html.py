@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 from openaudit.evidence.model import Evidence
 from openaudit.render.explain import framework_story, methodology
 from openaudit.render.prose import humanize, license_name, short_license_name
-from openaudit.render.tally import DIMENSIONS, FRAMEWORK_ORDER, tally
+from openaudit.render.tally import tally
 from openaudit.report import DimensionResult, FrameworkResult, Report, Subject
+from openaudit.vocab import DIMENSIONS, FRAMEWORK_ORDER, VERDICTS
 
 DIM_LABEL = {"weights": "Weights", "code": "Code", "data": "Training data", "license": "Licence",
              "documentation": "Documentation"}
@@ -383,7 +384,7 @@ def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
     groups: dict[str, list[str]] = {}
     for dv in dims:
         groups.setdefault(dv.verdict, []).append(dv.label.lower())
-    in_short = [(VERDICT_LABEL.get(v, v), groups[v]) for v in ("open", "partial", "closed", "unknown") if v in groups]
+    in_short = [(VERDICT_LABEL.get(v, v), groups[v]) for v in VERDICTS if v in groups]
 
     not_published = []
     seen: set[tuple[str, str]] = set()

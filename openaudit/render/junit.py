@@ -12,17 +12,16 @@ audited is one <testcase name="audit"> with an <error>, as its exit code says.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
 
 from openaudit.render.ci import flag_rules, revision_label
-from openaudit.report import Report, Subject
+from openaudit.report import PolicyResult, Report, Subject
 
 
 def _case(suite: ET.Element, classname: str, name: str) -> ET.Element:
     return ET.SubElement(suite, "testcase", {"classname": classname, "name": name, "time": "0"})
 
 
-def _policy_cases(suite: ET.Element, s: Subject, policy: dict[str, Any]) -> None:
+def _policy_cases(suite: ET.Element, s: Subject, policy: PolicyResult) -> None:
     by_rule = {v["rule"]: v for v in policy.get("violations", []) if v["repo_id"] == s.repo_id}
     rules = policy.get("checked", {}).get(s.repo_id)
     if rules is None:

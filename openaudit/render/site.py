@@ -32,17 +32,13 @@ from openaudit.render.html import (
 )
 from openaudit.render.tally import tally
 from openaudit.report import Report
+from openaudit.vocab import CATEGORY_TONE, VERDICT_SORT_RANK
 
-VERDICT_RANK = {"open": 3, "partial": 2, "unknown": 1, "closed": 0}
 # The leaderboard's dimension columns; the licence dimension's verdict colours the one "Licence" column.
 TABLE_DIMS = ("weights", "code", "data", "documentation")
 DIM_SHORT = {"weights": "Weights", "code": "Code", "data": "Data", "license": "Licence", "documentation": "Docs"}
 VERDICT_SHORT = {"open": "open", "partial": "partial", "closed": "closed", "unknown": "unknown",
                  "not-applicable": "n/a"}
-# Licence categories by how open they are (the knowledge base's ranks), as the verdict colours show them.
-CATEGORY_TONE = {"public-domain": "open", "permissive": "open", "open-data": "open", "copyleft": "open",
-                 "custom-community": "partial", "use-restricted": "partial", "non-commercial": "closed",
-                 "no-derivatives": "closed", "proprietary": "closed"}
 CATEGORY_ORDER = tuple(CATEGORY_TONE)
 
 
@@ -63,8 +59,8 @@ def spread(views: list[SubjectView]) -> list[Bar]:
         counts = Counter(v.dim_by_name[d].verdict for v in judged if d in v.dim_by_name)
         if counts:
             segs = [(k, VERDICT_LABEL.get(k, k), counts[k], FILL.get(k, FILL["unknown"]))
-                    for k in (*VERDICT_RANK, *sorted(set(counts) - set(VERDICT_RANK))) if counts.get(k)]
-            segs.sort(key=lambda x: -VERDICT_RANK.get(x[0], -1))
+                    for k in (*VERDICT_SORT_RANK, *sorted(set(counts) - set(VERDICT_SORT_RANK))) if counts.get(k)]
+            segs.sort(key=lambda x: -VERDICT_SORT_RANK.get(x[0], -1))
             bars.append(Bar(DIM_LABEL[d], segs, sum(counts.values())))
     cats = Counter(v.license["category"] if v.license["name"] else "unknown" for v in judged)
     if cats:
@@ -86,7 +82,7 @@ def render_index(report: Report) -> str:
     flags = sorted({f["id"] for v in views for f in v.flags})
     return environment().get_template("index.html").render(
         views=views, fw_cols=all_framework_columns(views), dims=DIMENSIONS, table_dims=TABLE_DIMS,
-        dim_short=DIM_SHORT, verdict_short=VERDICT_SHORT, rank=VERDICT_RANK, categories=categories, flags=flags,
+        dim_short=DIM_SHORT, verdict_short=VERDICT_SHORT, rank=VERDICT_SORT_RANK, categories=categories, flags=flags,
         flag_words=flag_words, category_tone=CATEGORY_TONE, bars=spread(views), fill=FILL,
         script=SORT_SCRIPT, csp=csp(SORT_SCRIPT), tally=tally([v.subject for v in views]), **_common(report))
 

@@ -13,10 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-DIMENSIONS = ("weights", "code", "data", "license", "documentation")
-FRAMEWORK_ORDER = ("mof", "osaid", "osai-index", "eu-ai-act")
-VERDICT_ORDER = ("open", "partial", "closed", "unknown", "not-applicable")
-STATUS_ORDER = ("audited", "incomplete", "skipped")
+from openaudit.vocab import DIMENSIONS, FRAMEWORK_ORDER, STATUS_ORDER, VERDICT_ORDER
+
 # From this many models on, a comparison is summed up under its table (a few rows speak for themselves).
 TALLY_FROM = 10
 

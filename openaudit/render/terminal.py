@@ -13,8 +13,9 @@ from rich.cells import cell_len
 
 from openaudit.render.ci import revision_label
 from openaudit.render.prose import humanize
-from openaudit.render.tally import DIMENSIONS, FRAMEWORK_ORDER, Tally, framework_label, tally
+from openaudit.render.tally import Tally, framework_label, tally
 from openaudit.report import Report, Subject
+from openaudit.vocab import DIMENSIONS, FRAMEWORK_ORDER
 
 # Short column labels and values: the quick view must fit 120 columns with every framework shown.
 _DIM_LABEL = {"weights": "weights", "code": "code", "data": "data", "license": "licence", "documentation": "docs"}
