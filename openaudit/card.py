@@ -541,14 +541,31 @@ def _needles(pattern: str) -> frozenset[str] | None:
         options: list[frozenset[str] | None] = []
         cur: frozenset[str] | None = frozenset({""})  # the exact strings of the current run of nodes
         broken = False
-        for op, av in items:
-            ex, req = node(op, av)
-            options.append(best(ex, req))  # any one node's needles are the sequence's too
+        text = ""  # plain ASCII characters not yet appended to the run (the common case, done cheaply)
+
+        def extend(ex: frozenset[str] | None) -> None:
+            nonlocal cur, broken
             if ex is not None and cur is not None and len(cur) * len(ex) <= _MAX_NEEDLES:
                 cur = frozenset(a + b for a in cur for b in ex)
+            else:
+                options.append(cur)
+                cur, broken = ex, True
+
+        for op, av in items:
+            if op is c.LITERAL and av < 128:
+                text += chr(av).lower()
                 continue
-            options.append(cur)
-            cur, broken = ex, True
+            if op is c.AT:  # ^, $, \b: zero width
+                continue
+            if text:
+                extend(frozenset({text}))
+                text = ""
+            ex, req = node(op, av)
+            if op is not c.IN:  # any one node's needles are the sequence's too (a character class's
+                options.append(best(ex, req))  # are never better than its run's)
+            extend(ex)
+        if text:
+            extend(frozenset({text}))
         options.append(cur)
         return (None if broken else cur), best(*options)
 
