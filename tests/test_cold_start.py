@@ -37,7 +37,7 @@ def test_one_model_audit_imports_no_process_pool_terminal_view_or_plugins(tmp_pa
         "    code = e.code\n"
         "import os\n"
         "print(code, sorted(m for m in ('multiprocessing', 'rich', 'openaudit.render.terminal', 'tomllib',"
-        " 'importlib.metadata')"
+        " 'importlib.metadata', 'xml.etree.ElementTree')"
         " if m in sys.modules), os.environ.get('PYDANTIC_DISABLE_PLUGINS'), file=sys.stderr)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
