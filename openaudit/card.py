@@ -108,6 +108,7 @@ class ParsedCard:
     _split: list[tuple[str, Block]] | None = field(default=None, repr=False, compare=False)
     _joined: str | None = field(default=None, repr=False, compare=False)
     _folded: tuple[str, list[int]] | None = field(default=None, repr=False, compare=False)
+    _inside: dict[str, dict[int, bool]] = field(default_factory=dict, repr=False, compare=False)
 
     def _structure(self) -> _Structure:
         # Parsed cards are shared between threads (cached by text); two threads may both parse a body
@@ -146,18 +147,25 @@ class ParsedCard:
         rx = re.compile(pattern, re.IGNORECASE)
         return [s for s in self.sections if rx.search(s.heading)]
 
-    def _in_sections(self, rx: re.Pattern[str]) -> dict[Section, bool]:
-        """Whether each section's heading, or an ancestor's, matches (asked once per section, not per block)."""
-        out: dict[Section, bool] = {}
-        for b in self.blocks:
-            if b.section not in out:
-                out[b.section] = any(rx.search(h) for h in b.section.path)
-        return out
+    def _in_sections(self, pattern: str) -> dict[int, bool]:
+        """Whether each section's heading, or an ancestor's, matches (asked once per section, not per
+        block, and once per card for each pattern: extractors ask the same ones). Keyed by the section's
+        id: a Section's hash walks its fields, and a card's sections are distinct objects."""
+        got = self._inside.get(pattern)
+        if got is None:
+            rx = re.compile(pattern, re.IGNORECASE)
+            got = {}
+            for b in self.blocks:
+                key = id(b.section)
+                if key not in got:
+                    got[key] = any(rx.search(h) for h in b.section.path)
+            self._inside[pattern] = got
+        return got
 
     def blocks_in(self, pattern: str) -> list[Block]:
         """Blocks inside any section whose heading (or an ancestor heading) matches."""
-        inside = self._in_sections(re.compile(pattern, re.IGNORECASE))
-        return [b for b in self.blocks if inside[b.section]]
+        inside = self._in_sections(pattern)
+        return [b for b in self.blocks if inside[id(b.section)]]
 
     def sentences(self, pattern: str, within: str | None = None) -> list[Sentence]:
         """Sentences matching a regex, optionally only inside sections matching `within`."""
@@ -179,12 +187,12 @@ class ParsedCard:
         if not picked:
             return []
         rx = re.compile(pattern, re.IGNORECASE)
-        inside = self._in_sections(re.compile(within, re.IGNORECASE)) if within else None
+        inside = self._in_sections(within) if within else None
         split = self._sentences()
         out: list[Sentence] = []
         for k in picked:
             s, b = split[k]
-            if inside is not None and not inside[b.section]:
+            if inside is not None and not inside[id(b.section)]:
                 continue
             if rx.search(s):
                 out.append(Sentence(text=s[:400], line=b.line, section=b.section))
@@ -362,6 +370,12 @@ _NEEDS_INLINE = re.compile(r"[\\`*_&<\[]")
 _LINE_BREAK = re.compile(r"(?<! ) *\n[ \t]*")  # from the first space of a run only: linear
 
 
+# The token types _parse_body reads; the others (paragraph, list, blockquote, hr, html_block ...) only
+# wrap an inline token or say nothing a block keeps.
+_WALKED = frozenset({"heading_open", "fence", "code_block", "table_open", "thead_open", "thead_close", "tr_open",
+                     "table_close", "inline"})
+
+
 def _parse_body(body: str, offset: int) -> _Structure:
     sections: list[Section] = []
     blocks: list[Block] = []
@@ -381,34 +395,37 @@ def _parse_body(body: str, offset: int) -> _Structure:
     table: tuple[int, list[str], list[list[str]], list[int], list[list[tuple[Link, ...]]]] | None = None
     in_head = False
     for tok in tokens:
+        kind = tok.type
+        if kind not in _WALKED:  # paragraphs, lists, blockquotes, hr, html blocks: nothing to keep
+            continue
         line = (tok.map[0] + 1 + offset) if tok.map else 0
-        if tok.type == "heading_open":
+        if kind == "heading_open":
             pending_heading = (int(tok.tag[1]), line)
             continue
-        if tok.type in ("fence", "code_block"):
+        if kind in ("fence", "code_block"):
             fences.append(Fence(text=tok.content[:20_000], line=line, section=current))
             continue
-        if tok.type == "table_open":
+        if kind == "table_open":
             table = (line, [], [], [], [])
             continue
-        if tok.type == "thead_open":
+        if kind == "thead_open":
             in_head = True
             continue
-        if tok.type == "thead_close":
+        if kind == "thead_close":
             in_head = False
             continue
-        if tok.type == "tr_open" and table is not None and not in_head:
+        if kind == "tr_open" and table is not None and not in_head:
             table[2].append([])
             table[3].append(line)
             table[4].append([])
             continue
-        if tok.type == "table_close" and table is not None:
+        if kind == "table_close" and table is not None:
             tables.append(Table(line=table[0], section=current, header=tuple(table[1]),
                                 rows=tuple(tuple(r) for r in table[2]), row_lines=tuple(table[3]),
                                 links=tuple(tuple(r) for r in table[4])))
             table = None
             continue
-        if tok.type != "inline":
+        if kind != "inline":
             continue
         content = tok.content.strip()
         if not content and pending_heading is None:
@@ -488,7 +505,7 @@ def _collect_links(
                 text_parts.append(nxt.content)
             links.append(Link(url=href, text="".join(text_parts).strip(), line=line, section=section))
             seen.add(href)
-    for m in _URL_RE.finditer(content):
+    for m in _URL_RE.finditer(content) if "http" in content else ():  # the pattern starts with http
         url = m.group(0)
         if url not in seen and not any(url in s for s in seen):
             links.append(Link(url=url, text=url, line=line, section=section))
