@@ -10,6 +10,8 @@ line number in the file, so evidence can point at the exact line.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -105,6 +107,8 @@ class ParsedCard:
     _parsed: _Structure | None = field(default=None, repr=False, compare=False)
     _split: list[tuple[str, Block]] | None = field(default=None, repr=False, compare=False)
     _joined: str | None = field(default=None, repr=False, compare=False)
+    _folded: tuple[str, list[int]] | None = field(default=None, repr=False, compare=False)
+    _inside: dict[str, dict[int, bool]] = field(default_factory=dict, repr=False, compare=False)
 
     def _structure(self) -> _Structure:
         # Parsed cards are shared between threads (cached by text); two threads may both parse a body
@@ -143,38 +147,79 @@ class ParsedCard:
         rx = re.compile(pattern, re.IGNORECASE)
         return [s for s in self.sections if rx.search(s.heading)]
 
-    def _in_sections(self, rx: re.Pattern[str]) -> dict[Section, bool]:
-        """Whether each section's heading, or an ancestor's, matches (asked once per section, not per block)."""
-        out: dict[Section, bool] = {}
-        for b in self.blocks:
-            if b.section not in out:
-                out[b.section] = any(rx.search(h) for h in b.section.path)
-        return out
+    def _in_sections(self, pattern: str) -> dict[int, bool]:
+        """Whether each section's heading, or an ancestor's, matches (asked once per section, not per
+        block, and once per card for each pattern: extractors ask the same ones). Keyed by the section's
+        id: a Section's hash walks its fields, and a card's sections are distinct objects."""
+        got = self._inside.get(pattern)
+        if got is None:
+            rx = re.compile(pattern, re.IGNORECASE)
+            got = {}
+            for b in self.blocks:
+                key = id(b.section)
+                if key not in got:
+                    got[key] = any(rx.search(h) for h in b.section.path)
+            self._inside[pattern] = got
+        return got
 
     def blocks_in(self, pattern: str) -> list[Block]:
         """Blocks inside any section whose heading (or an ancestor heading) matches."""
-        inside = self._in_sections(re.compile(pattern, re.IGNORECASE))
-        return [b for b in self.blocks if inside[b.section]]
+        inside = self._in_sections(pattern)
+        return [b for b in self.blocks if inside[id(b.section)]]
 
     def sentences(self, pattern: str, within: str | None = None) -> list[Sentence]:
         """Sentences matching a regex, optionally only inside sections matching `within`."""
-        # One search over all the card's sentences first: most questions match no sentence of most
-        # cards. Joined by newlines and searched with MULTILINE, a sentence that matches alone also
-        # matches here (^ and $ hold at the joins, and a newline is no word character), so a miss
-        # here is a miss everywhere; a hit is then looked for sentence by sentence.
-        if self._joined is None:
-            self._joined = "\n".join(s for s, _ in self._sentences())
-        if not re.search(pattern, self._joined, re.IGNORECASE | re.MULTILINE):
+        needles = _needles(pattern)
+        picked: Sequence[int]
+        if needles is not None:
+            picked = self._candidates(needles)
+        else:
+            # One search over all the card's sentences first: most questions match no sentence of
+            # most cards. Joined by newlines and searched with MULTILINE, a sentence that matches
+            # alone also matches here (^ and $ hold at the joins, and a newline is no word
+            # character), so a miss here is a miss everywhere; a hit is then looked for sentence
+            # by sentence.
+            if self._joined is None:
+                self._joined = "\n".join(s for s, _ in self._sentences())
+            if not re.search(pattern, self._joined, re.IGNORECASE | re.MULTILINE):
+                return []
+            picked = range(len(self._sentences()))
+        if not picked:
             return []
         rx = re.compile(pattern, re.IGNORECASE)
-        inside = self._in_sections(re.compile(within, re.IGNORECASE)) if within else None
+        inside = self._in_sections(within) if within else None
+        split = self._sentences()
         out: list[Sentence] = []
-        for s, b in self._sentences():
-            if inside is not None and not inside[b.section]:
+        for k in picked:
+            s, b = split[k]
+            if inside is not None and not inside[id(b.section)]:
                 continue
             if rx.search(s):
                 out.append(Sentence(text=s[:400], line=b.line, section=b.section))
         return out
+
+    def _candidates(self, needles: frozenset[str]) -> list[int]:
+        """Indexes, in order, of the sentences that contain one of `needles` case-folded (see _needles):
+        every sentence the pattern matches is among them. One `str.find` scan of the card per needle."""
+        if self._folded is None:
+            split = self._sentences()
+            starts: list[int] = []
+            at = 0
+            for s, _ in split:
+                starts.append(at)
+                at += len(s) + 1
+            self._folded = (_fold("\n".join(s for s, _ in split)), starts)
+        folded, starts = self._folded
+        found: set[int] = set()
+        for needle in needles:
+            i = folded.find(needle)
+            while i >= 0:
+                k = bisect_right(starts, i) - 1
+                found.add(k)
+                if k + 1 >= len(starts):
+                    break
+                i = folded.find(needle, starts[k + 1])  # this sentence is in: on to the next one
+        return sorted(found)
 
     def text(self) -> str:
         return "\n".join(b.text for b in self.blocks)
@@ -325,6 +370,12 @@ _NEEDS_INLINE = re.compile(r"[\\`*_&<\[]")
 _LINE_BREAK = re.compile(r"(?<! ) *\n[ \t]*")  # from the first space of a run only: linear
 
 
+# The token types _parse_body reads; the others (paragraph, list, blockquote, hr, html_block ...) only
+# wrap an inline token or say nothing a block keeps.
+_WALKED = frozenset({"heading_open", "fence", "code_block", "table_open", "thead_open", "thead_close", "tr_open",
+                     "table_close", "inline"})
+
+
 def _parse_body(body: str, offset: int) -> _Structure:
     sections: list[Section] = []
     blocks: list[Block] = []
@@ -344,34 +395,37 @@ def _parse_body(body: str, offset: int) -> _Structure:
     table: tuple[int, list[str], list[list[str]], list[int], list[list[tuple[Link, ...]]]] | None = None
     in_head = False
     for tok in tokens:
+        kind = tok.type
+        if kind not in _WALKED:  # paragraphs, lists, blockquotes, hr, html blocks: nothing to keep
+            continue
         line = (tok.map[0] + 1 + offset) if tok.map else 0
-        if tok.type == "heading_open":
+        if kind == "heading_open":
             pending_heading = (int(tok.tag[1]), line)
             continue
-        if tok.type in ("fence", "code_block"):
+        if kind in ("fence", "code_block"):
             fences.append(Fence(text=tok.content[:20_000], line=line, section=current))
             continue
-        if tok.type == "table_open":
+        if kind == "table_open":
             table = (line, [], [], [], [])
             continue
-        if tok.type == "thead_open":
+        if kind == "thead_open":
             in_head = True
             continue
-        if tok.type == "thead_close":
+        if kind == "thead_close":
             in_head = False
             continue
-        if tok.type == "tr_open" and table is not None and not in_head:
+        if kind == "tr_open" and table is not None and not in_head:
             table[2].append([])
             table[3].append(line)
             table[4].append([])
             continue
-        if tok.type == "table_close" and table is not None:
+        if kind == "table_close" and table is not None:
             tables.append(Table(line=table[0], section=current, header=tuple(table[1]),
                                 rows=tuple(tuple(r) for r in table[2]), row_lines=tuple(table[3]),
                                 links=tuple(tuple(r) for r in table[4])))
             table = None
             continue
-        if tok.type != "inline":
+        if kind != "inline":
             continue
         content = tok.content.strip()
         if not content and pending_heading is None:
@@ -451,8 +505,138 @@ def _collect_links(
                 text_parts.append(nxt.content)
             links.append(Link(url=href, text="".join(text_parts).strip(), line=line, section=section))
             seen.add(href)
-    for m in _URL_RE.finditer(content):
+    for m in _URL_RE.finditer(content) if "http" in content else ():  # the pattern starts with http
         url = m.group(0)
         if url not in seen and not any(url in s for s in seen):
             links.append(Link(url=url, text=url, line=line, section=section))
             seen.add(url)
+
+
+# The sentence questions' prefilter. Each pattern is asked with re.IGNORECASE; searching a card for a
+# dozen such patterns costs more than parsing it (no literal prefix speeds a case-blind search). So the
+# parsed pattern gives a set of "needles": lower-case ASCII strings, one of which lies in any text the
+# pattern matches, and the card's sentences are first case-folded once and scanned with `str.find`
+# (memchr-fast); only the sentences holding a needle are searched with the pattern itself. A pattern
+# with no needle (one that can match without any fixed text) is searched as before.
+#
+# Case-folding: under re.IGNORECASE a character matches an ASCII pattern character when both have the
+# same simple lower case, or are one of re's extra equivalences (ı ~ i, ſ ~ s); str.lower() gives the
+# simple lower case of every character except İ (to i + a combining dot, so it is mapped to i first,
+# which also keeps the text's length, so that offsets in the folded text are offsets in the text).
+# tests/test_card.py checks both claims over every code point.
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+_MAX_NEEDLES = 64
+
+
+def _fold(text: str) -> str:
+    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
+
+
+_NeedleInfo = tuple[frozenset[str] | None, frozenset[str] | None]  # (every exact match, or one is within any)
+_needle_cache: dict[str, frozenset[str] | None] = {}
+
+
+def _needles(pattern: str) -> frozenset[str] | None:
+    """Lower-case ASCII strings one of which any match of `pattern` (case-blind) contains; None if unknown."""
+    try:
+        return _needle_cache[pattern]
+    except KeyError:
+        pass
+    try:  # re's own parser (private, stable since 3.11); without it, no prefilter
+        from re import _constants as c
+        from re import _parser  # type: ignore[attr-defined]
+    except ImportError:
+        _needle_cache[pattern] = None
+        return None
+
+    def best(*options: frozenset[str] | None) -> frozenset[str] | None:
+        # Long enough needles first (a 6-letter one is rarely found by chance), then the fewest.
+        useful = [o for o in options if o and "" not in o]
+        return max(useful, key=lambda o: (min(min(map(len, o)), 6), -len(o), min(map(len, o))), default=None)
+
+    def seq(items: Any) -> _NeedleInfo:
+        options: list[frozenset[str] | None] = []
+        cur: frozenset[str] | None = frozenset({""})  # the exact strings of the current run of nodes
+        broken = False
+        text = ""  # plain ASCII characters not yet appended to the run (the common case, done cheaply)
+
+        def extend(ex: frozenset[str] | None) -> None:
+            nonlocal cur, broken
+            if ex is not None and cur is not None and len(cur) * len(ex) <= _MAX_NEEDLES:
+                cur = frozenset(a + b for a in cur for b in ex)
+            else:
+                options.append(cur)
+                cur, broken = ex, True
+
+        for op, av in items:
+            if op is c.LITERAL and av < 128:
+                text += chr(av).lower()
+                continue
+            if op is c.AT:  # ^, $, \b: zero width
+                continue
+            if text:
+                extend(frozenset({text}))
+                text = ""
+            ex, req = node(op, av)
+            if op is not c.IN:  # any one node's needles are the sequence's too (a character class's
+                options.append(best(ex, req))  # are never better than its run's)
+            extend(ex)
+        if text:
+            extend(frozenset({text}))
+        options.append(cur)
+        return (None if broken else cur), best(*options)
+
+    def node(op: Any, av: Any) -> _NeedleInfo:
+        if op is c.LITERAL:
+            ch = chr(av)
+            return (frozenset({ch.lower()}), None) if ch.isascii() else (None, None)
+        if op is c.AT:  # ^, $, \b: zero width
+            return frozenset({""}), None
+        if op is c.SUBPATTERN:
+            return seq(av[-1])
+        if op is c.ATOMIC_GROUP:
+            return seq(av)
+        if op is c.BRANCH:
+            arms = [seq(arm) for arm in av[1]]
+            exacts = [e for e, _ in arms if e is not None]
+            exact = frozenset().union(*exacts) if len(exacts) == len(arms) else None
+            if exact is not None and len(exact) > _MAX_NEEDLES:
+                exact = None
+            each = [best(e, r) for e, r in arms]
+            req = frozenset().union(*each) if all(each) and sum(map(len, each)) <= _MAX_NEEDLES else None  # type: ignore[arg-type]
+            return exact, req
+        if op is c.IN:
+            chars: set[str] = set()
+            for iop, iav in av:
+                if iop is c.LITERAL:
+                    chars.add(chr(iav))
+                elif iop is c.RANGE and iav[1] - iav[0] < 16:
+                    chars.update(map(chr, range(iav[0], iav[1] + 1)))
+                else:
+                    return None, None
+            if not all(ch.isascii() for ch in chars) or len(chars) > 16:
+                return None, None
+            return frozenset(ch.lower() for ch in chars), None
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            lo, hi, sub = av
+            ex, req = seq(sub)
+            if lo == 0:
+                if hi == 1 and ex is not None:
+                    return ex | {""}, None
+                return None, None
+            if lo == hi == 1:
+                return ex, req
+            return None, best(ex, req)
+        return None, None  # any character, a category, a negation, a lookaround, a back-reference
+
+    try:
+        parsed = _parser.parse(pattern, re.IGNORECASE)
+        exact, req = seq(parsed)
+        found = best(exact, req)
+        if found is not None:  # a needle that holds another is never needed
+            found = frozenset(n for n in found if not any(m != n and m in n for m in found))
+    except (re.error, RecursionError, AttributeError, TypeError, ValueError):
+        found = None
+    if len(_needle_cache) < 4096:
+        _needle_cache[pattern] = found
+    return found

@@ -162,3 +162,114 @@ def test_plain_blocks_keep_markdowns_line_joining() -> None:
     # break stay, as markdown-it keeps them. Escapes and entities still go through inline rules.
     card = parse_card("one  \n   two \n\tthree\t\nfour\n\nfish \\& chips\n\nsalt &amp; vinegar\n")
     assert [b.text for b in card.blocks] == ["one two three\t four", "fish & chips", "salt & vinegar"]
+
+
+# The sentence questions are answered through a prefilter (card._needles, card._fold): needles drawn
+# from the parsed pattern, looked for in the case-folded card. These tests hold it to the plain
+# answer: the pattern searched, case-blind, in every sentence.
+
+def _every_code_point() -> list[str]:
+    import sys
+
+    return [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000]
+
+
+def test_case_folding_keeps_every_case_blind_match_of_ascii() -> None:
+    """A character that re.IGNORECASE matches to an ASCII character folds to that character's lower case."""
+    import re
+
+    from openaudit.card import _fold
+
+    ascii_any = re.compile(r"[\x00-\x7f]", re.IGNORECASE)
+    for ch in _every_code_point():
+        folded = _fold(ch)
+        assert len(folded) == 1, hex(ord(ch))  # offsets in the folded card are offsets in the card
+        if folded.isascii():
+            assert re.fullmatch(re.escape(folded), ch, re.IGNORECASE), hex(ord(ch))
+        else:
+            assert not ascii_any.fullmatch(ch), hex(ord(ch))
+    odd = {ch: _fold(ch) for ch in "\u0130\u0131\u017f\u212a"}  # İ ı ſ and the Kelvin sign
+    assert odd == {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
+
+
+def _asked_questions() -> list[tuple[str, str | None]]:
+    """Every (pattern, within) the extractors ask of a card, over the audits of every fixture model."""
+    from pathlib import Path
+
+    from openaudit import card as card_module
+    from openaudit.evidence import collect_evidence
+    from openaudit.snapshot import SnapshotBundle
+    from openaudit.sources.store import StoreSource
+
+    store = Path(__file__).parent / "store"
+    src = StoreSource(store)
+    asked: list[tuple[str, str | None]] = []
+    original = card_module.ParsedCard.sentences
+
+    def spy(self, pattern, within=None):  # type: ignore[no-untyped-def]
+        asked.append((pattern, within))
+        return original(self, pattern, within)
+
+    card_module.ParsedCard.sentences = spy  # type: ignore[method-assign]
+    try:
+        for d in sorted((store / "models").glob("*/*")):
+            collect_evidence(SnapshotBundle(subject=src.model(f"{d.parent.name}/{d.name}")))
+    finally:
+        card_module.ParsedCard.sentences = original  # type: ignore[method-assign]
+    return list(dict.fromkeys(asked))
+
+
+def _plain_answer(card, pattern: str, within: str | None) -> list[tuple[str, int, str]]:  # type: ignore[no-untyped-def]
+    import re
+
+    from openaudit.card import _SENTENCE_SPLIT
+
+    rx, win = re.compile(pattern, re.IGNORECASE), re.compile(within, re.IGNORECASE) if within else None
+    out = []
+    for b in card.blocks:
+        if win is not None and not any(win.search(h) for h in b.section.path):
+            continue
+        out += [(s.strip()[:400], b.line, b.section.heading) for s in _SENTENCE_SPLIT.split(b.text)
+                if rx.search(s.strip())]
+    return out
+
+
+HOSTILE_CASES = """# LİCENSE
+
+Thiſ model iſ ſubject to the LICENSE; it was fine-tuned from Meta's model on 8 H100 GPUs.
+
+## Traİning data
+
+It waſ trained on a new mıx of publicly avaılable data, 2 TRİLLİON tokens. Not released. The paper is comİng soon.
+"""
+
+
+def test_sentence_prefilter_gives_the_plain_answer_on_every_fixture_card() -> None:
+    from pathlib import Path
+
+    from openaudit.card import _needles
+
+    questions = _asked_questions()
+    assert len(questions) > 10
+    assert sum(_needles(p) is not None for p, _ in questions) > len(questions) // 2  # the prefilter is used
+    here = Path(__file__).parent
+    texts = [p.read_text(encoding="utf-8") for p in sorted((here / "store_build" / "texts").rglob("*.md"))]
+    texts += [p.read_text(encoding="utf-8", errors="replace") for p in sorted((here / "store").rglob("README.md"))]
+    texts.append(HOSTILE_CASES)
+    hits = 0
+    for text in texts:
+        card = parse_card(text)
+        for pattern, within in questions:
+            got = [(s.text, s.line, s.section.heading) for s in card.sentences(pattern, within)]
+            assert got == _plain_answer(card, pattern, within), (pattern, within, text[:80])
+            hits += len(got)
+    assert hits > 500
+
+
+def test_sentence_questions_see_through_odd_letter_cases() -> None:
+    card = parse_card(HOSTILE_CASES)
+    assert [s.text for s in card.sentences(r"subject to|licen[cs]ed under")] == [
+        "Thiſ model iſ ſubject to the LICENSE; it was fine-tuned from Meta's model on 8 H100 GPUs."]
+    assert len(card.sentences(r"publicly available (online )?data", within="training")) == 1
+    assert card.sentences(r"trillion tokens")
+    assert card.sentences(r"\bpaper\b[^.\n]{0,30}\b(coming soon|forthcoming)")

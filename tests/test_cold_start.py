@@ -36,7 +36,8 @@ def test_one_model_audit_imports_no_process_pool_terminal_view_or_plugins(tmp_pa
         "except SystemExit as e:\n"
         "    code = e.code\n"
         "import os\n"
-        "print(code, sorted(m for m in ('multiprocessing', 'rich', 'openaudit.render.terminal', 'tomllib')"
+        "print(code, sorted(m for m in ('multiprocessing', 'rich', 'openaudit.render.terminal', 'tomllib',"
+        " 'importlib.metadata', 'xml.etree.ElementTree')"
         " if m in sys.modules), os.environ.get('PYDANTIC_DISABLE_PLUGINS'), file=sys.stderr)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
@@ -50,3 +51,44 @@ def test_one_model_audit_imports_no_process_pool_terminal_view_or_plugins(tmp_pa
     assert last == expected, res.stderr[-2000:]
     report = json.loads(out.read_text(encoding="utf-8"))
     assert [(s["repo_id"], s["status"]) for s in report["subjects"]] == [("deepseek-ai/DeepSeek-R1", "audited")]
+
+
+def test_plugins_are_still_loaded_when_the_user_enables_them(tmp_path: Path) -> None:
+    """The stand-in for pydantic's plugin loader is used only when every plugin is disabled; a user who
+    sets PYDANTIC_DISABLE_PLUGINS otherwise gets pydantic's own loader (and the audit is the same)."""
+    out = tmp_path / "r.json"
+    probe = (
+        "import sys, runpy\n"
+        f"sys.argv = ['openaudit', 'audit', 'deepseek-ai/DeepSeek-R1', '--snapshots', {str(STORE)!r}, "
+        f"'-f', 'json', '-o', {str(out)!r}]\n"
+        "try:\n"
+        "    runpy.run_module('openaudit', run_name='__main__')\n"
+        "except SystemExit as e:\n"
+        "    code = e.code\n"
+        "loader = sys.modules['pydantic.plugin._loader']\n"
+        "print(code, 'importlib.metadata' in sys.modules, hasattr(loader, 'entry_points'), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "PYDANTIC_DISABLE_PLUGINS": "some-plugin"}
+    res = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert res.stderr.strip().splitlines()[-1] == "0 True True", res.stderr[-2000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert [(s["repo_id"], s["status"]) for s in report["subjects"]] == [("deepseek-ai/DeepSeek-R1", "audited")]
+
+
+def test_the_plugin_loader_stand_in_answers_like_the_real_one() -> None:
+    probe = (
+        "import sys, types\n"
+        "from openaudit.__main__ import _no_plugin_loader\n"
+        "_no_plugin_loader()\n"
+        "from pydantic import BaseModel\n"
+        "class M(BaseModel):\n"
+        "    x: int\n"
+        "from pydantic.plugin._loader import get_plugins\n"
+        "stub = sys.modules['pydantic.plugin._loader']\n"
+        "print(M(x=1).x, list(get_plugins()), 'importlib.metadata' in sys.modules, file=sys.stderr)\n"
+        "print(stub.PYDANTIC_ENTRY_POINT_GROUP, file=sys.stderr)\n"  # another name: the real module
+    )
+    res = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYDANTIC_DISABLE_PLUGINS": "__all__"},
+                         capture_output=True, text=True, timeout=60)
+    assert res.stderr.strip().splitlines()[-2:] == ["1 [] False", "pydantic"], res.stderr[-2000:]

@@ -44,7 +44,7 @@ class WeightFormats(BaseModel):
 
     def format_of(self, lower: str) -> _FormatRule | None:
         for rule in self.formats:
-            if (not rule.contains or rule.contains in lower) and any(lower.endswith(x) for x in rule.suffixes):
+            if (not rule.contains or rule.contains in lower) and lower.endswith(tuple(rule.suffixes)):
                 return rule
         return None
 
