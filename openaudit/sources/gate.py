@@ -177,6 +177,7 @@ class RequestGate:
         self._queued = 0  # threads waiting for the concurrency limit
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # a window told more, or a request answered
+        self._slot_free = threading.Condition(self._lock)  # fewer in flight than the limit
         self._paused: dict[str, float] = {}
         self._windows: dict[str, _Window] = {}
         self.sent = 0
@@ -211,10 +212,11 @@ class RequestGate:
         finally:
             with self._lock:
                 window.in_flight -= 1
+                self._changed.notify_all()
                 if answered:  # a failed request's time (a timeout, a reset) says nothing of the Hub's pace
                     now = time.monotonic()
                     self.control.answered(bucket, now - started, self._queued > 0, now)
-            self._give_slot()
+                self._give_slot_locked()
 
     def _take_slot(self) -> None:
         """One of the `control.limit` requests in flight (the limit may change while this waits)."""
@@ -222,15 +224,20 @@ class RequestGate:
             self._queued += 1
             try:
                 while self._active >= self.control.limit:
-                    self._changed.wait(timeout=1.0)
+                    self._slot_free.wait(timeout=1.0)
             finally:
                 self._queued -= 1
             self._active += 1
 
     def _give_slot(self) -> None:
         with self._lock:
-            self._active -= 1
-            self._changed.notify_all()
+            self._give_slot_locked()
+
+    def _give_slot_locked(self) -> None:
+        # As many waiters woken as there are free slots (the limit may have grown), not all of them:
+        # at 32 threads, waking every one at each answer cost more CPU than the answers.
+        self._active -= 1
+        self._slot_free.notify(max(1, self.control.limit - self._active))
 
     def throttled(self) -> None:
         """The Hub answered 429: fewer requests in flight from now on (when not fixed by --jobs)."""
