@@ -20,8 +20,8 @@ How many requests are in flight at once is a fixed ``--jobs N`` when the user gi
 :class:`Concurrency` adapts it (``RequestGate(None)``): from 8, one more every quarter-limit of
 answers while more requests wait than are let through, up to 32, as long as the windows the Hub
 tells of are far from spent (at least half their quota left) and latency holds (under 1.5x the
-lowest seen); fewer when a window is near spent (under a quarter left), latency has more than
-doubled, or a 429 comes (half, and no growth for a while).
+lowest seen); fewer when a window is near spent (under a quarter left), latency has passed 2.5x
+the lowest, or a 429 comes (half, and no growth for a while).
 """
 
 from __future__ import annotations
@@ -234,8 +234,8 @@ class RequestGate:
             self._give_slot_locked()
 
     def _give_slot_locked(self) -> None:
-        # As many waiters woken as there are free slots (the limit may have grown), not all of them:
-        # at 32 threads, waking every one at each answer cost more CPU than the answers.
+        # As many waiters woken as there are free slots (the limit may have grown), as a semaphore
+        # would: not every one of up to 32 threads at each answer, to find the slot taken.
         self._active -= 1
         self._slot_free.notify(max(1, self.control.limit - self._active))
 
