@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from openaudit.sources.gate import RequestGate
+from openaudit.sources.gate import Concurrency, RequestGate
 
 SPENT = {"RateLimit": '"resolvers";r=0;t=1'}  # a 200 (or 429) saying: none left, reset in 1 s
 
@@ -180,8 +180,6 @@ def test_a_hub_that_sends_no_ratelimit_header_is_held_by_jobs_only() -> None:
 
 
 # ---- how many in flight: fixed by --jobs, else adapted (Concurrency) -------------------------------
-from openaudit.sources.gate import Concurrency  # noqa: E402
-
 RTT = 0.05  # the fake Hub's latency in the benchmarks
 
 
