@@ -253,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", type=int, default=200)
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--rate-limit", default=None, help="N/SECONDS per bucket, passed to fakehub")
-    ap.add_argument("--jobs", type=int, default=8)
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="passed to openaudit as --jobs N; by default not passed (each tree's own default)")
     ap.add_argument("--depth", default="full", choices=["metadata", "card", "full"])
     ap.add_argument("--skip-naive", action="store_true")
     ap.add_argument("--format", dest="also", default=None, metavar="F",
@@ -302,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
                         before = len(hub.lines())
                         out = tmp / f"{label}-{command}-{phase}.json"
                         cmd = [sys.executable, "-m", "openaudit", command, *targets, "--cache-dir", str(cache),
-                               "--jobs", str(a.jobs), "--depth", a.depth, "-q", "-f", "json", "-o", str(out)]
+                               *(["--jobs", str(a.jobs)] if a.jobs is not None else []),
+                               "--depth", a.depth, "-q", "-f", "json", "-o", str(out)]
                         if a.also:
                             cmd += ["-f", a.also, "-o", str(out.with_suffix(f".{a.also}"))]
                         # From the temp dir: `python -m` puts the working directory first on sys.path.
@@ -344,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
             merged.append(med)
         rows = merged + [r for r in rows if r["run"].startswith("naive")]
     title = (f"N={n} models, latency {a.latency_ms:g} ms, rate limit {a.rate_limit or 'none'}, "
-             f"--jobs {a.jobs}, --depth {a.depth}" + (f", also -f {a.also}" if a.also else ""))
+             f"--jobs {a.jobs or 'default'}, --depth {a.depth}" + (f", also -f {a.also}" if a.also else ""))
     print(f"\n{title}\n")
     print("| run | API req/model | file req/model | total req/model | 429s | wall s | speed-up vs naive "
           "| CPU s | peak RSS MB | models lost | exit |")

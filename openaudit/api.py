@@ -713,9 +713,9 @@ def _in_threads(fn: Callable[[Any], T], items: Sequence[Any], jobs: int) -> list
 ORG_DEPTHS = ("metadata", "card", "full")
 
 
-def _check_run_options(jobs: int, limit: int | None, max_requests: int | None, depth: str) -> Depth:
+def _check_run_options(jobs: int | None, limit: int | None, max_requests: int | None, depth: str) -> Depth:
     """The options `audit` and `org` share, checked before anything is read: a usage error naming the value."""
-    if jobs < 1:
+    if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs must be at least 1; got {jobs}")
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1; got {limit}")
@@ -746,7 +746,7 @@ def audit_org(
     profiles: Sequence[str] | None = None,
     token: str | None = None,
     strict: bool = False,
-    jobs: int = 8,
+    jobs: int | None = None,
     depth: str = "full",
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
@@ -769,7 +769,8 @@ def audit_org(
     `depth`: metadata (the listing only), card (+ README), full (+ licence files, datasets, base models).
     With `snapshots`, the organisation is the store's owner folder. Every listed model is in the
     report: what could not be fetched (budget spent, rate limited, offline and not cached) is an
-    `incomplete` or `skipped` subject with its reason.
+    `incomplete` or `skipped` subject with its reason. `jobs`: at most that many requests in flight;
+    None: adapted to the Hub's RateLimit headers and latency (openaudit.sources.gate.Concurrency).
 
     Audits run in `processes` worker processes (default: one per core, see openaudit.workers; 0: one
     thread). The report's `subjects` is a packed, read-only `SubjectStore` (openaudit.subjects): an
@@ -785,6 +786,7 @@ def audit_org(
     from openaudit.repoid import validate_owner
     from openaudit.selection import parse_since, select_models
     from openaudit.sources.bulk import INVALID_ITEM, BulkHubSource, CachedSource, RequestGate
+    from openaudit.sources.gate import Concurrency
     from openaudit.sources.hub import token_in_use
     from openaudit.sources.store import StoreSource
 
@@ -819,8 +821,8 @@ def audit_org(
                                      "run once without --offline first")
             listed = rows
         else:
-            hub = BulkHubSource(endpoint=endpoint, token=token, timeout=timeout, workers=jobs,
-                                gate=RequestGate(jobs, max_requests))
+            gate = RequestGate(jobs, max_requests)  # jobs None: in flight as the Hub's pace allows
+            hub = BulkHubSource(endpoint=endpoint, token=token, timeout=timeout, workers=gate.jobs, gate=gate)
             listed = []
             failed: list[BaseException] = []
             notes: list[str] = []
@@ -930,7 +932,8 @@ def audit_org(
     # Licence matches are kept in the cache (cache/identify): the next run does not match them again.
     memo_dir = cache.root / "identify" if cache is not None else None
     with Auditors(audit_packed, profs, strict, processes, warm_up=warm_up, memo_dir=memo_dir) as auditors:
-        packed = _pipeline(chosen, named, fetch_one, link, auditors, jobs, lambda: tick(f"auditing {org}"))
+        threads = hub.gate.jobs if hub is not None else jobs or Concurrency.START
+        packed = _pipeline(chosen, named, fetch_one, link, auditors, threads, lambda: tick(f"auditing {org}"))
     subjects = SubjectStore(packed)
     for s in extra:
         subjects.append(s)

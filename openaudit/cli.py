@@ -489,7 +489,8 @@ def org(
     since: Annotated[str | None, typer.Option("--since", help="Only models created or modified after DATE "
                                               "(ISO, e.g. 2024-06-01).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="At most N models (listing order).")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Concurrent requests.")] = 8,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Concurrent requests, fixed (default: adapted "
+                                             "to the Hub's rate limit and latency, 8 to start, at most 32).")] = None,
     depth: Annotated[str, typer.Option("--depth", help="metadata (listing only), card (+ README), "
                                        "full (+ licence files, datasets, base models).")] = "full",
     cache_dir: CacheDirOpt = None,

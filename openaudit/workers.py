@@ -39,7 +39,7 @@ from openaudit.snapshot import SnapshotBundle
 from openaudit.sources.store import atomic_write
 
 AuditFn = Callable[..., Any]  # fn(bundle, profiles, strict, *args) -> a picklable result
-MAX_PROCESSES = 4  # beyond this, pickling and the parent's reads are the limit, not the audits
+MAX_PROCESSES = 16  # beyond this, pickling and the parent's reads are the limit, not the audits
 
 # Set in each worker process before its first task (inherited through fork, never pickled).
 _WORKER: tuple[AuditFn, Sequence[Profile], bool] | None = None
@@ -202,10 +202,9 @@ def _run_in_worker(bundle: SnapshotBundle, *args: Any) -> Any:
 
 
 def available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        return os.cpu_count() or 1
+    from openaudit.cores import available_cores  # affinity, within the cgroup's CPU quota
+
+    return available_cores()
 
 
 def os_thread_count() -> int:
@@ -230,9 +229,10 @@ def can_fork() -> bool:
 
 
 def default_processes() -> int:
-    """Worker processes for audits: one per core (at most MAX_PROCESSES); 0 (a thread) on one core."""
+    """Worker processes for audits: one per core up to 4, one core left to the parent's reads beyond
+    (at most MAX_PROCESSES); 0 (a thread) on one core."""
     cpus = available_cpus()
-    return 0 if cpus < 2 else min(cpus, MAX_PROCESSES)
+    return 0 if cpus < 2 else min(cpus if cpus <= 4 else cpus - 1, MAX_PROCESSES)
 
 
 def settle_threads(before: int, timeout: float = 1.0) -> None:

@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from openaudit.sources.gate import RequestGate
+from openaudit.sources.gate import Concurrency, RequestGate
 
 SPENT = {"RateLimit": '"resolvers";r=0;t=1'}  # a 200 (or 429) saying: none left, reset in 1 s
 
@@ -177,3 +177,134 @@ def test_a_hub_that_sends_no_ratelimit_header_is_held_by_jobs_only() -> None:
     for t in threads:
         t.join(10)
     assert len(entered) == 5 and gate.sent == 5
+
+
+# ---- how many in flight: fixed by --jobs, else adapted (Concurrency) -------------------------------
+RTT = 0.05  # the fake Hub's latency in the benchmarks
+
+
+def _answers(c: Concurrency, n: int, now: float, latency: float = RTT, waiting: bool = True,
+             bucket: str = "resolvers") -> float:
+    """`n` answers, one round trip apart each `c.limit` of them; returns the time after the last."""
+    for i in range(n):
+        c.answered(bucket, latency, waiting, now)
+        if (i + 1) % max(1, c.limit) == 0:
+            now += latency
+    return now
+
+
+def _far(c: Concurrency, now: float, bucket: str = "resolvers") -> None:
+    c.window(bucket, 900, 1000, now + 60, now)
+
+
+def test_a_window_far_from_spent_lets_more_requests_in_flight_up_to_the_ceiling_and_no_further() -> None:
+    c = Concurrency()
+    assert c.limit == Concurrency.START
+    now = 0.0
+    _far(c, now)
+    now = _answers(c, 40, now)
+    assert Concurrency.START < c.limit < Concurrency.CEILING  # grows, step by step
+    for _ in range(50):
+        _far(c, now)
+        now = _answers(c, 50, now)
+    assert c.limit == Concurrency.CEILING
+
+
+def test_no_growth_while_the_limit_is_not_what_holds_requests_back() -> None:
+    """A run that never has more requests waiting than the limit lets through does not raise it: a
+    larger limit would not be used, and would be a burst later."""
+    c = Concurrency()
+    _answers(c, 500, 0.0, waiting=False)
+    assert c.limit == Concurrency.START
+
+
+def test_a_window_near_spent_means_fewer_in_flight_but_never_none() -> None:
+    c = Concurrency(start=24)
+    now = 0.0
+    c.window("resolvers", 400, 1000, now + 60, now)  # between a quarter and half left: held
+    now = _answers(c, 100, now)
+    assert c.limit == 24
+    c.window("resolvers", 200, 1000, now + 60, now)  # under a quarter left
+    assert c.limit < 24
+    for left in range(199, 0, -1):  # one answer a round trip, each saying one fewer is left
+        now += RTT
+        c.window("resolvers", left, 1000, now + 60, now)
+        _answers(c, 1, now)
+    assert c.limit == Concurrency.FLOOR
+
+
+def test_a_near_spent_window_cuts_once_per_round_trip_not_once_per_answer() -> None:
+    """The answers of one burst all say the window is near spent: that is one signal, not twenty."""
+    c = Concurrency(start=20)
+    for left in range(200, 180, -1):
+        c.window("resolvers", left, 1000, 60.0, 1.0)  # the same instant
+    assert c.limit == 15
+
+
+def test_rising_latency_stops_the_growth_and_doubled_latency_reverses_it() -> None:
+    c = Concurrency()
+    now = _answers(c, 20, 0.0)  # the lowest latency seen: 50 ms
+    grown = c.limit
+    now = _answers(c, 200, now, latency=RTT * 1.8)  # the Hub (or this host) answers slower
+    assert c.limit <= grown + 1  # smoothed, latency takes a few answers to count as risen: one step at most
+    held = c.limit
+    now = _answers(c, 200, now, latency=RTT * 1.8)
+    assert c.limit == held
+    _answers(c, 200, now, latency=RTT * 4)
+    assert c.limit < held
+
+
+def test_a_429_halves_the_limit_and_holds_growth_for_a_while() -> None:
+    c = Concurrency(start=20)
+    now = 10.0
+    c.throttled(now)
+    assert c.limit == 10
+    _far(c, now)
+    _answers(c, 60, now)  # all within the hold (0.3 s): a new window, far from spent
+    assert c.limit == 10
+    now += Concurrency.HOLD_AFTER_429_S + 0.1
+    _far(c, now)
+    _answers(c, 60, now)
+    assert c.limit > 10
+    c.throttled(now)
+    c.throttled(now)  # a second 429 of the same burst halves again: each says the Hub is over its limit
+    assert c.limit >= Concurrency.FLOOR
+
+
+def test_jobs_fixes_the_limit_whatever_the_hub_says() -> None:
+    c = Concurrency(5)
+    now = 0.0
+    _far(c, now)
+    now = _answers(c, 500, now)
+    c.window("resolvers", 1, 1000, 60.0, now)
+    c.throttled(now)
+    _answers(c, 100, now, latency=RTT * 5)
+    assert c.limit == 5 and c.ceiling == 5
+
+
+def test_a_slow_bucket_does_not_count_as_the_hubs_latency_rising() -> None:
+    """GitHub (bucket `external`) answers in 300 ms while the Hub's files come in 50: each bucket's
+    latency is compared with its own lowest, not with the other's."""
+    c = Concurrency()
+    now = 0.0
+    for _ in range(40):
+        c.answered("external", 0.3, True, now)
+        now = _answers(c, 10, now)
+    assert c.limit > Concurrency.START
+
+
+def test_the_adaptive_gate_keeps_in_flight_to_its_limit_and_a_429_halves_it() -> None:
+    gate = RequestGate(None)
+    assert gate.jobs == Concurrency.CEILING  # the threads a caller gives it
+    entered: dict[str, float] = {}
+    go_on = threading.Event()
+    threads = [_hold(gate, "resolvers", f"m{i}", entered, go_on) for i in range(12)]
+    _until(lambda: len(entered) >= Concurrency.START)
+    time.sleep(0.3)
+    assert len(entered) == Concurrency.START  # the other four wait for a slot
+    gate.throttled()
+    assert gate.rate_limited == 1 and gate.control.limit == Concurrency.START // 2
+    go_on.set()
+    for t in threads:
+        t.join(10)
+    assert len(entered) == 12 and gate.sent == 12

@@ -267,6 +267,27 @@ def test_a_window_smaller_than_jobs_is_kept_to_after_its_first_429s(
     assert all(r["t"] < first_ok + 0.9 for r in limited)  # all in the first window
 
 
+def test_without_jobs_the_run_keeps_to_the_hubs_windows_loses_no_model_and_sends_no_429_storm(
+    tmp_path: Path, repo_writer: Any, fakehub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No --jobs: how many requests are in flight follows the Hub's RateLimit headers (10 file reads
+    a second here, 27 READMEs to read): more while a window is far from spent, fewer near it, none
+    once it is. Every model is audited, each README read once, and no window is sent into past its quota."""
+    store = tmp_path / "store"
+    build_org(store, repo_writer)  # 30 models, 3 gated: 27 READMEs at depth card
+    hub = fakehub(store, fresh=True, rate_limit="10/1")
+    code, report, out = run(monkeypatch, hub.url, "org", ORG, "--depth", "card", "--cache-dir", str(tmp_path / "c"))
+    assert code == 3 and report is not None  # 3: the gated models, audited on their metadata
+    assert len(report["subjects"]) == N
+    assert not [s for s in report["subjects"] if (s["reason"] or "").startswith(("rate", "budget", "network"))]
+    assert sum(s["status"] == "audited" for s in report["subjects"]) == N - len(GATED)
+    files = [r for r in hub.requests() if r["bucket"] == "resolvers"]
+    ok = [r["path"] for r in files if r["status"] == 200]
+    assert len(ok) == len(set(ok)) == N - len(GATED)
+    assert [r for r in files if r["status"] == 429] == []  # the first burst (8) fits the window (10)
+    assert "rate-limited" not in out
+
+
 def test_exhausted_budget_gives_incomplete_subjects_and_exit_3(
     org_store: tuple[Path, dict[str, Any]], fakehub: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

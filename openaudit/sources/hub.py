@@ -349,7 +349,7 @@ class HubSource:
                 status = _status(e)
                 resp = getattr(e, "response", None)
                 if status == 429:
-                    self.gate.rate_limited += 1
+                    self.gate.throttled()
                     if resp is not None:
                         self.gate.note(bucket, resp.headers)  # the window's quota, when it says
                     wait = _rate_limit_wait(e)
