@@ -33,6 +33,11 @@ def _fresh_key() -> Iterator[None]:
     seal.local_key.cache_clear()
     yield
     seal.local_key.cache_clear()
+    from openaudit.licenses import identify
+
+    # Matches this process remembers would keep a later test's run from keeping them in identify/.
+    identify._askalono.cache_clear()
+    identify._identify_cached.cache_clear()
 
 
 @pytest.fixture
