@@ -339,8 +339,8 @@ def audit_bundle(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
 
 def _cache_state(bundle: SnapshotBundle) -> str | None:
     """How the snapshots a subject's verdicts rest on (its own and its linked repos') came from the
-    cache: any unverified one makes it unverified (offline, or an organisation listing, which names
-    no blob ids), else any read again after a mismatch makes it refetched, else verified, else None."""
+    cache: any unverified one makes it unverified (offline, an entry not sealed with this user's key),
+    else any read again after a mismatch makes it refetched, else verified, else None."""
     states = {s.cache for s in (bundle.subject, *bundle.related.values()) if s is not None}
     for state in ("unverified", "refetched", "verified"):
         if state in states:

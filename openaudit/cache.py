@@ -6,7 +6,19 @@ sidecar carries one more key, `cache`:
 
     {"sha": "<commit>", "depth": "metadata|card|full", "paths": [text files attempted],
      "taken_at": "<ISO time>", "cached_at": "<ISO time>", "token": <whether the reader had a token>,
-     "digest": "<sha256 of the text files it holds, path by path>"}
+     "digest": "<sha256 of the text files it holds, path by path>",
+     "seal": "<HMAC-SHA256 under this user's key (openaudit.seal) over the repo type and id, this sidecar
+              (sha, depth, paths, digest, ...; taken_at, source, unreadable files) and info.json>"}
+
+No entry is believed that cannot be verified. Online, a run that has the Hub's blob ids of the commit
+(`audit` of 1-3 ids: model_info with blobs=true) checks every cached file against them; where the
+Hub gives none (an owner's listing: `org`, `audit` of 4 ids or more; the linked repos `org` takes from
+the cache), the seal decides: sealed with this user's key, the entry is used with no request
+(`verified`); not (another machine's key, an earlier openaudit's entry, an edit), it is read again
+from the Hub (`refetched`, named on stderr). Offline nothing can be read again: such an entry is used
+but said `unverified`, and named on stderr. Without a key (none in the environment, and the user's
+data folder cannot be written) nothing is sealed: blob ids where the Hub lists them, else `unverified`,
+as before seals, and stderr says so once.
 
 (Earlier caches kept it in a `cache.json` file beside `info.json`, which is still read. One file
 fewer per model matters: creating a file costs 0.3-0.9 ms of kernel time on a small VM, and a cold
