@@ -434,7 +434,10 @@ class SnapshotCache:
     def put_listing(self, owner: str, items: list[dict[str, Any]]) -> None:
         rows = [{"id": i.get("id"), "sha": i.get("sha"), "createdAt": i.get("createdAt"),
                  "lastModified": i.get("lastModified")} for i in items if isinstance(i.get("id"), str)]
-        body = {"owner": owner, "taken_at": datetime.now(UTC).isoformat(), "models": rows}
+        body: dict[str, Any] = {"owner": owner, "taken_at": datetime.now(UTC).isoformat(), "models": rows}
+        tag = _listing_seal(body)
+        if tag is not None:
+            body["seal"] = tag
         try:
             atomic_write(self._listing_path(owner), (json.dumps(body, indent=1) + "\n").encode(), self.root)
         except OSError as e:
@@ -444,6 +447,12 @@ class SnapshotCache:
         """The last listing of an owner (ids, shas, dates), else the cached models of that owner, else None."""
         data = _read_json(self._listing_path(owner))
         if data is not None and isinstance(data.get("models"), list):
+            if sealing.local_key() is not None and not sealing.sealed(
+                    _listing_body({k: v for k, v in data.items() if k != "seal"}), data.get("seal")):
+                # Which models an offline run audits: one added is skipped (not cached), one left out
+                # would be missing from the report. Said, not refused (the entries are sealed one by one).
+                log.warning("cache: the cached listing of %s %s; offline, the models it names are audited, "
+                            "and a model it leaves out is not (%s)", _printable(owner), NOT_SEALED, self.root)
             return [r for r in data["models"] if isinstance(r, dict) and isinstance(r.get("id"), str)]
         owner_dir = self.root / "models" / owner
         if not owner_dir.is_dir():
@@ -477,6 +486,18 @@ def _entry_seal(repo_type: str, repo_id: str, sidecar: dict[str, Any], info: dic
     try:
         return sealing.seal(_entry_body(repo_type, repo_id, sidecar, info))
     except (TypeError, ValueError, RecursionError):  # not JSON (cannot happen for what was read as JSON)
+        return None
+
+
+def _listing_body(body: dict[str, Any]) -> bytes:
+    return b"openaudit cache listing v1\0" + json.dumps(body, sort_keys=True, ensure_ascii=True,
+                                                       separators=(",", ":")).encode("ascii")
+
+
+def _listing_seal(body: dict[str, Any]) -> str | None:
+    try:
+        return sealing.seal(_listing_body(body))
+    except (TypeError, ValueError, RecursionError):
         return None
 
 

@@ -282,3 +282,27 @@ def test_an_entry_only_claiming_a_token_does_not_keep_a_fresh_read_out(
     assert json.loads((e / "snapshot.json").read_text(encoding="utf-8"))["cache"]["token"] is False
     _, third, out = run(monkeypatch, hub.url, *args)
     assert third is not None and third["subjects"][0]["cache"] == "verified", out
+
+
+def test_offline_an_edited_organisation_listing_is_named_on_stderr(
+    hub: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The cached listing decides which models an offline `org` run audits: one left out of it would be
+    missing from the report. It is sealed too; edited, the run says so."""
+    cache = tmp_path / "cache"
+    args = (*ORG_ARGS, "--cache-dir", str(cache))
+    _, cold, out = run(monkeypatch, hub.url, *args)
+    assert cold is not None, out
+    caplog.clear()
+    _, offline, out = run(monkeypatch, None, *args, "--offline")
+    assert offline is not None and len(offline["subjects"]) == 6, out
+    assert not any("cached listing" in m for m in _warnings(caplog))
+    listing = cache / "listings" / "models" / f"{ORG}.json"
+    body = json.loads(listing.read_text(encoding="utf-8"))
+    body["models"] = [r for r in body["models"] if r["id"] != f"{ORG}/model-01"]
+    listing.write_text(json.dumps(body), encoding="utf-8")
+    caplog.clear()
+    _, offline, out = run(monkeypatch, None, *args, "--offline")
+    assert offline is not None and len(offline["subjects"]) == 5, out
+    told = _warnings(caplog)
+    assert any(f"cached listing of {ORG}" in m and "not sealed" in m for m in told), told
