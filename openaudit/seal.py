@@ -1,11 +1,12 @@
-"""A key of this user's own that seals what the cache derives (licence matches), so that an entry
-written elsewhere (a CI cache restored from another branch, a shared folder) is recomputed, not
-believed.
+"""A key of this user's own that seals what the cache keeps (snapshot entries, organisation listings,
+licence matches: openaudit.cache, openaudit.workers), so that an entry written elsewhere (a CI cache
+restored from another branch, a shared folder) or edited is read again or recomputed, not believed.
 
 The key is `OPENAUDIT_CACHE_KEY` when set (a CI secret: then entries sealed by earlier jobs are
 used again), else 32 random bytes in the user's data folder (platformdirs: not the cache folder,
 which is what gets shared), made on first use, readable by the user only. No key can be had (a
-read-only home): nothing is sealed, and every derived entry is recomputed.
+read-only home): nothing is sealed, every derived entry is recomputed, and snapshot entries are
+checked against the Hub's blob ids where it lists them, else used unverified.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def test_offline_a_poisoned_entry_is_reported_unverified_and_a_sealed_one_verifi
 
 
 def test_a_cache_written_on_another_machine_is_read_again_not_believed(
-    hub: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    hub: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Another machine (another key) wrote the cache, and sealed its forgery with its own key: that seal
     is not this user's, so it is worth nothing here."""
@@ -207,11 +207,16 @@ def test_a_cache_written_on_another_machine_is_read_again_not_believed(
 
     monkeypatch.delenv(seal.KEY_ENV)
     seal.local_key.cache_clear()  # this user's key (a file in their data folder)
+    caplog.clear()
     mark = hub.mark()
     _, here, out = run(monkeypatch, hub.url, *args)
     assert here is not None, out
     assert _verdicts(here) == truth
     assert set(_cache_states(here).values()) == {"refetched"}  # every entry: none is sealed with this key
+    # Five entries (four models, the dataset) read again: three named on stderr, then one line for the rest.
+    told = _warnings(caplog)
+    assert sum("not sealed with this user's cache key" in m for m in told) == 3, told
+    assert sum("further entries like these are not named" in m for m in told) == 1, told
     assert f"/{ORG}/model-01/resolve/{1:040x}/LICENSE" in files_requested(hub.since(mark))
 
 
