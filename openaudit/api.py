@@ -92,7 +92,8 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
         from openaudit.sources.hub import token_in_use
 
         # A token in use (given, HF_TOKEN, the stored login) is served what a run with one cached.
-        return CachedSource(None, SnapshotCache(root), offline=True, depth=depth, token=token_in_use(token))
+        return CachedSource(None, SnapshotCache(root, offline=True), offline=True, depth=depth,
+                            token=token_in_use(token))
     from openaudit.sources.bulk import BulkHubSource
     from openaudit.sources.gate import RequestGate
 
@@ -338,8 +339,8 @@ def audit_bundle(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
 
 def _cache_state(bundle: SnapshotBundle) -> str | None:
     """How the snapshots a subject's verdicts rest on (its own and its linked repos') came from the
-    cache: any unverified one makes it unverified (offline, or an organisation listing, which names
-    no blob ids), else any read again after a mismatch makes it refetched, else verified, else None."""
+    cache: any unverified one makes it unverified (offline, an entry not sealed with this user's key),
+    else any read again after a mismatch makes it refetched, else verified, else None."""
     states = {s.cache for s in (bundle.subject, *bundle.related.values()) if s is not None}
     for state in ("unverified", "refetched", "verified"):
         if state in states:
@@ -813,7 +814,7 @@ def audit_org(
 
             attach_external(store, StoreExternal(snapshots))
     else:
-        cache = SnapshotCache(cache_dir if cache_dir is not None else default_cache_dir(endpoint))
+        cache = SnapshotCache(cache_dir if cache_dir is not None else default_cache_dir(endpoint), offline=offline)
         if offline:
             rows = cache.get_listing(org)
             if rows is None:
@@ -890,7 +891,7 @@ def audit_org(
                                reason=f"offline: {rid}@{str(sha)[:12]} {why} ({cache.root})")
             snap, paths = hub.snapshot_from_listing(item, dep)
             cache.put(snap, dep, paths, token=hub.reader)
-            return snap
+            return cache.stamp(snap)  # "refetched" when its cached entry was not believed
         except FetchError as e:
             return Subject(repo_id=rid, revision=sha, source="hub" if store is None else "store",
                            status=e.status, reason=f"{e.kind}: {e}")
@@ -947,7 +948,9 @@ def audit_org(
                      deduped_reads=hub.deduped_reads if hub else 0,
                      unread_duplicates=hub.unread_duplicates if hub else 0,
                      audit_processes=auditors.processes,
-                     cache=str(cache.root) if cache else None)
+                     cache=str(cache.root) if cache else None,
+                     cache_refetched=len(cache.refetched) if cache else 0,
+                     cache_unverified=len(cache.unverified) if cache else 0)
     return Report.model_construct(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
                                   generated_at=now or datetime.now(UTC), subjects=subjects)
 

@@ -6,7 +6,19 @@ sidecar carries one more key, `cache`:
 
     {"sha": "<commit>", "depth": "metadata|card|full", "paths": [text files attempted],
      "taken_at": "<ISO time>", "cached_at": "<ISO time>", "token": <whether the reader had a token>,
-     "digest": "<sha256 of the text files it holds, path by path>"}
+     "digest": "<sha256 of the text files it holds, path by path>",
+     "seal": "<HMAC-SHA256 under this user's key (openaudit.seal) over the repo type and id, this sidecar
+              (sha, depth, paths, digest, ...; taken_at, source, unreadable files) and info.json>"}
+
+No entry is believed that cannot be verified. Online, a run that has the Hub's blob ids of the commit
+(`audit` of 1-3 ids: model_info with blobs=true) checks every cached file against them; where the
+Hub gives none (an owner's listing: `org`, `audit` of 4 ids or more; the linked repos `org` takes from
+the cache), the seal decides: sealed with this user's key, the entry is used with no request
+(`verified`); not (another machine's key, an earlier openaudit's entry, an edit), it is read again
+from the Hub (`refetched`, named on stderr). Offline nothing can be read again: such an entry is used
+but said `unverified`, and named on stderr. Without a key (none in the environment, and the user's
+data folder cannot be written) nothing is sealed: blob ids where the Hub lists them, else `unverified`,
+as before seals, and stderr says so once.
 
 (Earlier caches kept it in a `cache.json` file beside `info.json`, which is still read. One file
 fewer per model matters: creating a file costs 0.3-0.9 ms of kernel time on a small VM, and a cold
@@ -41,6 +53,7 @@ from hashlib import sha1, sha256
 from pathlib import Path
 from typing import Any, Literal
 
+from openaudit import seal as sealing
 from openaudit.repoid import validate_owner
 from openaudit.snapshot import RepoSnapshot, RepoType, TextFile, Unreadable, UnreadableFile, parse_hub_time
 from openaudit.sources.store import SIDECAR, BlobIndex, atomic_write, read_text_file, repo_dir, write_snapshot
@@ -90,15 +103,21 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 class SnapshotCache:
     """Read and write cached snapshots. Thread-safe: writes are atomic per file and serialised per repo."""
 
-    def __init__(self, root: str | os.PathLike[str], linked_ttl: timedelta = DEFAULT_LINKED_TTL):
+    def __init__(self, root: str | os.PathLike[str], linked_ttl: timedelta = DEFAULT_LINKED_TTL, *,
+                 offline: bool = False):
+        """`offline`: this run cannot read anything again from the Hub, so an entry not sealed with this
+        user's key is used, said `unverified` (see `get`), instead of being read again."""
         self.root = Path(root)
         self.linked_ttl = linked_ttl
+        self.offline = offline
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._blobs = BlobIndex()
         self._told = False  # an unwritable cache is reported once per run
         self._mine: dict[str, tuple[Any, Any]] = {}  # "type:id" -> (sha, digest) this run wrote
         self.refetched: dict[str, str] = {}  # "type:id" -> why its cached entry was not used (tampered)
+        self.unverified: dict[str, str] = {}  # "type:id" -> why its entry was used unverified (offline, no key)
+        self._key_told = False
         self._sweep()
 
     SWEEP_EVERY = timedelta(hours=6)
@@ -145,62 +164,124 @@ class SnapshotCache:
         gated repo's entry read with a token is a miss, its files are not this run's to see; with
         another token than the one that read them, too (`token` is the reader's tag, reader_tag()).
 
-        `listed`: the Hub's metadata of this commit, taken in this run (blobs=true). Every cached file
-        is then checked against the blob id it lists (git blob sha1; LFS sha256) before it is used:
-        one that differs (a cache restored from elsewhere, edited) makes the entry a miss, noted in
-        `refetched` and logged; the snapshot says `cache="verified"`. Without `listed` nothing can
-        be checked against the Hub: `cache="unverified"`."""
+        No entry is believed that cannot be verified. `listed`: the Hub's metadata of this commit,
+        taken in this run (blobs=true). Every cached file is then checked against the blob id it lists
+        (git blob sha1; LFS sha256) before it is used: one that differs (a cache restored from
+        elsewhere, edited) makes the entry a miss, noted in `refetched` and logged; all equal, the
+        snapshot says `cache="verified"` (and an entry without this user's seal is sealed again, with
+        the fresh metadata). What the Hub names no blob id for (an owner's listing names none: `org`,
+        an `audit` of 4 ids or more) is verified by the entry's seal (`_by_seal`)."""
         if not sha:
             return None
         got = self._load(repo_type, repo_id)
         if got is None:
             return None
-        snap, meta = got
+        full, meta, state = got
         if meta.get("sha") != sha or depth_rank(meta.get("depth", "metadata")) < depth_rank(depth):
             return None
-        if not _for_reader(snap, meta, token):
+        if not _for_reader(full, meta, token):
             return None
-        snap = trim_to_depth(snap, depth)
+        snap = trim_to_depth(full, depth)
         if self._wrote(repo_type, repo_id, meta):
             return snap  # what this run read from the Hub moments ago (and holds the digest of)
-        if listed is None:
-            return snap.model_copy(update={"cache": "unverified"})
-        changed, unchecked = check_files(snap, listed)
-        if changed:
-            self._refetch(repo_type, repo_id, sha, changed)
-            return None
-        if set(meta.get("lossy") or []) & set(snap.files):
+        lossy = bool(set(meta.get("lossy") or []) & set(snap.files))
+        if listed is not None:
+            changed, unchecked = check_files(snap, listed)
+            if changed:
+                self._refetch(repo_type, repo_id, sha, changed)
+                return None
+            if not unchecked and not lossy:
+                if state == "unsealed":  # the Hub vouches for its files: sealed again, with fresh metadata
+                    self._reseal(full, meta, listed, token)
+                return snap.model_copy(update={"cache": "verified"})
+        if lossy and state != "sealed":
             return None  # read with replacements: its bytes cannot be checked, it is read again
-        # A file the metadata names no blob id for (a listing's item has none) cannot be checked.
-        return snap.model_copy(update={"cache": "unverified" if unchecked else "verified"})
+        return self._by_seal(repo_type, repo_id, sha, snap, state)
+
+    def _by_seal(self, repo_type: RepoType, repo_id: str, sha: str, snap: RepoSnapshot,
+                 state: str) -> RepoSnapshot | None:
+        """An entry the Hub's blob ids do not vouch for, as its seal decides: sealed with this user's
+        key, `verified` (this user read it from the Hub); not (written on another machine or by
+        another key, or edited since), online a miss (read again, `refetched`), offline used but
+        `unverified`. Without a key nothing is sealed: `unverified`, as before seals."""
+        if state == "sealed":
+            return snap.model_copy(update={"cache": "verified"})
+        if state == "nokey":
+            self._no_key()
+            return snap.model_copy(update={"cache": "unverified"})
+        if not self.offline:
+            self._refetch(repo_type, repo_id, sha, why=NOT_SEALED)
+            return None
+        self._note(self.unverified, f"{repo_type}:{repo_id}",
+                   f"the cached {repo_type} {_printable(repo_id)}@{sha[:12]} {NOT_SEALED}; offline, it is used "
+                   "unverified (its subject's cache field says so)")
+        return snap.model_copy(update={"cache": "unverified"})
+
+    def _reseal(self, snap: RepoSnapshot, meta: dict[str, Any], listed: dict[str, Any], token: Reader) -> None:
+        paths = [p for p in meta.get("paths") or [] if isinstance(p, str)]
+        depth: Depth = next((d for d in DEPTHS if d == meta.get("depth")), "metadata")
+        self.put(snap.model_copy(update={"info": listed, "cache": None}), depth, paths, token=token)
+
+    def _no_key(self) -> None:
+        with self._guard:
+            told, self._key_told = self._key_told, True
+        if not told:
+            log.warning("cache: no key to seal cache entries with (%s is not set and %s cannot be made): "
+                        "cached files are checked against the blob ids the Hub lists where it lists them, "
+                        "else used unverified", sealing.KEY_ENV, sealing.key_path())
 
     def _wrote(self, repo_type: RepoType, repo_id: str, meta: dict[str, Any]) -> bool:
         with self._guard:
             mine = self._mine.get(f"{repo_type}:{repo_id}")
         return mine is not None and mine == (meta.get("sha"), meta.get("digest"))
 
-    def _refetch(self, repo_type: RepoType, repo_id: str, sha: str, bad: list[str]) -> None:
-        names = ", ".join(_printable(b)[:120] for b in bad[:3])  # names are the Hub's: no control characters
-        why = (f"the cached {names}{' …' if len(bad) > 3 else ''} of {repo_type} {repo_id}@{sha[:12]} "
-               "did not match the blob id the Hub lists; read again from the Hub")
+    NAMED = 3  # entries named on stderr per kind and run; the report's cache field names every one
+
+    def _note(self, into: dict[str, str], key: str, why: str) -> None:
         with self._guard:
-            self.refetched[f"{repo_type}:{repo_id}"] = why
-        log.warning("cache: %s (%s)", why, self.root)
+            fresh = key not in into
+            into[key] = why
+            n = len(into)
+        if not fresh or n > self.NAMED + 1:
+            return
+        if n <= self.NAMED:
+            log.warning("cache: %s (%s)", why, self.root)
+        else:
+            log.warning("cache: further entries like these are not named here; each subject's cache field "
+                        "in the report says so (%s)", self.root)
+
+    def _refetch(self, repo_type: RepoType, repo_id: str, sha: str, bad: list[str] | None = None, *,
+                 why: str = "") -> None:
+        if bad:
+            names = ", ".join(_printable(b)[:120] for b in bad[:3])  # names are the Hub's: no control characters
+            what = f"the cached {names}{' …' if len(bad) > 3 else ''} of {repo_type} {_printable(repo_id)}@{sha[:12]}"
+            why = "did not match the blob id the Hub lists"
+        else:
+            what = f"the cached {repo_type} {_printable(repo_id)}@{sha[:12]}"
+        self._note(self.refetched, f"{repo_type}:{repo_id}", f"{what} {why}; read again from the Hub")
 
     def was_refetched(self, repo_type: RepoType, repo_id: str) -> bool:
         with self._guard:
             return f"{repo_type}:{repo_id}" in self.refetched
+
+    def stamp(self, snap: RepoSnapshot) -> RepoSnapshot:
+        """`snap`, just read from the Hub, marked `refetched` when the cache held an entry of it that
+        was not used (tampered, or not sealed with this user's key)."""
+        if self.was_refetched(snap.repo_type, snap.repo_id):
+            return snap.model_copy(update={"cache": "refetched"})
+        return snap
 
     def get_linked(self, repo_type: RepoType, repo_id: str, *, any_age: bool = False, token: Reader = False,
                    depth: Depth = "full", revision: str | None = None) -> RepoSnapshot | None:
         """The latest entry of a repo whose current sha is not asked for: a linked repo (dataset, base
         model) of an organisation's audit, or any repo with --offline. Read at `depth` or deeper,
         younger than the TTL (or any age), at `revision` if one is given (a commit sha or a prefix of
-        it: a branch or tag cannot be resolved without the Hub); one this reader may see (see `get`)."""
+        it: a branch or tag cannot be resolved without the Hub); one this reader may see (see `get`).
+        No listing of its blob ids was taken in this run: its seal decides (`_by_seal`)."""
         got = self._load(repo_type, repo_id)
         if got is None:
             return None
-        snap, meta = got
+        snap, meta, state = got
         if depth_rank(meta.get("depth", "metadata")) < depth_rank(depth):
             return None
         if revision is not None and not (len(revision) >= 7 and str(meta.get("sha", "")).startswith(revision.lower())):
@@ -214,10 +295,11 @@ class SnapshotCache:
         snap = trim_to_depth(snap, depth)
         if self._wrote(repo_type, repo_id, meta):
             return snap
-        # Not checked against the Hub in this run: no fresh listing of its blob ids was taken.
-        return snap.model_copy(update={"cache": "unverified"})
+        return self._by_seal(repo_type, repo_id, str(meta["sha"]), snap, state)
 
-    def _load(self, repo_type: RepoType, repo_id: str) -> tuple[RepoSnapshot, dict[str, Any]] | None:
+    def _load(self, repo_type: RepoType, repo_id: str) -> tuple[RepoSnapshot, dict[str, Any], str] | None:
+        """The entry, its metadata (the sidecar's `cache`), and its seal: "sealed" (with this user's
+        key), "unsealed" (no seal, or another), "nokey" (this user has none); None when it is damaged."""
         try:
             d = repo_dir(self.root, repo_type, repo_id)
         except Exception:
@@ -254,16 +336,20 @@ class SnapshotCache:
                 except ValueError:
                     reason = Unreadable.ERROR
                 unreadable[path] = UnreadableFile(path=path, reason=reason, detail=str(rec.get("detail", "")))
+        state = _seal_state(repo_type, repo_id, sidecar, info)
         if "digest" in meta and meta["digest"] != _digest({p: f.text for p, f in files.items()}):
             # Not the files this entry was written with: another process wrote this repo (at another
-            # commit) at the same moment, or a file was changed by hand. A miss: it is read again.
-            return None
+            # commit) at the same moment, or a file was changed by hand (a hard-linked copy of it,
+            # too). Whatever its seal says, it is not sealed: online it is read again, and reported.
+            if state == "nokey":
+                return None  # a miss, as before seals
+            state = "unsealed"
         source = sidecar.get("source") if sidecar.get("source") in ("hub", "store", "localdir") else "hub"
         taken = parse_hub_time(sidecar.get("taken_at")) or datetime.now(UTC)
         snap = RepoSnapshot(repo_id=repo_id, repo_type=repo_type, revision=meta["sha"], source=source,
                             taken_at=taken, info=info, files=dict(sorted(files.items())),
                             unreadable=dict(sorted(unreadable.items())))
-        return snap, meta
+        return snap, meta, state
 
     def put(self, snap: RepoSnapshot, depth: Depth, paths: list[str], *, token: Reader = False) -> None:
         """Record a snapshot read at `depth` (`token`: by a reader with a token); `paths` are the text
@@ -290,6 +376,16 @@ class SnapshotCache:
                                     and len(snap.files[p].text.encode("utf-8", "surrogatepass")) != snap.files[p].size)}
             if isinstance(token, str) and token:
                 meta["reader"] = token  # a keyed hash of the token (reader_tag), never the token
+            # The seal: this user's key over the whole entry (its id, the sidecar with the files' digest
+            # path by path, info.json), so that a later run believes it without asking the Hub.
+            side = {"taken_at": snap.taken_at.isoformat(), "source": snap.source, "cache": meta,
+                    "unreadable": {p: {"reason": u.reason.value, "detail": u.detail}
+                                   for p, u in sorted(snap.unreadable.items())}}
+            tag = _entry_seal(snap.repo_type, snap.repo_id, side, snap.info)
+            if tag is not None:
+                meta["seal"] = tag
+            else:
+                self._no_key()
             try:
                 d = write_snapshot(self.root, snap.model_copy(update={"requested_revision": None}),
                                    sidecar_extra={"cache": meta}, blobs=self._blobs)
@@ -312,12 +408,17 @@ class SnapshotCache:
         return revision is None or str(meta.get("sha", "")).startswith(revision.lower())
 
     def _read_with_token(self, snap: RepoSnapshot) -> bool:
+        """Whether the entry of `snap`'s repo is this commit read with a token, by this user (sealed):
+        an entry that only says so (written elsewhere) does not keep a fresh read out."""
         try:
-            sidecar = _read_json(repo_dir(self.root, snap.repo_type, snap.repo_id) / SIDECAR) or {}
+            d = repo_dir(self.root, snap.repo_type, snap.repo_id)
         except Exception:  # an id the store layout refuses: there is no entry
             return False
+        sidecar = _read_json(d / SIDECAR) or {}
         meta = sidecar.get("cache")
-        return isinstance(meta, dict) and meta.get("sha") == snap.revision and meta.get("token") is True
+        if not (isinstance(meta, dict) and meta.get("sha") == snap.revision and meta.get("token") is True):
+            return False
+        return _seal_state(snap.repo_type, snap.repo_id, sidecar, _read_json(d / "info.json")) != "unsealed"
 
     def _unwritable(self, e: OSError) -> None:
         with self._guard:
@@ -333,7 +434,10 @@ class SnapshotCache:
     def put_listing(self, owner: str, items: list[dict[str, Any]]) -> None:
         rows = [{"id": i.get("id"), "sha": i.get("sha"), "createdAt": i.get("createdAt"),
                  "lastModified": i.get("lastModified")} for i in items if isinstance(i.get("id"), str)]
-        body = {"owner": owner, "taken_at": datetime.now(UTC).isoformat(), "models": rows}
+        body: dict[str, Any] = {"owner": owner, "taken_at": datetime.now(UTC).isoformat(), "models": rows}
+        tag = _listing_seal(body)
+        if tag is not None:
+            body["seal"] = tag
         try:
             atomic_write(self._listing_path(owner), (json.dumps(body, indent=1) + "\n").encode(), self.root)
         except OSError as e:
@@ -343,6 +447,12 @@ class SnapshotCache:
         """The last listing of an owner (ids, shas, dates), else the cached models of that owner, else None."""
         data = _read_json(self._listing_path(owner))
         if data is not None and isinstance(data.get("models"), list):
+            if sealing.local_key() is not None and not sealing.sealed(
+                    _listing_body({k: v for k, v in data.items() if k != "seal"}), data.get("seal")):
+                # Which models an offline run audits: one added is skipped (not cached), one left out
+                # would be missing from the report. Said, not refused (the entries are sealed one by one).
+                log.warning("cache: the cached listing of %s %s; offline, the models it names are audited, "
+                            "and a model it leaves out is not (%s)", _printable(owner), NOT_SEALED, self.root)
             return [r for r in data["models"] if isinstance(r, dict) and isinstance(r.get("id"), str)]
         owner_dir = self.root / "models" / owner
         if not owner_dir.is_dir():
@@ -354,6 +464,56 @@ class SnapshotCache:
                 rows.append({"id": info["id"], "sha": info.get("sha"), "createdAt": info.get("createdAt"),
                              "lastModified": info.get("lastModified")})
         return rows or None
+
+
+# Why an entry was not believed without the Hub (stderr; the subject's `cache` field).
+NOT_SEALED = "is not sealed with this user's cache key (written on another machine or with another key, or changed)"
+_ENTRY_LABEL = b"openaudit cache entry v1\0"  # apart from what else the key seals (identify/ matches)
+
+
+def _entry_body(repo_type: str, repo_id: str, sidecar: dict[str, Any], info: dict[str, Any]) -> bytes:
+    """What an entry's seal is taken over: its type and id, the sidecar (taken_at, source, unreadable
+    files, and `cache`: sha, depth, paths, reader, the digest of every text file path by path) without
+    the seal itself, and info.json, each as canonical JSON."""
+    meta = {k: v for k, v in (sidecar.get("cache") or {}).items() if k != "seal"}
+    side = {"taken_at": sidecar.get("taken_at"), "source": sidecar.get("source"),
+            "unreadable": sidecar.get("unreadable"), "cache": meta}
+    return _ENTRY_LABEL + json.dumps([repo_type, repo_id, side, info], sort_keys=True, ensure_ascii=True,
+                                     separators=(",", ":")).encode("ascii")
+
+
+def _entry_seal(repo_type: str, repo_id: str, sidecar: dict[str, Any], info: dict[str, Any]) -> str | None:
+    try:
+        return sealing.seal(_entry_body(repo_type, repo_id, sidecar, info))
+    except (TypeError, ValueError, RecursionError):  # not JSON (cannot happen for what was read as JSON)
+        return None
+
+
+def _listing_body(body: dict[str, Any]) -> bytes:
+    return b"openaudit cache listing v1\0" + json.dumps(body, sort_keys=True, ensure_ascii=True,
+                                                       separators=(",", ":")).encode("ascii")
+
+
+def _listing_seal(body: dict[str, Any]) -> str | None:
+    try:
+        return sealing.seal(_listing_body(body))
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def _seal_state(repo_type: str, repo_id: str, sidecar: dict[str, Any], info: dict[str, Any] | None) -> str:
+    """"sealed" (with this user's key), "unsealed" (no seal, or another key's, or changed since), or
+    "nokey" (this user has no key: nothing can be sealed or checked)."""
+    if sealing.local_key() is None:
+        return "nokey"
+    meta = sidecar.get("cache")
+    if not isinstance(meta, dict) or not isinstance(meta.get("seal"), str) or not isinstance(info, dict):
+        return "unsealed"
+    try:
+        body = _entry_body(repo_type, repo_id, sidecar, info)
+    except (TypeError, ValueError, RecursionError):
+        return "unsealed"
+    return "sealed" if sealing.sealed(body, meta["seal"]) else "unsealed"
 
 
 def _digest(texts: dict[str, str]) -> str:

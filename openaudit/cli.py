@@ -345,6 +345,13 @@ def _selection_note(stats: dict[str, Any], since: str | None, max_requests: int 
     return "; ".join(parts)
 
 
+def _cache_told(stats: dict[str, Any]) -> str:
+    """The cache entries a run did not believe (openaudit.cache: not sealed with this user's key)."""
+    parts = [f"{stats[k]} {what}" for k, what in (("cache_refetched", "entries read again from the Hub"),
+                                                  ("cache_unverified", "entries used unverified")) if stats.get(k)]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _requests_told(stats: dict[str, Any], budget: str = "") -> str:
     """What a run asked of the Hub, and how many answers were 429s (each waited out, then retried)."""
     told = f"{stats['api_requests']} API + {stats['file_requests']} file requests{budget}"
@@ -549,7 +556,8 @@ def org(
         if not quiet and stats.get("requests") is not None and snapshots is None:
             _err(f"{owner}: {stats.get('audited')} of {stats.get('listed')} listed models; "
                  f"{_requests_told(stats)}; "
-                 f"audited in {stats.get('audit_processes') or 'no'} worker processes; cache {stats.get('cache')}")
+                 f"audited in {stats.get('audit_processes') or 'no'} worker processes; cache {stats.get('cache')}"
+                 f"{_cache_told(stats)}")
         report = _conclude(report, pairs, rules, base, today, strict, details)
         _tell_outcome(report, quiet)
         if stats.get("listed") == 0:

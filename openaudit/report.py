@@ -83,10 +83,11 @@ class Subject(BaseModel):
     taken_at: datetime | None = None
     cache: Literal["verified", "unverified", "refetched"] | None = Field(
         None, description="Where the snapshots the verdicts rest on came from, when the snapshot cache gave "
-        "them: verified (each cached file checked against the blob id the Hub listed in this run), unverified "
-        "(not checked against the Hub: --offline, or an organisation listing, which names no blob ids), "
-        "refetched (a cached file did not match the Hub's blob id and was read again). null: read from "
-        "the source itself.")
+        "them: verified (each cached file checked against the blob id the Hub listed in this run, or the "
+        "entry sealed with this user's cache key when it was written), unverified (neither could be "
+        "checked: --offline with an entry not sealed with this user's key, or no key at all), refetched (a "
+        "cached entry did not match the Hub's blob ids or this user's seal and was read again). null: read "
+        "from the source itself.")
     score: float | None = Field(None, description="openaudit profile score, 0-100.")
     coverage: float | None = Field(None, description="Share of criteria that could be decided, 0-1.")
     dimensions: dict[str, DimensionResult] = Field(default_factory=dict)

@@ -1,18 +1,21 @@
-"""A key of this user's own that seals what the cache derives (licence matches), so that an entry
-written elsewhere (a CI cache restored from another branch, a shared folder) is recomputed, not
-believed.
+"""A key of this user's own that seals what the cache keeps (snapshot entries, organisation listings,
+licence matches: openaudit.cache, openaudit.workers), so that an entry written elsewhere (a CI cache
+restored from another branch, a shared folder) or edited is read again or recomputed, not believed.
 
 The key is `OPENAUDIT_CACHE_KEY` when set (a CI secret: then entries sealed by earlier jobs are
 used again), else 32 random bytes in the user's data folder (platformdirs: not the cache folder,
 which is what gets shared), made on first use, readable by the user only. No key can be had (a
-read-only home): nothing is sealed, and every derived entry is recomputed.
+read-only home): nothing is sealed, every derived entry is recomputed, and snapshot entries are
+checked against the Hub's blob ids where it lists them, else used unverified.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import secrets
+import threading
 from functools import cache
 from hashlib import sha256
 from pathlib import Path
@@ -36,9 +39,17 @@ def _read_key(path: Path) -> bytes | None:
     return data if len(data) >= 32 else None
 
 
+_lock = threading.Lock()
+
+
 @cache
 def local_key() -> bytes | None:
     """This user's sealing key (see the module), or None when none can be had."""
+    with _lock:  # threads of one run reading the cache at once: one makes the key, the others read it
+        return _local_key()
+
+
+def _local_key() -> bytes | None:
     env = os.environ.get(KEY_ENV)
     if env:
         return env.encode("utf-8", "surrogatepass")
@@ -49,21 +60,29 @@ def local_key() -> bytes | None:
         pass
     except OSError:
         return None
+    # Written whole under a temporary name, then linked into place (never replacing a key another
+    # process made first): no reader ever sees a key file half written.
+    tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         try:
             os.write(fd, secrets.token_hex(32).encode())
         finally:
             os.close(fd)
-        return _read_key(path)
-    except FileExistsError:  # another process made it first
         try:
-            return _read_key(path)
-        except OSError:
-            return None
+            os.link(tmp, path)
+        except FileExistsError:  # another process made it first: that one is the key
+            pass
+        except OSError:  # a file system without hard links
+            if not path.exists():
+                os.replace(tmp, path)
+        return _read_key(path)
     except OSError:
         return None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def seal(data: bytes) -> str | None:

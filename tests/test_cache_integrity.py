@@ -88,9 +88,18 @@ def test_a_swapped_licence_with_its_digest_recomputed_is_read_again_and_reported
 def test_offline_the_report_says_the_data_came_from_an_unverified_cache(
     hub: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Offline nothing can be checked against the Hub: an entry this user sealed is `verified`, one
+    whose seal is not this user's (tests/test_cache_seal.py) is used but said `unverified`."""
     rid, cache = f"{ORG}/model-01", tmp_path / "cache"
     code, _, out = run(monkeypatch, hub.url, "audit", rid, "--cache-dir", str(cache))
     assert code == 0, out
+    code, offline, out = run(monkeypatch, None, "audit", rid, "--offline", "--cache-dir", str(cache))
+    assert code == 0 and offline is not None, out
+    assert offline["subjects"][0]["cache"] == "verified"
+    side_path = _entry(cache, "model-01") / "snapshot.json"
+    side = json.loads(side_path.read_text(encoding="utf-8"))
+    side["cache"]["seal"] = "0" * 64  # another user's
+    side_path.write_text(json.dumps(side), encoding="utf-8")
     code, offline, out = run(monkeypatch, None, "audit", rid, "--offline", "--cache-dir", str(cache))
     assert code == 0 and offline is not None, out
     assert offline["subjects"][0]["cache"] == "unverified"

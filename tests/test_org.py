@@ -525,9 +525,10 @@ def test_the_command_lists_on_a_thread_then_forks_its_workers_and_keeps_their_li
         assert len(list((tmp_path / "c" / "identify").glob("*.json"))) == 2  # the Apache and MIT texts
     for r in reports:
         r.pop("generated_at")
-    # The warm run's files came from the cache, which a listing (no blob ids) cannot check: it says so.
+    # The warm run's files came from the cache, which a listing (no blob ids) cannot check: the seals
+    # of this user's key (the first run's, openaudit.cache) vouch for them.
     assert {s["cache"] for s in reports[0]["subjects"]} == {None}
-    assert {s["cache"] for s in reports[1]["subjects"] if s["status"] == "audited"} == {"unverified"}
+    assert {s["cache"] for s in reports[1]["subjects"] if s["status"] == "audited"} == {"verified"}
     for r in reports:
         for s in r["subjects"]:
             s.pop("cache")
@@ -995,7 +996,7 @@ def test_a_cache_entry_whose_files_are_not_what_it_recorded_is_read_again_not_se
         read_at = [s.pop("taken_at") for s in first["subjects"] + again["subjects"] if s["repo_id"] == rid]
         assert read_at[0] != read_at[1]  # read again, not served from the entry
         for s in first["subjects"] + again["subjects"]:
-            s.pop("cache")  # model-00 comes from the cache (the listing names no blob ids: "unverified")
+            s.pop("cache")  # model-00 comes from the cache (sealed by the first run: "verified")
         assert again["subjects"] == first["subjects"]  # the Apache-2.0 evidence, as the Hub serves it
         assert licence.read_text(encoding="utf-8") == APACHE  # and the entry is whole again
 

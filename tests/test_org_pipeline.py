@@ -246,8 +246,13 @@ def test_cache_entries_keep_their_metadata_in_the_sidecar_and_old_entries_still_
     meta.pop("digest")
     (entry / "cache.json").write_text(json.dumps(meta))
     (entry / "snapshot.json").write_text(json.dumps(sidecar))
-    old = cache.get("model", snap.repo_id, snap.revision, "full")
-    assert old is not None and old.files == snap.files
+    # It carries no seal of this user's key: offline it is still read, said unverified; online it
+    # is read again (openaudit.cache: no entry is believed that cannot be verified).
+    old = SnapshotCache(tmp_path, offline=True).get("model", snap.repo_id, snap.revision, "full")
+    assert old is not None and old.files == snap.files and old.cache == "unverified"
+    online = SnapshotCache(tmp_path)
+    assert online.get("model", snap.repo_id, snap.revision, "full") is None
+    assert online.was_refetched("model", snap.repo_id)
     assert cache.get("model", snap.repo_id, "0" * 40, "full") is None  # another commit: a miss
 
 

@@ -237,4 +237,4 @@ class CachedSource:
                                               f"{self.cache.root} at depth {self.depth}")  # "offline: " is its kind
         snap = self.hub.model(repo_id, revision) if repo_type == "model" else self.hub.dataset(repo_id, revision)
         self.cache.put(snap, "full", paths_for_depth(snap.info, "full"), token=self.hub.reader)
-        return snap
+        return self.cache.stamp(snap)
