@@ -479,9 +479,10 @@ def audit_models(
     profs = resolve_profiles(profiles)
     # A snapshot store also answers a local folder's declared datasets and base models.
     needs_source = any(isinstance(r, RepoRef) for r in refs) or snapshots is not None
-    src = source or (make_source(snapshots, token=token, depth=dep, jobs=jobs, max_requests=max_requests,
-                                 cache_dir=cache_dir, refresh=refresh, offline=offline,
-                                 external=external) if needs_source else None)
+    make = partial(make_source, snapshots, token=token, depth=dep, jobs=jobs, max_requests=max_requests,
+                   cache_dir=cache_dir, refresh=refresh, offline=offline, external=external)
+    # Local folders alone: what they link to is asked of the Hub (or the cache, offline) as for an id.
+    src = source or (make() if needs_source else _folder_links(make))
     # A live Hub source, told apart without importing it (a replay never loads huggingface_hub: ~0.3 s).
     if hasattr(src, "take_listing") and hasattr(src, "list_models"):
         _list_owners(cast("BulkHubSource", src), refs)
@@ -494,7 +495,7 @@ def audit_models(
         here: the audit answers MoreLinks when it names bases in prose, and those are linked too."""
         if depth != "full":  # nothing linked below full, as in an organisation's audit
             return auditors.submit(SnapshotBundle(subject=trim_to_depth(snap, dep)), True).result()
-        if src is None:  # local folders alone: what they declare is named, not looked up
+        if src is None:  # no source at all: what a folder declares is named, not looked up
             return auditors.submit(unchecked_bundle(snap), True).result()
         got = auditors.submit(fetch_bundle(src, snap, memo, prose=[]), False).result()
         if isinstance(got, MoreLinks):
@@ -580,6 +581,12 @@ def audit_models(
                      rate_limited=gate.rate_limited if gate else None)
     return Report.model_construct(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
                                   generated_at=now or datetime.now(UTC), subjects=subjects)
+
+
+def _folder_links(make: Callable[[], Source]) -> Source:
+    from openaudit.sources.folderlinks import FolderLinkSource
+
+    return FolderLinkSource(make)
 
 
 def _list_owners(src: BulkHubSource, refs: Sequence[RepoRef | Path]) -> None:

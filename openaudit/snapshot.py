@@ -166,6 +166,25 @@ def decode_text(raw: bytes) -> str | None:
 # The `related_errors` reason of a link that was not looked up (a local folder audited with no Hub
 # source): reported as "not checked", never as "not found".
 NOT_CHECKED = "not checked: a local folder is audited without looking it up on the Hub"
+# Answers about a linked repo that say it is not there (the Hub's 404, a store without it): every
+# other reason (offline, network, rate limit, budget, access denied) says only that it was not read.
+NOT_THERE = ("not-found:", "revision-not-found:")
+
+
+def not_checked_why(reason: str | None, subject_source: str) -> str | None:
+    """Why a linked repo of a subject was not checked, when its `related_errors` reason means that,
+    else None (it was looked up and is not there, or the subject is a Hub repo, see below).
+
+    A local folder is audited before it is published: a declared base or dataset that could not be
+    looked up (offline and not cached, the network, a rate limit, access) is "not checked", never
+    "not found" and never a broken lineage. Only an answer that it is not there (a 404) is that."""
+    if reason is None:
+        return None
+    if reason == NOT_CHECKED:
+        return "a local folder is audited without looking it up"
+    if subject_source == "localdir" and not reason.startswith(NOT_THERE):
+        return reason
+    return None
 
 
 class ExternalSnapshot(BaseModel):
