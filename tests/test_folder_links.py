@@ -344,3 +344,63 @@ def test_the_cli_without_a_reachable_hub_reports_not_checked_never_not_found(tmp
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "was not checked on the Hub (offline:" in r.stdout
+
+
+PROSE_CARD = """---
+license: mit
+language:
+- en
+library_name: transformers
+---
+
+# tutor-3b-mini
+
+This model is a fine-tuned version of [Qwen/Qwen2.5-3B](https://huggingface.co/Qwen/Qwen2.5-3B) on a
+few thousand worked answers to school maths questions, written by teachers for this project.
+
+## Intended uses
+
+Homework help with a human checking the answers.
+"""
+
+
+def test_a_base_named_only_in_the_cards_prose_is_looked_up_too(fakehub: Any, hub_store: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    hub = fakehub(hub_store)
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    folder = make_folder(tmp_path)
+    (folder / "README.md").write_text(PROSE_CARD, encoding="utf-8")
+    mark = hub.mark()
+    s = audit(folder, cache_dir=tmp_path / "cache")
+    assert f"/api/models/{BASE}" in {r["path"] for r in hub.since(mark)}
+    (prose,) = [e for e in ev(s, "lineage.base_model") if e.value["via"] == "prose"]
+    assert prose.value["found"] is True and "checked" not in prose.value
+    assert flag(s, "base-undeclared") is not None
+    assert flag(s, "license-inherited") is not None and ev(s, "license.inherited")[0].value["base_license"] == RESEARCH
+    # Offline with nothing cached, the same prose base is "not checked" wherever it is shown.
+    s = audit(folder, cache_dir=tmp_path / "empty-cache", offline=True)
+    (prose,) = [e for e in ev(s, "lineage.base_model") if e.value["via"] == "prose"]
+    assert prose.value["found"] is False and prose.value["checked"] is False
+    assert lineage_shown(s) == [f"{s.repo_id} ← finetune ← {BASE} (not checked)"]
+    (base,) = ev(s, "base.model")
+    assert "was not checked on the Hub" in base.summary and flag(s, "lineage-broken") is None
+
+
+def test_the_folders_links_outside_the_hub_are_followed_as_a_hub_models_are(
+        fakehub: Any, hub_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fakeext import running
+
+    hub = fakehub(hub_store)
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    folder = make_folder(tmp_path)
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    (folder / "README.md").write_text(card + "\n## Code\n\nThe training scripts are at "
+                                      "[brightwave/bright-lm](https://github.com/brightwave/bright-lm).\n")
+    with running() as fake:
+        for k, v in fake.env().items():
+            monkeypatch.setenv(k, v)
+        s = audit(folder, cache_dir=tmp_path / "cache")
+        assert any("/repos/brightwave/bright-lm" in r["path"] for r in fake.log)
+    (repo,) = [e for e in ev(s, "code.repo") if "brightwave/bright-lm" in str(e.value)]
+    assert repo.value["commit"] and "training" in repo.value["kinds"]  # read at its commit, as for a Hub model
+    assert flag(s, "license-inherited") is not None  # and the Hub links as before
