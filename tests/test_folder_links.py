@@ -404,3 +404,34 @@ def test_the_folders_links_outside_the_hub_are_followed_as_a_hub_models_are(
     (repo,) = [e for e in ev(s, "code.repo") if "brightwave/bright-lm" in str(e.value)]
     assert repo.value["commit"] and "training" in repo.value["kinds"]  # read at its commit, as for a Hub model
     assert flag(s, "license-inherited") is not None  # and the Hub links as before
+
+
+def test_the_lookup_sends_the_token_ids_are_read_with(fakehub: Any, hub_store: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """HF_TOKEN (as --token or the stored login) opens a gated base's files for the folder's lookup too."""
+    hub = fakehub(hub_store)
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    folder = make_folder(tmp_path, base="meta-llama/Llama-3.1-8B")
+    licence = "/meta-llama/Llama-3.1-8B/resolve/"
+
+    def licence_reads(**kw: Any) -> list[int]:
+        mark = hub.mark()
+        audit(folder, cache_dir=tmp_path / f"cache-{len(kw)}", **kw)
+        return [r["status"] for r in hub.since(mark)
+                if r["path"].startswith(licence) and r["path"].endswith("/LICENSE")]
+
+    assert licence_reads() == []  # anonymous: the gated files are not asked for
+    monkeypatch.setenv("HF_TOKEN", "hf_" + "x" * 34)
+    assert licence_reads(jobs=2) == [200]
+
+
+def test_the_request_budget_covers_the_folders_lookups(fakehub: Any, hub_store: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    hub = fakehub(hub_store)
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    stats: dict[str, Any] = {}
+    s = audit(make_folder(tmp_path), cache_dir=tmp_path / "cache", max_requests=2, stats=stats)
+    assert stats["requests"] == 2  # the dataset's metadata and README, then the budget is spent
+    (unchecked,) = ev(s, "lineage.unchecked-base")
+    assert unchecked.value["reason"].startswith("budget:") and flag(s, "lineage-broken") is None
+    assert s.status == "incomplete"
