@@ -173,18 +173,20 @@ NOT_THERE = ("not-found:", "revision-not-found:")
 
 def not_checked_why(reason: str | None, subject_source: str) -> str | None:
     """Why a linked repo of a subject was not checked, when its `related_errors` reason means that,
-    else None (it was looked up and is not there, or the subject is a Hub repo, see below).
+    else None (it was looked up and is not there).
 
-    A local folder is audited before it is published: a declared base or dataset that could not be
-    looked up (offline and not cached, the network, a rate limit, access) is "not checked", never
-    "not found" and never a broken lineage. Only an answer that it is not there (a 404) is that."""
+    Missing access is not evidence (issue 19, class 8): a declared base or dataset that could not be
+    looked up (offline and not cached, the network, a rate limit, the request budget, access denied
+    without a token, the per-card link cap) is "not checked", never "not found" and never a broken
+    lineage, for a Hub model as for a local folder. Only an answer that it is not there (the Hub's
+    404, a snapshot store without it) is that. `subject_source` is kept for the callers' wording."""
     if reason is None:
         return None
     if reason == NOT_CHECKED:
         return "a local folder is audited without looking it up"
-    if subject_source == "localdir" and not reason.startswith(NOT_THERE):
-        return reason
-    return None
+    if reason.startswith(NOT_THERE) or reason.startswith("invalid:"):
+        return None
+    return reason
 
 
 class ExternalSnapshot(BaseModel):
