@@ -324,7 +324,8 @@ def audit_bundle(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
         if prof.scoring.method == "dimensions" and not subject.dimensions:
             subject.dimensions, subject.score, subject.coverage = score_dimensions(prof, fs)
         else:
-            subject.frameworks[prof.id] = score_framework(prof, fs, strict=strict)
+            subject.frameworks[prof.id] = score_framework(
+                prof, fs, strict=strict, where="in the folder" if snap.source == "localdir" else "on the Hub")
     reason = _incomplete_reason(snap)
     if reason:
         subject.status, subject.reason = "incomplete", reason
