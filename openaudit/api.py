@@ -28,6 +28,7 @@ from openaudit.evidence.data import declared_datasets, valid_dataset_id
 from openaudit.evidence.lineage import MAX_DEPTH, declared_bases, prose_bases
 from openaudit.evidence.model import Evidence
 from openaudit.flags import Flag, evaluate_flags
+from openaudit.linkcap import LinkCap
 from openaudit.repoid import RepoRef, parse_ref, shown, validate_repo_id
 from openaudit.report import LicenseSummary, LineageEntry, ProfileRef, Report, Subject
 from openaudit.scoring import score_dimensions, score_framework
@@ -218,6 +219,9 @@ def fetch_bundle(source: Source, snap: RepoSnapshot, memo: RunMemo | None = None
 
     def take(repo_type: RepoType, repo_id: str) -> RepoSnapshot | None:
         key = f"{repo_type}:{repo_id}"
+        if (capped := cap.refuse(key)) is not None:  # more Hub links than one card may cost
+            errors[key] = capped
+            return None
         got = memo.get(source, repo_type, repo_id)
         if got is not None:
             related[key] = got
@@ -226,11 +230,12 @@ def fetch_bundle(source: Source, snap: RepoSnapshot, memo: RunMemo | None = None
         return got
 
     ctx = context_for(SnapshotBundle(subject=snap))
-    for did, _via in declared_datasets(ctx.metadata, snap.tags()):
-        if valid_dataset_id(did):
-            take("dataset", did)
     frontier = [b[0] for b in declared_bases(ctx.metadata, snap.tags())]
     frontier += list(prose) if prose is not None else _prose_ids(ctx.card, snap)
+    dids = [d for d, _via in declared_datasets(ctx.metadata, snap.tags()) if valid_dataset_id(d)]
+    cap = LinkCap([b for b in frontier if b != snap.repo_id], dids)
+    for did in dids:
+        take("dataset", did)
     seen = {snap.repo_id}
     depth = 1
     while frontier and depth <= min(LINEAGE_FETCH_DEPTH, MAX_DEPTH):

@@ -211,3 +211,44 @@ def test_mof_missing_components_of_a_folder_are_not_found_in_the_folder(fakehub:
     hub = hub_audit(fakehub(store).url)  # the same card on the Hub: its repository was searched
     said = [x for items in hub.frameworks["mof"].missing.values() for x in items]
     assert any(x.endswith("(not found on the Hub)") for x in said) and "in the folder" not in str(said)
+
+
+MANY = [f"tutor-labs/worked-answers-{i:02d}" for i in range(1, 21)]  # 20 datasets, none on the Hub
+
+
+@pytest.mark.parametrize("where", ["hub", "folder"])
+def test_one_card_looks_up_at_most_16_hub_links_and_says_the_rest_were_not_checked(
+        where: str, fakehub: Any, store: Path, repo_writer: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from openaudit.linkcap import MAX_CARD_LINKS
+    from tests.test_folder_links import make_folder
+
+    card = FOLDER_CARD.format(base=BASE, dataset=DATASET).replace(
+        f"datasets:\n- {DATASET}\n", "datasets:\n" + "".join(f"- {d}\n" for d in MANY))
+    if where == "hub":
+        info = _tutor_info("tutor-labs/tutor-3b-many", BASE)
+        info["cardData"]["datasets"] = MANY
+        info["tags"] = [t for t in info["tags"] if not t.startswith("dataset:")] + [f"dataset:{d}" for d in MANY]
+        repo_writer(store, "tutor-labs/tutor-3b-many", info, {"README.md": card})
+        hub = fakehub(store, fresh=True)
+        mark = hub.mark()
+        s = hub_audit(hub.url, "tutor-labs/tutor-3b-many")
+    else:
+        folder = make_folder(tmp_path)
+        (folder / "README.md").write_text(card, encoding="utf-8")
+        hub = fakehub(store, fresh=True)
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        mark = hub.mark()
+        (s,) = api.audit_models([str(folder)], cache_dir=tmp_path / "cache").subjects
+    asked = [r["path"] for r in hub.since(mark) if r["path"].startswith(("/api/models/", "/api/datasets/"))]
+    asked_links = {p for p in asked if not p.endswith(("/tutor-3b-many",))}
+    assert f"/api/models/{BASE}" in asked_links  # the base is looked up first: it decides the lineage
+    assert len(asked_links) == MAX_CARD_LINKS == 16
+    assert flag(s, "license-inherited") is not None  # the research-only base was read
+    ds = ev(s, "data.dataset")
+    capped = [e for e in ds if e.value.get("checked") is False]
+    assert [e.value["id"] for e in capped] == MANY[15:]
+    for e in capped:
+        assert "not checked on the Hub (capped: the card links more than 16 repos on the Hub" in e.summary
+    assert all("could not be found on the Hub" in e.summary for e in ds if e.value.get("checked") is not False)
+    assert s.status == "audited"  # running again would not look them up either
