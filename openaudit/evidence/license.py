@@ -516,12 +516,12 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                      and ev.value.get("checked") is False and isinstance(ev.value.get("id"), str)]
         if unchecked:
             ids = list(dict.fromkeys(str(ev.value["id"]) for ev in unchecked))[:8]
-            reasons = {bid: str(ctx.bundle.related_errors.get(f"model:{bid}", "not checked"))[:300] for bid in ids}
+            lost = {bid: str(ctx.bundle.related_errors.get(f"model:{bid}", "not checked"))[:300] for bid in ids}
             own = (f"{declared.key} " if declared is not None and declared.key else "")
-            out.add("license.base-unchecked", {"bases": ids, "reasons": reasons}, source=ctx.meta_source(),
+            out.add("license.base-unchecked", {"bases": ids, "reasons": lost}, source=ctx.meta_source(),
                     pointer=unchecked[0].pointer, url=unchecked[0].url, confidence="inferred",
                     summary=f"The licence of the base model {shown_reason(', '.join(ids), 300)} was not checked "
-                    f"({shown_reason(reasons[ids[0]])}), so whether its terms bind this model's {own}licence "
+                    f"({shown_reason(lost[ids[0]])}), so whether its terms bind this model's {own}licence "
                     "is undetermined.")
 
     # ---- declared but no licence file in the repo
