@@ -188,6 +188,11 @@ def test_diff_of_a_run_with_and_without_the_base_reports_access_not_a_regression
     read = hub_audit(fakehub(store).url)
     assert flag(read, "license-inherited") is not None  # read: the research-only base binds the MIT fine-tune
     lost = hub_audit(fakehub(store, fail_path=r"^/api/models/Qwen/", fresh=True).url)
+    # The score never rises because the base could not be read: its licence is counted as closed.
+    assert read.dimensions["license"].verdict == "partial" and lost.dimensions["license"].verdict == "unknown"
+    assert lost.score is not None and read.score is not None and lost.score <= read.score
+    oi_read, oi_lost = read.frameworks["osai-index"].score, lost.frameworks["osai-index"].score
+    assert oi_read is not None and oi_lost is not None and oi_lost <= oi_read
     for old, new in ((read, lost), (lost, read)):
         d = diff.diff_reports(Report(generated_at=NOW, subjects=[old]), Report(generated_at=NOW, subjects=[new]))
         assert d["regressions"] == 0 and d["improvements"] == 0, d
