@@ -166,6 +166,8 @@ def test_a_base_the_hub_does_not_have_breaks_the_lineage(fakehub: Any, store: Pa
     assert s.status == "audited"  # an answer, not a lost lookup
     assert not ev(s, "license.base-unchecked")  # a base that does not exist binds nothing: MIT stands
     assert s.dimensions["license"].verdict == "open"
+    (dsb,) = [f for f in s.findings if f.criterion == "OSAI-DSB"]
+    assert dsb.outcome == "unknown" and "unreadable" not in dsb.marks  # not there is an answer, not lost access
 
 
 def test_a_base_denied_without_a_token_is_not_checked(fakehub: Any, store: Path) -> None:
@@ -193,6 +195,8 @@ def test_diff_of_a_run_with_and_without_the_base_reports_access_not_a_regression
     assert lost.score is not None and read.score is not None and lost.score <= read.score
     oi_read, oi_lost = read.frameworks["osai-index"].score, lost.frameworks["osai-index"].score
     assert oi_read is not None and oi_lost is not None and oi_lost <= oi_read
+    lost_oi = {f.criterion: f for f in lost.findings if f.criterion in ("OSAI-DSB", "OSAI-WB")}
+    assert lost_oi and all(f.outcome == "unknown" and "unreadable" in f.marks for f in lost_oi.values())
     for old, new in ((read, lost), (lost, read)):
         d = diff.diff_reports(Report(generated_at=NOW, subjects=[old]), Report(generated_at=NOW, subjects=[new]))
         assert d["regressions"] == 0 and d["improvements"] == 0, d
