@@ -28,6 +28,7 @@ from openaudit.evidence.data import declared_datasets, valid_dataset_id
 from openaudit.evidence.lineage import MAX_DEPTH, declared_bases, prose_bases
 from openaudit.evidence.model import Evidence
 from openaudit.flags import Flag, evaluate_flags
+from openaudit.linkcap import LinkCap
 from openaudit.repoid import RepoRef, parse_ref, shown, validate_repo_id
 from openaudit.report import LicenseSummary, LineageEntry, ProfileRef, Report, Subject
 from openaudit.scoring import score_dimensions, score_framework
@@ -219,6 +220,9 @@ def fetch_bundle(source: Source, snap: RepoSnapshot, memo: RunMemo | None = None
 
     def take(repo_type: RepoType, repo_id: str) -> RepoSnapshot | None:
         key = f"{repo_type}:{repo_id}"
+        if (capped := cap.refuse(key)) is not None:  # more Hub links than one card may cost
+            errors[key] = capped
+            return None
         got = memo.get(source, repo_type, repo_id)
         if got is not None:
             related[key] = got
@@ -227,11 +231,12 @@ def fetch_bundle(source: Source, snap: RepoSnapshot, memo: RunMemo | None = None
         return got
 
     ctx = context_for(SnapshotBundle(subject=snap))
-    for did, _via in declared_datasets(ctx.metadata, snap.tags()):
-        if valid_dataset_id(did):
-            take("dataset", did)
     frontier = [b[0] for b in declared_bases(ctx.metadata, snap.tags())]
     frontier += list(prose) if prose is not None else _prose_ids(ctx.card, snap)
+    dids = [d for d, _via in declared_datasets(ctx.metadata, snap.tags()) if valid_dataset_id(d)]
+    cap = LinkCap([b for b in frontier if b != snap.repo_id], dids)
+    for did in dids:
+        take("dataset", did)
     seen = {snap.repo_id}
     depth = 1
     while frontier and depth <= min(LINEAGE_FETCH_DEPTH, MAX_DEPTH):
@@ -325,7 +330,8 @@ def audit_bundle(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
         if prof.scoring.method == "dimensions" and not subject.dimensions:
             subject.dimensions, subject.score, subject.coverage = score_dimensions(prof, fs)
         else:
-            subject.frameworks[prof.id] = score_framework(prof, fs, strict=strict)
+            subject.frameworks[prof.id] = score_framework(
+                prof, fs, strict=strict, where="in the folder" if snap.source == "localdir" else "on the Hub")
     reason = _incomplete_reason(snap)
     if reason:
         subject.status, subject.reason = "incomplete", reason
@@ -480,9 +486,10 @@ def audit_models(
     profs = resolve_profiles(profiles)
     # A snapshot store also answers a local folder's declared datasets and base models.
     needs_source = any(isinstance(r, RepoRef) for r in refs) or snapshots is not None
-    src = source or (make_source(snapshots, token=token, depth=dep, jobs=jobs, max_requests=max_requests,
-                                 cache_dir=cache_dir, refresh=refresh, offline=offline,
-                                 external=external) if needs_source else None)
+    make = partial(make_source, snapshots, token=token, depth=dep, jobs=jobs, max_requests=max_requests,
+                   cache_dir=cache_dir, refresh=refresh, offline=offline, external=external)
+    # Local folders alone: what they link to is asked of the Hub (or the cache, offline) as for an id.
+    src = source or (make() if needs_source else _folder_links(make))
     # A live Hub source, told apart without importing it (a replay never loads huggingface_hub: ~0.3 s).
     if hasattr(src, "take_listing") and hasattr(src, "list_models"):
         _list_owners(cast("BulkHubSource", src), refs)
@@ -495,7 +502,7 @@ def audit_models(
         here: the audit answers MoreLinks when it names bases in prose, and those are linked too."""
         if depth != "full":  # nothing linked below full, as in an organisation's audit
             return auditors.submit(SnapshotBundle(subject=trim_to_depth(snap, dep)), True).result()
-        if src is None:  # local folders alone: what they declare is named, not looked up
+        if src is None:  # no source at all: what a folder declares is named, not looked up
             return auditors.submit(unchecked_bundle(snap), True).result()
         got = auditors.submit(fetch_bundle(src, snap, memo, prose=[]), False).result()
         if isinstance(got, MoreLinks):
@@ -581,6 +588,12 @@ def audit_models(
                      rate_limited=gate.rate_limited if gate else None)
     return Report.model_construct(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
                                   generated_at=now or datetime.now(UTC), subjects=subjects)
+
+
+def _folder_links(make: Callable[[], Source]) -> Source:
+    from openaudit.sources.folderlinks import FolderLinkSource
+
+    return FolderLinkSource(make)
 
 
 def _list_owners(src: BulkHubSource, refs: Sequence[RepoRef | Path]) -> None:

@@ -437,7 +437,8 @@ def audit(
     timeout: TimeoutOpt = DEFAULT_RUN_TIMEOUT,
     no_external: NoExternalOpt = False,
 ) -> None:
-    """Audit models on the Hub (or in a snapshot store, or a local folder).
+    """Audit models on the Hub (or in a snapshot store, or a local folder: what it declares as its base
+    models and datasets is looked up on the Hub, or in the cache with --offline).
 
     \b
     Example:

@@ -28,8 +28,10 @@ def _change(field: str, old: Any, new: Any, direction: str, summary: str) -> dic
 
 
 def _access(s: Subject) -> dict[str, str]:
-    """The files this audit could not read, with why (gated: no token or no access): path -> reason.
-    A file left unread on purpose (a shallower --depth) is not an access problem."""
+    """The files this audit could not read, with why (gated: no token or no access): path -> reason;
+    and the linked base models and datasets it could not look up ("base ID"/"dataset ID" -> "not
+    checked": offline, the network, a rate limit, the budget, access denied). A file left unread on
+    purpose (a shallower --depth) is not an access problem."""
     out: dict[str, str] = {}
     for e in s.evidence:
         v = e.value if isinstance(e.value, dict) else {}
@@ -37,6 +39,10 @@ def _access(s: Subject) -> dict[str, str]:
             out["README.md"] = str(v.get("reason", "unreadable"))
         elif e.kind == "license.file-unreadable" and v.get("reason") != "not-read":
             out[str(v.get("path", "?"))] = str(v.get("reason", "unreadable"))
+        elif e.kind == "lineage.base_model" and v.get("checked") is False:
+            out[f"base {str(v.get('id', '?'))[:200]}"] = "not checked"
+        elif e.kind == "data.dataset" and v.get("checked") is False:
+            out[f"dataset {str(v.get('id', '?'))[:200]}"] = "not checked"
     return out
 
 

@@ -92,7 +92,9 @@ def _label(profile: Profile, cid: str) -> str:
     return c.title if c else cid
 
 
-def score_framework(profile: Profile, findings: list[Finding], strict: bool = False) -> FrameworkResult:
+def score_framework(profile: Profile, findings: list[Finding], strict: bool = False,
+                    where: str = "on the Hub") -> FrameworkResult:
+    """`where` is where a component that is absent was looked for ("in the folder" for a local one)."""
     method = profile.scoring.method
     base = FrameworkResult(profile=profile.id, title=profile.title, version=profile.version, verdict="",
                            components={f.criterion: f.outcome for f in findings})
@@ -105,7 +107,7 @@ def score_framework(profile: Profile, findings: list[Finding], strict: bool = Fa
         base.reasons = [f"{f.title}: {f.outcome} — {f.rationale}" for f in findings if f.outcome == "unknown"]
         return base
     if method == "mof-classes":
-        return _mof(profile, findings, base, strict or profile.scoring.strict)
+        return _mof(profile, findings, base, strict or profile.scoring.strict, where)
     if method == "verdict-rules":
         env = Env(by_kind={}, outcomes={f.criterion: f.outcome for f in findings})
         for rule in profile.scoring.verdicts:
@@ -132,7 +134,8 @@ def score_framework(profile: Profile, findings: list[Finding], strict: bool = Fa
     raise ValueError(f"unknown scoring method {method}")
 
 
-def _mof(profile: Profile, findings: list[Finding], base: FrameworkResult, strict: bool) -> FrameworkResult:
+def _mof(profile: Profile, findings: list[Finding], base: FrameworkResult, strict: bool,
+         where: str = "on the Hub") -> FrameworkResult:
     """MOF classes with MOT semantics (frameworks.md §2.4).
 
     A component counts when its outcome is `open` (included, open licence); in strict mode it must
@@ -164,7 +167,7 @@ def _mof(profile: Profile, findings: list[Finding], base: FrameworkResult, stric
         base.progress[cls.id] = round(min(pct, 100.0), 1) if met_so_far else 0.0
         if missing:
             base.missing[cls.id] = [
-                f"{_label(profile, r)} ({_why(by_id.get(r), strict)})" for r in missing]
+                f"{_label(profile, r)} ({_why(by_id.get(r), strict, where)})" for r in missing]
         if met_so_far and not missing:
             best = cls.id
         else:
@@ -179,7 +182,7 @@ def _mof(profile: Profile, findings: list[Finding], base: FrameworkResult, stric
     if not strict and base.warnings:
         # Both readings side by side: MOT's lenient one decides, the strict one is stated.
         strict_res = _mof(profile, findings, FrameworkResult(profile=profile.id, title=profile.title,
-                                                             version=profile.version, verdict=""), True)
+                                                             version=profile.version, verdict=""), True, where)
         base.reasons.append(f"Strict reading (type-appropriate licences required): {strict_res.verdict}.")
     base.mof_class = best or "none"
     base.verdict = label or "none"
@@ -187,10 +190,10 @@ def _mof(profile: Profile, findings: list[Finding], base: FrameworkResult, stric
     return base
 
 
-def _why(f: Finding | None, strict: bool) -> str:
+def _why(f: Finding | None, strict: bool, where: str = "on the Hub") -> str:
     if f is None:
         return "not evaluated"
     if f.outcome == "open" and strict:
         return "licence not type-appropriate (strict)"
-    return {"partial": "included, licence not open", "closed": "not found on the Hub",
+    return {"partial": "included, licence not open", "closed": f"not found {where}",
             "unknown": "undetermined"}.get(f.outcome, f.outcome)

@@ -166,6 +166,27 @@ def decode_text(raw: bytes) -> str | None:
 # The `related_errors` reason of a link that was not looked up (a local folder audited with no Hub
 # source): reported as "not checked", never as "not found".
 NOT_CHECKED = "not checked: a local folder is audited without looking it up on the Hub"
+# Answers about a linked repo that say it is not there (the Hub's 404, a store without it): every
+# other reason (offline, network, rate limit, budget, access denied) says only that it was not read.
+NOT_THERE = ("not-found:", "revision-not-found:")
+
+
+def not_checked_why(reason: str | None, subject_source: str) -> str | None:
+    """Why a linked repo of a subject was not checked, when its `related_errors` reason means that,
+    else None (it was looked up and is not there).
+
+    Missing access is not evidence (issue 19, class 8): a declared base or dataset that could not be
+    looked up (offline and not cached, the network, a rate limit, the request budget, access denied
+    without a token, the per-card link cap) is "not checked", never "not found" and never a broken
+    lineage, for a Hub model as for a local folder. Only an answer that it is not there (the Hub's
+    404, a snapshot store without it) is that. `subject_source` is kept for the callers' wording."""
+    if reason is None:
+        return None
+    if reason == NOT_CHECKED:
+        return "a local folder is audited without looking it up"
+    if reason.startswith(NOT_THERE) or reason.startswith("invalid:"):
+        return None
+    return reason
 
 
 class ExternalSnapshot(BaseModel):

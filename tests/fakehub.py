@@ -24,7 +24,7 @@ seen), so a run is reproducible even when the client sends requests concurrently
 
 Run:  python tests/fakehub.py --store DIR [--host 127.0.0.1] [--port 0] [--latency-ms N] [--log FILE]
       [--page-size N] [--rate-limit N/SECONDS] [--fail-rate F] [--reset-rate F]
-      [--slow-rate F --slow-ms N] [--truncate-rate F] [--seed S] [--tokens FILE]
+      [--slow-rate F --slow-ms N] [--truncate-rate F] [--fail-path REGEX] [--seed S] [--tokens FILE]
 The base URL is printed as the first line of stdout.
 
 In-process:  with serve(store, page_size=2) as url: ...    or    hub = FakeHub(store).start(); hub.url
@@ -158,6 +158,7 @@ class Options:
     slow_rate: float = 0.0
     slow_ms: float = 15000.0
     truncate_rate: float = 0.0
+    fail_path: str | None = None  # a regex: requests whose path matches it are answered 503, every time
     seed: int = 0
     tokens: frozenset[str] | None = None
     log: str | None = None
@@ -290,6 +291,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._entry["fault"] = fault
             if fault == "slow":
                 time.sleep(opts.slow_ms / 1000)
+            if fault == "fail503":
+                raise HubError(503, "Service Unavailable - the repository's backend is not answering.")
             if fault == "fail":
                 code = random.Random(f"{opts.seed}:{raw_path}:{query}:code").choice((500, 502, 503))
                 raise HubError(code, "Internal Error - We're working hard to fix this as soon as possible!")
@@ -380,6 +383,8 @@ class _Handler(BaseHTTPRequestHandler):
         o = self.server.opts
         if path == "/api/agent-harnesses":
             return None
+        if o.fail_path and re.search(o.fail_path, path):
+            return "fail503"
         if not (o.fail_rate or o.reset_rate or o.slow_rate or o.truncate_rate):
             return None
         key = f"{self.command} {path}?{query}"
@@ -701,6 +706,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--slow-rate", type=float, default=0.0, help="fraction of requests stalled --slow-ms")
     p.add_argument("--slow-ms", type=float, default=15000.0)
     p.add_argument("--truncate-rate", type=float, default=0.0, help="fraction of bodies cut short")
+    p.add_argument("--fail-path", default=None, help="REGEX: requests whose path matches are answered 503, always")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tokens", type=Path, default=None, help="file of valid tokens, one a line")
     a = p.parse_args(argv)
@@ -728,6 +734,7 @@ def main(argv: list[str] | None = None) -> int:
         slow_rate=a.slow_rate,
         slow_ms=a.slow_ms,
         truncate_rate=a.truncate_rate,
+        fail_path=a.fail_path,
         seed=a.seed,
         tokens=tokens,
     )

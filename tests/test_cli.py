@@ -184,13 +184,19 @@ def _hf_cache_snapshot(fakehub: Any, store_dir: Path, cache: Path, repo_id: str)
     return got.parent
 
 
+def _asking(fakehub: Any, store_dir: Path, tmp_path: Path) -> dict[str, str]:
+    """The environment of a user whose Hub is the fake one: a folder's linked repos are asked of it."""
+    return {**ENV, "HF_ENDPOINT": fakehub(store_dir).url, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+
+
 def test_a_huggingface_cache_snapshot_is_audited_where_it_lies(fakehub: Any, store_dir: Path,
                                                                 tmp_path: Path) -> None:
     snapshot = _hf_cache_snapshot(fakehub, store_dir, tmp_path / "hf", "deepseek-ai/DeepSeek-R1")
+    env = _asking(fakehub, store_dir, tmp_path)
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-CONTENT")
     (snapshot / "NOTICE").symlink_to(secret)  # out of the repo's cache folder: still refused
-    r = run("audit", str(snapshot), "-f", "json", "-q")
+    r = run("audit", str(snapshot), "-f", "json", "-q", env=env)
     assert r.returncode == 0, r.stderr
     assert "TOP-SECRET-CONTENT" not in r.stdout
     subject = json.loads(r.stdout)["subjects"][0]
@@ -202,7 +208,7 @@ def test_a_huggingface_cache_snapshot_is_audited_where_it_lies(fakehub: Any, sto
     assert subject["revision"] == snapshot.name and licence[0]["pointer"] == f"LICENSE@{snapshot.name[:12]}"
     outs = {fmt: tmp_path / f"r.{fmt}" for fmt in ("html", "md", "sarif", "junit")}
     args = [a for fmt, out in outs.items() for a in ("-f", fmt, "-o", str(out))]
-    r = run("audit", str(snapshot), "-q", *args)
+    r = run("audit", str(snapshot), "-q", *args, env=env)
     assert r.returncode == 0, r.stderr
     for fmt, out in outs.items():
         text = out.read_text(encoding="utf-8")
@@ -214,13 +220,14 @@ def test_a_cache_snapshots_links_are_followed_into_its_own_blobs_only(fakehub: A
                                                            tmp_path: Path) -> None:
     cache = tmp_path / "hf"
     snapshot = _hf_cache_snapshot(fakehub, store_dir, cache, "deepseek-ai/DeepSeek-R1")
+    env = _asking(fakehub, store_dir, tmp_path)
     other = cache / "models--acme--other" / "blobs"
     other.mkdir(parents=True)
     (other / "abc").write_text("OTHER-REPO-CONTENT")
     (snapshot / "USE_POLICY.md").symlink_to(Path("../../../models--acme--other/blobs/abc"))
     (snapshot.parent.parent / "refs" / "notes.md").write_text("REFS-CONTENT")  # in the repo, not a blob
     (snapshot / "NOTICE.md").symlink_to(Path("../../refs/notes.md"))
-    r = run("audit", str(snapshot), "-f", "json", "-q")
+    r = run("audit", str(snapshot), "-f", "json", "-q", env=env)
     assert r.returncode == 0, r.stderr
     for leaked in ("OTHER-REPO-CONTENT", "USE_POLICY", "REFS-CONTENT", "NOTICE"):
         assert leaked not in r.stdout
@@ -229,15 +236,16 @@ def test_a_cache_snapshots_links_are_followed_into_its_own_blobs_only(fakehub: A
 def test_a_cache_repo_folder_audits_the_snapshot_refs_main_names(fakehub: Any, store_dir: Path,
                                                                  tmp_path: Path) -> None:
     snapshot = _hf_cache_snapshot(fakehub, store_dir, tmp_path / "hf", "deepseek-ai/DeepSeek-R1")
+    env = _asking(fakehub, store_dir, tmp_path)
     repo = snapshot.parent.parent
     older = repo / "snapshots" / ("1" * 40)  # an older download, with no licence file
     older.mkdir()
-    r = run("audit", str(repo), "-f", "json", "-q")
+    r = run("audit", str(repo), "-f", "json", "-q", env=env)
     assert r.returncode == 0, r.stderr
     subject = json.loads(r.stdout)["subjects"][0]
     assert [e["value"]["key"] for e in subject["evidence"] if e["kind"] == "license.file"] == ["MIT"]
     (repo / "refs" / "main").unlink()  # two snapshots and no ref: which one is for the user to say
-    r = run("audit", str(repo), "-f", "json", "-q")
+    r = run("audit", str(repo), "-f", "json", "-q", env=env)
     assert r.returncode == 2
     assert "no refs/main snapshot" in r.stderr and snapshot.name[:12] in r.stderr and "1" * 12 in r.stderr
 

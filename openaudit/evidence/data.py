@@ -15,7 +15,7 @@ from openaudit.evidence._util import as_list, hf_link
 from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import EvidenceList
 from openaudit.repoid import shown
-from openaudit.snapshot import NOT_CHECKED
+from openaudit.snapshot import not_checked_why
 
 _DATASET_ID_RE = re.compile(r"\A(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}\Z")
 DATA_SECTIONS = r"training data|pre-?training data|\bdata\b|dataset|training details|training procedure|corpus"
@@ -153,9 +153,9 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
             url = ds.repo_url()
         else:
             reason = ctx.bundle.related_errors.get(f"dataset:{did}", "not resolved")
-            value.update(reason=reason, checked=reason != NOT_CHECKED)
-            summary = (f"Declared dataset {did} was not checked on the Hub (a local folder is audited without "
-                       "looking it up)." if reason == NOT_CHECKED
+            why = not_checked_why(reason, snap.source)
+            value.update(reason=reason, checked=why is None)
+            summary = (f"Declared dataset {did} was not checked on the Hub ({shown(why, 300)})." if why is not None
                        else f"Declared dataset {did} could not be found on the Hub ({reason}).")
             url = None
         out.add("data.dataset", value, source="linked-repo" if ds else ctx.meta_source(), pointer=pointer,

@@ -24,7 +24,7 @@ from openaudit.evidence.data import DATA_SECTIONS, VAGUE_RE, declared_datasets, 
 from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import EvidenceList
 from openaudit.evidence.weights import quantised_formats, weight_files
-from openaudit.snapshot import NOT_CHECKED, RepoSnapshot, SnapshotBundle
+from openaudit.snapshot import RepoSnapshot, SnapshotBundle, not_checked_why
 
 _BENCHMARKS = [
     "MMLU-Pro", "MMLU", "HellaSwag", "HSwag", "ARC", "ARC-Challenge", "ARC-Easy", "WinoGrande", "WinoG", "TruthfulQA",
@@ -102,10 +102,12 @@ def _base(ctx: EvidenceContext, out: EvidenceList) -> None:
     snap = ctx.bundle.get("model", bid)
     value: dict[str, Any] = {"id": bid, "via": first.value.get("via"), "found": snap is not None}
     if snap is None:
-        unchecked = ctx.bundle.related_errors.get(f"model:{bid}") == NOT_CHECKED
+        unchecked = not_checked_why(ctx.bundle.related_errors.get(f"model:{bid}"), ctx.snap.source) is not None
+        said = "was not checked on the Hub" if unchecked else "could not be read"
+        if unchecked:
+            value["checked"] = False  # criteria on the base are undetermined for want of access
         out.add("base.model", value, source="linked-repo", pointer=first.pointer, confidence="inferred",
-                summary=f"Base model {bid} " + ("was not checked on the Hub" if unchecked else "could not be read")
-                + "; its weights and data are undetermined.")
+                summary=f"Base model {bid} {said}; its weights and data are undetermined.")
         return
     meta, card = _card_of(snap)
     files = weight_files(snap.siblings())

@@ -14,6 +14,9 @@ Kinds emitted, each declared with `@emits` on the function that adds it (values 
   license.restriction      {restriction, key, inherited, base}
   license.mismatch         {tag, file, card, path, detail}
   license.inherited        {base, base_license, declared, via, category, restrictions}
+  license.base-unchecked   {bases, reasons}: a declared base whose licence could bind this model was not
+                           read (not checked: offline, network, rate limit, budget, access); criteria
+                           that read the base's licence are undetermined, never open from the tag alone
   license.file-missing     {tag}
   license.unknown          {reason}
 """
@@ -33,6 +36,7 @@ from openaudit.licenses.describe import describe, restriction_phrase
 from openaudit.licenses.identify import Identification, identify_with_reason
 from openaudit.licenses.kb import LicenseFacts, facts_for, load_kb, more_restrictive, spdx_id
 from openaudit.licenses.normalize import TagResolution, resolve_tag
+from openaudit.repoid import shown as shown_reason
 from openaudit.snapshot import RepoSnapshot
 
 MIN_FILE_CONFIDENCE = 0.5
@@ -409,6 +413,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     _own_restrictions(out, r)
     _mismatches(out, r)
     _inherited(ctx, out, r)
+    _base_unchecked(ctx, out, r)
     _file_missing(ctx, out, r)
     _undecided(ctx, out, r)
 
@@ -586,6 +591,27 @@ def _inherited(ctx: EvidenceContext, out: EvidenceList, r: _Read) -> None:
                         source="linked-repo" if via != "card" else "card.body", pointer=bev.pointer, url=bev.url,
                         confidence="inferred", summary=f"Inherited from {base_id} ({bfacts.key}): "
                                                        f"{restriction_phrase(x, bfacts)}.")
+
+
+@emits("license.base-unchecked")
+def _base_unchecked(ctx: EvidenceContext, out: EvidenceList, r: _Read) -> None:
+    """A base whose licence could bind this model was not read: missing access is not evidence, so
+    whether its terms bind this model stays undetermined (unless a base's licence already did)."""
+    if r.from_base is not None or any(ev.kind == "license.inherited" for ev in out.items):
+        return
+    unchecked = [ev for ev in out.items if ev.kind == "lineage.base_model" and isinstance(ev.value, dict)
+                 and ev.value.get("checked") is False and isinstance(ev.value.get("id"), str)]
+    if not unchecked:
+        return
+    declared = r.tag_facts if r.tag_facts is not None else r.eff
+    ids = list(dict.fromkeys(str(ev.value["id"]) for ev in unchecked))[:8]
+    lost = {bid: str(ctx.bundle.related_errors.get(f"model:{bid}", "not checked"))[:300] for bid in ids}
+    own = (f"{declared.key} " if declared is not None and declared.key else "")
+    out.add("license.base-unchecked", {"bases": ids, "reasons": lost}, source=ctx.meta_source(),
+            pointer=unchecked[0].pointer, url=unchecked[0].url, confidence="inferred",
+            summary=f"The licence of the base model {shown_reason(', '.join(ids), 300)} was not checked "
+            f"({shown_reason(lost[ids[0]])}), so whether its terms bind this model's {own}licence "
+            "is undetermined.")
 
 
 @emits("license.file-missing")

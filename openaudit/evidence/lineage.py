@@ -15,7 +15,7 @@ from openaudit.evidence._util import as_list, hf_link
 from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import EvidenceList
 from openaudit.repoid import shown, validate_repo_id
-from openaudit.snapshot import NOT_CHECKED, RepoSnapshot, SnapshotBundle
+from openaudit.snapshot import NOT_THERE, RepoSnapshot, SnapshotBundle, not_checked_why
 
 MAX_DEPTH = 8
 _RELATIONS = {"adapter", "merge", "quantized", "finetune"}
@@ -198,19 +198,24 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         pointer = ctx.meta_pointer("base_model") if via == "metadata" else "tags"
         value = {"id": bid, "canonical_id": base.repo_id if base else None, "relation": relation, "via": via,
                  "depth": 1, "found": base is not None}
+        if base is None and not_checked_why(ctx.bundle.related_errors.get(f"model:{bid}"), snap.source):
+            value["checked"] = False  # not looked up: reports say "not checked", never "not found"
         renamed = f" (now {base.repo_id})" if base and base.repo_id != bid else ""
         out.add("lineage.base_model", value, source=ctx.meta_source() if via == "metadata" else "api",
                 pointer=pointer, url=ctx.meta_url("base_model") if via == "metadata" else snap.repo_url(),
                 summary=f"Base model {shown(bid, 200)}{renamed}" + (f" ({relation})" if relation else "") + ".")
         if base is None and _valid(bid):
             reason = ctx.bundle.related_errors.get(f"model:{bid}", "not resolved")
-            if reason == NOT_CHECKED:  # not looked up is not missing: no lineage-broken
-                out.add("lineage.unchecked-base", {"id": bid}, source=ctx.meta_source(), pointer=pointer,
-                        summary=f"Declared base model {shown(bid, 200)} was not checked on the Hub "
-                        "(a local folder is audited without looking it up).")
+            why = not_checked_why(reason, snap.source)
+            if why is not None:  # not looked up is not missing: no lineage-broken
+                out.add("lineage.unchecked-base", {"id": bid, "reason": reason}, source=ctx.meta_source(),
+                        pointer=pointer, summary=f"Declared base model {shown(bid, 200)} was not checked on the "
+                        f"Hub ({shown(why, 300)}).")
             else:
+                said = (f"was not found ({shown(reason.split(': ', 1)[-1], 300)})" if reason.startswith(NOT_THERE)
+                        else f"could not be read: {reason}")
                 out.add("lineage.missing-base", {"id": bid, "reason": reason}, source="linked-repo", pointer=pointer,
-                        summary=f"Declared base model {shown(bid, 200)} could not be read: {reason}.")
+                        summary=f"Declared base model {shown(bid, 200)} {said}.")
         elif not _valid(bid):
             out.add("lineage.invalid-base", {"id": bid[:200]}, source=ctx.meta_source(), pointer=pointer,
                     summary=f"base_model '{shown(bid, 80)}' is not a valid repo id.")
@@ -222,6 +227,8 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         relation = prose_relation(sentence)
         value = {"id": bid, "canonical_id": base.repo_id if base else None, "relation": relation, "via": "prose",
                  "depth": 1, "found": base is not None, "text": sentence}
+        if base is None and not_checked_why(ctx.bundle.related_errors.get(f"model:{bid}"), snap.source):
+            value["checked"] = False
         out.add("lineage.base_model", value, source="card.body", pointer=ctx.body_pointer(heading, line),
                 summary=f"The card says it derives from {bid}: “{sentence[:140]}”", confidence="detected",
                 url=ctx.line_url(line))

@@ -241,12 +241,16 @@ def _lineage_view(s: Subject) -> LineageView | None:
     node_w, node_h, gap_x, gap_y = 230, 40, 24, 46
     levels: dict[int, list[str]] = {0: [s.repo_id]}
     info: dict[str, dict[str, Any]] = {s.repo_id: {"found": True, "subject": True}}
+    # A base that was not looked up (a local folder's, offline or the Hub unreachable) is "not checked".
+    unchecked = {e.value.get("id") for e in s.evidence if e.kind == "lineage.base_model"
+                 and isinstance(e.value, dict) and e.value.get("checked") is False}
     alias: dict[str, str] = {s.repo_id: s.repo_id}
     for entry in sorted(s.lineage, key=lambda x: x.depth):
         name = entry.canonical_id or entry.id
         alias[entry.id] = name
         if name not in info:
-            info[name] = {"found": entry.found, "subject": False}
+            info[name] = {"found": entry.found, "subject": False,
+                          "missing": "not checked" if entry.id in unchecked else "not found"}
             levels.setdefault(max(1, entry.depth), []).append(name)
     edges_raw = []
     for entry in s.lineage:
@@ -269,7 +273,8 @@ def _lineage_view(s: Subject) -> LineageView | None:
             pos[name] = (x, y)
             label = name if len(name) <= 32 else name[:31] + "…"
             nodes.append({"x": x, "y": y, "w": node_w, "h": node_h, "label": label, "name": name,
-                          "found": info[name]["found"], "subject": info[name]["subject"]})
+                          "found": info[name]["found"], "subject": info[name]["subject"],
+                          "missing": info[name].get("missing", "not found")})
     edges = []
     for base, child, relation, via in edges_raw:
         if base not in pos or child not in pos or base == child:
@@ -280,7 +285,8 @@ def _lineage_view(s: Subject) -> LineageView | None:
         edges.append({"x1": x1, "y1": y1, "x2": x2, "y2": y2 - 2, "lx": (x1 + x2) // 2 + 6,
                       "ly": (y1 + y2) // 2 + 4, "label": relation, "via": via})
     entries = [{"id": e.id, "canonical_id": e.canonical_id, "relation": e.relation, "via": e.via,
-                "depth": e.depth, "found": e.found, "child": e.child or s.repo_id} for e in s.lineage]
+                "depth": e.depth, "found": e.found, "child": e.child or s.repo_id,
+                "missing": "not checked" if e.id in unchecked else "not found"} for e in s.lineage]
     return LineageView(svg_width=width, svg_height=height, nodes=nodes, edges=edges, entries=entries)
 
 

@@ -116,7 +116,8 @@ def _subject(v: SubjectView, level: str) -> list[str]:
         out.append("")
     if v.lineage:
         chain = "; ".join(f"{esc(e['child'])} ← {esc(e['relation'] or 'derived', 30)} ← "
-                          f"{esc(e['canonical_id'] or e['id'])}" + ("" if e["found"] else " (not found)")
+                          f"{esc(e['canonical_id'] or e['id'])}"
+                          + ("" if e["found"] else f" ({e.get('missing', 'not found')})")
                           for e in v.lineage.entries)
         out += [f"**Lineage:** {chain}", ""]
     if v.not_published:
