@@ -36,7 +36,7 @@ def _fresh_key() -> Iterator[None]:
     from openaudit.licenses import identify
 
     # Matches this process remembers would keep a later test's run from keeping them in identify/.
-    identify._askalono.cache_clear()
+    identify._match.cache_clear()
     identify._identify_cached.cache_clear()
 
 
