@@ -23,20 +23,31 @@ from openaudit.snapshot import ExternalSnapshot
 _CODE_EXT = re.compile(r"\.(py|ipynb|sh|bash|c|cc|cpp|cu|cuh|h|hpp|rs|go|js|ts|java|jl|scala|lua|r|swift|kt|m|mm)$",
                        re.IGNORECASE)
 _DIR = r"(^|/)"
+
+
+def _tokens(*words: str) -> str:
+    """Words of a path delimited by /, _, -, . or the path's ends: "ppo" in "ppo_trainer.py", never in
+    "support.py"; "eval" prefixes match ("evaluate", "eval_utils"), so they are given as prefixes."""
+    return r"(?:^|[/_.-])(?:" + "|".join(words) + r")(?=[/_.-]|$)"
+
+
 # Kinds of code recognised in a file tree, by path (checked on code files, and on configs for training).
 _KINDS: list[tuple[str, re.Pattern[str]]] = [
     ("training", re.compile(_DIR + r"(pre-?train\w*|train(ing|er)?|launch_train\w*)(/|[\w-]*\.\w+$)"
                             r"|" + _DIR + r"(train|training|pretrain)[\w-]*\.(py|sh|ya?ml|json|toml)$", re.I)),
-    ("fine-tuning", re.compile(_DIR + r"[\w-]*(finetun|fine_tun|fine-tun|sft|dpo|rlhf|ppo|grpo|lora|"
-                               r"post_?train|instruct_tun)[\w-]*(/|\.\w+$)", re.I)),
-    ("evaluation", re.compile(_DIR + r"[\w-]*(eval|evaluat|benchmark)[\w-]*(/|\.\w+$)", re.I)),
+    ("fine-tuning", re.compile(_tokens(r"finetun\w*", r"fine[_-]tun\w*", "sft", "dpo", "rlhf", "ppo", "grpo",
+                                       "q?lora", "peft", r"post_?train\w*", r"instruct_tun\w*"), re.I)),
+    ("evaluation", re.compile(_tokens(r"evals?", r"evaluat\w*", r"eval_\w*", r"benchmarks?", r"run_eval\w*"), re.I)),
     ("data-processing", re.compile(_DIR + r"[\w-]*(data_?prep|preprocess|prepare_data|dedup|tokeni[sz]e_data|"
                                    r"data_?processing|filter_data|build_dataset|data_pipeline)[\w-]*(/|\.\w+$)",
                                    re.I)),
-    ("inference", re.compile(_DIR + r"[\w-]*(infer|generat|serve|server|demo|chat|predict|sample|app)"
-                             r"[\w-]*\.(py|sh|ipynb|js|ts)$", re.I)),
+    ("inference", re.compile(_tokens(r"infer\w*", r"generat\w*", "serve", "server", "serving", "demo", "chat",
+                                     r"predict\w*", "sample", "sampling", "app") + r".*\.(py|sh|ipynb|js|ts)$",
+                             re.I)),
 ]
 _CONFIG_EXT = re.compile(r"\.(ya?ml|json|toml)$", re.I)
+_VENDORED = re.compile(r"(^|/)(third_party|vendor|vendored|dependencies|site-packages|node_modules)/", re.I)
+_NOT_PIPELINE = re.compile(r"(^|/)(examples?|recipes|use_cases|3p_integrations|tests?|docs?|notebooks?)/", re.I)
 # Files that are not code by any reading: a repository holding only these holds no code. Anything else
 # (configs, a Dockerfile, a Makefile, an unknown extension) keeps a repository from being called empty.
 _DOCS_ONLY = re.compile(r"(^|/)(\.github/.*|\.git\w*|LICEN[CS]E[\w.-]*|COPYING[\w.-]*|NOTICE[\w.-]*|CITATION[\w.-]*|"
@@ -50,12 +61,17 @@ def repo_facts(ext: ExternalSnapshot) -> dict[str, Any]:
             and isinstance(e.get("path"), str)]
     paths = [e["path"] for e in tree]
     code = [p for p in paths if _CODE_EXT.search(p)]
+    # Kinds are judged on the repository's own pipeline: not vendored code, examples, recipes or tests.
+    own = [p for p in paths if not _VENDORED.search(p) and not _NOT_PIPELINE.search(p)]
     kinds: dict[str, str] = {}
     for kind, rx in _KINDS:
-        for p in paths:
-            if (_CODE_EXT.search(p) or (kind == "training" and _CONFIG_EXT.search(p))) and rx.search(p):
-                kinds[kind] = p
-                break
+        if kind == "training":  # configs count for training; a tokenizer's training is not the model's
+            hits = [p for p in own if (_CODE_EXT.search(p) or _CONFIG_EXT.search(p)) and rx.search(p)
+                    and not re.search(r"tokeni[sz]er", p, re.I)]
+        else:
+            hits = [p for p in own if _CODE_EXT.search(p) and rx.search(p)]
+        if hits:  # the shallowest file of each kind stands for it (a top-level train.py)
+            kinds[kind] = min(hits, key=lambda p: (p.count("/"), not _CODE_EXT.search(p), p))
     repo = _as_dict(ext.info.get("repo"))
     readme = next((p for p in ext.files if p.lower().startswith("readme")), None)
     holds_code = bool(code) or bool(kinds) or bool(ext.info.get("truncated")) or any(
@@ -191,7 +207,11 @@ def _repo(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> Non
             source="linked-repo", pointer=f"{ext.host}:{ext.id}@{_short(ext.revision)}",
             confidence="detected", url=ext.file_url(first) if first else ext.url(),
             summary="Linked repository " + "; ".join(parts) + ".")
-    if facts["readme"] and facts["holds_code"]:
+    from openaudit.evidence.code import is_developer_repo
+
+    # Documentation of the model's code: the developer's own repositories only (a third party's README
+    # documents that party's code).
+    if facts["readme"] and facts["holds_code"] and is_developer_repo(f"{ext.host}.com/{ext.id}", ctx.snap.repo_id):
         readme = ext.files[facts["readme"]]
         words = len(readme.text.split())
         out.add("code.docs", {"repo": ext.id, "file": facts["readme"], "words": words,
