@@ -7,6 +7,7 @@ tested as tests/fakehub.py tests the Hub source.
   ``/repos/O/R/commits/BRANCH`` (409 for an empty repository), ``/repos/O/R/git/trees/SHA?recursive=1``,
   ``/repos/O/R/contents/PATH?ref=SHA`` (raw). ``rate_limited=True``: every GitHub answer is 403 with
   ``x-ratelimit-remaining: 0`` and a reset time, as GitHub answers an anonymous client past its hour.
+  ``quota=N``: the window of N requests, counted down in ``x-ratelimit-remaining`` on every answer.
 - arXiv OAI-PMH: ``/oai2?verb=GetRecord&metadataPrefix=arXiv&identifier=oai:arXiv.org:ID`` (an
   ``idDoesNotExist`` error for an unknown id, with status 200, as arXiv does).
 - Zenodo: ``/api/records/N`` (404 unknown, 410 deleted).
@@ -23,9 +24,10 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
@@ -159,10 +161,14 @@ class FakeExt:
 
     def __init__(self, fixtures: dict[str, Any] | None = None, *, rate_limited: bool = False,
                  secondary_limit: bool = False,
-                 huge_file: int = 0, max_requests: int = 2000):
+                 huge_file: int = 0, max_requests: int = 2000, quota: int | None = None):
         self.fixtures = fixtures or FIXTURES
         self.rate_limited = rate_limited
         self.secondary_limit = secondary_limit  # 403 "secondary rate limit" with retry-after, no x-ratelimit
+        # GitHub's hourly window, as an anonymous client sees it: each answer says how many requests are
+        # left (x-ratelimit-remaining); past `quota` every answer is 403 with remaining 0.
+        self.quota = quota
+        self.github_used = 0
         self.huge_file = huge_file  # serve README.md of every repo as this many bytes (a hostile host)
         self.max_requests = max_requests
         self.log: list[dict[str, Any]] = []
@@ -186,10 +192,12 @@ class FakeExt:
                     return
                 fake._route(self)
 
+            window: Mapping[str, str] = MappingProxyType({})  # rate-limit headers of every GitHub answer (quota)
+
             def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
                       length: bool = True) -> None:
                 self.send_response(status)
-                for k, v in (headers or {}).items():
+                for k, v in {**self.window, **(headers or {})}.items():
                     self.send_header(k, v)
                 if length:
                     self.send_header("Content-Length", str(len(body)))
@@ -233,6 +241,16 @@ class FakeExt:
                 body = json.dumps({"message": "API rate limit exceeded for 127.0.0.1."}).encode()
                 return h._send(403, body, {"x-ratelimit-remaining": "0", "x-ratelimit-limit": "60",
                                            "x-ratelimit-reset": str(int(time.time()) + 1800)})
+            if self.quota is not None:
+                with self._lock:
+                    self.github_used += 1
+                    left = self.quota - self.github_used
+                window = {"x-ratelimit-limit": str(self.quota), "x-ratelimit-remaining": str(max(0, left)),
+                          "x-ratelimit-reset": str(int(time.time()) + 3000)}
+                if left < 0:
+                    body = json.dumps({"message": "API rate limit exceeded for 127.0.0.1."}).encode()
+                    return h._send(403, body, window)
+                h.window = window
             if self.secondary_limit:
                 body = json.dumps({"message": "You have exceeded a secondary rate limit. Please wait."}).encode()
                 return h._send(403, body, {"retry-after": "60"})

@@ -508,3 +508,65 @@ def test_github_token_goes_to_no_overridden_base_but_this_machines(monkeypatch: 
     assert ExternalSource.from_env()._token == "ghp_secret"  # type: ignore[union-attr]
     monkeypatch.delenv("OPENAUDIT_GITHUB_API")
     assert ExternalSource.from_env()._token == "ghp_secret"  # type: ignore[union-attr]
+
+
+# -- a quota that runs out (issue 25, item 3) ------------------------------------------------------------------
+
+def test_the_hosts_count_is_honoured_no_request_goes_out_after_the_last_one() -> None:
+    # A window of five: bright-lm's record costs exactly five (repo, commit, tree, README, LICENSE); the answer
+    # to the fifth says none are left, so the next repository is not asked for at all.
+    with running(quota=5) as f:
+        c = client(f)
+        assert c.get("github", "brightwave/bright-lm").files  # read whole, within the window
+        with pytest.raises(errors.RateLimited) as e:
+            c.get("github", "oldcorp/vintage")
+        assert f.github_used == 5 and c.rate_limited_hosts == {"github"}
+    assert "resets in" in str(e.value) and "GITHUB_TOKEN" in str(e.value) and "--no-external" in str(e.value)
+
+
+QUOTA_CARDS = {
+    # Two models link the same repository; the org's run reads it once.
+    "nimbus/Nimbus-3B": "# Nimbus-3B\n\nTraining code: https://github.com/brightwave/bright-lm\n",
+    "nimbus/Nimbus-3B-Chat": "# Nimbus-3B-Chat\n\nTraining code: https://github.com/brightwave/bright-lm\n",
+    "nimbus/Nimbus-7B": "# Nimbus-7B\n\nTraining code: https://github.com/quillai/quill-train\n",
+    "nimbus/Nimbus-1B": "# Nimbus-1B\n\nTraining code: https://github.com/oldcorp/vintage\n",
+}
+
+
+@pytest.mark.slow
+def test_an_org_run_that_spends_githubs_quota_is_incomplete_never_closed_and_says_what_to_do(
+        tmp_path: Path, fakehub: Any, repo_writer: Any) -> None:
+    for i, (rid, body) in enumerate(QUOTA_CARDS.items()):
+        card = "---\nlicense: apache-2.0\n---\n" + body
+        repo_writer(tmp_path / "hub", rid, {"sha": f"{i + 1:x}" * 40, "gated": False, "private": False,
+                                            "siblings": [{"rfilename": "README.md"},
+                                                         {"rfilename": "model.safetensors", "size": 4_000_000_000}],
+                                            "lastModified": "2025-02-01T00:00:00.000Z",
+                                            "cardData": {"license": "apache-2.0"}, "tags": ["license:apache-2.0"]},
+                    {"README.md": card})
+    hub = fakehub(tmp_path / "hub", fresh=True)
+    # Seven requests: one repository read whole (five), the next one cut off after two; nothing after that.
+    with running(quota=7) as f:
+        r = cli("org", "nimbus", "--jobs", "1", "--cache-dir", str(tmp_path / "cache"), "-f", "json",
+                env={"HF_ENDPOINT": hub.url, **f.env(), "GITHUB_TOKEN": ""})
+        log = [x["path"] for x in f.log if x["path"].startswith("/repos/")]
+    assert r.returncode == 3, r.stderr
+    assert len(log) == 7 and f.github_used == 7  # the host's count honoured: no request past the last
+    metas = [p for p in log if p.count("/") == 3]  # /repos/O/R: one per repository, shared across models
+    assert len(metas) == len(set(metas)) == 2
+    by = {s["repo_id"]: s for s in json.loads(r.stdout)["subjects"]}
+    read = {p.removeprefix("/repos/") for p in metas[:1]}
+    for rid, s in by.items():
+        linked = QUOTA_CARDS[rid].split("github.com/")[1].strip()
+        if linked in read:
+            assert s["status"] == "audited", s["reason"]
+            continue
+        # Not read: incomplete, with the reason; the card's word stands, nothing says "no code".
+        assert s["status"] == "incomplete" and "rate-limited" in s["reason"] and f"github:{linked}" in s["reason"]
+        assert finding(s, "OA-COD-001")["outcome"] == "open"
+        assert all(e["value"]["role"] not in ("no-code", "not-found") for e in ev(s, "code.link"))
+    assert sum(s["status"] == "audited" for s in by.values()) == (2 if read == {"brightwave/bright-lm"} else 1)
+    # One line says what happened and the two ways out; the run's provenance counts the requests.
+    notes = [ln for ln in r.stderr.splitlines() if "rate limit ran out" in ln]
+    assert len(notes) == 1 and "GITHUB_TOKEN" in notes[0] and "--no-external" in notes[0]
+    assert "7 requests to hosts outside the Hub" in r.stderr
