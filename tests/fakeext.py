@@ -20,7 +20,6 @@ whether it carried an Authorization header. The server stops after `max_requests
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
@@ -124,36 +123,49 @@ FIXTURES: dict[str, Any] = {
     },
     "blocked": {"quillai/quill-legal": 451},
     "offhost": {"quillai/quill-mirror": "http://example.invalid/steal"},
-    "arxiv": {
-        "2406.01111": {"title": "Papyrus: Small Language Models Trained on Curated Public-Domain Text",
-                       "authors": [("Ada", "Moreau"), ("Jun", "Park"), ("Lena", "Okafor"), ("Tom", "Reyes")],
-                       "abstract": "We present Papyrus, a family of small language models.",
-                       "license": "http://creativecommons.org/licenses/by/4.0/"},
-        "2310.02222": {"title": "A Benchmark for Long-Context Reading Comprehension",
-                       "authors": [("Mira", "Castell")], "abstract": "A benchmark of reading tasks.",
-                       "license": None},
-        "2205.03333": {"title": "Efficient Attention Kernels on Commodity Accelerators",
-                       "authors": [("Ravi", "Anand"), ("Sofia", "Lind")],
-                       "abstract": "Fast attention for everyone.",
-                       "license": "http://arxiv.org/licenses/nonexclusive-distrib/1.0/"},
-    },
-    "zenodo": {
-        "7654321": {"metadata": {"title": "TerraScenes: annotated satellite tiles for land-cover segmentation",
-                                 "license": {"id": "cc-by-4.0"}, "access_right": "open",
-                                 "resource_type": {"type": "dataset", "title": "Dataset"}},
-                    "doi": "10.5281/zenodo.7654321",
-                    "files": [{"key": "terrascenes-train.tar.gz", "size": 12_345_678_901},
-                              {"key": "terrascenes-val.tar.gz", "size": 1_234_567_890}]},
-    },
+    # The papers and the Zenodo record are the store's (external_records.FIXTURES, added below).
+    "arxiv": {},
+    "zenodo": {},
     "zenodo_deleted": ["7000001"],
 }
 
 
-def _sha(full: str, files: dict[str, str]) -> str:
-    h = hashlib.sha1(full.encode())
-    for p in sorted(files):
-        h.update(p.encode() + b"\0" + files[p].encode())
-    return h.hexdigest()
+def _shared_fixtures() -> Any:
+    """tests/store_build/external_records.py: the issue-25 fixture records the store holds, served here too."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent / "store_build" / "external_records.py"
+    spec = importlib.util.spec_from_file_location("openaudit_fixture_external_records", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_SHARED = _shared_fixtures()
+_sha = _SHARED.fixture_sha  # one commit per fixture repository, here and in the store
+
+
+def _add_shared(fixtures: dict[str, Any]) -> dict[str, Any]:
+    """The store's fixture records (external_records.FIXTURES) in this server's own tables."""
+    for rec in _SHARED.FIXTURES:
+        if rec["host"] == "github":
+            lic = rec["repo"]["license"]
+            fixtures["github"][rec["id"]] = _repo(rec["id"], rec["contents"], license=lic["spdx_id"] if lic else None,
+                                                  archived=rec["archived"], rid=rec["number"],
+                                                  description=rec["repo"]["description"])
+        elif rec["host"] == "arxiv":
+            info = rec["info"]
+            fixtures["arxiv"][rec["id"]] = {"title": info["title"], "abstract": info["abstract"],
+                                            "authors": [tuple(a.rsplit(" ", 1)) for a in info["authors"]],
+                                            "license": info["license"], "created": info["created"]}
+        elif rec["host"] == "zenodo":
+            fixtures["zenodo"][rec["id"]] = rec["api"]
+    return fixtures
+
+
+FIXTURES = _add_shared(FIXTURES)
 
 
 class FakeExt:
@@ -294,7 +306,8 @@ class FakeExt:
                 return h._send(409, b'{"message": "Git Repository is empty."}')
             return h._send(200, json.dumps({"sha": sha}).encode())
         if rest[:2] == ["git", "trees"]:
-            dirs = sorted({p.rsplit("/", 1)[0] for p in files if "/" in p})
+            # Every folder, as GitHub's recursive tree lists them (".github" and ".github/workflows").
+            dirs = sorted({"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)})
             tree = [{"path": d, "type": "tree", "sha": "0" * 40} for d in dirs]
             tree += [{"path": p, "type": "blob", "size": len(t.encode()), "sha": "1" * 40} for p, t in files.items()]
             return h._send(200, json.dumps({"sha": sha, "tree": tree, "truncated": False}).encode())
@@ -367,7 +380,7 @@ class FakeExt:
         lic = f"<license>{escape(paper['license'])}</license>" if paper["license"] else ""
         body = (head + "<GetRecord><record><header><identifier>oai:arXiv.org:" + ident + "</identifier></header>"
                 '<metadata><arXiv xmlns="http://arxiv.org/OAI/arXiv/">'
-                f"<id>{ident}</id><created>2024-06-01</created><authors>{authors}</authors>"
+                f"<id>{ident}</id><created>{paper.get('created', '2024-06-01')}</created><authors>{authors}</authors>"
                 f"<title>{escape(paper['title'])}</title>{lic}<abstract>{escape(paper['abstract'])}</abstract>"
                 "</arXiv></metadata></record></GetRecord></OAI-PMH>")
         h._send(200, body.encode(), {"Content-Type": "text/xml"})

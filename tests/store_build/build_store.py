@@ -394,7 +394,17 @@ def build_external(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, byte
     """(info.json, {name: bytes}) of one record, as openaudit.sources.external.write_external writes it."""
     stored = {name: render_text(src) for name, src in spec.get("files", {}).items()}
     info: dict[str, Any]
-    if spec["host"] in ("github", "gitlab"):
+    if "contents" in spec:  # a synthetic fixture: every file given, the README and LICENSE stored
+        contents: dict[str, str] = spec["contents"]
+        stored = {p: contents[p].encode("utf-8") for p in sorted(contents) if "/" not in p
+                  and re.match(r"(?i)^(readme|licen[cs]e)", p)}
+        dirs = {p.rsplit("/", 1)[0] for p in contents if "/" in p}
+        dirs |= {d.rsplit("/", i)[0] for d in list(dirs) for i in range(1, d.count("/") + 1)}
+        tree = sorted([{"path": p, "type": "blob", "size": len(s.encode("utf-8"))} for p, s in contents.items()]
+                      + [{"path": d, "type": "tree", "size": None} for d in dirs], key=lambda e: e["path"])
+        info = {"repo": spec["repo"], "requested": spec["id"], "tree": tree, "truncated": False,
+                "empty": not contents}
+    elif spec["host"] in ("github", "gitlab"):
         blobs: dict[str, int | None] = {}
         if spec.get("tree"):
             for row in read_text(spec["tree"]).splitlines():
@@ -445,7 +455,7 @@ def build(out: Path) -> dict[str, str]:
         info, stored = build_dataset(spec)
         write_repo(out / "datasets" / spec["id"], info, stored)
         shas[f"dataset:{spec['id']}"] = info["sha"]
-    for spec in external_records.RECORDS:
+    for spec in external_records.RECORDS + external_records.FIXTURES:
         doc, stored = build_external(spec)
         write_repo(out / spec["host"] / spec["id"], doc, stored)
         if spec.get("commit"):

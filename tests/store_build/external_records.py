@@ -172,3 +172,123 @@ RECORDS: list[dict[str, Any]] = [
                    "sources for training large language models, and evaluates models trained on it.",
           created="2020-12-31"),
 ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Synthetic fixtures (issue 25): the `openaudit-fixtures/*` models whose cards link these records copy a
+# pattern seen on real releases (model-facts.md), in new words. Each record holds every file of its tree (they
+# are small), so tests/fakeext.py serves the very same records over the hosts' APIs and a recording through
+# the fakes gives back what this store holds (tests/test_expert_verdicts_external.py checks both).
+# ---------------------------------------------------------------------------------------------------------------
+
+FIXTURE_TAKEN = "2025-01-15T12:00:00+00:00"
+_PY = "import torch\n\n\ndef main() -> None:\n    ...\n\n\nif __name__ == '__main__':\n    main()\n"
+_STALE = ("name: Mark stale issues\non:\n  schedule:\n    - cron: '0 0 * * *'\njobs:\n  stale:\n"
+          "    runs-on: ubuntu-latest\n")
+
+
+def read_apache_head() -> str:
+    """The opening of the Apache-2.0 text (enough for GitHub's and openaudit's identification)."""
+    from pathlib import Path
+
+    text = (Path(__file__).parent / "texts" / "licenses" / "apache-2.0.txt").read_text(encoding="utf-8")
+    return text[: text.index("2. Grant of Copyright License")]
+
+
+def fixture_sha(full: str, files: dict[str, str]) -> str:
+    """The commit a fixture repository is at: a hash of its name and files (the fake serves the same)."""
+    import hashlib
+
+    h = hashlib.sha1(full.encode())
+    for p in sorted(files):
+        h.update(p.encode() + b"\0" + files[p].encode())
+    return h.hexdigest()
+
+
+def fixture_repo(full: str, files: dict[str, str], *, license: dict[str, str] | None, archived: bool = False,
+                 rid: int, description: str = "") -> dict[str, Any]:
+    """A fixture repository, every file's text given (binary files as placeholders of their size)."""
+    return {"host": "github", "id": full, "commit": fixture_sha(full, files) if files else None,
+            "taken": FIXTURE_TAKEN, "number": rid, "contents": files, "archived": archived,
+            "repo": {"full_name": full, "html_url": f"https://github.com/{full}", "description": description,
+                     "default_branch": "main", "archived": archived, "disabled": False, "fork": False,
+                     "pushed_at": "2024-05-01T10:00:00Z", "created_at": "2024-01-10T09:00:00Z",
+                     "visibility": "public", "license": license}}
+
+
+FX = "openaudit-fixtures"
+FIXTURES: list[dict[str, Any]] = [
+    # Pattern of github.com/deepseek-ai/DeepSeek-R1 (model-facts DR1): the repository a card points to holds
+    # a README, the report as a PDF, a figure, a licence and a stale-issue workflow; no code. Quill-7B's card
+    # calls it its training code.
+    fixture_repo(f"{FX}/quill-train", {
+        "README.md": "# Quill\n\nQuill-7B is a seven-billion-parameter model trained on two trillion tokens.\n\n"
+                     "## Paper\n\nSee quill_report.pdf.\n\n## Training code\n\nComing soon: we are cleaning "
+                     "up the training scripts and will publish them here.\n\n## License\n\nMIT.\n",
+        "LICENSE": "MIT License\n\nCopyright (c) 2024 openaudit-fixtures\n\nPermission is hereby granted, free "
+                   "of charge, to any person obtaining a copy of this software.\n",
+        "quill_report.pdf": "%PDF-1.5 (placeholder of the report)\n",
+        "figures/benchmark.jpg": "JFIF (placeholder of a figure)\n",
+        ".github/workflows/stale.yml": _STALE,
+    }, license=MIT_LIC, rid=1101),
+    # Pattern of DeepSeek-V3 (code under MIT in LICENSE-CODE, weights under the DeepSeek licence) and of
+    # Llama's recipes: the code repository is under an open licence while the weights are not. Bright-3B's
+    # weights are research-only; its code repository is Apache-2.0 and holds the pre-training pipeline.
+    fixture_repo(f"{FX}/bright-lm", {
+        "README.md": "# bright-lm\n\n## Install\n\npip install -e .\n\n## Pre-training\n\n"
+                     "torchrun scripts/train.py --config configs/pretrain_3b.yaml\n\n## Evaluation\n\n"
+                     "python eval/run_eval.py --tasks all\n\n## Data\n\npython data/prepare_data.py builds the "
+                     "tokenized mix.\n\n## License\n\nThe code is Apache-2.0. The Bright weights are not: see the "
+                     "model card.\n",
+        "LICENSE": read_apache_head(),
+        "scripts/train.py": _PY,
+        "configs/pretrain_3b.yaml": "model: {layers: 32, hidden: 2560}\noptimizer: {lr: 3.0e-4}\n",
+        "eval/run_eval.py": _PY,
+        "bright/modeling.py": _PY,
+        "inference.py": _PY,
+        "data/prepare_data.py": _PY,
+    }, license=APACHE_LIC, rid=1102),
+    # Pattern of meta-llama/llama3 and allenai/OLMo-Eval: a repository its owner retired ("deprecated",
+    # later archived on GitHub). Archived code is still published code. Beside it, a data repository that
+    # was archived empty.
+    fixture_repo(f"{FX}/vintage", {
+        "README.md": "# Vintage\n\n**Archived.** This repository is no longer maintained; it stays readable.\n\n"
+                     "## Training\n\npython vintage/train.py --config configs/vintage_2b.yaml\n\n## Inference\n\n"
+                     "python vintage/generate.py\n",
+        "LICENSE": "MIT License\n\nCopyright (c) 2023 openaudit-fixtures\n\nPermission is hereby granted, free "
+                   "of charge, to any person obtaining a copy of this software.\n",
+        "vintage/train.py": _PY,
+        "vintage/generate.py": _PY,
+        "configs/vintage_2b.yaml": "model: {layers: 24}\n",
+    }, license=MIT_LIC, archived=True, rid=1103),
+    fixture_repo(f"{FX}/vintage-data", {}, license=None, archived=True, rid=1104),
+    # Pattern of Pythia's card (its own paper beside the Pile's) and Falcon's (the RefinedWeb paper, a
+    # reference): three papers cited, one of them the model's own, which only arXiv's record tells.
+    arxiv("2406.01111", FIXTURE_TAKEN,
+          title="Papyrus: Small Language Models Trained on Curated Public-Domain Text",
+          authors=["Ada Moreau", "Jun Park", "Lena Okafor", "Tom Reyes"],
+          abstract="We present Papyrus, a family of small language models trained only on public-domain books, "
+                   "with the data pipeline and training code released.", created="2024-06-03",
+          license="http://creativecommons.org/licenses/by/4.0/"),
+    arxiv("2310.02222", FIXTURE_TAKEN, title="A Benchmark for Long-Context Reading Comprehension",
+          authors=["Mira Castell"], abstract="A benchmark of reading tasks over long documents.",
+          created="2023-10-04"),
+    arxiv("2205.03333", FIXTURE_TAKEN, title="Efficient Attention Kernels on Commodity Accelerators",
+          authors=["Ravi Anand", "Sofia Lind"], abstract="Fast attention kernels for consumer GPUs.",
+          created="2022-05-06", license="http://arxiv.org/licenses/nonexclusive-distrib/1.0/"),
+    # Pattern of model-facts case 11 (documented vs downloadable data): the training set is on Zenodo,
+    # where its existence and licence can be checked; a second data link is on a project site that cannot.
+    {"host": "zenodo", "id": "7654321", "taken": FIXTURE_TAKEN,
+     "info": {"title": "TerraScenes: annotated satellite tiles for land-cover segmentation",
+              "doi": "10.5281/zenodo.7654321", "license": "cc-by-4.0", "access_right": "open",
+              "resource_type": "dataset",
+              "files": [{"key": "terrascenes-train.tar.gz", "size": 12_345_678_901},
+                        {"key": "terrascenes-val.tar.gz", "size": 1_234_567_890}]},
+     # What Zenodo's records API answers (tests/fakeext.py serves it).
+     "api": {"metadata": {"title": "TerraScenes: annotated satellite tiles for land-cover segmentation",
+                          "license": {"id": "cc-by-4.0"}, "access_right": "open",
+                          "resource_type": {"type": "dataset", "title": "Dataset"}},
+             "doi": "10.5281/zenodo.7654321",
+             "files": [{"key": "terrascenes-train.tar.gz", "size": 12_345_678_901},
+                       {"key": "terrascenes-val.tar.gz", "size": 1_234_567_890}]}},
+]
