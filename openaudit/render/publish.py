@@ -131,6 +131,11 @@ at those commits.
 - **deepseek-ai/DeepSeek-R1: no change, now shown.** github.com/deepseek-ai/DeepSeek-R1 holds no
   code at 95aaec702f4b (README, paper PDF, licence, a figure, a stale-issue workflow); the card
   never calls it code, so nothing changes, but the evidence says so.
+- **The training code's licence is read where the code is.** When the card's training-code link is
+  the developer's own repository and its licence is identified (LICENSE text, else GitHub's
+  detection), it is the code's licence (`license.code`, from `linked-repo`): OLMo's MOF training code
+  is now "included under the licence read in the training code's own repository" (Apache-2.0), not
+  under the weights' licence by default. No verdict of the four changes by it.
 - **OSAI Index "paper" stays unknown.** arXiv's records name each paper as the model's own (the
   OLMo 2, DeepSeek-R1 and Mistral 7B titles), which the preprint parameter already used; whether
   it was peer reviewed is not in what was read, and a preprint is not evidence that it was not.
