@@ -159,7 +159,8 @@ def _add_shared(fixtures: dict[str, Any]) -> dict[str, Any]:
             info = rec["info"]
             fixtures["arxiv"][rec["id"]] = {"title": info["title"], "abstract": info["abstract"],
                                             "authors": [tuple(a.rsplit(" ", 1)) for a in info["authors"]],
-                                            "license": info["license"], "created": info["created"]}
+                                            "license": info["license"], "created": info["created"],
+                                            "journal_ref": info["journal_ref"], "doi": info["doi"]}
         elif rec["host"] == "zenodo":
             fixtures["zenodo"][rec["id"]] = rec["api"]
     return fixtures
@@ -378,6 +379,9 @@ class FakeExt:
         authors = "".join(f"<author><keyname>{escape(k)}</keyname><forenames>{escape(f)}</forenames></author>"
                           for f, k in paper["authors"])
         lic = f"<license>{escape(paper['license'])}</license>" if paper["license"] else ""
+        for tag, key in (("journal-ref", "journal_ref"), ("doi", "doi")):
+            if paper.get(key):
+                lic += f"<{tag}>{escape(paper[key])}</{tag}>"
         body = (head + "<GetRecord><record><header><identifier>oai:arXiv.org:" + ident + "</identifier></header>"
                 '<metadata><arXiv xmlns="http://arxiv.org/OAI/arXiv/">'
                 f"<id>{ident}</id><created>{paper.get('created', '2024-06-01')}</created><authors>{authors}</authors>"

@@ -91,6 +91,17 @@ def test_of_three_cited_papers_the_one_arxiv_says_names_the_model_is_its_own() -
     outcome, why = finding(rid, "MOF-C21")
     assert outcome == "open" and "2406.01111" in why
     assert finding(rid, "OSAI-PP")[0] == "partial" and finding(rid, "OSAI-PP", external=False)[0] == "closed"
+    # The OSAI Index's "paper" (peer reviewed): decided by arXiv's journal reference, closed on the card alone.
+    outcome, why = finding(rid, "OSAI-PA")
+    assert outcome == "partial" and "Transactions on Machine Learning Research" in why
+    assert finding(rid, "OSAI-PA", external=False)[0] == "closed"
+
+
+def test_a_paper_arxiv_knows_no_published_version_of_is_not_called_unreviewed() -> None:
+    # DeepSeek-R1's paper at the snapshot (March 2025): an arXiv preprint with no journal reference. It
+    # may yet be published: peer review stays undecided, never "closed".
+    outcome, why = finding("deepseek-ai/DeepSeek-R1", "OSAI-PA")
+    assert outcome == "unknown" and "2501.12948" in why and "no published version" in why
 
 
 def test_an_archived_repository_is_still_published_code_and_an_archived_empty_one_is_not() -> None:
@@ -148,7 +159,7 @@ def test_recording_the_fixtures_through_the_fakes_gives_back_the_store(tmp_path:
             assert tree(got) == tree(want), rel
             assert got["info"]["repo"]["archived"] == want["info"]["repo"]["archived"], rel
         elif got["host"] == "arxiv":
-            keys = ("title", "authors", "abstract", "license", "created")
+            keys = ("title", "authors", "abstract", "license", "created", "journal_ref", "doi")
             assert {k: got["info"][k] for k in keys} == {k: want["info"][k] for k in keys}, rel
         else:
             assert got["info"] == want["info"], rel

@@ -244,7 +244,10 @@ def _arxiv(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> No
     lic = ext.info.get("license") if isinstance(ext.info.get("license"), str) else None
     own = _names_model(title, ctx) or _names_model(str(ext.info.get("abstract") or "")[:3000], ctx)
     who = ", ".join(authors[:3]) + (" et al." if len(authors) > 3 else "")
-    value = {"arxiv": ext.id, "title": title[:300], "authors": authors[:50], "license": lic, "own": own}
+    journal = ext.info.get("journal_ref") if isinstance(ext.info.get("journal_ref"), str) else None
+    doi = ext.info.get("doi") if isinstance(ext.info.get("doi"), str) else None
+    value = {"arxiv": ext.id, "title": title[:300], "authors": authors[:50], "license": lic, "own": own,
+             "journal_ref": journal, "doi": doi}
     summary = (f"arXiv {ext.id}: “{title[:120]}” ({who or 'authors not given'}); licence "
                f"{lic or 'not stated (arXiv’s default, non-exclusive distribution)'}; "
                + ("its title or abstract names the model or its family: the model's own paper." if own else
@@ -252,6 +255,12 @@ def _arxiv(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> No
     out.add("docs.paper-meta", value, source="linked-repo", pointer=f"arxiv:{ext.id}", url=ext.url(),
             confidence="detected", summary=summary)
     already = {str(e.value.get("arxiv")) for e in out.items if e.kind == "docs.paper" and isinstance(e.value, dict)}
+    if own and (journal or doi):
+        where = journal or f"DOI {doi}"
+        out.add("docs.paper-published", {"arxiv": ext.id, "journal_ref": journal, "doi": doi},
+                source="linked-repo", pointer=f"arxiv:{ext.id}", url=ext.url(), confidence="detected",
+                summary=f"arXiv records the model's paper {ext.id} as published: {where[:160]} (its authors' "
+                        "journal reference).")
     if own and ext.id not in already:
         out.add("docs.paper", {"arxiv": ext.id, "url": None, "via": "arxiv", "why": "arXiv's metadata names the model"},
                 source="linked-repo", pointer=f"arxiv:{ext.id}", url=ext.url(), confidence="detected",

@@ -136,9 +136,15 @@ at those commits.
   detection), it is the code's licence (`license.code`, from `linked-repo`): OLMo's MOF training code
   is now "included under the licence read in the training code's own repository" (Apache-2.0), not
   under the weights' licence by default. No verdict of the four changes by it.
-- **OSAI Index "paper" stays unknown.** arXiv's records name each paper as the model's own (the
-  OLMo 2, DeepSeek-R1 and Mistral 7B titles), which the preprint parameter already used; whether
-  it was peer reviewed is not in what was read, and a preprint is not evidence that it was not.
+- **OSAI Index "paper" stays unknown, for a reason now stated.** arXiv's records name each paper as
+  the model's own (the OLMo 2, DeepSeek-R1 and Mistral 7B titles), which the preprint parameter
+  already used. "Paper" asks for peer review: it becomes partial when arXiv records a journal
+  reference for the model's own paper; none of the three had one at the snapshot, and a preprint
+  without one is not evidence of no review, so it stays unknown rather than closed.
+
+Other bundled models: EleutherAI/pythia-1b's MOF data-preprocessing code is now found (GPT-NeoX,
+EleutherAI's own repository linked from the card, holds prepare_data.py at 303d7be582ae): Class I
+now misses only its datasets (The Pile's Hub id does not resolve).
 """
 
 

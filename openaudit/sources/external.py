@@ -594,7 +594,9 @@ def parse_arxiv_oai(body: bytes) -> dict[str, Any] | None:
             authors.append(name[:200])
     return {"id": text("id")[:40], "title": text("title")[:500], "abstract": text("abstract")[:5000],
             "authors": authors, "license": text("license")[:300] or None,
-            "created": text("created")[:40] or None}
+            "created": text("created")[:40] or None,
+            # Where the authors say it was published (a journal or proceedings), and that version's DOI.
+            "journal_ref": text("journal-ref")[:300] or None, "doi": text("doi")[:200] or None}
 
 
 def follow_links(src: Any, urls: Iterable[str]) -> tuple[dict[str, ExternalSnapshot], dict[str, str]]:

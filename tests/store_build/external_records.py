@@ -55,10 +55,10 @@ def readme(full: str) -> str:
 
 
 def arxiv(pid: str, taken: str, *, title: str, authors: list[str], abstract: str, created: str,
-          license: str | None = None) -> dict[str, Any]:
+          license: str | None = None, journal_ref: str | None = None, doi: str | None = None) -> dict[str, Any]:
     return {"host": "arxiv", "id": pid, "taken": taken,
             "info": {"id": pid, "title": title, "abstract": abstract, "authors": authors, "license": license,
-                     "created": created}}
+                     "created": created, "journal_ref": journal_ref, "doi": doi}}
 
 
 # Snapshot instants of the models whose links these are (their `modified` in repos.py).
@@ -269,7 +269,9 @@ FIXTURES: list[dict[str, Any]] = [
           authors=["Ada Moreau", "Jun Park", "Lena Okafor", "Tom Reyes"],
           abstract="We present Papyrus, a family of small language models trained only on public-domain books, "
                    "with the data pipeline and training code released.", created="2024-06-03",
-          license="http://creativecommons.org/licenses/by/4.0/"),
+          license="http://creativecommons.org/licenses/by/4.0/",
+          # The authors added where it was published, as arXiv lets them (Pythia's ICML 2023 pattern).
+          journal_ref="Transactions on Machine Learning Research, 2025"),
     arxiv("2310.02222", FIXTURE_TAKEN, title="A Benchmark for Long-Context Reading Comprehension",
           authors=["Mira Castell"], abstract="A benchmark of reading tasks over long documents.",
           created="2023-10-04"),
