@@ -352,7 +352,8 @@ def _requests_told(stats: dict[str, Any], budget: str = "") -> str:
     if stats.get("rate_limited"):
         told += f", {stats['rate_limited']} of them rate-limited (HTTP 429) and retried after the wait"
     if stats.get("external_requests"):
-        told += f"; {stats['external_requests']} requests to hosts outside the Hub (linked code and papers)"
+        n = stats["external_requests"]
+        told += f"; {n} request{'' if n == 1 else 's'} to hosts outside the Hub (linked code and papers)"
     return told
 
 

@@ -570,3 +570,17 @@ def test_an_org_run_that_spends_githubs_quota_is_incomplete_never_closed_and_say
     notes = [ln for ln in r.stderr.splitlines() if "rate limit ran out" in ln]
     assert len(notes) == 1 and "GITHUB_TOKEN" in notes[0] and "--no-external" in notes[0]
     assert "7 requests to hosts outside the Hub" in r.stderr
+
+
+@pytest.mark.slow
+def test_audit_says_once_what_a_spent_github_quota_cost_and_counts_its_requests(recorded: Any, tmp_path: Path) -> None:
+    *_, env, _root = recorded
+    with running(rate_limited=True) as limited:
+        r = cli("audit", "quillai/Quill-7B", "--cache-dir", str(tmp_path), "-f", "json",
+                env={**env, **limited.env(), "GITHUB_TOKEN": ""})
+        sent = len([x for x in limited.log if x["path"].startswith("/repos/")])
+    assert r.returncode == 3, r.stderr
+    notes = [ln for ln in r.stderr.splitlines() if "rate limit ran out" in ln]
+    assert len(notes) == 1 and "set GITHUB_TOKEN" in notes[0] and "--no-external" in notes[0]
+    # One refused request: the host said its window is spent, so the second repository was not asked.
+    assert sent == 1 and "1 request to hosts outside the Hub" in r.stderr
