@@ -12,9 +12,12 @@ tested as tests/fakehub.py tests the Hub source.
   ``idDoesNotExist`` error for an unknown id, with status 200, as arXiv does).
 - Zenodo: ``/api/records/N`` (404 unknown, 410 deleted).
 
-The fixtures (FIXTURES, in our own words: fictional organisations, realistic layouts) are the
-repositories, papers and records the cards in tests/store_ext link to. Every request is logged with
-whether it carried an Authorization header. The server stops after `max_requests` requests or when
+The fixtures (FIXTURES) are the issue-25 records of the snapshot store (tests/store_build/
+external_records.py: quill-train, bright-lm, vintage, vintage-data, three papers, a Zenodo record), so
+what this fake serves is what the store holds, plus host contracts only a fake plays (a renamed, a
+blocked and a redirecting repository, a GitLab project over three pages, a deleted Zenodo record).
+Every request is logged with whether it carried an
+Authorization header. The server stops after `max_requests` requests or when
 `stop()` is called, whichever comes first.
 """
 
@@ -44,29 +47,6 @@ APACHE_HEAD = """
       and distribution as defined by Sections 1 through 9 of this document.
 """
 
-MIT = """MIT License
-
-Copyright (c) 2024 Brightwave Labs
-
-Permission is hereby granted, free of charge, to any person obtaining a copy
-of this software and associated documentation files (the "Software"), to deal
-in the Software without restriction, including without limitation the rights
-to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
-copies of the Software, and to permit persons to whom the Software is
-furnished to do so, subject to the following conditions:
-
-The above copyright notice and this permission notice shall be included in all
-copies or substantial portions of the Software.
-
-THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
-OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
-SOFTWARE.
-"""
-
 _PY = "import torch\n\n\ndef main() -> None:\n    ...\n\n\nif __name__ == '__main__':\n    main()\n"
 
 
@@ -78,38 +58,13 @@ def _repo(full: str, files: dict[str, str], *, license: str | None = None, archi
 
 FIXTURES: dict[str, Any] = {
     "github": {
-        # The Quill-7B card calls this its training code; it holds a README and a licence only.
-        "quillai/quill-train": _repo("quillai/quill-train", {
-            "README.md": "# quill-train\n\nTraining code for Quill models. Coming soon: we are cleaning it up.\n",
-            "LICENSE": APACHE_HEAD,
-        }, license="Apache-2.0", rid=101),
-        # Bright-3B's code: Apache-2.0 (GitHub's detection) while the weights are under a custom licence.
-        "brightwave/bright-lm": _repo("brightwave/bright-lm", {
-            "README.md": "# bright-lm\n\n## Install\n\npip install -e .\n\n## Pre-training\n\n"
-                         "torchrun scripts/train.py --config configs/pretrain_3b.yaml\n\n## Evaluation\n\n"
-                         "python eval/run_eval.py --tasks all\n\n## Inference\n\npython inference.py\n",
-            "LICENSE": APACHE_HEAD,
-            "scripts/train.py": _PY,
-            "configs/pretrain_3b.yaml": "model: {layers: 32}\n",
-            "eval/run_eval.py": _PY,
-            "bright/modeling.py": _PY,
-            "inference.py": _PY,
-            "data/prepare_data.py": _PY,
-        }, license="Apache-2.0", rid=202),
-        # Vintage-2B's repository: archived, still holds code (MIT).
-        "oldcorp/vintage": _repo("oldcorp/vintage", {
-            "README.md": "# Vintage\n\nThis repository is archived and no longer maintained.\n",
-            "LICENSE": MIT,
-            "vintage/train.py": _PY,
-            "vintage/generate.py": _PY,
-        }, license="MIT", archived=True, rid=303),
+        # The issue-25 fixture repositories (quill-train, bright-lm, vintage, vintage-data) are the store's:
+        # external_records.FIXTURES, added below. What follows are host contracts only this fake plays.
         # Renamed: /repos/oldcorp/vintage-tools answers 301 to /repositories/304.
         "oldcorp/vintage-toolkit": _repo("oldcorp/vintage-toolkit", {
             "README.md": "# vintage-toolkit\n\nConversion tools.\n",
             "convert.py": _PY,
         }, rid=304),
-        # Archived and empty.
-        "oldcorp/vintage-data": _repo("oldcorp/vintage-data", {}, archived=True, rid=305),
     },
     "renamed": {"oldcorp/vintage-tools": 304},
     # GitLab: a project whose tree takes three pages of 100; the training script is on the last one.
