@@ -585,7 +585,8 @@ def audit_models(
                      requests=gate.sent if gate else None,
                      api_requests=gate.by_bucket.get("api", 0) if gate else None,
                      file_requests=gate.by_bucket.get("resolvers", 0) if gate else None,
-                     rate_limited=gate.rate_limited if gate else None)
+                     rate_limited=gate.rate_limited if gate else None,
+                     **_external_stats(src, gate))
     return Report.model_construct(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
                                   generated_at=now or datetime.now(UTC), subjects=subjects)
 
@@ -963,9 +964,18 @@ def audit_org(
                      audit_processes=auditors.processes,
                      cache=str(cache.root) if cache else None,
                      cache_refetched=len(cache.refetched) if cache else 0,
-                     cache_unverified=len(cache.unverified) if cache else 0)
+                     cache_unverified=len(cache.unverified) if cache else 0,
+                     **_external_stats(linked, hub.gate if hub else None))
     return Report.model_construct(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
                                   generated_at=now or datetime.now(UTC), subjects=subjects)
+
+
+def _external_stats(source: Any, gate: Any) -> dict[str, Any]:
+    """What a run asked of hosts outside the Hub (issue 25), for its provenance: requests sent (they
+    share the Hub's budget, bucket "external") and the hosts whose rate limit ran out."""
+    ext = getattr(source, "external", None)
+    sent = gate.by_bucket.get("external", 0) if gate is not None else getattr(ext, "sent", 0)
+    return {"external_requests": sent, "external_rate_limited": sorted(getattr(ext, "rate_limited_hosts", ()))}
 
 
 def _listed_over(cached: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:

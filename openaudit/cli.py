@@ -339,7 +339,8 @@ def _selection_note(stats: dict[str, Any], since: str | None, max_requests: int 
     if stats["left_out_since"]:
         names = ", ".join(stats["left_out_since"][:5]) + (" …" if len(stats["left_out_since"]) > 5 else "")
         parts.append(f"not created or modified since {since}, left out: {names}")
-    if stats["requests"] is not None and (stats["given"] > 1 or max_requests is not None or stats["rate_limited"]):
+    if stats["requests"] is not None and (stats["given"] > 1 or max_requests is not None or stats["rate_limited"]
+                                          or stats.get("external_rate_limited")):
         budget = f" (budget {max_requests})" if max_requests is not None else ""
         parts.append(_requests_told(stats, budget))
     return "; ".join(parts)
@@ -357,7 +358,23 @@ def _requests_told(stats: dict[str, Any], budget: str = "") -> str:
     told = f"{stats['api_requests']} API + {stats['file_requests']} file requests{budget}"
     if stats.get("rate_limited"):
         told += f", {stats['rate_limited']} of them rate-limited (HTTP 429) and retried after the wait"
+    if stats.get("external_requests"):
+        n = stats["external_requests"]
+        told += f"; {n} request{'' if n == 1 else 's'} to hosts outside the Hub (linked code and papers)"
     return told
+
+
+def _external_note(stats: dict[str, Any]) -> str | None:
+    """One line when a host outside the Hub ran out of quota: what it cost and the two ways out."""
+    hosts = stats.get("external_rate_limited") or []
+    if not hosts:
+        return None
+    which = ", ".join({"github": "GitHub", "gitlab": "GitLab", "arxiv": "arXiv", "zenodo": "Zenodo"}.get(h, h)
+                      for h in hosts)
+    token = ("set GITHUB_TOKEN (GitHub allows 60 requests an hour without one), or " if "github" in hosts
+             and not os.environ.get("GITHUB_TOKEN") else "wait for the limit to reset, or ")
+    return (f"{which}'s rate limit ran out: models whose links were not read are incomplete, not closed; "
+            f"{token}run with --no-external to audit from the cards alone")
 
 
 def _tell_outcome(report: Report, quiet: bool) -> None:
@@ -479,6 +496,8 @@ def audit(
         note = _selection_note(stats, since, max_requests)
         if note and not quiet:
             _err(note)
+        if (ext_note := _external_note(stats)) and not quiet:
+            _err(ext_note)
         report = _conclude(report, pairs, rules, base, today, strict, details)
         _tell_outcome(report, quiet)
         return report
@@ -559,6 +578,8 @@ def org(
                  f"{_requests_told(stats)}; "
                  f"audited in {stats.get('audit_processes') or 'no'} worker processes; cache {stats.get('cache')}"
                  f"{_cache_told(stats)}")
+        if (ext_note := _external_note(stats)) and not quiet:
+            _err(ext_note)
         report = _conclude(report, pairs, rules, base, today, strict, details)
         _tell_outcome(report, quiet)
         if stats.get("listed") == 0:

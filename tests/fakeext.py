@@ -7,25 +7,29 @@ tested as tests/fakehub.py tests the Hub source.
   ``/repos/O/R/commits/BRANCH`` (409 for an empty repository), ``/repos/O/R/git/trees/SHA?recursive=1``,
   ``/repos/O/R/contents/PATH?ref=SHA`` (raw). ``rate_limited=True``: every GitHub answer is 403 with
   ``x-ratelimit-remaining: 0`` and a reset time, as GitHub answers an anonymous client past its hour.
+  ``quota=N``: the window of N requests, counted down in ``x-ratelimit-remaining`` on every answer.
 - arXiv OAI-PMH: ``/oai2?verb=GetRecord&metadataPrefix=arXiv&identifier=oai:arXiv.org:ID`` (an
   ``idDoesNotExist`` error for an unknown id, with status 200, as arXiv does).
 - Zenodo: ``/api/records/N`` (404 unknown, 410 deleted).
 
-The fixtures (FIXTURES, in our own words: fictional organisations, realistic layouts) are the
-repositories, papers and records the cards in tests/store_ext link to. Every request is logged with
-whether it carried an Authorization header. The server stops after `max_requests` requests or when
+The fixtures (FIXTURES) are the issue-25 records of the snapshot store (tests/store_build/
+external_records.py: quill-train, bright-lm, vintage, vintage-data, three papers, a Zenodo record), so
+what this fake serves is what the store holds, plus host contracts only a fake plays (a renamed, a
+blocked and a redirecting repository, a GitLab project over three pages, a deleted Zenodo record).
+Every request is logged with whether it carried an
+Authorization header. The server stops after `max_requests` requests or when
 `stop()` is called, whichever comes first.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
@@ -43,29 +47,6 @@ APACHE_HEAD = """
       and distribution as defined by Sections 1 through 9 of this document.
 """
 
-MIT = """MIT License
-
-Copyright (c) 2024 Brightwave Labs
-
-Permission is hereby granted, free of charge, to any person obtaining a copy
-of this software and associated documentation files (the "Software"), to deal
-in the Software without restriction, including without limitation the rights
-to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
-copies of the Software, and to permit persons to whom the Software is
-furnished to do so, subject to the following conditions:
-
-The above copyright notice and this permission notice shall be included in all
-copies or substantial portions of the Software.
-
-THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
-OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
-SOFTWARE.
-"""
-
 _PY = "import torch\n\n\ndef main() -> None:\n    ...\n\n\nif __name__ == '__main__':\n    main()\n"
 
 
@@ -77,38 +58,13 @@ def _repo(full: str, files: dict[str, str], *, license: str | None = None, archi
 
 FIXTURES: dict[str, Any] = {
     "github": {
-        # The Quill-7B card calls this its training code; it holds a README and a licence only.
-        "quillai/quill-train": _repo("quillai/quill-train", {
-            "README.md": "# quill-train\n\nTraining code for Quill models. Coming soon: we are cleaning it up.\n",
-            "LICENSE": APACHE_HEAD,
-        }, license="Apache-2.0", rid=101),
-        # Bright-3B's code: Apache-2.0 (GitHub's detection) while the weights are under a custom licence.
-        "brightwave/bright-lm": _repo("brightwave/bright-lm", {
-            "README.md": "# bright-lm\n\n## Install\n\npip install -e .\n\n## Pre-training\n\n"
-                         "torchrun scripts/train.py --config configs/pretrain_3b.yaml\n\n## Evaluation\n\n"
-                         "python eval/run_eval.py --tasks all\n\n## Inference\n\npython inference.py\n",
-            "LICENSE": APACHE_HEAD,
-            "scripts/train.py": _PY,
-            "configs/pretrain_3b.yaml": "model: {layers: 32}\n",
-            "eval/run_eval.py": _PY,
-            "bright/modeling.py": _PY,
-            "inference.py": _PY,
-            "data/prepare_data.py": _PY,
-        }, license="Apache-2.0", rid=202),
-        # Vintage-2B's repository: archived, still holds code (MIT).
-        "oldcorp/vintage": _repo("oldcorp/vintage", {
-            "README.md": "# Vintage\n\nThis repository is archived and no longer maintained.\n",
-            "LICENSE": MIT,
-            "vintage/train.py": _PY,
-            "vintage/generate.py": _PY,
-        }, license="MIT", archived=True, rid=303),
+        # The issue-25 fixture repositories (quill-train, bright-lm, vintage, vintage-data) are the store's:
+        # external_records.FIXTURES, added below. What follows are host contracts only this fake plays.
         # Renamed: /repos/oldcorp/vintage-tools answers 301 to /repositories/304.
         "oldcorp/vintage-toolkit": _repo("oldcorp/vintage-toolkit", {
             "README.md": "# vintage-toolkit\n\nConversion tools.\n",
             "convert.py": _PY,
         }, rid=304),
-        # Archived and empty.
-        "oldcorp/vintage-data": _repo("oldcorp/vintage-data", {}, archived=True, rid=305),
     },
     "renamed": {"oldcorp/vintage-tools": 304},
     # GitLab: a project whose tree takes three pages of 100; the training script is on the last one.
@@ -122,36 +78,50 @@ FIXTURES: dict[str, Any] = {
     },
     "blocked": {"quillai/quill-legal": 451},
     "offhost": {"quillai/quill-mirror": "http://example.invalid/steal"},
-    "arxiv": {
-        "2406.01111": {"title": "Papyrus: Small Language Models Trained on Curated Public-Domain Text",
-                       "authors": [("Ada", "Moreau"), ("Jun", "Park"), ("Lena", "Okafor"), ("Tom", "Reyes")],
-                       "abstract": "We present Papyrus, a family of small language models.",
-                       "license": "http://creativecommons.org/licenses/by/4.0/"},
-        "2310.02222": {"title": "A Benchmark for Long-Context Reading Comprehension",
-                       "authors": [("Mira", "Castell")], "abstract": "A benchmark of reading tasks.",
-                       "license": None},
-        "2205.03333": {"title": "Efficient Attention Kernels on Commodity Accelerators",
-                       "authors": [("Ravi", "Anand"), ("Sofia", "Lind")],
-                       "abstract": "Fast attention for everyone.",
-                       "license": "http://arxiv.org/licenses/nonexclusive-distrib/1.0/"},
-    },
-    "zenodo": {
-        "7654321": {"metadata": {"title": "TerraScenes: annotated satellite tiles for land-cover segmentation",
-                                 "license": {"id": "cc-by-4.0"}, "access_right": "open",
-                                 "resource_type": {"type": "dataset", "title": "Dataset"}},
-                    "doi": "10.5281/zenodo.7654321",
-                    "files": [{"key": "terrascenes-train.tar.gz", "size": 12_345_678_901},
-                              {"key": "terrascenes-val.tar.gz", "size": 1_234_567_890}]},
-    },
+    # The papers and the Zenodo record are the store's (external_records.FIXTURES, added below).
+    "arxiv": {},
+    "zenodo": {},
     "zenodo_deleted": ["7000001"],
 }
 
 
-def _sha(full: str, files: dict[str, str]) -> str:
-    h = hashlib.sha1(full.encode())
-    for p in sorted(files):
-        h.update(p.encode() + b"\0" + files[p].encode())
-    return h.hexdigest()
+def _shared_fixtures() -> Any:
+    """tests/store_build/external_records.py: the issue-25 fixture records the store holds, served here too."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent / "store_build" / "external_records.py"
+    spec = importlib.util.spec_from_file_location("openaudit_fixture_external_records", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_SHARED = _shared_fixtures()
+_sha = _SHARED.fixture_sha  # one commit per fixture repository, here and in the store
+
+
+def _add_shared(fixtures: dict[str, Any]) -> dict[str, Any]:
+    """The store's fixture records (external_records.FIXTURES) in this server's own tables."""
+    for rec in _SHARED.FIXTURES:
+        if rec["host"] == "github":
+            lic = rec["repo"]["license"]
+            fixtures["github"][rec["id"]] = _repo(rec["id"], rec["contents"], license=lic["spdx_id"] if lic else None,
+                                                  archived=rec["archived"], rid=rec["number"],
+                                                  description=rec["repo"]["description"])
+        elif rec["host"] == "arxiv":
+            info = rec["info"]
+            fixtures["arxiv"][rec["id"]] = {"title": info["title"], "abstract": info["abstract"],
+                                            "authors": [tuple(a.rsplit(" ", 1)) for a in info["authors"]],
+                                            "license": info["license"], "created": info["created"],
+                                            "journal_ref": info["journal_ref"], "doi": info["doi"]}
+        elif rec["host"] == "zenodo":
+            fixtures["zenodo"][rec["id"]] = rec["api"]
+    return fixtures
+
+
+FIXTURES = _add_shared(FIXTURES)
 
 
 class FakeExt:
@@ -159,10 +129,14 @@ class FakeExt:
 
     def __init__(self, fixtures: dict[str, Any] | None = None, *, rate_limited: bool = False,
                  secondary_limit: bool = False,
-                 huge_file: int = 0, max_requests: int = 2000):
+                 huge_file: int = 0, max_requests: int = 2000, quota: int | None = None):
         self.fixtures = fixtures or FIXTURES
         self.rate_limited = rate_limited
         self.secondary_limit = secondary_limit  # 403 "secondary rate limit" with retry-after, no x-ratelimit
+        # GitHub's hourly window, as an anonymous client sees it: each answer says how many requests are
+        # left (x-ratelimit-remaining); past `quota` every answer is 403 with remaining 0.
+        self.quota = quota
+        self.github_used = 0
         self.huge_file = huge_file  # serve README.md of every repo as this many bytes (a hostile host)
         self.max_requests = max_requests
         self.log: list[dict[str, Any]] = []
@@ -186,10 +160,12 @@ class FakeExt:
                     return
                 fake._route(self)
 
+            window: Mapping[str, str] = MappingProxyType({})  # rate-limit headers of every GitHub answer (quota)
+
             def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
                       length: bool = True) -> None:
                 self.send_response(status)
-                for k, v in (headers or {}).items():
+                for k, v in {**self.window, **(headers or {})}.items():
                     self.send_header(k, v)
                 if length:
                     self.send_header("Content-Length", str(len(body)))
@@ -233,6 +209,16 @@ class FakeExt:
                 body = json.dumps({"message": "API rate limit exceeded for 127.0.0.1."}).encode()
                 return h._send(403, body, {"x-ratelimit-remaining": "0", "x-ratelimit-limit": "60",
                                            "x-ratelimit-reset": str(int(time.time()) + 1800)})
+            if self.quota is not None:
+                with self._lock:
+                    self.github_used += 1
+                    left = self.quota - self.github_used
+                window = {"x-ratelimit-limit": str(self.quota), "x-ratelimit-remaining": str(max(0, left)),
+                          "x-ratelimit-reset": str(int(time.time()) + 3000)}
+                if left < 0:
+                    body = json.dumps({"message": "API rate limit exceeded for 127.0.0.1."}).encode()
+                    return h._send(403, body, window)
+                h.window = window
             if self.secondary_limit:
                 body = json.dumps({"message": "You have exceeded a secondary rate limit. Please wait."}).encode()
                 return h._send(403, body, {"retry-after": "60"})
@@ -276,7 +262,8 @@ class FakeExt:
                 return h._send(409, b'{"message": "Git Repository is empty."}')
             return h._send(200, json.dumps({"sha": sha}).encode())
         if rest[:2] == ["git", "trees"]:
-            dirs = sorted({p.rsplit("/", 1)[0] for p in files if "/" in p})
+            # Every folder, as GitHub's recursive tree lists them (".github" and ".github/workflows").
+            dirs = sorted({"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)})
             tree = [{"path": d, "type": "tree", "sha": "0" * 40} for d in dirs]
             tree += [{"path": p, "type": "blob", "size": len(t.encode()), "sha": "1" * 40} for p, t in files.items()]
             return h._send(200, json.dumps({"sha": sha, "tree": tree, "truncated": False}).encode())
@@ -347,9 +334,12 @@ class FakeExt:
         authors = "".join(f"<author><keyname>{escape(k)}</keyname><forenames>{escape(f)}</forenames></author>"
                           for f, k in paper["authors"])
         lic = f"<license>{escape(paper['license'])}</license>" if paper["license"] else ""
+        for tag, key in (("journal-ref", "journal_ref"), ("doi", "doi")):
+            if paper.get(key):
+                lic += f"<{tag}>{escape(paper[key])}</{tag}>"
         body = (head + "<GetRecord><record><header><identifier>oai:arXiv.org:" + ident + "</identifier></header>"
                 '<metadata><arXiv xmlns="http://arxiv.org/OAI/arXiv/">'
-                f"<id>{ident}</id><created>2024-06-01</created><authors>{authors}</authors>"
+                f"<id>{ident}</id><created>{paper.get('created', '2024-06-01')}</created><authors>{authors}</authors>"
                 f"<title>{escape(paper['title'])}</title>{lic}<abstract>{escape(paper['abstract'])}</abstract>"
                 "</arXiv></metadata></record></GetRecord></OAI-PMH>")
         h._send(200, body.encode(), {"Content-Type": "text/xml"})

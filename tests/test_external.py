@@ -50,12 +50,13 @@ def test_only_allow_listed_hosts_are_followed() -> None:
 
 
 def test_readme_only_repo_is_read_at_its_commit(fake: FakeExt) -> None:
-    snap = client(fake).get("github", "quillai/quill-train")
+    snap = client(fake).get("github", "openaudit-fixtures/quill-train")
     assert snap.status == "ok" and snap.revision and len(snap.revision) == 40
-    assert sorted(e["path"] for e in snap.info["tree"]) == ["LICENSE", "README.md"]
+    assert sorted(e["path"] for e in snap.info["tree"] if e["type"] == "blob") == [
+        ".github/workflows/stale.yml", "LICENSE", "README.md", "figures/benchmark.jpg", "quill_report.pdf"]
     assert "Coming soon" in snap.files["README.md"].text
-    assert snap.info["repo"]["license"]["spdx_id"] == "Apache-2.0"
-    assert snap.file_url("README.md") == f"https://github.com/quillai/quill-train/blob/{snap.revision}/README.md"
+    assert snap.info["repo"]["license"]["spdx_id"] == "MIT"
+    assert snap.file_url("README.md") == f"https://github.com/openaudit-fixtures/quill-train/blob/{snap.revision}/README.md"
 
 
 def test_gitlab_tree_is_read_across_its_pages(fake: FakeExt) -> None:
@@ -92,20 +93,20 @@ def test_a_third_partys_training_scripts_are_not_the_models_training_code(fake: 
     from openaudit.evidence import collect_evidence
     from openaudit.snapshot import RepoSnapshot, SnapshotBundle, TextFile
 
-    card = ("# Spark-1B\n\nA small model. We built on the ideas of https://github.com/brightwave/bright-lm and "
+    card = ("# Spark-1B\n\nA small model. We built on the ideas of https://github.com/openaudit-fixtures/bright-lm and "
             "on our own code at https://github.com/sparkai/spark-code.\n")
     from datetime import UTC, datetime
 
     snap = RepoSnapshot(repo_id="sparkai/Spark-1B", source="store", taken_at=datetime.now(UTC), revision="a" * 40,
                         files={"README.md": TextFile(path="README.md", text=card, size=len(card))},
                         info={"id": "sparkai/Spark-1B", "sha": "a" * 40, "siblings": [{"rfilename": "README.md"}]})
-    bright = client(fake).get("github", "brightwave/bright-lm")
+    bright = client(fake).get("github", "openaudit-fixtures/bright-lm")
     own = bright.model_copy(update={"id": "sparkai/spark-code"})
-    bundle = SnapshotBundle(subject=snap, external={"github:brightwave/bright-lm": bright,
+    bundle = SnapshotBundle(subject=snap, external={"github:openaudit-fixtures/bright-lm": bright,
                                                     "github:sparkai/spark-code": own})
     links = {e.value["repo"]: e.value for e in collect_evidence(bundle)[0] if e.kind == "code.link"}
-    assert links["github.com/brightwave/bright-lm"]["role"] != "training"  # someone else's
-    assert "training" in links["github.com/brightwave/bright-lm"]["found"]  # though it holds some
+    assert links["github.com/openaudit-fixtures/bright-lm"]["role"] != "training"  # someone else's
+    assert "training" in links["github.com/openaudit-fixtures/bright-lm"]["found"]  # though it holds some
     assert links["github.com/sparkai/spark-code"]["role"] == "training"  # the developer's own
 
 
@@ -126,7 +127,7 @@ def test_404_and_451_are_answers_and_archived_empty_is_recorded(fake: FakeExt) -
     assert c.get("github", "quillai/quill-eval").status == "not-found"
     blocked = c.get("github", "quillai/quill-legal")
     assert blocked.status == "unavailable" and "451" in blocked.detail
-    empty = c.get("github", "oldcorp/vintage-data")
+    empty = c.get("github", "openaudit-fixtures/vintage-data")
     assert empty.status == "ok" and empty.info["empty"] and empty.info["repo"]["archived"] is True
     assert c.get("zenodo", "7000001").status == "not-found"  # 410: deleted
     assert c.get("arxiv", "2401.99999").status == "not-found"  # OAI idDoesNotExist
@@ -135,8 +136,8 @@ def test_404_and_451_are_answers_and_archived_empty_is_recorded(fake: FakeExt) -
 def test_one_fetch_per_repository_per_run(fake: FakeExt) -> None:
     c = client(fake)
     before = len(fake.log)
-    a = c.get("github", "brightwave/bright-lm")
-    b = c.get("github", "BrightWave/Bright-LM")
+    a = c.get("github", "openaudit-fixtures/bright-lm")
+    b = c.get("github", "OpenAudit-Fixtures/Bright-LM")
     assert a is b
     assert len(fake.log) - before == 5  # repo, commit, tree, README, LICENSE
 
@@ -146,11 +147,11 @@ def test_rate_limit_is_an_error_never_an_answer_and_the_token_goes_to_github_onl
     with running(rate_limited=True) as f:
         c = client(f, token=token)
         with pytest.raises(errors.RateLimited) as e:
-            c.get("github", "brightwave/bright-lm")
+            c.get("github", "openaudit-fixtures/bright-lm")
         assert "resets in" in str(e.value) and token not in str(e.value)
         n = len(f.log)
         with pytest.raises(errors.RateLimited):  # the window is spent: the next repository costs no request
-            c.get("github", "oldcorp/vintage")
+            c.get("github", "openaudit-fixtures/vintage")
         assert len(f.log) == n
         c.get("arxiv", "2406.01111")  # other hosts are not held
         c.get("zenodo", "7654321")
@@ -160,17 +161,17 @@ def test_rate_limit_is_an_error_never_an_answer_and_the_token_goes_to_github_onl
         assert others and not any(r["auth"] for r in others)
     # Without a token the message says how to get a larger allowance.
     with running(rate_limited=True) as f, pytest.raises(errors.RateLimited, match="GITHUB_TOKEN"):
-        client(f).get("github", "brightwave/bright-lm")
+        client(f).get("github", "openaudit-fixtures/bright-lm")
 
 
 def test_a_secondary_rate_limit_is_not_a_blocked_repository() -> None:
     with running(secondary_limit=True) as f, pytest.raises(errors.RateLimited, match="retry after 60 s"):
-        client(f).get("github", "quillai/quill-train")
+        client(f).get("github", "openaudit-fixtures/quill-train")
 
 
 def test_a_body_over_the_cap_is_cut_while_streaming() -> None:
     with running(huge_file=64 * 1024 * 1024) as f:
-        snap = client(f).get("github", "quillai/quill-train")
+        snap = client(f).get("github", "openaudit-fixtures/quill-train")
     assert "README.md" not in snap.files and "LICENSE" in snap.files  # the licence is still read
 
 
@@ -179,7 +180,7 @@ def test_the_shared_budget_bounds_external_requests(fake: FakeExt) -> None:
 
     gate = RequestGate(2, max_requests=3)
     with pytest.raises(errors.FetchError, match="budget"):
-        client(fake, gate=gate).get("github", "brightwave/bright-lm")
+        client(fake, gate=gate).get("github", "openaudit-fixtures/bright-lm")
     assert gate.sent == 3 and gate.by_bucket["external"] == 3
 
 
@@ -200,14 +201,15 @@ def test_papers_and_records(fake: FakeExt) -> None:
 
 def test_store_round_trip(fake: FakeExt, tmp_path: Path) -> None:
     c = client(fake)
-    for host, rid in (("github", "brightwave/bright-lm"), ("github", "quillai/quill-eval"), ("arxiv", "2406.01111"),
+    for host, rid in (("github", "openaudit-fixtures/bright-lm"), ("github", "quillai/quill-eval"),
+                      ("arxiv", "2406.01111"),
                       ("zenodo", "7654321")):
         write_external(tmp_path, c.get(host, rid))
-    assert (tmp_path / "github" / "brightwave" / "bright-lm" / "files" / "LICENSE").is_file()
+    assert (tmp_path / "github" / "openaudit-fixtures" / "bright-lm" / "files" / "LICENSE").is_file()
     back = StoreExternal(tmp_path)
-    again = back.get("github", "brightwave/bright-lm")
-    assert again.revision == c.get("github", "brightwave/bright-lm").revision
-    assert again.files["README.md"].text == c.get("github", "brightwave/bright-lm").files["README.md"].text
+    again = back.get("github", "openaudit-fixtures/bright-lm")
+    assert again.revision == c.get("github", "openaudit-fixtures/bright-lm").revision
+    assert again.files["README.md"].text == c.get("github", "openaudit-fixtures/bright-lm").files["README.md"].text
     assert back.get("github", "quillai/quill-eval").status == "not-found"
     assert back.get("arxiv", "2406.01111").info["title"].startswith("Papyrus")
     # What the store did not record was not followed: absent, not an error, and no request.
@@ -216,9 +218,9 @@ def test_store_round_trip(fake: FakeExt, tmp_path: Path) -> None:
 
 
 def test_the_cache_keeps_a_repository_read_at_its_commit(fake: FakeExt, tmp_path: Path) -> None:
-    client(fake, cache_dir=tmp_path).get("github", "brightwave/bright-lm")
+    client(fake, cache_dir=tmp_path).get("github", "openaudit-fixtures/bright-lm")
     before = len(fake.log)
-    again = client(fake, cache_dir=tmp_path).get("github", "brightwave/bright-lm")
+    again = client(fake, cache_dir=tmp_path).get("github", "openaudit-fixtures/bright-lm")
     assert len(fake.log) - before == 2  # the repo's metadata and its commit; tree and files from the cache
     assert "README.md" in again.files
 
@@ -236,13 +238,14 @@ CARDS = {
                          "Quill-7B is a seven-billion-parameter decoder-only model from Quill AI, pre-trained on "
                          "two trillion tokens of web text and code.\n\n## Training\n\nThe model was pre-trained on "
                          "256 GPUs for three weeks. Training code: "
-                         "[quill-train](https://github.com/quillai/quill-train).\n\n## Evaluation\n\n"
+                         "[quill-train](https://github.com/openaudit-fixtures/quill-train).\n\n## Evaluation\n\n"
                          "Our evaluation scripts are at https://github.com/quillai/quill-eval.\n", None),
     # Apache-2.0 code, custom non-commercial weights licence.
     "brightwave/Bright-3B": ("---\nlicense: other\nlicense_name: bright-community-license\nlicense_link: LICENSE\n"
                              "library_name: transformers\n---\n# Bright-3B\n\nBright-3B is a small bilingual model "
                              "by Brightwave Labs.\n\n## Code\n\nEverything we used is in "
-                             "https://github.com/brightwave/bright-lm.\n\n## License\n\nThe weights are released "
+                             "https://github.com/openaudit-fixtures/bright-lm.\n\n## License\n\nThe weights are "
+                             "released "
                              "under the Bright Community License (research and non-commercial use only).\n",
                              "Bright Community License\n\nYou may use the Bright weights for research and other "
                              "non-commercial purposes only. Commercial use requires a separate agreement.\n"),
@@ -253,11 +256,12 @@ CARDS = {
                            "3. https://arxiv.org/abs/2205.03333\n", None),
     # An archived repository with code, a renamed one, and an archived empty one.
     "oldcorp/Vintage-2B": ("---\nlicense: mit\n---\n# Vintage-2B\n\nTraining and inference code: "
-                           "https://github.com/oldcorp/vintage (no longer maintained).\n\nConversion tools: "
+                           "https://github.com/openaudit-fixtures/vintage (no longer maintained).\n\nConversion tools: "
                            "https://github.com/oldcorp/vintage-tools\n\nData processing scripts: "
-                           "https://github.com/oldcorp/vintage-data\n", None),
+                           "https://github.com/openaudit-fixtures/vintage-data\n", None),
     "oldcorp/Vintage-2B-Chat": ("---\nlicense: mit\nbase_model: oldcorp/Vintage-2B\n---\n# Vintage-2B-Chat\n\n"
-                                "Chat-tuned Vintage-2B. Training code: https://github.com/oldcorp/vintage\n", None),
+                                "Chat-tuned Vintage-2B. Training code: "
+                                "https://github.com/openaudit-fixtures/vintage\n", None),
     # Training code on GitLab (a tree of three pages).
     "lumen/Lumen-1B": ("---\nlicense: apache-2.0\n---\n# Lumen-1B\n\nA small model. The code is at "
                        "https://gitlab.com/lumen/lumen-train.\n", None),
@@ -315,7 +319,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, fakehub: Any, repo_writer
 @pytest.mark.slow
 def test_snapshot_records_each_host_in_its_folder(recorded: Any) -> None:
     out = recorded[0]
-    info = json.loads((out / "github" / "quillai" / "quill-train" / "info.json").read_text())
+    info = json.loads((out / "github" / "openaudit-fixtures" / "quill-train" / "info.json").read_text())
     assert info["status"] == "ok" and len(info["revision"]) == 40 and info["files"] == ["LICENSE", "README.md"]
     assert json.loads((out / "github" / "quillai" / "quill-eval" / "info.json").read_text())["status"] == "not-found"
     assert (out / "arxiv" / "2406.01111" / "info.json").is_file()
@@ -329,9 +333,9 @@ def test_a_training_link_to_a_readme_only_repo_is_not_training_code(recorded: An
     s = by["quillai/Quill-7B"]
     assert finding(s, "OA-COD-001")["outcome"] == "closed"
     links = {e["value"]["repo"]: e for e in ev(s, "code.link")}
-    train = links["github.com/quillai/quill-train"]
+    train = links["github.com/openaudit-fixtures/quill-train"]
     assert train["value"]["role"] == "no-code" and train["value"]["card_role"] == "training"
-    assert "holds no code" in train["summary"] and train["url"] == "https://github.com/quillai/quill-train"
+    assert "holds no code" in train["summary"] and train["url"] == "https://github.com/openaudit-fixtures/quill-train"
     gone = links["github.com/quillai/quill-eval"]
     assert gone["value"]["role"] == "not-found" and "does not exist" in gone["summary"]
 
@@ -343,7 +347,7 @@ def test_apache_code_beside_custom_weights_and_training_code_found_in_the_tree(r
     (repo,) = ev(s, "code.repo")
     assert repo["value"]["license_host"] == "Apache-2.0" and repo["value"]["license_text"] == "Apache-2.0"
     assert {"training", "evaluation", "data-processing"} <= set(repo["value"]["kinds"])
-    assert repo["url"].startswith(f"https://github.com/brightwave/bright-lm/blob/{repo['value']['commit']}/")
+    assert repo["url"].startswith(f"https://github.com/openaudit-fixtures/bright-lm/blob/{repo['value']['commit']}/")
     assert s["license"]["key"] != "Apache-2.0"  # the weights are not under the code's licence
     # The card never says "training code": the tree does.
     assert finding(bare["brightwave/Bright-3B"], "OA-COD-001")["outcome"] == "partial"
@@ -373,11 +377,11 @@ def test_archived_renamed_and_archived_empty_repositories(recorded: Any) -> None
     _, by, *_ = recorded
     s = by["oldcorp/Vintage-2B"]
     links = {e["value"]["repo"]: e for e in ev(s, "code.link")}
-    main = links["github.com/oldcorp/vintage"]
+    main = links["github.com/openaudit-fixtures/vintage"]
     assert main["value"]["archived"] is True and "(archived)" in main["summary"]
     assert main["value"]["role"] == "training"
     assert links["github.com/oldcorp/vintage-tools"]["value"]["checked"] == "ok"  # followed to vintage-toolkit
-    empty = links["github.com/oldcorp/vintage-data"]
+    empty = links["github.com/openaudit-fixtures/vintage-data"]
     assert empty["value"]["role"] == "no-code" and "(archived)" in empty["summary"]
     assert "no longer counted" not in empty["summary"] and "holds no code" in empty["summary"]
 
@@ -417,7 +421,7 @@ def test_org_reads_a_repository_many_models_link_once(recorded: Any, fake: FakeE
     report = json.loads(r.stdout)
     assert {s["repo_id"] for s in report["subjects"]} == {"oldcorp/Vintage-2B", "oldcorp/Vintage-2B-Chat"}
     assert all(ev(s, "code.link") for s in report["subjects"])
-    hits = [x for x in fake.log[n:] if x["path"] == "/repos/oldcorp/vintage"]
+    hits = [x for x in fake.log[n:] if x["path"] == "/repos/openaudit-fixtures/vintage"]
     assert len(hits) == 1
 
 
@@ -469,7 +473,8 @@ def test_a_rate_limited_host_makes_the_audit_incomplete_never_closed(recorded: A
     assert token not in r.stdout and token not in r.stderr
     assert "GITHUB_TOKEN" not in r.stdout  # with a token, no advice to set one
     (s,) = json.loads(r.stdout)["subjects"]
-    assert s["status"] == "incomplete" and "rate-limited" in s["reason"] and "github:quillai/quill-train" in s["reason"]
+    assert s["status"] == "incomplete" and "rate-limited" in s["reason"]
+    assert "github:openaudit-fixtures/quill-train" in s["reason"]
     assert finding(s, "OA-COD-001")["outcome"] == "open"  # the card's word stands; nothing read says otherwise
     assert ev(s, "external.unread")
 
@@ -490,7 +495,7 @@ def test_snapshot_names_the_links_a_rate_limit_kept_it_from_recording(recorded: 
     *_, env, _root = recorded
     with running(rate_limited=True) as limited:
         r = cli("snapshot", "quillai/Quill-7B", "-o", str(tmp_path / "rec"), "-q", env={**env, **limited.env()})
-    assert r.returncode == 3 and "github:quillai/quill-train (rate-limited" in r.stderr, r.stderr
+    assert r.returncode == 3 and "github:openaudit-fixtures/quill-train (rate-limited" in r.stderr, r.stderr
     assert (tmp_path / "rec" / "models" / "quillai" / "Quill-7B" / "info.json").is_file()
     assert not (tmp_path / "rec" / "github").exists()  # a rate limit is not an answer: nothing recorded
 
@@ -508,3 +513,79 @@ def test_github_token_goes_to_no_overridden_base_but_this_machines(monkeypatch: 
     assert ExternalSource.from_env()._token == "ghp_secret"  # type: ignore[union-attr]
     monkeypatch.delenv("OPENAUDIT_GITHUB_API")
     assert ExternalSource.from_env()._token == "ghp_secret"  # type: ignore[union-attr]
+
+
+# -- a quota that runs out (issue 25, item 3) ------------------------------------------------------------------
+
+def test_the_hosts_count_is_honoured_no_request_goes_out_after_the_last_one() -> None:
+    # A window of five: bright-lm's record costs exactly five (repo, commit, tree, README, LICENSE); the answer
+    # to the fifth says none are left, so the next repository is not asked for at all.
+    with running(quota=5) as f:
+        c = client(f)
+        assert c.get("github", "openaudit-fixtures/bright-lm").files  # read whole, within the window
+        with pytest.raises(errors.RateLimited) as e:
+            c.get("github", "openaudit-fixtures/vintage")
+        assert f.github_used == 5 and c.rate_limited_hosts == {"github"}
+    assert "resets in" in str(e.value) and "GITHUB_TOKEN" in str(e.value) and "--no-external" in str(e.value)
+
+
+QUOTA_CARDS = {
+    # Two models link the same repository; the org's run reads it once.
+    "nimbus/Nimbus-3B": "# Nimbus-3B\n\nTraining code: https://github.com/openaudit-fixtures/bright-lm\n",
+    "nimbus/Nimbus-3B-Chat": "# Nimbus-3B-Chat\n\nTraining code: https://github.com/openaudit-fixtures/bright-lm\n",
+    "nimbus/Nimbus-7B": "# Nimbus-7B\n\nTraining code: https://github.com/openaudit-fixtures/quill-train\n",
+    "nimbus/Nimbus-1B": "# Nimbus-1B\n\nTraining code: https://github.com/openaudit-fixtures/vintage\n",
+}
+
+
+@pytest.mark.slow
+def test_an_org_run_that_spends_githubs_quota_is_incomplete_never_closed_and_says_what_to_do(
+        tmp_path: Path, fakehub: Any, repo_writer: Any) -> None:
+    for i, (rid, body) in enumerate(QUOTA_CARDS.items()):
+        card = "---\nlicense: apache-2.0\n---\n" + body
+        repo_writer(tmp_path / "hub", rid, {"sha": f"{i + 1:x}" * 40, "gated": False, "private": False,
+                                            "siblings": [{"rfilename": "README.md"},
+                                                         {"rfilename": "model.safetensors", "size": 4_000_000_000}],
+                                            "lastModified": "2025-02-01T00:00:00.000Z",
+                                            "cardData": {"license": "apache-2.0"}, "tags": ["license:apache-2.0"]},
+                    {"README.md": card})
+    hub = fakehub(tmp_path / "hub", fresh=True)
+    # Seven requests: one repository read whole (five), the next one cut off after two; nothing after that.
+    with running(quota=7) as f:
+        r = cli("org", "nimbus", "--jobs", "1", "--cache-dir", str(tmp_path / "cache"), "-f", "json",
+                env={"HF_ENDPOINT": hub.url, **f.env(), "GITHUB_TOKEN": ""})
+        log = [x["path"] for x in f.log if x["path"].startswith("/repos/")]
+    assert r.returncode == 3, r.stderr
+    assert len(log) == 7 and f.github_used == 7  # the host's count honoured: no request past the last
+    metas = [p for p in log if p.count("/") == 3]  # /repos/O/R: one per repository, shared across models
+    assert len(metas) == len(set(metas)) == 2
+    by = {s["repo_id"]: s for s in json.loads(r.stdout)["subjects"]}
+    read = {p.removeprefix("/repos/") for p in metas[:1]}
+    for rid, s in by.items():
+        linked = QUOTA_CARDS[rid].split("github.com/")[1].strip()
+        if linked in read:
+            assert s["status"] == "audited", s["reason"]
+            continue
+        # Not read: incomplete, with the reason; the card's word stands, nothing says "no code".
+        assert s["status"] == "incomplete" and "rate-limited" in s["reason"] and f"github:{linked}" in s["reason"]
+        assert finding(s, "OA-COD-001")["outcome"] == "open"
+        assert all(e["value"]["role"] not in ("no-code", "not-found") for e in ev(s, "code.link"))
+    assert sum(s["status"] == "audited" for s in by.values()) == (2 if read == {"openaudit-fixtures/bright-lm"} else 1)
+    # One line says what happened and the two ways out; the run's provenance counts the requests.
+    notes = [ln for ln in r.stderr.splitlines() if "rate limit ran out" in ln]
+    assert len(notes) == 1 and "GITHUB_TOKEN" in notes[0] and "--no-external" in notes[0]
+    assert "7 requests to hosts outside the Hub" in r.stderr
+
+
+@pytest.mark.slow
+def test_audit_says_once_what_a_spent_github_quota_cost_and_counts_its_requests(recorded: Any, tmp_path: Path) -> None:
+    *_, env, _root = recorded
+    with running(rate_limited=True) as limited:
+        r = cli("audit", "quillai/Quill-7B", "--cache-dir", str(tmp_path), "-f", "json",
+                env={**env, **limited.env(), "GITHUB_TOKEN": ""})
+        sent = len([x for x in limited.log if x["path"].startswith("/repos/")])
+    assert r.returncode == 3, r.stderr
+    notes = [ln for ln in r.stderr.splitlines() if "rate limit ran out" in ln]
+    assert len(notes) == 1 and "set GITHUB_TOKEN" in notes[0] and "--no-external" in notes[0]
+    # One refused request: the host said its window is spent, so the second repository was not asked.
+    assert sent == 1 and "1 request to hosts outside the Hub" in r.stderr

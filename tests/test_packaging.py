@@ -39,6 +39,9 @@ def test_wheel_contains_data_files(wheel: Path) -> None:
                      "openaudit/_criteria/license-index/spdx-bigrams.bin"):
         assert required in names, required
     assert any(n.startswith("openaudit/_snapshots/models/meta-llama/Llama-3.1-8B/") for n in names)
+    # ... and what the flagships' cards link outside the Hub (issue 25), so the demo shows the same evidence.
+    assert {"openaudit/_snapshots/github/allenai/OLMo/info.json",
+            "openaudit/_snapshots/arxiv/2501.12948/info.json"} <= names
     assert not any(n.startswith("tests/") for n in names), "tests are not shipped"
 
 
@@ -63,6 +66,7 @@ def test_installed_wheel_loads_criteria_and_runs_the_demo(wheel: Path, tmp_path:
         "from openaudit import api\n"
         "r = api.audit_models(list(FLAGSHIPS), snapshots=bundled_store())\n"
         "print(sorted(s.status for s in r.subjects), len(available_profiles()))\n"
+        "assert any(e.kind == 'code.repo' for s in r.subjects for e in s.evidence), 'no linked-repo evidence'\n"
     )
     env = {**os.environ, "PYTHONPATH": str(site), "HF_HUB_OFFLINE": "1"}
     # Run from an empty directory so nothing resolves relative to the checkout.

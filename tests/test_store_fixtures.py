@@ -83,8 +83,9 @@ def repo_dirs(kind: str) -> list[Path]:
 
 
 def all_snapshot_dirs() -> list[Path]:
-    """Every directory holding an info.json: current revisions and older revisions."""
-    return sorted(p.parent for p in STORE.rglob("info.json"))
+    """Every Hub directory holding an info.json: current revisions and older revisions (the records of
+    hosts outside the Hub, github/ arxiv/ ..., are checked by test_external_records_*)."""
+    return sorted(p.parent for sub in ("models", "datasets") for p in (STORE / sub).rglob("info.json"))
 
 
 def load(d: Path) -> dict[str, Any]:
@@ -534,3 +535,36 @@ def test_generator_reproduces_the_store_byte_for_byte(tmp_path: Path) -> None:
     assert sorted(actual) == sorted(expected)
     changed = [k for k in expected if expected[k] != actual[k]]
     assert not changed, f"generator output differs from the checked-in store: {changed[:10]}"
+
+
+# --------------------------------------------------------------------------- hosts outside the Hub (issue 25)
+def test_external_records_replay_as_the_client_recorded_them() -> None:
+    """Every github/ and arxiv/ record reads back through openaudit's own store reader, pinned to a commit,
+    with the texts it lists stored and a tree whose sizes match them."""
+    from openaudit.sources.external import StoreExternal
+
+    reader = StoreExternal(STORE)
+    infos = sorted((STORE / "github").glob("*/*/info.json")) + sorted((STORE / "arxiv").glob("*/info.json"))
+    assert len(infos) >= 15
+    for path in infos:
+        doc = load(path.parent)
+        snap = reader.get(doc["host"], doc["id"])
+        assert snap.status == "ok" and snap.id == doc["id"]
+        if doc["host"] == "github" and snap.info["empty"]:  # archived empty: no commit, nothing read
+            assert snap.revision is None and not snap.files and not snap.info["tree"]
+        elif doc["host"] == "github":
+            assert snap.revision and SHA_RE.match(snap.revision), doc["id"]
+            sizes = {e["path"]: e["size"] for e in snap.info["tree"] if e["type"] == "blob"}
+            assert set(snap.files) <= set(sizes) and any(p.lower().startswith("readme") for p in snap.files)
+            for name, f in snap.files.items():
+                assert sizes[name] == len(f.text.encode("utf-8")), (doc["id"], name)
+        else:
+            assert snap.info["title"] and snap.info["authors"], doc["id"]
+
+
+def test_deepseek_r1_github_repository_holds_only_its_readme_paper_and_licence() -> None:
+    # model-facts DR1: README.md, LICENSE (MIT), DeepSeek_R1.pdf, figures/, a stale-bot workflow.
+    doc = load(STORE / "github" / "deepseek-ai" / "DeepSeek-R1")
+    blobs = sorted(e["path"] for e in doc["info"]["tree"] if e["type"] == "blob")
+    assert blobs == [".github/workflows/stale.yml", "DeepSeek_R1.pdf", "LICENSE", "README.md", "figures/benchmark.jpg"]
+    assert doc["info"]["repo"]["license"]["spdx_id"] == "MIT"

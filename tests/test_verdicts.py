@@ -124,8 +124,11 @@ def test_every_verdict_names_evidence_that_exists() -> None:
 
 def test_evidence_points_at_the_pinned_commit() -> None:
     subject = audit("deepseek-ai/DeepSeek-R1")
-    urls = [e.url for e in subject.evidence if e.url and "/blob/" in e.url]
+    urls = [e.url for e in subject.evidence if e.url and "/blob/" in e.url and e.url.startswith("https://huggingface.co/")]
     assert urls and all(f"/blob/{subject.revision}/" in u for u in urls)
+    # Evidence read in a linked repository (issue 25) points to the file at the commit that was read.
+    linked = [e for e in subject.evidence if e.kind == "code.repo" and e.url and "/blob/" in e.url]
+    assert linked and all(f"/blob/{e.value['commit']}/" in e.url for e in linked)
 
 
 @pytest.mark.parametrize(("repo_id", "expect"), [

@@ -265,11 +265,14 @@ def _checked(value: dict[str, Any], summary: str, ext: Any, url: str | None) -> 
         return ({**value, "role": "no-code", "roles": [], "checked": "no-code"},
                 f"{summary[:-1]}; but the repository holds no code at {at}"
                 f"{' (archived)' if facts['archived'] else ''}: only {only}.", ext.url())
-    roles = list(dict.fromkeys([*value["roles"], *kinds]))
+    # What the tree holds adds to what the card says only for the developer's own repository: a third
+    # party's benchmark scripts are not this model's evaluation code.
+    roles = list(dict.fromkeys([*value["roles"], *(kinds if value["developer"] else ())]))
     role = said
     # Only the developer's own repository becomes the training code by what it holds: a third party's
     # training scripts (nanoGPT linked as "inspired by") are not this model's.
-    if "training" in kinds and value["developer"] and ROLE_STRENGTH.get(said, 0) < ROLE_STRENGTH["training"]:
+    # A repository the card calls fine-tuning code keeps that role: tuning code has train scripts too.
+    if "training" in kinds and value["developer"] and ROLE_STRENGTH.get(said, 0) < ROLE_STRENGTH["fine-tuning"]:
         role = "training"
     found = (", ".join(f"{k} ({p})" for k, p in kinds.items()) if kinds
              else "code, but no training, evaluation or data-processing script recognised")

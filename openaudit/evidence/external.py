@@ -14,6 +14,7 @@ card says of it (a "training code" link to a README-only repository is not train
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -23,53 +24,77 @@ from openaudit.evidence.model import EvidenceList
 from openaudit.snapshot import ExternalSnapshot
 
 
+def _tokens(*words: str) -> str:
+    """Words of a path delimited by /, _, -, . or the path's ends: "ppo" in "ppo_trainer.py", never in
+    "support.py"; "eval" prefixes match ("evaluate", "eval_utils"), so they are given as prefixes."""
+    return r"(?:^|[/_.-])(?:" + "|".join(words) + r")(?=[/_.-]|$)"
+
+
+@dataclass(frozen=True)
+class _TreePatterns:
+    code_ext: re.Pattern[str]
+    kinds: list[tuple[str, re.Pattern[str]]]
+    config_ext: re.Pattern[str]
+    vendored: re.Pattern[str]
+    not_pipeline: re.Pattern[str]
+    docs_only: re.Pattern[str]
+
+
 @cache
-def _tree_patterns() -> tuple[re.Pattern[str], list[tuple[str, re.Pattern[str]]], re.Pattern[str], re.Pattern[str]]:
-    """(code files, kinds of code, configs, docs-only files): compiled on the first repository's tree, not
-    at import (most audits read no GitHub repository; ~3 ms of a cold start)."""
+def _tree_patterns() -> _TreePatterns:
+    """Compiled on the first repository's tree, not at import (most audits read no GitHub repository;
+    ~3 ms of a cold start)."""
     code_ext = re.compile(r"\.(py|ipynb|sh|bash|c|cc|cpp|cu|cuh|h|hpp|rs|go|js|ts|java|jl|scala|lua|r|swift|kt|m|mm)$",
-                          re.IGNORECASE)
+                           re.IGNORECASE)
     d = r"(^|/)"
     # Kinds of code recognised in a file tree, by path (checked on code files, and on configs for training).
     kinds: list[tuple[str, re.Pattern[str]]] = [
         ("training", re.compile(d + r"(pre-?train\w*|train(ing|er)?|launch_train\w*)(/|[\w-]*\.\w+$)"
                                 r"|" + d + r"(train|training|pretrain)[\w-]*\.(py|sh|ya?ml|json|toml)$", re.I)),
-        ("fine-tuning", re.compile(d + r"[\w-]*(finetun|fine_tun|fine-tun|sft|dpo|rlhf|ppo|grpo|lora|"
-                                   r"post_?train|instruct_tun)[\w-]*(/|\.\w+$)", re.I)),
-        ("evaluation", re.compile(d + r"[\w-]*(eval|evaluat|benchmark)[\w-]*(/|\.\w+$)", re.I)),
+        ("fine-tuning", re.compile(_tokens(r"finetun\w*", r"fine[_-]tun\w*", "sft", "dpo", "rlhf", "ppo", "grpo",
+                                           "q?lora", "peft", r"post_?train\w*", r"instruct_tun\w*"), re.I)),
+        ("evaluation", re.compile(_tokens(r"evals?", r"evaluat\w*", r"eval_\w*", r"benchmarks?", r"run_eval\w*"),
+                                  re.I)),
         ("data-processing", re.compile(d + r"[\w-]*(data_?prep|preprocess|prepare_data|dedup|tokeni[sz]e_data|"
                                        r"data_?processing|filter_data|build_dataset|data_pipeline)[\w-]*(/|\.\w+$)",
                                        re.I)),
-        ("inference", re.compile(d + r"[\w-]*(infer|generat|serve|server|demo|chat|predict|sample|app)"
-                                 r"[\w-]*\.(py|sh|ipynb|js|ts)$", re.I)),
+        ("inference", re.compile(_tokens(r"infer\w*", r"generat\w*", "serve", "server", "serving", "demo", "chat",
+                                         r"predict\w*", "sample", "sampling", "app") + r".*\.(py|sh|ipynb|js|ts)$",
+                                 re.I)),
     ]
     config_ext = re.compile(r"\.(ya?ml|json|toml)$", re.I)
+    vendored = re.compile(r"(^|/)(third_party|vendor|vendored|dependencies|site-packages|node_modules)/", re.I)
+    not_pipeline = re.compile(r"(^|/)(examples?|recipes|use_cases|3p_integrations|tests?|docs?|notebooks?)/", re.I)
     # Files that are not code by any reading: a repository holding only these holds no code. Anything else
     # (configs, a Dockerfile, a Makefile, an unknown extension) keeps a repository from being called empty.
-    docs_only = re.compile(r"(^|/)(\.github/.*|\.git\w*|LICEN[CS]E[\w.-]*|COPYING[\w.-]*|NOTICE[\w.-]*|"
-                           r"CITATION[\w.-]*|AUTHORS[\w.-]*|CHANGELOG[\w.-]*|CODE_OF_CONDUCT[\w.-]*|"
-                           r"CONTRIBUTING[\w.-]*|SECURITY[\w.-]*|"
-                           r"[^/]*\.(md|markdown|rst|txt|pdf|png|jpe?g|gif|svg|webp|bib|cff|html?))$", re.I)
-    return code_ext, kinds, config_ext, docs_only
+    docs_only = re.compile(r"(^|/)(\.github/.*|\.git\w*|LICEN[CS]E[\w.-]*|COPYING[\w.-]*|NOTICE[\w.-]*|CITATION[\w.-]*|"
+                            r"AUTHORS[\w.-]*|CHANGELOG[\w.-]*|CODE_OF_CONDUCT[\w.-]*|CONTRIBUTING[\w.-]*|SECURITY[\w.-]*|"
+                            r"[^/]*\.(md|markdown|rst|txt|pdf|png|jpe?g|gif|svg|webp|bib|cff|html?))$", re.I)
+    return _TreePatterns(code_ext, kinds, config_ext, vendored, not_pipeline, docs_only)
 
 
 def repo_facts(ext: ExternalSnapshot) -> dict[str, Any]:
     """What a GitHub repository holds at the commit read: code files, kinds of code with one file each."""
+    t = _tree_patterns()
     tree = [e for e in ext.info.get("tree") or [] if isinstance(e, dict) and e.get("type") == "blob"
             and isinstance(e.get("path"), str)]
     paths = [e["path"] for e in tree]
-    code_ext, kind_patterns, config_ext, docs_only = _tree_patterns()
-    code = [p for p in paths if code_ext.search(p)]
+    code = [p for p in paths if t.code_ext.search(p)]
+    # Kinds are judged on the repository's own pipeline: not vendored code, examples, recipes or tests.
+    own = [p for p in paths if not t.vendored.search(p) and not t.not_pipeline.search(p)]
     kinds: dict[str, str] = {}
-    for kind, rx in kind_patterns:
-        for p in paths:
-            if (code_ext.search(p) or (kind == "training" and config_ext.search(p))) and rx.search(p):
-                kinds[kind] = p
-                break
+    for kind, rx in t.kinds:
+        if kind == "training":  # configs count for training; a tokenizer's training is not the model's
+            hits = [p for p in own if (t.code_ext.search(p) or t.config_ext.search(p)) and rx.search(p)
+                    and not re.search(r"tokeni[sz]er", p, re.I)]
+        else:
+            hits = [p for p in own if t.code_ext.search(p) and rx.search(p)]
+        if hits:  # the shallowest file of each kind stands for it (a top-level train.py)
+            kinds[kind] = min(hits, key=lambda p: (p.count("/"), not t.code_ext.search(p), p))
     repo = _as_dict(ext.info.get("repo"))
     readme = next((p for p in ext.files if p.lower().startswith("readme")), None)
     holds_code = bool(code) or bool(kinds) or bool(ext.info.get("truncated")) or any(
-        not docs_only.search(p) for p in paths)
+        not t.docs_only.search(p) for p in paths)
     return {"files": len(paths), "code_files": len(code), "holds_code": holds_code,
             "first_code": code[0] if code else None,
             "kinds": kinds, "archived": bool(repo.get("archived")), "disabled": bool(repo.get("disabled")),
@@ -204,7 +229,11 @@ def _repo(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> Non
             source="linked-repo", pointer=f"{ext.host}:{ext.id}@{_short(ext.revision)}",
             confidence="detected", url=ext.file_url(first) if first else ext.url(),
             summary="Linked repository " + "; ".join(parts) + ".")
-    if facts["readme"] and facts["holds_code"]:
+    from openaudit.evidence.code import is_developer_repo
+
+    # Documentation of the model's code: the developer's own repositories only (a third party's README
+    # documents that party's code).
+    if facts["readme"] and facts["holds_code"] and is_developer_repo(f"{ext.host}.com/{ext.id}", ctx.snap.repo_id):
         readme = ext.files[facts["readme"]]
         words = len(readme.text.split())
         out.add("code.docs", {"repo": ext.id, "file": facts["readme"], "words": words,
@@ -226,7 +255,7 @@ def _names_model(text: str, ctx: EvidenceContext) -> bool:
     return len(stem) >= 3 and re.search(rf"\b{re.escape(stem)}", low) is not None
 
 
-@emits("docs.paper", "docs.paper-meta", "docs.paper-missing")
+@emits("docs.paper", "docs.paper-meta", "docs.paper-missing", "docs.paper-published")
 def _arxiv(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> None:
     if ext.status != "ok":
         out.add("docs.paper-missing", {"arxiv": ext.id, "detail": ext.detail}, source="linked-repo",
@@ -238,7 +267,10 @@ def _arxiv(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> No
     lic = ext.info.get("license") if isinstance(ext.info.get("license"), str) else None
     own = _names_model(title, ctx) or _names_model(str(ext.info.get("abstract") or "")[:3000], ctx)
     who = ", ".join(authors[:3]) + (" et al." if len(authors) > 3 else "")
-    value = {"arxiv": ext.id, "title": title[:300], "authors": authors[:50], "license": lic, "own": own}
+    journal = ext.info.get("journal_ref") if isinstance(ext.info.get("journal_ref"), str) else None
+    doi = ext.info.get("doi") if isinstance(ext.info.get("doi"), str) else None
+    value = {"arxiv": ext.id, "title": title[:300], "authors": authors[:50], "license": lic, "own": own,
+             "journal_ref": journal, "doi": doi}
     summary = (f"arXiv {ext.id}: “{title[:120]}” ({who or 'authors not given'}); licence "
                f"{lic or 'not stated (arXiv’s default, non-exclusive distribution)'}; "
                + ("its title or abstract names the model or its family: the model's own paper." if own else
@@ -246,6 +278,12 @@ def _arxiv(ctx: EvidenceContext, out: EvidenceList, ext: ExternalSnapshot) -> No
     out.add("docs.paper-meta", value, source="linked-repo", pointer=f"arxiv:{ext.id}", url=ext.url(),
             confidence="detected", summary=summary)
     already = {str(e.value.get("arxiv")) for e in out.items if e.kind == "docs.paper" and isinstance(e.value, dict)}
+    if own and (journal or doi):
+        where = journal or f"DOI {doi}"
+        out.add("docs.paper-published", {"arxiv": ext.id, "journal_ref": journal, "doi": doi},
+                source="linked-repo", pointer=f"arxiv:{ext.id}", url=ext.url(), confidence="detected",
+                summary=f"arXiv records the model's paper {ext.id} as published: {where[:160]} (its authors' "
+                        "journal reference).")
     if own and ext.id not in already:
         out.add("docs.paper", {"arxiv": ext.id, "url": None, "via": "arxiv", "why": "arXiv's metadata names the model"},
                 source="linked-repo", pointer=f"arxiv:{ext.id}", url=ext.url(), confidence="detected",

@@ -503,11 +503,15 @@ def _code(out: EvidenceList, r: _Read) -> None:
         code_src = (code_files[0].facts, "file", code_files[0].path, code_files[0].evidence)
     elif card_code and not (eff and _same_key(card_code[0].key, eff.key)):
         code_src = (card_code[0].facts, "card", None, card_code[0].evidence)
+    if code_src is None:
+        code_src = _linked_code_licence(out)
     if code_src is not None:
         cf, corigin, cpath, cev = code_src
         out.add("license.code", {"key": cf.key, "name": cf.name, "category": cf.category, "from": corigin,
                                  "path": cpath}, source=cev.source, pointer=cev.pointer, url=cev.url,
-                confidence=cev.confidence, summary=f"Code is licensed separately: {describe(cf)}.")
+                confidence=cev.confidence, summary=f"Code is licensed separately: {describe(cf)}"
+                + (f" (the licence of {cev.value.get('repo')}, the training code the card links, as read)."
+                   if corigin == "linked-repo" and isinstance(cev.value, dict) else "."))
 
 
 @emits("license.restriction")
@@ -652,3 +656,25 @@ def _undecided(ctx: EvidenceContext, out: EvidenceList, r: _Read) -> None:
         out.add("license.unknown", {"reason": reason[:500]}, source=ctx.meta_source(),
                 pointer=ctx.meta_pointer("license"), url=ctx.meta_url("license"), confidence="inferred",
                 summary=f"Licence undetermined: {reason[:160]}.")
+
+
+def _linked_code_licence(out: EvidenceList) -> tuple[LicenseFacts, str, str | None, Evidence] | None:
+    """The licence of the developer's own training code as its repository was read (issue 25): the
+    LICENSE text by openaudit's identification, else the host's detection. A code licence the release
+    does not state, read where the code is (Bright-3B: Apache-2.0 code, research-only weights)."""
+    repos = {str(e.value.get("repo", "")).lower(): e for e in out.items
+             if e.kind == "code.repo" and isinstance(e.value, dict)}
+    for link in out.items:
+        v = link.value if isinstance(link.value, dict) else {}
+        if link.kind != "code.link" or v.get("role") != "training" or not v.get("developer") \
+                or v.get("checked") != "ok":
+            continue
+        repo = repos.get(str(v.get("repo", "")).split("/", 1)[-1].lower())
+        if repo is None:
+            continue
+        key = repo.value.get("license_text") or repo.value.get("license_host")
+        facts = facts_for(key) if isinstance(key, str) else None
+        if facts is not None:
+            path = repo.value.get("license_file") if repo.value.get("license_text") else None
+            return facts, "linked-repo", path, repo
+    return None

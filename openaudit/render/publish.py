@@ -106,6 +106,45 @@ verdict or OSAI Index score of the four changed.
 - **meta-llama/Llama-3.1-8B: unchanged.** The bundled snapshot holds its card and licence files.
   Read live without a token, its licence, code, data and documentation would now be `unknown`
   (missing access is not evidence) and its score a lower bound, never higher than with a token.
+
+## Verdict changes (issue 25: links followed past the Hub)
+
+The bundled store now holds what the flagships' cards link to outside the Hub, as `openaudit
+snapshot` records it: each GitHub repository pinned to the last commit before the model's snapshot
+(metadata, file tree, README and licence texts) and each arXiv paper's metadata (`github/`,
+`arxiv/` in `tests/store`). No dimension verdict, score, MOF class or OSAID verdict changed; the
+evidence lists gained `code.repo`, `code.docs` and `docs.paper-meta` entries pointing at the files
+at those commits.
+
+- **OSAI Index "code documentation": unknown → partial** for Llama-3.1-8B (llama-models,
+  llama-recipes, llama3), DeepSeek-R1 (DeepSeek-V3's inference demo) and OLMo-2-1124-7B (OLMo,
+  OLMo-Eval, open-instruct): the developer's own repositories were read and document their code in
+  a README. Whether that documentation is comprehensive (the index's "open") is not judged, so none
+  is open. A third party's README (Qwen2.5, linked from R1's card) does not count. Mistral-7B-v0.1
+  links no code: closed, as before. OSAI Index scores: Llama 40 → 40.9, DeepSeek-R1 37.5 → 38.9,
+  OLMo 2 90 → 86.4 (an `unknown` left the average; a `partial` entered it).
+- **meta-llama/Llama-3.1-8B, MOF evaluation code: closed → partial.** llama-recipes, which the card
+  links as fine-tuning code, holds Meta's scripts for reproducing its reported evaluations
+  (`tools/benchmarks/llm_eval_harness/meta_eval/`); partial because the release licence is not
+  open. Its training files (configs, a tokenizer recipe) do not make it training code: a repository
+  the card calls fine-tuning code keeps that role, and code stays partial.
+- **deepseek-ai/DeepSeek-R1: no change, now shown.** github.com/deepseek-ai/DeepSeek-R1 holds no
+  code at 95aaec702f4b (README, paper PDF, licence, a figure, a stale-issue workflow); the card
+  never calls it code, so nothing changes, but the evidence says so.
+- **The training code's licence is read where the code is.** When the card's training-code link is
+  the developer's own repository and its licence is identified (LICENSE text, else GitHub's
+  detection), it is the code's licence (`license.code`, from `linked-repo`): OLMo's MOF training code
+  is now "included under the licence read in the training code's own repository" (Apache-2.0), not
+  under the weights' licence by default. No verdict of the four changes by it.
+- **OSAI Index "paper" stays unknown, for a reason now stated.** arXiv's records name each paper as
+  the model's own (the OLMo 2, DeepSeek-R1 and Mistral 7B titles), which the preprint parameter
+  already used. "Paper" asks for peer review: it becomes partial when arXiv records a journal
+  reference for the model's own paper; none of the three had one at the snapshot, and a preprint
+  without one is not evidence of no review, so it stays unknown rather than closed.
+
+Other bundled models: EleutherAI/pythia-1b's MOF data-preprocessing code is now found (GPT-NeoX,
+EleutherAI's own repository linked from the card, holds prepare_data.py at 303d7be582ae): Class I
+now misses only its datasets (The Pile's Hub id does not resolve).
 """
 
 

@@ -171,6 +171,7 @@ class ExternalSource:
         self.sent = 0
         # host -> (monotonic time its rate limit resets, the message): no request is sent to it till then.
         self._limited: dict[str, tuple[float, str]] = {}
+        self.rate_limited_hosts: set[str] = set()  # hosts whose window ran out this run (the run's provenance)
 
     @classmethod
     def from_env(cls, *, gate: Any = None, cache_dir: str | os.PathLike[str] | None = None,
@@ -467,21 +468,7 @@ class ExternalSource:
             # that is a rate limit must never be recorded as "blocked" (that would read as "no code").
             secondary = status == 403 and ("retry-after" in rh or b"rate limit" in body[:2000].lower())
             if status == 429 or secondary or (status == 403 and rh.get("x-ratelimit-remaining") == "0"):
-                reset = rh.get("x-ratelimit-reset", "") or rh.get("ratelimit-reset", "")
-                when = ""
-                if reset.isdigit():
-                    when = f", resets in {max(0, int(reset) - int(time.time()))} s"
-                elif rh.get("retry-after", "").isdigit():
-                    when = f", retry after {rh['retry-after']} s"
-                hint = "" if (host != "github" or self._token) else "; set GITHUB_TOKEN for a larger allowance"
-                message = f"{host}: rate limited{when}{hint}; not read"
-                wait = 60.0
-                if reset.isdigit():
-                    wait = max(1.0, float(int(reset) - int(time.time())))
-                elif rh.get("retry-after", "").isdigit():
-                    wait = max(1.0, float(rh["retry-after"]))
-                with self._lock:
-                    self._limited[host] = (time.monotonic() + min(wait, 3600.0), message)
+                message = self._hold(host, rh)
                 raise errors.RateLimited(rid, message)
             if status >= 500 or status == 408:
                 attempt += 1
@@ -490,8 +477,35 @@ class ExternalSource:
                 time.sleep(min(self.backoff * attempt, max(0.0, end - time.monotonic())))
                 continue
             if status in (200, 403, 404, 409, 410, 451):
+                # The host's own count: the answer that spent the window's last request is kept, and no
+                # further request is sent to that host till the window resets.
+                left = rh.get("x-ratelimit-remaining", rh.get("ratelimit-remaining", "")).strip()
+                if left == "0":
+                    self._hold(host, rh)
                 return status, body, rh
             raise errors.NetworkError(rid, f"{host}: answered {status}; not read")
+
+    def _hold(self, host: str, rh: dict[str, str]) -> str:
+        """Hold `host` till its rate-limit window resets (x-ratelimit-reset, ratelimit-reset or
+        retry-after; a minute when it names none) and return the message its unread links carry."""
+        reset = rh.get("x-ratelimit-reset", "") or rh.get("ratelimit-reset", "")
+        after = rh.get("retry-after", "")
+        when, wait = "", 60.0
+        if reset.isdigit():
+            wait = max(1.0, float(int(reset) - int(time.time())))
+            when = f", resets in {int(wait)} s"
+        elif after.isdigit():
+            wait = max(1.0, float(after))
+            when = f", retry after {after} s"
+        hint = ""
+        if host == "github":
+            hint = ("; set GITHUB_TOKEN for a larger allowance, or use --no-external" if not self._token else
+                    "; wait for the reset, or use --no-external")
+        message = f"{host}: rate limited{when}{hint}; not read"
+        with self._lock:
+            self._limited[host] = (time.monotonic() + min(wait, 3600.0), message)
+            self.rate_limited_hosts.add(host)
+        return message
 
     def _one(self, url: str, headers: dict[str, str], rid: str, end: float,
              cap: int) -> tuple[int, bytes, dict[str, str]]:
@@ -581,7 +595,9 @@ def parse_arxiv_oai(body: bytes) -> dict[str, Any] | None:
             authors.append(name[:200])
     return {"id": text("id")[:40], "title": text("title")[:500], "abstract": text("abstract")[:5000],
             "authors": authors, "license": text("license")[:300] or None,
-            "created": text("created")[:40] or None}
+            "created": text("created")[:40] or None,
+            # Where the authors say it was published (a journal or proceedings), and that version's DOI.
+            "journal_ref": text("journal-ref")[:300] or None, "doi": text("doi")[:200] or None}
 
 
 def follow_links(src: Any, urls: Iterable[str]) -> tuple[dict[str, ExternalSnapshot], dict[str, str]]:

@@ -34,6 +34,7 @@ TEXTS = HERE / "texts"
 DEFAULT_OUT = HERE.parent / "store"
 
 sys.path.insert(0, str(HERE))
+import external_records  # noqa: E402
 import repos  # noqa: E402
 
 # Extensions the Hub's default .gitattributes routes to LFS, plus binary files that the Hub
@@ -385,9 +386,49 @@ def write_repo(root: Path, info: dict[str, Any], stored: dict[str, bytes]) -> No
         dest.write_bytes(data)
 
 
+# --------------------------------------------------------------------------- hosts outside the Hub
+EXTERNAL_HOSTS = ("github", "gitlab", "arxiv", "zenodo")
+
+
+def build_external(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """(info.json, {name: bytes}) of one record, as openaudit.sources.external.write_external writes it."""
+    stored = {name: render_text(src) for name, src in spec.get("files", {}).items()}
+    info: dict[str, Any]
+    if "contents" in spec:  # a synthetic fixture: every file given, the README and LICENSE stored
+        contents: dict[str, str] = spec["contents"]
+        stored = {p: contents[p].encode("utf-8") for p in sorted(contents) if "/" not in p
+                  and re.match(r"(?i)^(readme|licen[cs]e)", p)}
+        dirs = {p.rsplit("/", 1)[0] for p in contents if "/" in p}
+        dirs |= {d.rsplit("/", i)[0] for d in list(dirs) for i in range(1, d.count("/") + 1)}
+        tree = sorted([{"path": p, "type": "blob", "size": len(s.encode("utf-8"))} for p, s in contents.items()]
+                      + [{"path": d, "type": "tree", "size": None} for d in dirs], key=lambda e: e["path"])
+        info = {"repo": spec["repo"], "requested": spec["id"], "tree": tree, "truncated": False,
+                "empty": not contents}
+    elif spec["host"] in ("github", "gitlab"):
+        blobs: dict[str, int | None] = {}
+        if spec.get("tree"):
+            for row in read_text(spec["tree"]).splitlines():
+                path, _, size = row.partition("\t")
+                blobs[path] = int(size) if size.isdigit() else None
+        for name, data in stored.items():  # the texts stored are ours: the tree gives their size
+            blobs[name] = len(data)
+        dirs = {p.rsplit("/", 1)[0] for p in blobs if "/" in p}
+        dirs |= {d.rsplit("/", i)[0] for d in list(dirs) for i in range(1, d.count("/") + 1)}
+        tree = sorted([{"path": p, "type": "blob", "size": s} for p, s in blobs.items()]
+                      + [{"path": d, "type": "tree", "size": None} for d in dirs], key=lambda e: e["path"])
+        info = {"repo": spec["repo"], "requested": spec["id"], "tree": tree, "truncated": False,
+                "empty": not blobs}
+    else:
+        info = spec["info"]
+    doc = {"host": spec["host"], "id": spec["id"], "revision": spec.get("commit"),
+           "status": spec.get("status", "ok"), "detail": spec.get("detail", ""), "taken_at": spec["taken"],
+           "info": info, "files": sorted(stored)}
+    return doc, stored
+
+
 def build(out: Path) -> dict[str, str]:
     """Write the whole store under `out`; return {"model:id" / "dataset:id": sha}."""
-    for sub in ("models", "datasets"):
+    for sub in ("models", "datasets", *EXTERNAL_HOSTS):
         if (out / sub).exists():
             shutil.rmtree(out / sub)
     shas: dict[str, str] = {}
@@ -414,6 +455,11 @@ def build(out: Path) -> dict[str, str]:
         info, stored = build_dataset(spec)
         write_repo(out / "datasets" / spec["id"], info, stored)
         shas[f"dataset:{spec['id']}"] = info["sha"]
+    for spec in external_records.RECORDS + external_records.FIXTURES:
+        doc, stored = build_external(spec)
+        write_repo(out / spec["host"] / spec["id"], doc, stored)
+        if spec.get("commit"):
+            shas[f"{spec['host']}:{spec['id']}"] = spec["commit"]
     return shas
 
 

@@ -956,6 +956,18 @@ MODELS += [
         params={"BF16": 7_241_732_096},
     ),
     fixture("other-license-no-file", files=_SMALL_QWEN, config=_QWEN_CFG, params={"BF16": 494_032_768}),
+    # ---- issue 25: cards whose links outside the Hub were read (external_records.FIXTURES holds them).
+    fixture("Quill-7B", card="fixtures/Quill-7B.md", files=_SMALL_LLAMA, config=_LLAMA_CFG,
+            params={"BF16": 8_030_261_248}),
+    fixture("Bright-3B", card="fixtures/Bright-3B.md", texts={"LICENSE": "fixtures/bright-community-license.txt"},
+            files=_SMALL_QWEN, config=_QWEN_CFG, params={"BF16": 494_032_768}),
+    fixture("Papyrus-1B", card="fixtures/Papyrus-1B.md", files=_SMALL_QWEN, config=_QWEN_CFG,
+            params={"BF16": 494_032_768}),
+    fixture("Vintage-2B", card="fixtures/Vintage-2B.md", files=_SMALL_QWEN, config=_QWEN_CFG,
+            params={"BF16": 494_032_768}),
+    fixture("TerraSeg-base", card="fixtures/TerraSeg-base.md",
+            files=[("config.json", 1_204), ("model.safetensors", 343_000_000)], config={},
+            params={"F32": 85_750_000}),
 ]
 
 KNOWN_MODEL_IDS = {m["id"] for m in MODELS}
