@@ -33,10 +33,10 @@ from openaudit.report import LicenseSummary, LineageEntry, ProfileRef, Report, S
 from openaudit.scoring import score_dimensions, score_framework
 from openaudit.snapshot import NOT_CHECKED, RepoSnapshot, RepoType, SnapshotBundle, TextFile
 from openaudit.subjects import Packed, SubjectStore
-from openaudit.workers import Auditors, forks, os_thread_count, settle_threads
+from openaudit.run.workers import Auditors, forks, os_thread_count, settle_threads
 
 if TYPE_CHECKING:
-    from openaudit.cache import Depth
+    from openaudit.sources.cache import Depth
     from openaudit.sources.bulk import BulkHubSource
 
 __all__ = ["audit_bundle", "audit_models", "audit_org", "default_profiles", "fetch_bundle", "load_profile",
@@ -83,11 +83,11 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
 
             attach_external(store, StoreExternal(snapshots))
         return store
-    from openaudit.cache import default_cache_dir
+    from openaudit.sources.cache import default_cache_dir
 
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir(endpoint)
     if offline:
-        from openaudit.cache import SnapshotCache
+        from openaudit.sources.cache import SnapshotCache
         from openaudit.sources.bulk import CachedSource
         from openaudit.sources.hub import token_in_use
 
@@ -466,8 +466,8 @@ def audit_models(
     `progress(repo_id)` is called as a Hub model is started; `done(target, n, total)` as each
     chosen target is finished, whatever became of it (audited, failed, left out).
     """
-    from openaudit.cache import trim_to_depth
-    from openaudit.selection import KeptInOrder, parse_since, select_targets
+    from openaudit.sources.cache import trim_to_depth
+    from openaudit.run.targets import KeptInOrder, parse_since, select_targets
 
     dep = _check_run_options(jobs, limit, max_requests, depth)
     when = parse_since(since)
@@ -771,11 +771,11 @@ def audit_org(
     report: what could not be fetched (budget spent, rate limited, offline and not cached) is an
     `incomplete` or `skipped` subject with its reason.
 
-    Audits run in `processes` worker processes (default: one per core, see openaudit.workers; 0: one
+    Audits run in `processes` worker processes (default: one per core, see openaudit.run.workers; 0: one
     thread). The report's `subjects` is a packed, read-only `SubjectStore` (openaudit.subjects): an
     organisation's report is held at ~8 KB a model and each subject is decoded when it is read.
     """
-    from openaudit.cache import (
+    from openaudit.sources.cache import (
         WITHHELD_FROM_ANONYMOUS,
         WITHHELD_FROM_OTHER_TOKEN,
         SnapshotCache,
@@ -783,7 +783,7 @@ def audit_org(
         trim_to_depth,
     )
     from openaudit.repoid import validate_owner
-    from openaudit.selection import parse_since, select_models
+    from openaudit.run.targets import parse_since, select_models
     from openaudit.sources.bulk import INVALID_ITEM, BulkHubSource, CachedSource, RequestGate
     from openaudit.sources.hub import token_in_use
     from openaudit.sources.store import StoreSource
@@ -840,7 +840,7 @@ def audit_org(
                     failed.append(e)
 
             # The listing is network waits; what the audit workers inherit is loaded meanwhile. The
-            # thread has ended before they are forked (openaudit.workers forks single-threaded only).
+            # thread has ended before they are forked (openaudit.run.workers forks single-threaded only).
             lister = threading.Thread(target=list_all, name="openaudit-listing", daemon=True)
             threads_before = os_thread_count()
             lister.start()
@@ -984,7 +984,7 @@ It makes mistakes.
 
 
 def _warm_up(profiles: Sequence[Profile], strict: bool) -> None:
-    """Audit a small made-up card: loads and compiles what every audit needs (see openaudit.workers)."""
+    """Audit a small made-up card: loads and compiles what every audit needs (see openaudit.run.workers)."""
     readme = TextFile(path="README.md", text=_WARM_UP_CARD, size=len(_WARM_UP_CARD))
     snap = RepoSnapshot(repo_id="openaudit/warm-up", repo_type="model", source="store", taken_at=datetime.now(UTC),
                         info={"id": "openaudit/warm-up", "cardData": {"license": "apache-2.0"}, "tags": [],

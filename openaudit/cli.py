@@ -311,7 +311,7 @@ def _progress_bar(first: str) -> Iterator[Callable[[str, int, int], None]]:
     """A rich bar on stderr (for a terminal only); yields `update(what, done, total)`.
 
     No refresh thread (auto_refresh=False): an organisation's audit workers are forked only while
-    this process has a single thread (openaudit.workers); the bar is redrawn as progress comes, at
+    this process has a single thread (openaudit.run.workers); the bar is redrawn as progress comes, at
     most every 0.1 s, and at the end. Thread-safe: rich's Progress holds a lock.
     """
     from rich.console import Console

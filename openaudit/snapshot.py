@@ -88,7 +88,7 @@ class RepoSnapshot(BaseModel):
     files: dict[str, TextFile] = Field(default_factory=dict)
     unreadable: dict[str, UnreadableFile] = Field(default_factory=dict)
     cache: CacheState | None = Field(None, description="How the files relate to the snapshot cache; None: "
-                                     "read from the source itself (see openaudit.cache).")
+                                     "read from the source itself (see openaudit.sources.cache).")
 
     # Convenience views over `info`; kept as methods so the JSON stays exactly what the Hub sent.
     def siblings(self) -> list[dict[str, Any]]:

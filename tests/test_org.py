@@ -324,7 +324,7 @@ def test_a_listing_cut_short_keeps_the_models_it_listed_and_says_where_it_stoppe
     assert len(rest) == 1 and rest[0]["status"] == "incomplete"
     assert rest[0]["reason"].startswith(f"rate-limited: the listing stopped after {len(listed)} models")
     assert "resets in" in rest[0]["reason"]  # not waited out: the window resets in 10 minutes
-    from openaudit.cache import SnapshotCache
+    from openaudit.sources.cache import SnapshotCache
 
     # Not kept as the organisation's listing: --offline must not take 4 models for the whole of it.
     assert not SnapshotCache(tmp_path / "c")._listing_path(ORG).exists()

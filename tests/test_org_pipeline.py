@@ -24,7 +24,7 @@ import pytest
 from openaudit import api
 from openaudit.report import Report
 from openaudit.subjects import SubjectStore, summaries
-from openaudit.workers import Auditors, can_fork
+from openaudit.run.workers import Auditors, can_fork
 
 STORE = Path(__file__).parent / "store"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -119,7 +119,7 @@ def test_a_dead_worker_loses_no_model() -> None:
     out = _in_a_fresh_process(f"""
         import os
         from openaudit import api
-        from openaudit.workers import Auditors
+        from openaudit.run.workers import Auditors
 
         PARENT = os.getpid()
 
@@ -149,7 +149,7 @@ def test_an_interrupted_pool_has_stopped_its_workers_and_threads_when_it_returns
     out = _in_a_fresh_process("""
         import threading, time
         from openaudit import api
-        from openaudit.workers import Auditors
+        from openaudit.run.workers import Auditors
 
         def slow(bundle, profiles, strict, *args):
             time.sleep(60)
@@ -231,7 +231,7 @@ def test_cli_processes_option(tmp_path: Path) -> None:
 
 
 def test_cache_entries_keep_their_metadata_in_the_sidecar_and_old_entries_still_read(tmp_path: Path) -> None:
-    from openaudit.cache import SnapshotCache, paths_for_depth
+    from openaudit.sources.cache import SnapshotCache, paths_for_depth
 
     src = api.make_source(STORE)
     snap = src.model("meta-llama/Llama-3.1-8B")
@@ -255,7 +255,7 @@ def test_cache_entries_keep_their_metadata_in_the_sidecar_and_old_entries_still_
 
 
 def test_a_cached_organisation_writes_a_shared_licence_once_and_links_the_rest(tmp_path: Path) -> None:
-    from openaudit.cache import SnapshotCache, paths_for_depth
+    from openaudit.sources.cache import SnapshotCache, paths_for_depth
 
     snap = api.make_source(STORE).model("meta-llama/Llama-3.1-8B")
     cache = SnapshotCache(tmp_path)
@@ -307,7 +307,7 @@ def test_a_thread_just_joined_does_not_stop_the_fork() -> None:
     It waits for that thread only: a process with native threads (askalono's) is not held a second."""
     out = _in_a_fresh_process("""
         import threading, time
-        from openaudit.workers import can_fork, os_thread_count, settle_threads
+        from openaudit.run.workers import can_fork, os_thread_count, settle_threads
         refused = 0
         for _ in range(2000):
             before = os_thread_count()
@@ -354,7 +354,7 @@ def test_audit_of_many_models_in_worker_processes_equals_the_audit_in_a_thread(t
             print(stats["audit_processes"])
         """)
         out[processes] = (int(used.strip()), path.read_bytes())
-    from openaudit.workers import default_processes
+    from openaudit.run.workers import default_processes
 
     assert out[0][0] == 0 and out[None][0] == default_processes()  # 2 here: one a core
     assert out[None][1] == out[0][1]

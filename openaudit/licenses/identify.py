@@ -127,9 +127,9 @@ def _askalono_call(text: str) -> tuple[str, float] | None:
     return str(r.name), float(r.score)
 
 
-# A memo (key, compute, valid) -> value, kept on disk between runs (openaudit.workers.SharedMemo):
+# A memo (key, compute, valid) -> value, kept on disk between runs (openaudit.run.workers.SharedMemo):
 # set in the audit worker processes, and for the run by `memo_in_use` when the audits run in a thread
-# (openaudit.workers.Auditors), so the same Apache/MIT text is matched once, not by each process and
+# (openaudit.run.workers.Auditors), so the same Apache/MIT text is matched once, not by each process and
 # again on every run.
 SHARED_MEMO: Callable[[str, Callable[[], Any], Callable[[Any], bool]], Any] | None = None
 

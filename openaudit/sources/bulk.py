@@ -36,7 +36,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import hf_raise_for_status
 
 from openaudit import errors
-from openaudit.cache import WITHHELD_FROM_ANONYMOUS, WITHHELD_FROM_OTHER_TOKEN, Depth, paths_for_depth, trim_to_depth
+from openaudit.sources.cache import WITHHELD_FROM_ANONYMOUS, WITHHELD_FROM_OTHER_TOKEN, Depth, paths_for_depth, trim_to_depth
 from openaudit.repoid import shown, validate_repo_id
 from openaudit.snapshot import (
     SHA_RE,

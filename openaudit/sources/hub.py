@@ -19,7 +19,7 @@ All huggingface_hub calls live here and in sources/bulk.py. Per repo:
    the run (an organisation's shared LICENSE) is decoded and held once, and not requested again when
    the metadata names it. A gated repo read without a token costs no resolver request: every file
    would answer 401.
-3. With a :class:`~openaudit.cache.SnapshotCache` (``openaudit audit`` has one unless told
+3. With a :class:`~openaudit.sources.cache.SnapshotCache` (``openaudit audit`` has one unless told
    otherwise), a repo already read at that commit and depth costs the API call only: its files come
    from the cache, its metadata is the fresh answer (gating can change without a commit). The cache
    is the one ``openaudit org`` keeps, keyed by repo and sha.
@@ -66,7 +66,7 @@ from huggingface_hub.utils import (
 
 from openaudit import __version__ as _VERSION  # the distribution is openaudit-ai; "openaudit" is another's
 from openaudit import errors, textsafe
-from openaudit.cache import Depth, SnapshotCache, paths_for_depth, reader_tag
+from openaudit.sources.cache import Depth, SnapshotCache, paths_for_depth, reader_tag
 from openaudit.repoid import RepoRef, parse_ref, validate_dataset_id, validate_repo_id
 from openaudit.snapshot import (
     MAX_TEXT_FILE_BYTES,
@@ -126,7 +126,7 @@ class HubSource:
         self.endpoint = ep.rstrip("/")
         self._token = token
         self.timeout = float(timeout)
-        # A snapshot cache keyed by repo and commit (openaudit.cache), or None: every file read each time.
+        # A snapshot cache keyed by repo and commit (openaudit.sources.cache), or None: every file read each time.
         self.cache = SnapshotCache(cache_dir) if cache_dir is not None else None
         self.refresh = refresh  # read the files even when the cache has them at this commit
         self.max_retries = max(0, int(max_retries))
