@@ -30,13 +30,13 @@ from openaudit.evidence.model import Evidence
 from openaudit.flags import Flag, evaluate_flags
 from openaudit.repoid import RepoRef, parse_ref, shown, validate_repo_id
 from openaudit.report import LicenseSummary, LineageEntry, ProfileRef, Report, Subject
+from openaudit.run.workers import Auditors, forks, os_thread_count, settle_threads
 from openaudit.scoring import score_dimensions, score_framework
 from openaudit.snapshot import NOT_CHECKED, RepoSnapshot, RepoType, SnapshotBundle, TextFile
 from openaudit.subjects import Packed, SubjectStore
-from openaudit.run.workers import Auditors, forks, os_thread_count, settle_threads
 
 if TYPE_CHECKING:
-    from openaudit.sources.cache import Depth
+    from openaudit.snapshot import Depth
     from openaudit.sources.bulk import BulkHubSource
 
 __all__ = ["audit_bundle", "audit_models", "audit_org", "default_profiles", "fetch_bundle", "load_profile",
@@ -83,12 +83,10 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
 
             attach_external(store, StoreExternal(snapshots))
         return store
-    from openaudit.sources.cache import default_cache_dir
+    from openaudit.sources.cache import CachedSource, SnapshotCache, default_cache_dir
 
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir(endpoint)
     if offline:
-        from openaudit.sources.cache import SnapshotCache
-        from openaudit.sources.bulk import CachedSource
         from openaudit.sources.hub import token_in_use
 
         # A token in use (given, HF_TOKEN, the stored login) is served what a run with one cached.
@@ -99,14 +97,15 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
     # `jobs` models at once, each reading its files FILE_READS_PER_REPO at a time. (BulkHubSource: a
     # HubSource that can also list an owner, which `audit_models` does for many ids of one owner.)
     hub = BulkHubSource(endpoint=endpoint, token=token, timeout=timeout, depth=depth, workers=FILE_READS_PER_REPO,
-                        gate=RequestGate(jobs * FILE_READS_PER_REPO, max_requests),
-                        cache_dir=root if cached else None, refresh=refresh)
+                        gate=RequestGate(jobs * FILE_READS_PER_REPO, max_requests))
+    # The Hub names each repo's commit; its files come from the cache at that commit when it has them.
+    src: Source = CachedSource(hub, SnapshotCache(root), depth=depth, refresh=refresh, linked=False) if cached else hub
     if external and depth == "full":
         from openaudit.sources.external import ExternalSource
 
-        attach_external(hub, ExternalSource.from_env(gate=hub.gate, cache_dir=root / "external" if cached else None,
+        attach_external(src, ExternalSource.from_env(gate=hub.gate, cache_dir=root / "external" if cached else None,
                                                      timeout=timeout))
-    return hub
+    return src
 
 
 def attach_external(source: Any, external: Any) -> None:
@@ -466,8 +465,9 @@ def audit_models(
     `progress(repo_id)` is called as a Hub model is started; `done(target, n, total)` as each
     chosen target is finished, whatever became of it (audited, failed, left out).
     """
-    from openaudit.sources.cache import trim_to_depth
     from openaudit.run.targets import KeptInOrder, parse_since, select_targets
+    from openaudit.snapshot import trim_to_depth
+    from openaudit.sources.cache import CachedSource
 
     dep = _check_run_options(jobs, limit, max_requests, depth)
     when = parse_since(since)
@@ -483,8 +483,9 @@ def audit_models(
                                  cache_dir=cache_dir, refresh=refresh, offline=offline,
                                  external=external) if needs_source else None)
     # A live Hub source, told apart without importing it (a replay never loads huggingface_hub: ~0.3 s).
-    if hasattr(src, "take_listing") and hasattr(src, "list_models"):
-        _list_owners(cast("BulkHubSource", src), refs)
+    hub = src.hub if isinstance(src, CachedSource) else src
+    if hasattr(hub, "take_listing") and hasattr(hub, "list_models"):
+        _list_owners(cast("BulkHubSource", hub), refs)
     memo = RunMemo()
     # With --since, --limit counts the models whose dates keep them (see KeptInOrder).
     window = KeptInOrder(when, limit) if when is not None else None
@@ -512,7 +513,6 @@ def audit_models(
             return src.model(ref.repo_id, ref.revision)
         if not window.has_room(i):
             return None
-        from openaudit.sources.bulk import CachedSource
         from openaudit.sources.hub import HubSource
 
         keep = partial(window.decide, i, ref.repo_id)
@@ -775,16 +775,11 @@ def audit_org(
     thread). The report's `subjects` is a packed, read-only `SubjectStore` (openaudit.subjects): an
     organisation's report is held at ~8 KB a model and each subject is decoded when it is read.
     """
-    from openaudit.sources.cache import (
-        WITHHELD_FROM_ANONYMOUS,
-        WITHHELD_FROM_OTHER_TOKEN,
-        SnapshotCache,
-        default_cache_dir,
-        trim_to_depth,
-    )
     from openaudit.repoid import validate_owner
     from openaudit.run.targets import parse_since, select_models
-    from openaudit.sources.bulk import INVALID_ITEM, BulkHubSource, CachedSource, RequestGate
+    from openaudit.snapshot import trim_to_depth
+    from openaudit.sources.bulk import INVALID_ITEM, BulkHubSource, RequestGate
+    from openaudit.sources.cache import CachedSource, SnapshotCache, default_cache_dir
     from openaudit.sources.hub import token_in_use
     from openaudit.sources.store import StoreSource
 
@@ -801,6 +796,7 @@ def audit_org(
     cache: SnapshotCache | None = None
     store: StoreSource | None = None
     linked: Source
+    cached: CachedSource | None = None
 
     if snapshots is not None:
         store = StoreSource(snapshots)
@@ -859,8 +855,8 @@ def audit_org(
                                      reason=f"{e.kind}: the listing stopped after {len(listed)} models: {e}"))
             if not filtered and limit is None and not failed:
                 cache.put_listing(org, listed)
-        reader_token = hub.reader if hub is not None else token_in_use(token)
-        linked = CachedSource(hub, cache, offline=offline, refresh=refresh, token=reader_token)
+        linked = cached = CachedSource(hub, cache, offline=offline, refresh=refresh,
+                                       token=hub.reader if hub is not None else token_in_use(token))
         if external and dep == "full" and hub is not None and not offline:
             from openaudit.sources.external import ExternalSource
 
@@ -875,20 +871,8 @@ def audit_org(
         try:
             if store is not None:
                 return trim_to_depth(store.model(rid), dep)
-            assert cache is not None
-            if not refresh or offline:
-                got = cache.get("model", rid, sha, dep, token=reader_token)
-                if got is not None:
-                    return got if hub is None else got.model_copy(update={"info": _listed_over(got.info, item)})
-            if offline or hub is None:
-                withheld = cache.read_with_token("model", rid, sha)
-                why = (f"is not in the cache at depth {depth}" if not withheld
-                       else WITHHELD_FROM_OTHER_TOKEN if reader_token else WITHHELD_FROM_ANONYMOUS)
-                return Subject(repo_id=rid, revision=sha, source="hub", status="skipped",
-                               reason=f"offline: {rid}@{str(sha)[:12]} {why} ({cache.root})")
-            snap, paths = hub.snapshot_from_listing(item, dep)
-            cache.put(snap, dep, paths, token=hub.reader)
-            return snap
+            assert cached is not None
+            return cached.listed(item, dep)  # the cache, else the Hub (never offline)
         except FetchError as e:
             return Subject(repo_id=rid, revision=sha, source="hub" if store is None else "store",
                            status=e.status, reason=f"{e.kind}: {e}")
@@ -947,13 +931,6 @@ def audit_org(
                      cache=str(cache.root) if cache else None)
     return Report.model_construct(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
                                   generated_at=now or datetime.now(UTC), subjects=subjects)
-
-
-def _listed_over(cached: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
-    """A cached model's metadata brought up to date by its list item at the same commit: gating and
-    privacy are settings, not files, and change without a commit. Its siblings stay the cached
-    ones, which may have sizes and blob ids (a list item has neither)."""
-    return {**cached, **{k: v for k, v in item.items() if k != "siblings"}}
 
 
 _WARM_UP_CARD = """---

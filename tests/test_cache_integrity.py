@@ -104,8 +104,8 @@ def test_a_rewritten_licence_match_in_the_cache_is_not_believed(
     non-commercial licence. Entries are sealed with this user's key (openaudit.seal), so a forged
     one is matched again; only one sealed with that key would be believed."""
     from openaudit.licenses import identify
-    from openaudit.seal import seal
     from openaudit.run.workers import _sealed_part
+    from openaudit.seal import seal
 
     def verdicts(report: dict[str, Any]) -> dict[str, Any]:
         return {s["repo_id"]: (_licence(s), sorted(f["id"] for f in s["flags"]), s["dimensions"]["license"]["verdict"],

@@ -889,6 +889,7 @@ def test_cached_gated_files_are_read_again_with_a_token(fakehub: Any, tmp_path: 
     """A snapshot read without a token records its files as gated; a run with a token does not take
     that from the cache (the token may open them), a run without one does (it would get the same).
     The files a run with a token read are not given to a run without one."""
+    from openaudit.sources.cache import cached_hub
     from openaudit.sources.hub import HubSource
 
     store = tmp_path / "store"
@@ -899,7 +900,7 @@ def test_cached_gated_files_are_read_again_with_a_token(fakehub: Any, tmp_path: 
 
     def read(token: Any) -> tuple[Any, list[str]]:
         mark = hub.mark()
-        snap = HubSource(endpoint=hub.url, token=token, cache_dir=cache, backoff=0.01).model(rid)
+        snap = cached_hub(HubSource(endpoint=hub.url, token=token, backoff=0.01), cache).model(rid)
         return snap, files_requested(hub.since(mark))
 
     anon, reads = read(False)

@@ -23,8 +23,8 @@ import pytest
 
 from openaudit import api
 from openaudit.report import Report
-from openaudit.subjects import SubjectStore, summaries
 from openaudit.run.workers import Auditors, can_fork
+from openaudit.subjects import SubjectStore, summaries
 
 STORE = Path(__file__).parent / "store"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

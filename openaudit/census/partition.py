@@ -317,13 +317,16 @@ def audit_rows(rows: list[dict[str, Any]], cards: dict[str, str], task: Task, st
     source = DumpSource(task.bases)
     source.prefetch(_base_ids(rows))
     memo = RunMemo()
-    hub = None
+    hub: Any = None
     if task.read != "none":
+        from openaudit.sources.cache import cached_hub
         from openaudit.sources.gate import RequestGate
         from openaudit.sources.hub import HubSource
 
         hub = HubSource(endpoint=task.endpoint, depth="full" if task.read == "licences" else "card",
-                        gate=RequestGate(4, task.budget), cache_dir=task.cache_dir)
+                        gate=RequestGate(4, task.budget))
+        if task.cache_dir is not None:
+            hub = cached_hub(hub, task.cache_dir)
     out = []
     for row in rows:
         rid = row.get("id")
