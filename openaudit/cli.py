@@ -26,6 +26,7 @@ from openaudit.textsafe import line
 if TYPE_CHECKING:  # `--help`, a usage error or `criteria list` need none of the audit machinery (~0.3 s)
     from openaudit.outputs import Output
     from openaudit.report import Report
+    from openaudit.run.pipeline import RunStats
     from openaudit.snapshot import RepoSnapshot
 
 T = TypeVar("T")
@@ -331,25 +332,25 @@ def _progress_bar(first: str) -> Iterator[Callable[[str, int, int], None]]:
         yield update
 
 
-def _selection_note(stats: dict[str, Any], since: str | None, max_requests: int | None) -> str:
+def _selection_note(stats: RunStats, since: str | None, max_requests: int | None) -> str:
     """What `audit` left out, and what many models (or a budget) cost: a filter that drops a model says so."""
     parts = []
-    if stats["chosen"] < stats["given"]:
-        parts.append(f"{stats['chosen']} of {stats['given']} models chosen by --include/--exclude/--limit")
-    if stats["left_out_since"]:
-        names = ", ".join(stats["left_out_since"][:5]) + (" …" if len(stats["left_out_since"]) > 5 else "")
+    if stats.chosen < stats.given:
+        parts.append(f"{stats.chosen} of {stats.given} models chosen by --include/--exclude/--limit")
+    if stats.left_out_since:
+        names = ", ".join(stats.left_out_since[:5]) + (" …" if len(stats.left_out_since) > 5 else "")
         parts.append(f"not created or modified since {since}, left out: {names}")
-    if stats["requests"] is not None and (stats["given"] > 1 or max_requests is not None or stats["rate_limited"]):
+    if stats.requests is not None and (stats.given > 1 or max_requests is not None or stats.rate_limited):
         budget = f" (budget {max_requests})" if max_requests is not None else ""
         parts.append(_requests_told(stats, budget))
     return "; ".join(parts)
 
 
-def _requests_told(stats: dict[str, Any], budget: str = "") -> str:
+def _requests_told(stats: RunStats, budget: str = "") -> str:
     """What a run asked of the Hub, and how many answers were 429s (each waited out, then retried)."""
-    told = f"{stats['api_requests']} API + {stats['file_requests']} file requests{budget}"
-    if stats.get("rate_limited"):
-        told += f", {stats['rate_limited']} of them rate-limited (HTTP 429) and retried after the wait"
+    told = f"{stats.api_requests} API + {stats.file_requests} file requests{budget}"
+    if stats.rate_limited:
+        told += f", {stats.rate_limited} of them rate-limited (HTTP 429) and retried after the wait"
     return told
 
 
@@ -437,6 +438,7 @@ def audit(
       openaudit audit deepseek-ai/DeepSeek-R1 https://huggingface.co/mistralai/Mistral-7B-v0.1 -f html -o compare.html
     """
     from openaudit import api
+    from openaudit.run.options import RunOptions
 
     # Many models on a terminal: one bar; otherwise (a CI log, one model) a line per model started.
     bar = not quiet and len(targets) > 1 and sys.stderr.isatty()
@@ -451,23 +453,20 @@ def audit(
         run_deadline(timeout)
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
-        stats: dict[str, Any] = {}
-        kwargs: dict[str, Any] = dict(
+        opts = RunOptions(
             snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
-            token=_token(token, token_file), strict=strict,
-            jobs=jobs, depth=depth, progress=progress, include=include or (), exclude=exclude or (), since=since,
-            limit=limit, max_requests=max_requests, cache_dir=cache_dir, refresh=refresh,
-            offline=offline or _hub_offline(),
-            processes=processes, stats=stats, external=not no_external)
+            token=_token(token, token_file), strict=strict, jobs=jobs, depth=depth, include=include or (),
+            exclude=exclude or (), since=since, limit=limit, max_requests=max_requests, cache_dir=cache_dir,
+            refresh=refresh, offline=offline or _hub_offline(), processes=processes, external=not no_external)
         if bar:
             with _progress_bar(f"auditing {len(targets)} models") as update:
 
                 def done(_target: str, n: int, total: int) -> None:
                     update(f"auditing {total} models", n, total)
 
-                report = api.audit_models(ids, done=done, **kwargs)
+                report, stats = api.run_audit(ids, opts, progress=done, started=progress)
         else:
-            report = api.audit_models(ids, **kwargs)
+            report, stats = api.run_audit(ids, opts, started=progress)
         note = _selection_note(stats, since, max_requests)
         if note and not quiet:
             _err(note)
@@ -520,6 +519,7 @@ def org(
       openaudit org deepseek-ai -f json -o deepseek.json
     """
     from openaudit import api
+    from openaudit.run.options import RunOptions
 
     def go() -> Report:
         from openaudit.repoid import owner_from_hub_url
@@ -529,29 +529,27 @@ def org(
         run_deadline(timeout)
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
-        stats: dict[str, object] = {}
         # The policy's scope decides what is audited at all; flags on the command line take precedence.
         scope = rules.scope if rules is not None else None
         scope_include = [g for g in scope.include if g != "*"] if scope else []
         scope_since = scope.since.isoformat() if scope and scope.since else None
-        kwargs = dict(snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
-                      token=_token(token, token_file),
-                      strict=strict, jobs=jobs, depth=depth, include=include or scope_include,
-                      exclude=exclude or (scope.exclude if scope else ()), since=since or scope_since,
-                      limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline or _hub_offline(),
-                      max_requests=max_requests, processes=processes, stats=stats, external=not no_external)
+        opts = RunOptions(snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
+                          token=_token(token, token_file), strict=strict, jobs=jobs, depth=depth,
+                          include=include or scope_include, exclude=exclude or (scope.exclude if scope else ()),
+                          since=since or scope_since, limit=limit, cache_dir=cache_dir, refresh=refresh,
+                          offline=offline or _hub_offline(), max_requests=max_requests, processes=processes,
+                          external=not no_external)
         if not quiet and sys.stderr.isatty():
             with _progress_bar(f"listing {owner}") as progress:
-                report = api.audit_org(owner, progress=progress, **kwargs)  # type: ignore[arg-type]
+                report, stats = api.run_org(owner, opts, progress=progress)
         else:
-            report = api.audit_org(owner, **kwargs)  # type: ignore[arg-type]
-        if not quiet and stats.get("requests") is not None and snapshots is None:
-            _err(f"{owner}: {stats.get('audited')} of {stats.get('listed')} listed models; "
-                 f"{_requests_told(stats)}; "
-                 f"audited in {stats.get('audit_processes') or 'no'} worker processes; cache {stats.get('cache')}")
+            report, stats = api.run_org(owner, opts)
+        if not quiet and stats.requests is not None and snapshots is None:
+            _err(f"{owner}: {stats.audited} of {stats.listed} listed models; {_requests_told(stats)}; "
+                 f"audited in {stats.audit_processes or 'no'} worker processes; cache {stats.cache}")
         report = _conclude(report, pairs, rules, base, today, strict, details)
         _tell_outcome(report, quiet)
-        if stats.get("listed") == 0:
+        if stats.listed == 0:
             # A misspelt vendor in a nightly job must not stay green: nothing audited is incomplete.
             from openaudit.repoid import shown
 

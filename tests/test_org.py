@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from openaudit.api import RunMemo
 from openaudit.cli import app
+from openaudit.run.linker import RunMemo
 from openaudit.snapshot import RepoSnapshot
 
 ORG = "synth-org"

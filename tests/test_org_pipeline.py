@@ -23,6 +23,8 @@ import pytest
 
 from openaudit import api
 from openaudit.report import Report
+from openaudit.run.commands import AUDIT_PROCESSES_FROM
+from openaudit.run.pipeline import pipeline
 from openaudit.run.workers import Auditors, can_fork
 from openaudit.subjects import SubjectStore, summaries
 
@@ -337,7 +339,7 @@ def test_audit_of_many_models_in_worker_processes_equals_the_audit_in_a_thread(t
     linked on the audit's request, as `org` links them)."""
     ids = sorted(f"{o.name}/{m.name}" for o in (STORE / "models").iterdir() if o.is_dir()
                  for m in o.iterdir() if (m / "info.json").is_file())
-    assert len(ids) >= api.AUDIT_PROCESSES_FROM
+    assert len(ids) >= AUDIT_PROCESSES_FROM
     if not sys.platform.startswith("linux"):
         pytest.skip("worker processes are forked on Linux only")
     out = {}
@@ -387,7 +389,7 @@ def test_a_model_read_is_audited_while_other_reads_still_wait_on_the_network() -
             done.set_result(Packed.of(Subject(repo_id=bundle.subject.repo_id, source="store", status="audited")))
             return done
 
-    packed = api._pipeline(items, set(), read, lambda snap, prose: (SnapshotBundle(subject=snap), True),
+    packed = pipeline(items, set(), read, lambda snap, prose: (SnapshotBundle(subject=snap), True),
                            Recorder(), 2, lambda: None)  # type: ignore[arg-type]
     assert [p.repo_id for p in packed] == [i["id"] for i in items]
 

@@ -434,7 +434,7 @@ def _manifest(meta: DumpInput, cards: DumpInput | None, started: datetime, comma
     from importlib.metadata import PackageNotFoundError, version
 
     from openaudit import __version__
-    from openaudit.api import resolve_profiles
+    from openaudit.audit import resolve_profiles
     from openaudit.flags import load_flags
 
     def ver(pkg: str) -> str | None:

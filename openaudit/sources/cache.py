@@ -562,3 +562,10 @@ def cached_hub(hub: HubSource, cache_dir: str | os.PathLike[str], *, refresh: bo
     # Only `listed` needs a BulkHubSource's listing reads, and a pinned reader is never asked for it.
     return CachedSource(cast("BulkHubSource", hub), SnapshotCache(cache_dir), depth=hub.depth, refresh=refresh,
                         linked=False)
+
+
+class OfflineMissOrg(errors.FetchError):
+    """--offline and the cache knows nothing of the organisation (exit 3)."""
+
+    kind = "offline"
+    status = "skipped"
