@@ -16,6 +16,7 @@ from typing import Any
 
 from openaudit.audit import audit_bundle, audit_packed, default_profiles, resolve_profiles
 from openaudit.criteria import load_profile
+from openaudit.outcome import exit_code, incomplete_summary
 from openaudit.report import Report
 from openaudit.run.linker import RunMemo, fetch_bundle
 from openaudit.run.options import RunOptions
@@ -25,8 +26,8 @@ from openaudit.snapshot import RepoSnapshot
 from openaudit.sources import Source, make_source
 
 __all__ = ["RunMemo", "RunOptions", "RunStats", "audit_bundle", "audit_models", "audit_org", "audit_packed",
-           "default_profiles", "fetch_bundle", "load_profile", "make_source", "parse_targets", "record_snapshots",
-           "resolve_profiles", "run_audit", "run_org"]
+           "default_profiles", "exit_code", "fetch_bundle", "incomplete_summary", "load_profile", "make_source",
+           "parse_targets", "record_snapshots", "resolve_profiles", "run_audit", "run_org"]
 
 _OPTION_NAMES = {f.name for f in fields(RunOptions)}
 

@@ -249,64 +249,6 @@ def _tell_policy(report: Report, pairs: list[Output]) -> None:
         typer.echo(f"  {line(text)}", err=True)
 
 
-def _fetch_error_kinds() -> set[str]:
-    """The kinds a skipped or incomplete subject's reason starts with (`budget: ...`): every FetchError's
-    loaded (a kind whose module this run never imported, as the request gate's in a replay, was never
-    raised either; importing it would load huggingface_hub)."""
-    from openaudit.errors import FetchError
-
-    kinds, todo = set(), [FetchError]
-    while todo:
-        cls = todo.pop()
-        kinds.add(cls.kind)
-        todo += cls.__subclasses__()
-    return kinds
-
-
-def outcome_note(report: Report, most: int = 5) -> str | None:
-    """What was not fully audited, grouped by why, with a count (a CI log's explanation of exit 3):
-    None when every model was audited. A reason of a known kind (`budget: ...`) groups by kind, with
-    the first such reason as the example; any other by its text."""
-    from openaudit.subjects import summaries
-
-    states = summaries(report.subjects)
-    if all(status == "audited" for status, _ in states):
-        return None
-    kinds = _fetch_error_kinds()
-    groups: dict[tuple[str, str], list[str]] = {}
-    for status, reason in states:
-        if status == "audited":
-            continue
-        text = reason or "no reason given"
-        kind = text.split(":", 1)[0]
-        groups.setdefault((status, kind if kind in kinds else text), []).append(text)
-    shown = sorted(groups.items(), key=lambda g: -len(g[1]))
-    lines = [f"{sum(len(v) for v in groups.values())} of {len(states)} models not fully audited:"]
-    for (status, key), reasons in shown[:most]:
-        example = line(reasons[0] if key in kinds else key, 500)  # one line, whatever a repository put in it
-        lines.append(f"  {len(reasons)} {status}: " + (f"{example} (and {len(reasons) - 1} more like it)"
-                                                        if key in kinds and len(reasons) > 1 else example))
-    if len(shown) > most:
-        lines.append(f"  {sum(len(v) for _, v in shown[most:])} more, for {len(shown) - most} other reasons "
-                     "(see the report)")
-    return "\n".join(lines)
-
-
-def exit_code(report: Report, strict: bool = False) -> ExitCode:
-    from openaudit.subjects import summaries
-
-    policy = report.policy or {}
-    states = summaries(report.subjects)
-    if any(status == "incomplete" for status, _ in states) and policy.get("fail_on_incomplete", True):
-        return ExitCode.INCOMPLETE
-    skipped = [reason for status, reason in states if status == "skipped"]
-    if skipped and (strict or any(not (reason or "").startswith("offline") for reason in skipped)):
-        return ExitCode.INCOMPLETE
-    if policy and not policy.get("passed", True):
-        return ExitCode.POLICY_FAILED
-    return ExitCode.OK
-
-
 @contextlib.contextmanager
 def _progress_bar(first: str) -> Iterator[Callable[[str, int, int], None]]:
     """A rich bar on stderr (for a terminal only); yields `update(what, done, total)`.
@@ -354,8 +296,16 @@ def _requests_told(stats: RunStats, budget: str = "") -> str:
     return told
 
 
+def _exit_code(report: Report, strict: bool) -> int:
+    from openaudit.outcome import exit_code
+
+    return int(exit_code(report, strict))
+
+
 def _tell_outcome(report: Report, quiet: bool) -> None:
-    note = outcome_note(report) if not quiet else None
+    from openaudit.outcome import incomplete_summary
+
+    note = incomplete_summary(report) if not quiet else None
     if note:
         _err(note)
 
@@ -475,7 +425,7 @@ def audit(
         return report
 
     report = _run(go)
-    raise typer.Exit(int(exit_code(report, strict)))
+    raise typer.Exit(int(_exit_code(report, strict)))
 
 
 @app.command(cls=_Command)
@@ -562,7 +512,7 @@ def org(
 
     nothing: list[bool] = []
     report = _run(go)
-    raise typer.Exit(int(ExitCode.INCOMPLETE if nothing else exit_code(report, strict)))
+    raise typer.Exit(int(ExitCode.INCOMPLETE if nothing else _exit_code(report, strict)))
 
 
 @app.command(cls=_Command)
@@ -605,19 +555,6 @@ def snapshot(
     raise typer.Exit(int(ExitCode.INCOMPLETE if failed else ExitCode.OK))
 
 
-FLAGSHIPS = ("meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1", "deepseek-ai/DeepSeek-R1",
-             "allenai/OLMo-2-1124-7B")
-
-
-def bundled_store() -> Path:
-    from importlib import resources
-
-    packaged = Path(str(resources.files("openaudit").joinpath("_snapshots")))
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "tests" / "store"
-
-
 @app.command(cls=_Command)
 def demo(
     ctx: typer.Context,
@@ -633,10 +570,11 @@ def demo(
       openaudit demo -v
     """
     from openaudit import api
+    from openaudit.demo import FLAGSHIPS, bundled_store
 
     def go() -> Report:
         pairs = _outputs(ctx, format, output, force)
-        report = api.audit_models(list(FLAGSHIPS), snapshots=bundled_store())
+        report = api.audit_models(list(FLAGSHIPS), snapshots=bundled_store())  # offline, from the package
         emit(report, pairs, details)
         return report
 

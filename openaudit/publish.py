@@ -111,7 +111,7 @@ verdict or OSAI Index score of the four changed.
 
 def build(live: bool = False, now: datetime | None = None) -> Report:
     from openaudit import api
-    from openaudit.cli import FLAGSHIPS, bundled_store
+    from openaudit.demo import FLAGSHIPS, bundled_store
 
     if live:
         return api.audit_models(list(FLAGSHIPS), now=now or datetime.now(UTC))

@@ -111,3 +111,8 @@ def summaries(subjects: Sequence[Subject]) -> list[tuple[str, str | None]]:
 
 def as_packed(subjects: Sequence[Subject]) -> Iterable[Subject | Packed]:
     return subjects.packed() if isinstance(subjects, SubjectStore) else subjects
+
+
+def kinded_summaries(subjects: Sequence[Subject]) -> list[tuple[str, str | None, str | None]]:
+    """(status, reason, reason kind) of every subject, without decoding a packed store."""
+    return [(status, reason, None) for status, reason in summaries(subjects)]

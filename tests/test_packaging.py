@@ -50,7 +50,7 @@ def test_installed_wheel_loads_criteria_and_runs_the_demo(wheel: Path, tmp_path:
         "kb = load_kb()\n"
         "assert kb.where.startswith('openaudit/_criteria/'), kb.where\n"
         "assert {k for k, _, _ in kb.license_texts} >= {'MIT'}\n"
-        "from openaudit.cli import bundled_store, FLAGSHIPS\n"
+        "from openaudit.demo import bundled_store, FLAGSHIPS\n"
         f"assert str(bundled_store()).startswith({str(site)!r}), bundled_store()\n"
         "from openaudit import api\n"
         "r = api.audit_models(list(FLAGSHIPS), snapshots=bundled_store())\n"

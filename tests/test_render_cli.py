@@ -102,7 +102,7 @@ def test_hostile_card_is_escaped_everywhere() -> None:
 def test_reports_are_current() -> None:
     """reports/ is what `python -m openaudit.publish reports/` writes today."""
     from openaudit import publish
-    from openaudit.cli import bundled_store
+    from openaudit.demo import bundled_store
 
     if not (bundled_store() / "models").is_dir():
         pytest.skip("the fixture store tests/store has not been generated")
