@@ -69,7 +69,7 @@ def audit_bundle(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
             subject.frameworks[prof.id] = score_framework(prof, fs, strict=strict)
     reason = _incomplete_reason(snap)
     if reason:
-        subject.status, subject.reason = "incomplete", reason
+        subject.status, subject.reason, subject.reason_kind = "incomplete", reason, "unreadable"
     subject.findings = findings
     subject.evidence = evidence
     subject.flags = evaluate_flags(evidence, outcomes=outcomes)
@@ -125,7 +125,7 @@ def _incomplete_reason(snap: RepoSnapshot) -> str | None:
 
 def failed_subject(ref: RepoRef, source_name: str, err: FetchError) -> Subject:
     return Subject(repo_id=ref.repo_id, requested_revision=ref.revision, source=source_name,
-                   status=err.status, reason=f"{err.kind}: {err}")
+                   status=err.status, reason=f"{err.kind}: {err}", reason_kind=err.kind)
 
 
 def crashed_subject(repo_id: str, source_name: str, err: BaseException, stage: str,
@@ -135,6 +135,7 @@ def crashed_subject(repo_id: str, source_name: str, err: BaseException, stage: s
     log.debug("%s failed while %s", repo_id, stage, exc_info=err)
     detail = shown(str(err), 200)
     return Subject(repo_id=repo_id, requested_revision=revision, source=source_name, status="incomplete",
+                   reason_kind="error",
                    reason=f"error: {type(err).__name__} while {stage}" + (f": {detail}" if detail else ""))
 
 
@@ -193,7 +194,8 @@ def audit_packed(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
         snap = bundle.subject
         return Packed.of(Subject(repo_id=snap.repo_id, revision=snap.revision,
                                  requested_revision=snap.requested_revision, source=snap.source,
-                                 status="incomplete", taken_at=snap.taken_at, reason=f"{e.kind}: {e}"))
+                                 status="incomplete", taken_at=snap.taken_at, reason=f"{e.kind}: {e}",
+                                 reason_kind=e.kind))
     return Packed.of(_withlost_links(subject, bundle))
 
 
@@ -203,7 +205,7 @@ def _withlost_links(subject: Subject, bundle: SnapshotBundle) -> Subject:
     lost = lost_links(bundle)
     if lost and subject.status == "audited":
         subject.status = "incomplete"
-        subject.reason = f"linked repos not fetched: {lost}"
+        subject.reason, subject.reason_kind = f"linked repos not fetched: {lost}", "links-lost"
     return subject
 
 

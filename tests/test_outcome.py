@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from openaudit.errors import ExitCode
-from openaudit.outcome import exit_code, incomplete_summary
+from openaudit.outcome import exit_code, incomplete_summary, states
 from openaudit.report import Report, Subject
 from openaudit.subjects import Packed, SubjectStore
 
@@ -52,3 +52,25 @@ def test_the_summary_groups_known_kinds_and_quotes_other_reasons_whole() -> None
     assert lines[0] == "3 of 4 models not fully audited:"
     assert "2 incomplete: rate-limited: the Hub answered 429 for o/m-0 (and 1 more like it)" in lines[1]
     assert lines[2].strip() == "1 skipped: something no kind names"
+
+
+def test_the_decision_reads_the_reason_kind_not_the_reasons_text() -> None:
+    """A 1.1 report says why in `reason_kind`; the reason is prose for people and is not parsed."""
+    r = report(("skipped", "the cache has no entry for it"))
+    subject = r.subjects[0]
+    subject.reason_kind = "offline"
+    assert exit_code(r) == ExitCode.OK and exit_code(r, strict=True) == ExitCode.INCOMPLETE
+    subject.reason_kind = "not-found"
+    assert exit_code(r) == ExitCode.INCOMPLETE
+
+
+def test_subjects_not_audited_carry_their_reason_kind() -> None:
+    from pathlib import Path
+
+    from openaudit import api
+
+    store = Path(__file__).parent / "store"
+    rep = api.audit_models(["deepseek-ai/DeepSeek-R1", "nobody/not-there"], snapshots=store, processes=0)
+    kinds = {s.repo_id: (s.status, s.reason_kind) for s in rep.subjects}
+    assert kinds == {"deepseek-ai/DeepSeek-R1": ("audited", None), "nobody/not-there": ("skipped", "not-found")}
+    assert [k for _, _, k in states(rep)] == [None, "not-found"]

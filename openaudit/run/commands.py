@@ -195,7 +195,7 @@ class _Org:
             return self.cached.listed(item, cast("Any", depth))  # the cache, else the Hub (never offline)
         except FetchError as e:
             return Subject(repo_id=rid, revision=sha, source="hub" if self.store is None else "store",
-                           status=e.status, reason=f"{e.kind}: {e}")
+                           status=e.status, reason=f"{e.kind}: {e}", reason_kind=e.kind)
 
 
 def _org_from_store(org: str, opts: RunOptions) -> _Org:
@@ -260,7 +260,7 @@ def _list_org(org: str, opts: RunOptions, hub: BulkHubSource, profs: Sequence[Pr
             for item in hub.list_models(org, None if filtered else opts.limit, notes=notes):
                 if INVALID_ITEM in item:  # not a valid id: skipped, nothing requested for it
                     out.extra.append(Subject(repo_id=item["id"], source="hub", status="skipped",
-                                             reason=f"refused: {item[INVALID_ITEM]}"))
+                                             reason=f"refused: {item[INVALID_ITEM]}", reason_kind="refused"))
                     continue
                 out.listed.append(item)
                 if not filtered and opts.limit is not None and len(out.listed) >= opts.limit:
@@ -283,7 +283,7 @@ def _list_org(org: str, opts: RunOptions, hub: BulkHubSource, profs: Sequence[Pr
         if not isinstance(e, FetchError) or not out.listed:
             raise e
         out.stopped = True
-        out.extra.append(Subject(repo_id=f"{org}/*", source="hub", status="incomplete",
+        out.extra.append(Subject(repo_id=f"{org}/*", source="hub", status="incomplete", reason_kind=e.kind,
                                  reason=f"{e.kind}: the listing stopped after {len(out.listed)} models: {e}"))
     return out
 
