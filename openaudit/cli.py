@@ -26,6 +26,7 @@ from openaudit.textsafe import line
 if TYPE_CHECKING:  # `--help`, a usage error or `criteria list` need none of the audit machinery (~0.3 s)
     from openaudit.outputs import Output
     from openaudit.report import Report
+    from openaudit.run.pipeline import RunStats
     from openaudit.snapshot import RepoSnapshot
 
 T = TypeVar("T")
@@ -248,70 +249,12 @@ def _tell_policy(report: Report, pairs: list[Output]) -> None:
         typer.echo(f"  {line(text)}", err=True)
 
 
-def _fetch_error_kinds() -> set[str]:
-    """The kinds a skipped or incomplete subject's reason starts with (`budget: ...`): every FetchError's
-    loaded (a kind whose module this run never imported, as the request gate's in a replay, was never
-    raised either; importing it would load huggingface_hub)."""
-    from openaudit.errors import FetchError
-
-    kinds, todo = set(), [FetchError]
-    while todo:
-        cls = todo.pop()
-        kinds.add(cls.kind)
-        todo += cls.__subclasses__()
-    return kinds
-
-
-def outcome_note(report: Report, most: int = 5) -> str | None:
-    """What was not fully audited, grouped by why, with a count (a CI log's explanation of exit 3):
-    None when every model was audited. A reason of a known kind (`budget: ...`) groups by kind, with
-    the first such reason as the example; any other by its text."""
-    from openaudit.subjects import summaries
-
-    states = summaries(report.subjects)
-    if all(status == "audited" for status, _ in states):
-        return None
-    kinds = _fetch_error_kinds()
-    groups: dict[tuple[str, str], list[str]] = {}
-    for status, reason in states:
-        if status == "audited":
-            continue
-        text = reason or "no reason given"
-        kind = text.split(":", 1)[0]
-        groups.setdefault((status, kind if kind in kinds else text), []).append(text)
-    shown = sorted(groups.items(), key=lambda g: -len(g[1]))
-    lines = [f"{sum(len(v) for v in groups.values())} of {len(states)} models not fully audited:"]
-    for (status, key), reasons in shown[:most]:
-        example = line(reasons[0] if key in kinds else key, 500)  # one line, whatever a repository put in it
-        lines.append(f"  {len(reasons)} {status}: " + (f"{example} (and {len(reasons) - 1} more like it)"
-                                                        if key in kinds and len(reasons) > 1 else example))
-    if len(shown) > most:
-        lines.append(f"  {sum(len(v) for _, v in shown[most:])} more, for {len(shown) - most} other reasons "
-                     "(see the report)")
-    return "\n".join(lines)
-
-
-def exit_code(report: Report, strict: bool = False) -> ExitCode:
-    from openaudit.subjects import summaries
-
-    policy: Any = report.policy or {}
-    states = summaries(report.subjects)
-    if any(status == "incomplete" for status, _ in states) and policy.get("fail_on_incomplete", True):
-        return ExitCode.INCOMPLETE
-    skipped = [reason for status, reason in states if status == "skipped"]
-    if skipped and (strict or any(not (reason or "").startswith("offline") for reason in skipped)):
-        return ExitCode.INCOMPLETE
-    if policy and not policy.get("passed", True):
-        return ExitCode.POLICY_FAILED
-    return ExitCode.OK
-
-
 @contextlib.contextmanager
 def _progress_bar(first: str) -> Iterator[Callable[[str, int, int], None]]:
     """A rich bar on stderr (for a terminal only); yields `update(what, done, total)`.
 
     No refresh thread (auto_refresh=False): an organisation's audit workers are forked only while
-    this process has a single thread (openaudit.workers); the bar is redrawn as progress comes, at
+    this process has a single thread (openaudit.run.workers); the bar is redrawn as progress comes, at
     most every 0.1 s, and at the end. Thread-safe: rich's Progress holds a lock.
     """
     from rich.console import Console
@@ -331,42 +274,42 @@ def _progress_bar(first: str) -> Iterator[Callable[[str, int, int], None]]:
         yield update
 
 
-def _selection_note(stats: dict[str, Any], since: str | None, max_requests: int | None) -> str:
+def _selection_note(stats: RunStats, since: str | None, max_requests: int | None) -> str:
     """What `audit` left out, and what many models (or a budget) cost: a filter that drops a model says so."""
     parts = []
-    if stats["chosen"] < stats["given"]:
-        parts.append(f"{stats['chosen']} of {stats['given']} models chosen by --include/--exclude/--limit")
-    if stats["left_out_since"]:
-        names = ", ".join(stats["left_out_since"][:5]) + (" …" if len(stats["left_out_since"]) > 5 else "")
+    if stats.chosen < stats.given:
+        parts.append(f"{stats.chosen} of {stats.given} models chosen by --include/--exclude/--limit")
+    if stats.left_out_since:
+        names = ", ".join(stats.left_out_since[:5]) + (" …" if len(stats.left_out_since) > 5 else "")
         parts.append(f"not created or modified since {since}, left out: {names}")
-    if stats["requests"] is not None and (stats["given"] > 1 or max_requests is not None or stats["rate_limited"]
-                                          or stats.get("external_rate_limited")):
+    if stats.requests is not None and (stats.given > 1 or max_requests is not None or stats.rate_limited
+                                       or stats.external_rate_limited):
         budget = f" (budget {max_requests})" if max_requests is not None else ""
         parts.append(_requests_told(stats, budget))
     return "; ".join(parts)
 
 
-def _cache_told(stats: dict[str, Any]) -> str:
-    """The cache entries a run did not believe (openaudit.cache: not sealed with this user's key)."""
-    parts = [f"{stats[k]} {what}" for k, what in (("cache_refetched", "entries read again from the Hub"),
-                                                  ("cache_unverified", "entries used unverified")) if stats.get(k)]
+def _cache_told(stats: RunStats) -> str:
+    """The cache entries a run did not believe (openaudit.sources.cache: not sealed with this user's key)."""
+    parts = [f"{n} {what}" for n, what in ((stats.cache_refetched, "entries read again from the Hub"),
+                                           (stats.cache_unverified, "entries used unverified")) if n]
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def _requests_told(stats: dict[str, Any], budget: str = "") -> str:
+def _requests_told(stats: RunStats, budget: str = "") -> str:
     """What a run asked of the Hub, and how many answers were 429s (each waited out, then retried)."""
-    told = f"{stats['api_requests']} API + {stats['file_requests']} file requests{budget}"
-    if stats.get("rate_limited"):
-        told += f", {stats['rate_limited']} of them rate-limited (HTTP 429) and retried after the wait"
-    if stats.get("external_requests"):
-        n = stats["external_requests"]
+    told = f"{stats.api_requests} API + {stats.file_requests} file requests{budget}"
+    if stats.rate_limited:
+        told += f", {stats.rate_limited} of them rate-limited (HTTP 429) and retried after the wait"
+    if stats.external_requests:
+        n = stats.external_requests
         told += f"; {n} request{'' if n == 1 else 's'} to hosts outside the Hub (linked code and papers)"
     return told
 
 
-def _external_note(stats: dict[str, Any]) -> str | None:
+def _external_note(stats: RunStats) -> str | None:
     """One line when a host outside the Hub ran out of quota: what it cost and the two ways out."""
-    hosts = stats.get("external_rate_limited") or []
+    hosts = stats.external_rate_limited
     if not hosts:
         return None
     which = ", ".join({"github": "GitHub", "gitlab": "GitLab", "arxiv": "arXiv", "zenodo": "Zenodo"}.get(h, h)
@@ -377,8 +320,16 @@ def _external_note(stats: dict[str, Any]) -> str | None:
             f"{token}run with --no-external to audit from the cards alone")
 
 
+def _exit_code(report: Report, strict: bool) -> int:
+    from openaudit.outcome import exit_code
+
+    return int(exit_code(report, strict))
+
+
 def _tell_outcome(report: Report, quiet: bool) -> None:
-    note = outcome_note(report) if not quiet else None
+    from openaudit.outcome import incomplete_summary
+
+    note = incomplete_summary(report) if not quiet else None
     if note:
         _err(note)
 
@@ -462,6 +413,7 @@ def audit(
       openaudit audit deepseek-ai/DeepSeek-R1 https://huggingface.co/mistralai/Mistral-7B-v0.1 -f html -o compare.html
     """
     from openaudit import api
+    from openaudit.run.options import RunOptions
 
     # Many models on a terminal: one bar; otherwise (a CI log, one model) a line per model started.
     bar = not quiet and len(targets) > 1 and sys.stderr.isatty()
@@ -476,23 +428,20 @@ def audit(
         run_deadline(timeout)
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
-        stats: dict[str, Any] = {}
-        kwargs: dict[str, Any] = dict(
+        opts = RunOptions(
             snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
-            token=_token(token, token_file), strict=strict,
-            jobs=jobs, depth=depth, progress=progress, include=include or (), exclude=exclude or (), since=since,
-            limit=limit, max_requests=max_requests, cache_dir=cache_dir, refresh=refresh,
-            offline=offline or _hub_offline(),
-            processes=processes, stats=stats, external=not no_external)
+            token=_token(token, token_file), strict=strict, jobs=jobs, depth=depth, include=include or (),
+            exclude=exclude or (), since=since, limit=limit, max_requests=max_requests, cache_dir=cache_dir,
+            refresh=refresh, offline=offline or _hub_offline(), processes=processes, external=not no_external)
         if bar:
             with _progress_bar(f"auditing {len(targets)} models") as update:
 
                 def done(_target: str, n: int, total: int) -> None:
                     update(f"auditing {total} models", n, total)
 
-                report = api.audit_models(ids, done=done, **kwargs)
+                report, stats = api.run_audit(ids, opts, progress=done, started=progress)
         else:
-            report = api.audit_models(ids, **kwargs)
+            report, stats = api.run_audit(ids, opts, started=progress)
         note = _selection_note(stats, since, max_requests)
         if note and not quiet:
             _err(note)
@@ -503,7 +452,7 @@ def audit(
         return report
 
     report = _run(go)
-    raise typer.Exit(int(exit_code(report, strict)))
+    raise typer.Exit(int(_exit_code(report, strict)))
 
 
 @app.command(cls=_Command)
@@ -548,6 +497,7 @@ def org(
       openaudit org deepseek-ai -f json -o deepseek.json
     """
     from openaudit import api
+    from openaudit.run.options import RunOptions
 
     def go() -> Report:
         from openaudit.repoid import owner_from_hub_url
@@ -557,32 +507,30 @@ def org(
         run_deadline(timeout)
         today = date.today()
         rules, base = _policy(policy, no_policy, baseline, today, quiet)
-        stats: dict[str, object] = {}
         # The policy's scope decides what is audited at all; flags on the command line take precedence.
         scope = rules.scope if rules is not None else None
         scope_include = [g for g in scope.include if g != "*"] if scope else []
         scope_since = scope.since.isoformat() if scope and scope.since else None
-        kwargs = dict(snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
-                      token=_token(token, token_file),
-                      strict=strict, jobs=jobs, depth=depth, include=include or scope_include,
-                      exclude=exclude or (scope.exclude if scope else ()), since=since or scope_since,
-                      limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline or _hub_offline(),
-                      max_requests=max_requests, processes=processes, stats=stats, external=not no_external)
+        opts = RunOptions(snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
+                          token=_token(token, token_file), strict=strict, jobs=jobs, depth=depth,
+                          include=include or scope_include, exclude=exclude or (scope.exclude if scope else ()),
+                          since=since or scope_since, limit=limit, cache_dir=cache_dir, refresh=refresh,
+                          offline=offline or _hub_offline(), max_requests=max_requests, processes=processes,
+                          external=not no_external)
         if not quiet and sys.stderr.isatty():
             with _progress_bar(f"listing {owner}") as progress:
-                report = api.audit_org(owner, progress=progress, **kwargs)  # type: ignore[arg-type]
+                report, stats = api.run_org(owner, opts, progress=progress)
         else:
-            report = api.audit_org(owner, **kwargs)  # type: ignore[arg-type]
-        if not quiet and stats.get("requests") is not None and snapshots is None:
-            _err(f"{owner}: {stats.get('audited')} of {stats.get('listed')} listed models; "
-                 f"{_requests_told(stats)}; "
-                 f"audited in {stats.get('audit_processes') or 'no'} worker processes; cache {stats.get('cache')}"
+            report, stats = api.run_org(owner, opts)
+        if not quiet and stats.requests is not None and snapshots is None:
+            _err(f"{owner}: {stats.audited} of {stats.listed} listed models; {_requests_told(stats)}; "
+                 f"audited in {stats.audit_processes or 'no'} worker processes; cache {stats.cache}"
                  f"{_cache_told(stats)}")
         if (ext_note := _external_note(stats)) and not quiet:
             _err(ext_note)
         report = _conclude(report, pairs, rules, base, today, strict, details)
         _tell_outcome(report, quiet)
-        if stats.get("listed") == 0:
+        if stats.listed == 0:
             # A misspelt vendor in a nightly job must not stay green: nothing audited is incomplete.
             from openaudit.repoid import shown
 
@@ -595,7 +543,7 @@ def org(
 
     nothing: list[bool] = []
     report = _run(go)
-    raise typer.Exit(int(ExitCode.INCOMPLETE if nothing else exit_code(report, strict)))
+    raise typer.Exit(int(ExitCode.INCOMPLETE if nothing else _exit_code(report, strict)))
 
 
 @app.command(cls=_Command)
@@ -638,19 +586,6 @@ def snapshot(
     raise typer.Exit(int(ExitCode.INCOMPLETE if failed else ExitCode.OK))
 
 
-FLAGSHIPS = ("meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1", "deepseek-ai/DeepSeek-R1",
-             "allenai/OLMo-2-1124-7B")
-
-
-def bundled_store() -> Path:
-    from importlib import resources
-
-    packaged = Path(str(resources.files("openaudit").joinpath("_snapshots")))
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "tests" / "store"
-
-
 @app.command(cls=_Command)
 def demo(
     ctx: typer.Context,
@@ -666,10 +601,11 @@ def demo(
       openaudit demo -v
     """
     from openaudit import api
+    from openaudit.demo import FLAGSHIPS, bundled_store
 
     def go() -> Report:
         pairs = _outputs(ctx, format, output, force)
-        report = api.audit_models(list(FLAGSHIPS), snapshots=bundled_store())
+        report = api.audit_models(list(FLAGSHIPS), snapshots=bundled_store())  # offline, from the package
         emit(report, pairs, details)
         return report
 

@@ -244,7 +244,7 @@ class Policy(BaseModel):
 
 def _match(repo_id: str, globs: list[str]) -> bool:
     """The same rule as `--include` (selection.id_matches): full id or name alone, ignoring case."""
-    from openaudit.selection import id_matches
+    from openaudit.run.targets import id_matches
 
     return id_matches(repo_id, globs)
 

@@ -20,7 +20,7 @@ from openaudit.flags import Flag
 from openaudit.vocab import Status as Status
 from openaudit.vocab import Verdict
 
-SCHEMA_VERSION = "1.1"  # 1.1: the policy block has a schema (PolicyResult)
+SCHEMA_VERSION = "1.1"  # 1.1: the policy block has a schema (PolicyResult); Subject.reason_kind
 SCHEMA_PATH = Path(__file__).parent / "schema" / "report.v1.json"
 # A saved report read back (`report`, `diff`, --baseline): an organisation of 10,000 models is ~400 MB.
 MAX_REPORT_BYTES = 1024 * 1024 * 1024
@@ -80,6 +80,12 @@ class Subject(BaseModel):
     source: str
     status: Status
     reason: str | None = None
+    reason_kind: str | None = Field(
+        None, description="Why the subject is not `audited`, as a code to group or branch on (the `reason` is "
+        "for people): a fetch error's kind (not-found, revision-not-found, access-denied, rate-limited, network, "
+        "budget, limit, refused, offline, error), `unreadable` (its card or licence files could not be read), "
+        "or `links-lost` (linked repos it names were not fetched). null when audited, and in reports of schema "
+        "1.0, whose reasons start with the kind (`budget: ...`).")
     taken_at: datetime | None = None
     cache: Literal["verified", "unverified", "refetched"] | None = Field(
         None, description="Where the snapshots the verdicts rest on came from, when the snapshot cache gave "

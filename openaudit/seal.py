@@ -1,5 +1,5 @@
 """A key of this user's own that seals what the cache keeps (snapshot entries, organisation listings,
-licence matches: openaudit.cache, openaudit.workers), so that an entry written elsewhere (a CI cache
+licence matches: openaudit.sources.cache, openaudit.run.workers), so that an entry written elsewhere (a CI cache
 restored from another branch, a shared folder) or edited is read again or recomputed, not believed.
 
 The key is `OPENAUDIT_CACHE_KEY` when set (a CI secret: then entries sealed by earlier jobs are

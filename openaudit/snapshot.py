@@ -88,7 +88,7 @@ class RepoSnapshot(BaseModel):
     files: dict[str, TextFile] = Field(default_factory=dict)
     unreadable: dict[str, UnreadableFile] = Field(default_factory=dict)
     cache: CacheState | None = Field(None, description="How the files relate to the snapshot cache; None: "
-                                     "read from the source itself (see openaudit.cache).")
+                                     "read from the source itself (see openaudit.sources.cache).")
 
     # Convenience views over `info`; kept as methods so the JSON stays exactly what the Hub sent.
     def siblings(self) -> list[dict[str, Any]]:
@@ -252,3 +252,41 @@ class SnapshotBundle(BaseModel):
 
     def get(self, repo_type: RepoType, repo_id: str) -> RepoSnapshot | None:
         return self.related.get(f"{repo_type}:{repo_id}")
+
+
+# ---- depth: how much of a repository a run reads -----------------------------------------------
+Depth = Literal["metadata", "card", "full"]
+DEPTHS: tuple[Depth, ...] = ("metadata", "card", "full")
+
+
+def depth_rank(depth: str) -> int:
+    return list(DEPTHS).index(depth) if depth in DEPTHS else 0
+
+
+README_NOT_READ = "not read: --depth metadata reads the repository's metadata only"
+
+
+def paths_for_depth(info: dict[str, Any], depth: Depth) -> list[str]:
+    """The text files a snapshot at `depth` attempts: none, the card, or every file of interest."""
+    names = [s["rfilename"] for s in info.get("siblings") or []
+             if isinstance(s, dict) and isinstance(s.get("rfilename"), str)]
+    if depth == "metadata":
+        return []
+    if depth == "card":
+        return [n for n in names if n.lower() == "readme.md"]
+    return list(dict.fromkeys(n for n in names if is_text_file_of_interest(n)))
+
+
+def trim_to_depth(snap: RepoSnapshot, depth: Depth) -> RepoSnapshot:
+    """Keep only what a snapshot at `depth` reads. Licence files left out read as "not read" (evidence);
+    at depth metadata the README is recorded as unreadable so that the card is "unknown", not "missing"."""
+    keep = set(paths_for_depth(snap.info, depth))
+    files = {p: f for p, f in snap.files.items() if p in keep}
+    unreadable = {p: u for p, u in snap.unreadable.items() if p in keep}
+    if depth == "metadata":
+        for name in snap.sibling_names():
+            if name.lower() == "readme.md":
+                unreadable[name] = UnreadableFile(path=name, reason=Unreadable.MISSING, detail=README_NOT_READ)
+    if files == snap.files and unreadable == snap.unreadable:
+        return snap
+    return snap.model_copy(update={"files": files, "unreadable": unreadable})

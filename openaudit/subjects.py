@@ -32,6 +32,7 @@ class Packed:
     revision: str | None
     status: str
     reason: str | None
+    reason_kind: str | None
     has_license: bool
     license_key: str | None
     blob: bytes
@@ -40,6 +41,7 @@ class Packed:
     def of(cls, subject: Subject) -> Packed:
         lic = subject.license
         return cls(repo_id=subject.repo_id, revision=subject.revision, status=subject.status, reason=subject.reason,
+                   reason_kind=subject.reason_kind,
                    has_license=lic is not None, license_key=lic.key if lic else None,
                    blob=zlib.compress(_serialise(subject, indent=2, by_alias=True), _LEVEL))
 
@@ -111,3 +113,10 @@ def summaries(subjects: Sequence[Subject]) -> list[tuple[str, str | None]]:
 
 def as_packed(subjects: Sequence[Subject]) -> Iterable[Subject | Packed]:
     return subjects.packed() if isinstance(subjects, SubjectStore) else subjects
+
+
+def kinded_summaries(subjects: Sequence[Subject]) -> list[tuple[str, str | None, str | None]]:
+    """(status, reason, reason kind) of every subject, without decoding a packed store."""
+    if isinstance(subjects, SubjectStore):
+        return [(p.status, p.reason, p.reason_kind) for p in subjects.packed()]
+    return [(s.status, s.reason, s.reason_kind) for s in subjects]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from test_org import APACHE, MIT, ORG, _tmp_out, build_org, files_requested, run  # noqa: F401 (_tmp_out: autouse)
 
-from openaudit.cache import _digest
+from openaudit.sources.cache import _digest
 
 TOKEN_A = "hf_the_token_that_was_granted_access_aaaa"
 TOKEN_B = "hf_another_token_never_granted_access_bbb"
@@ -113,8 +113,8 @@ def test_a_rewritten_licence_match_in_the_cache_is_not_believed(
     non-commercial licence. Entries are sealed with this user's key (openaudit.seal), so a forged
     one is matched again; only one sealed with that key would be believed."""
     from openaudit.licenses import identify
+    from openaudit.run.workers import _sealed_part
     from openaudit.seal import seal
-    from openaudit.workers import _sealed_part
 
     def verdicts(report: dict[str, Any]) -> dict[str, Any]:
         return {s["repo_id"]: (_licence(s), sorted(f["id"] for f in s["flags"]), s["dimensions"]["license"]["verdict"],

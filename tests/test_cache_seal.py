@@ -184,7 +184,7 @@ def test_a_cache_written_on_another_machine_is_read_again_not_believed(
 ) -> None:
     """Another machine (another key) wrote the cache, and sealed its forgery with its own key: that seal
     is not this user's, so it is worth nothing here."""
-    from openaudit.cache import _entry_seal
+    from openaudit.sources.cache import _entry_seal
 
     cache = tmp_path / "cache"
     args = ("audit", *IDS, "--cache-dir", str(cache))

@@ -14,8 +14,9 @@ import yaml
 from ci_helpers import STORE, run
 from hostilehub import TOKEN, HostileHub, Request, info, serve_file
 
-from openaudit import api
+from openaudit import api, audit
 from openaudit.errors import InvalidRepoId
+from openaudit.run import commands, linker
 
 A, B = "openaudit-fixtures/no-card", "openaudit-fixtures/gguf-only"
 
@@ -34,12 +35,12 @@ def test_a_failure_in_one_models_stage_is_that_models_incomplete(stage: str, mon
         monkeypatch.setattr(StoreSource, "model", lambda self, rid, rev=None: _boom() if rid == A
                             else real(self, rid, rev))
     elif stage == "linking":
-        real_fb = api.fetch_bundle
-        monkeypatch.setattr(api, "fetch_bundle", lambda src, snap, *a, **k: _boom() if snap.repo_id == A
+        real_fb = linker.fetch_bundle
+        monkeypatch.setattr(commands, "fetch_bundle", lambda src, snap, *a, **k: _boom() if snap.repo_id == A
                             else real_fb(src, snap, *a, **k))
     else:
-        real_ab = api.audit_bundle
-        monkeypatch.setattr(api, "audit_bundle", lambda bundle, *a, **k: _boom() if bundle.subject.repo_id == A
+        real_ab = audit.audit_bundle
+        monkeypatch.setattr(audit, "audit_bundle", lambda bundle, *a, **k: _boom() if bundle.subject.repo_id == A
                             else real_ab(bundle, *a, **k))
     report = api.audit_models([A, B], snapshots=STORE, processes=0)
     by_id = {s.repo_id: s for s in report.subjects}
@@ -51,8 +52,8 @@ def test_a_failure_in_one_models_stage_is_that_models_incomplete(stage: str, mon
 def test_a_failure_in_one_org_models_audit_is_that_models_incomplete(monkeypatch: pytest.MonkeyPatch) -> None:
     before = {s.repo_id: s.status for s in
               api.audit_org("openaudit-fixtures", snapshots=STORE, processes=0, depth="card").subjects}
-    real_ab = api.audit_bundle
-    monkeypatch.setattr(api, "audit_bundle", lambda bundle, *a, **k: _boom() if bundle.subject.repo_id == A
+    real_ab = audit.audit_bundle
+    monkeypatch.setattr(audit, "audit_bundle", lambda bundle, *a, **k: _boom() if bundle.subject.repo_id == A
                         else real_ab(bundle, *a, **k))
     report = api.audit_org("openaudit-fixtures", snapshots=STORE, processes=0, depth="card")
     by_id = {s.repo_id: s for s in report.subjects}
@@ -269,7 +270,7 @@ def superlinear(rx: re.Pattern[str], text: str, limit: float = 0.1) -> bool:
     if big < limit:
         return False
     return big > 1.0 or big > 8 * max(_cpu(rx, text[: len(text) // 4]), 1e-3)
-CARD = api._WARM_UP_CARD + (
+CARD = audit._WARM_UP_CARD + (
     "\n## License\n\nLicensed under the Apache License 2.0; see LICENSE and the use policy.\n\n## Training data\n\n"
     "We trained on 2T tokens of The Pile, C4 and Common Crawl. Fine-tuned from meta-llama/Llama-2-7b.\n")
 

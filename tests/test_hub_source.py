@@ -11,6 +11,7 @@ import pytest
 
 from openaudit import errors
 from openaudit.snapshot import MAX_TEXT_FILE_BYTES, Unreadable
+from openaudit.sources.cache import CachedSource, cached_hub
 from openaudit.sources.hub import HubSource
 
 SHA = "1" * 40
@@ -96,10 +97,10 @@ def store(tmp_path_factory: pytest.TempPathFactory, repo_writer: Any) -> Path:
     return root
 
 
-def src(hub: Any, tmp_path: Path, **kw: Any) -> HubSource:
+def src(hub: Any, tmp_path: Path, **kw: Any) -> CachedSource:
     kw.setdefault("token", False)
     kw.setdefault("backoff", 0.01)
-    return HubSource(endpoint=hub.url, cache_dir=tmp_path / "cache", **kw)
+    return cached_hub(HubSource(endpoint=hub.url, **kw), tmp_path / "cache")
 
 
 def buckets(reqs: list[dict[str, Any]]) -> tuple[int, int]:
@@ -222,7 +223,7 @@ def test_token_from_hf_token_env(fakehub: Any, store: Path, tmp_path: Path, monk
 def test_endpoint_from_hf_endpoint_env(fakehub: Any, store: Path, tmp_path: Path, monkeypatch: Any) -> None:
     hub = fakehub(store)
     monkeypatch.setenv("HF_ENDPOINT", hub.url + "/")
-    source = HubSource(token=False, cache_dir=tmp_path)
+    source = HubSource(token=False)
     assert source.endpoint == hub.url
     assert source.model("acme/open").revision == SHA
 
@@ -330,9 +331,8 @@ def test_unreachable_endpoint(tmp_path: Path) -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    source = HubSource(
-        endpoint=f"http://127.0.0.1:{port}", token=False, cache_dir=tmp_path, max_retries=1, backoff=0.01
-    )
+    source = cached_hub(HubSource(endpoint=f"http://127.0.0.1:{port}", token=False, max_retries=1, backoff=0.01),
+                        tmp_path)
     with pytest.raises(errors.NetworkError) as ei:
         source.model("acme/open")
     assert "cannot reach" in str(ei.value) and "ConnectError" in str(ei.value)

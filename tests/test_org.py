@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from openaudit.api import RunMemo
 from openaudit.cli import app
+from openaudit.run.linker import RunMemo
 from openaudit.snapshot import RepoSnapshot
 
 ORG = "synth-org"
@@ -345,7 +345,7 @@ def test_a_listing_cut_short_keeps_the_models_it_listed_and_says_where_it_stoppe
     assert len(rest) == 1 and rest[0]["status"] == "incomplete"
     assert rest[0]["reason"].startswith(f"rate-limited: the listing stopped after {len(listed)} models")
     assert "resets in" in rest[0]["reason"]  # not waited out: the window resets in 10 minutes
-    from openaudit.cache import SnapshotCache
+    from openaudit.sources.cache import SnapshotCache
 
     # Not kept as the organisation's listing: --offline must not take 4 models for the whole of it.
     assert not SnapshotCache(tmp_path / "c")._listing_path(ORG).exists()
@@ -526,7 +526,7 @@ def test_the_command_lists_on_a_thread_then_forks_its_workers_and_keeps_their_li
     for r in reports:
         r.pop("generated_at")
     # The warm run's files came from the cache, which a listing (no blob ids) cannot check: the seals
-    # of this user's key (the first run's, openaudit.cache) vouch for them.
+    # of this user's key (the first run's, openaudit.sources.cache) vouch for them.
     assert {s["cache"] for s in reports[0]["subjects"]} == {None}
     assert {s["cache"] for s in reports[1]["subjects"] if s["status"] == "audited"} == {"verified"}
     for r in reports:
@@ -911,6 +911,7 @@ def test_cached_gated_files_are_read_again_with_a_token(fakehub: Any, tmp_path: 
     """A snapshot read without a token records its files as gated; a run with a token does not take
     that from the cache (the token may open them), a run without one does (it would get the same).
     The files a run with a token read are not given to a run without one."""
+    from openaudit.sources.cache import cached_hub
     from openaudit.sources.hub import HubSource
 
     store = tmp_path / "store"
@@ -921,7 +922,7 @@ def test_cached_gated_files_are_read_again_with_a_token(fakehub: Any, tmp_path: 
 
     def read(token: Any) -> tuple[Any, list[str]]:
         mark = hub.mark()
-        snap = HubSource(endpoint=hub.url, token=token, cache_dir=cache, backoff=0.01).model(rid)
+        snap = cached_hub(HubSource(endpoint=hub.url, token=token, backoff=0.01), cache).model(rid)
         return snap, files_requested(hub.since(mark))
 
     anon, reads = read(False)

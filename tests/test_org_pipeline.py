@@ -23,8 +23,10 @@ import pytest
 
 from openaudit import api
 from openaudit.report import Report
+from openaudit.run.commands import AUDIT_PROCESSES_FROM
+from openaudit.run.pipeline import pipeline
+from openaudit.run.workers import Auditors, can_fork
 from openaudit.subjects import SubjectStore, summaries
-from openaudit.workers import Auditors, can_fork
 
 STORE = Path(__file__).parent / "store"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -119,7 +121,7 @@ def test_a_dead_worker_loses_no_model() -> None:
     out = _in_a_fresh_process(f"""
         import os
         from openaudit import api
-        from openaudit.workers import Auditors
+        from openaudit.run.workers import Auditors
 
         PARENT = os.getpid()
 
@@ -149,7 +151,7 @@ def test_an_interrupted_pool_has_stopped_its_workers_and_threads_when_it_returns
     out = _in_a_fresh_process("""
         import threading, time
         from openaudit import api
-        from openaudit.workers import Auditors
+        from openaudit.run.workers import Auditors
 
         def slow(bundle, profiles, strict, *args):
             time.sleep(60)
@@ -228,7 +230,7 @@ def test_cli_processes_option(tmp_path: Path) -> None:
 
 
 def test_cache_entries_keep_their_metadata_in_the_sidecar_and_old_entries_still_read(tmp_path: Path) -> None:
-    from openaudit.cache import SnapshotCache, paths_for_depth
+    from openaudit.sources.cache import SnapshotCache, paths_for_depth
 
     src = api.make_source(STORE)
     snap = src.model("meta-llama/Llama-3.1-8B")
@@ -247,7 +249,7 @@ def test_cache_entries_keep_their_metadata_in_the_sidecar_and_old_entries_still_
     (entry / "cache.json").write_text(json.dumps(meta))
     (entry / "snapshot.json").write_text(json.dumps(sidecar))
     # It carries no seal of this user's key: offline it is still read, said unverified; online it
-    # is read again (openaudit.cache: no entry is believed that cannot be verified).
+    # is read again (openaudit.sources.cache: no entry is believed that cannot be verified).
     old = SnapshotCache(tmp_path, offline=True).get("model", snap.repo_id, snap.revision, "full")
     assert old is not None and old.files == snap.files and old.cache == "unverified"
     online = SnapshotCache(tmp_path)
@@ -257,7 +259,7 @@ def test_cache_entries_keep_their_metadata_in_the_sidecar_and_old_entries_still_
 
 
 def test_a_cached_organisation_writes_a_shared_licence_once_and_links_the_rest(tmp_path: Path) -> None:
-    from openaudit.cache import SnapshotCache, paths_for_depth
+    from openaudit.sources.cache import SnapshotCache, paths_for_depth
 
     snap = api.make_source(STORE).model("meta-llama/Llama-3.1-8B")
     cache = SnapshotCache(tmp_path)
@@ -309,7 +311,7 @@ def test_a_thread_just_joined_does_not_stop_the_fork() -> None:
     It waits for that thread only: a process with native threads (askalono's) is not held a second."""
     out = _in_a_fresh_process("""
         import threading, time
-        from openaudit.workers import can_fork, os_thread_count, settle_threads
+        from openaudit.run.workers import can_fork, os_thread_count, settle_threads
         refused = 0
         for _ in range(2000):
             before = os_thread_count()
@@ -339,7 +341,7 @@ def test_audit_of_many_models_in_worker_processes_equals_the_audit_in_a_thread(t
     linked on the audit's request, as `org` links them)."""
     ids = sorted(f"{o.name}/{m.name}" for o in (STORE / "models").iterdir() if o.is_dir()
                  for m in o.iterdir() if (m / "info.json").is_file())
-    assert len(ids) >= api.AUDIT_PROCESSES_FROM
+    assert len(ids) >= AUDIT_PROCESSES_FROM
     if not sys.platform.startswith("linux"):
         pytest.skip("worker processes are forked on Linux only")
     out = {}
@@ -356,7 +358,7 @@ def test_audit_of_many_models_in_worker_processes_equals_the_audit_in_a_thread(t
             print(stats["audit_processes"])
         """)
         out[processes] = (int(used.strip()), path.read_bytes())
-    from openaudit.workers import default_processes
+    from openaudit.run.workers import default_processes
 
     assert out[0][0] == 0 and out[None][0] == default_processes()  # 2 here: one a core
     assert out[None][1] == out[0][1]
@@ -389,7 +391,7 @@ def test_a_model_read_is_audited_while_other_reads_still_wait_on_the_network() -
             done.set_result(Packed.of(Subject(repo_id=bundle.subject.repo_id, source="store", status="audited")))
             return done
 
-    packed = api._pipeline(items, set(), read, lambda snap, prose: (SnapshotBundle(subject=snap), True),
+    packed = pipeline(items, set(), read, lambda snap, prose: (SnapshotBundle(subject=snap), True),
                            Recorder(), 2, lambda: None)  # type: ignore[arg-type]
     assert [p.repo_id for p in packed] == [i["id"] for i in items]
 

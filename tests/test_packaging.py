@@ -61,7 +61,7 @@ def test_installed_wheel_loads_criteria_and_runs_the_demo(wheel: Path, tmp_path:
         f"assert str(similarity.index_path()).startswith({str(site)!r}), similarity.index_path()\n"
         f"ident = identify_text({BSD!r})\n"
         "assert ident is not None and (ident.key, ident.method) == ('BSD-3-Clause', 'spdx-similarity'), ident\n"
-        "from openaudit.cli import bundled_store, FLAGSHIPS\n"
+        "from openaudit.demo import bundled_store, FLAGSHIPS\n"
         f"assert str(bundled_store()).startswith({str(site)!r}), bundled_store()\n"
         "from openaudit import api\n"
         "r = api.audit_models(list(FLAGSHIPS), snapshots=bundled_store())\n"

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from openaudit.snapshot import RepoSnapshot, Unreadable
+from openaudit.sources.cache import cached_hub
 from openaudit.sources.hub import HubSource
 from openaudit.sources.store import StoreSource, write_snapshot
 
@@ -74,7 +75,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize(("repo_type", "repo_id", "rev"), REPOS, ids=IDS)
 def test_hub_with_token_equals_store(hub_url: str, cache: Path, repo_type: str, repo_id: str, rev: str | None) -> None:
-    hub = read(HubSource(hub_url, token=TOKEN, cache_dir=cache / "token", backoff=0.01), repo_type, repo_id, rev)
+    hub = read(cached_hub(HubSource(hub_url, token=TOKEN, backoff=0.01), cache / "token"), repo_type, repo_id, rev)
     store = read(StoreSource(STORE), repo_type, repo_id, rev)
     assert hub.source == "hub" and store.source == "store"
     assert comparable(hub) == comparable(store)
@@ -82,7 +83,7 @@ def test_hub_with_token_equals_store(hub_url: str, cache: Path, repo_type: str, 
 
 @pytest.mark.parametrize(("repo_type", "repo_id", "rev"), REPOS, ids=IDS)
 def test_hub_anonymous(hub_url: str, cache: Path, repo_type: str, repo_id: str, rev: str | None) -> None:
-    hub = read(HubSource(hub_url, token=False, cache_dir=cache / "anon", backoff=0.01), repo_type, repo_id, rev)
+    hub = read(cached_hub(HubSource(hub_url, token=False, backoff=0.01), cache / "anon"), repo_type, repo_id, rev)
     store = read(StoreSource(STORE), repo_type, repo_id, rev)
     if store.gated() is False:
         assert comparable(hub) == comparable(store)
@@ -103,7 +104,7 @@ def test_hub_anonymous(hub_url: str, cache: Path, repo_type: str, repo_id: str, 
 def test_round_trip_through_a_new_store(
     hub_url: str, cache: Path, tmp_path: Path, repo_type: str, repo_id: str, rev: str | None
 ) -> None:
-    hub = read(HubSource(hub_url, token=TOKEN, cache_dir=cache / "token", backoff=0.01), repo_type, repo_id, rev)
+    hub = read(cached_hub(HubSource(hub_url, token=TOKEN, backoff=0.01), cache / "token"), repo_type, repo_id, rev)
     write_snapshot(tmp_path, hub)
     back = read(StoreSource(tmp_path), repo_type, hub.repo_id, rev)
     assert back.source == "store"

@@ -100,9 +100,9 @@ def test_hostile_card_is_escaped_everywhere() -> None:
 
 
 def test_reports_are_current() -> None:
-    """reports/ is what `python -m openaudit.render.publish reports/` writes today."""
-    from openaudit.cli import bundled_store
-    from openaudit.render import publish
+    """reports/ is what `python -m openaudit.publish reports/` writes today."""
+    from openaudit import publish
+    from openaudit.demo import bundled_store
 
     if not (bundled_store() / "models").is_dir():
         pytest.skip("the fixture store tests/store has not been generated")
@@ -112,4 +112,4 @@ def test_reports_are_current() -> None:
     extra = [str(p.relative_to(REPORTS)) for p in REPORTS.rglob("*") if p.is_file()
              and str(p.relative_to(REPORTS)) not in expected]
     assert not stale and not extra, (f"reports/ is stale ({stale or extra}): "
-                                     "run `python -m openaudit.render.publish reports/`")
+                                     "run `python -m openaudit.publish reports/`")

@@ -57,7 +57,7 @@ def outputs(report: Report, prefix: str, published: bool = False) -> dict[str, s
 def flagships() -> Report:
     if not (STORE / "models").is_dir():
         pytest.skip("the fixture store tests/store has not been generated")
-    from openaudit.render import publish
+    from openaudit import publish
 
     return publish.build()
 
@@ -113,7 +113,7 @@ def test_flagships_json_golden_and_schema(flagships: Report) -> None:
 
 def test_published_index_links_only_hub_commits() -> None:
     # A folder audited from a huggingface_hub cache has a commit, but local/<name> is no Hub repo.
-    from openaudit.render import publish
+    from openaudit import publish
     from openaudit.report import Subject
 
     report = sample_report().model_copy(update={"subjects": [

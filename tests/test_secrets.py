@@ -127,10 +127,11 @@ def test_token_on_the_command_line_is_never_echoed(secret_store: Path, fakehub: 
 
 def test_exceptions_and_reprs_carry_no_token(secret_store: Path, fakehub: Any, tmp_path: Path) -> None:
     from openaudit.errors import FetchError
+    from openaudit.sources.cache import cached_hub
     from openaudit.sources.hub import HubSource
 
     hub = fakehub(secret_store, fresh=True, fail_rate=1.0)
-    src = HubSource(endpoint=hub.url, token=TOKEN, cache_dir=tmp_path / "c", max_retries=1, backoff=0.01)
+    src = cached_hub(HubSource(endpoint=hub.url, token=TOKEN, max_retries=1, backoff=0.01), tmp_path / "c")
     assert TOKEN not in repr(src) and TOKEN not in str(vars(src).get("_shown"))
     with pytest.raises(FetchError) as info:
         src.model("acme/gated")
@@ -144,8 +145,8 @@ def test_exceptions_and_reprs_carry_no_token(secret_store: Path, fakehub: Any, t
     text = "".join(traceback.format_exception(info.value)) + " ".join(repr(x) + str(x.args) for x in chain)
     assert TOKEN not in text
     # With credentials in the endpoint URL, messages show the host only.
-    src2 = HubSource(endpoint=f"http://user:{TOKEN}@127.0.0.1:9", token=TOKEN, cache_dir=tmp_path / "c2",
-                     max_retries=0, timeout=1)
+    src2 = cached_hub(HubSource(endpoint=f"http://user:{TOKEN}@127.0.0.1:9", token=TOKEN, max_retries=0, timeout=1),
+                      tmp_path / "c2")
     with pytest.raises(FetchError) as info2:
         src2.model("acme/gated")
     assert TOKEN not in "".join(traceback.format_exception(info2.value)) and TOKEN not in repr(src2)

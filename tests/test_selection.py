@@ -1,4 +1,4 @@
-"""openaudit.selection: which models a run audits (pure rules, shared by `audit` and `org`)."""
+"""openaudit.run.targets: which models a run audits (pure rules, shared by `audit` and `org`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from openaudit.repoid import parse_ref
-from openaudit.selection import KeptInOrder, parse_since, select_targets
+from openaudit.run.targets import KeptInOrder, parse_since, select_targets
 
 SINCE = datetime(2024, 2, 1, tzinfo=UTC)
 OLD = {"createdAt": "2024-01-05T00:00:00.000Z", "lastModified": "2024-01-06T00:00:00.000Z"}

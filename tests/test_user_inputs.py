@@ -186,7 +186,7 @@ def test_a_crash_does_not_print_the_token(tmp_path: Path) -> None:
         "from openaudit import api, cli\n"
         "def boom(*a, **k):\n"
         "    raise RuntimeError('an unexpected failure')\n"
-        "api.audit_models = boom\n"
+        "api.audit_models = api.run_audit = boom\n"
         "sys.argv = ['openaudit', 'audit', 'a/b', '--offline', '--token', os.environ['THE_TOKEN']]\n"
         "cli.main()\n", encoding="utf-8")
     token = "hf_" + "s3cr3t" * 6

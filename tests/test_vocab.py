@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from openaudit.criteria import load_profile
 from openaudit.policy import Policy, apply_policy
 from openaudit.report import Report, Subject
-from openaudit.selection import id_matches
+from openaudit.run.targets import id_matches
 from openaudit.vocab import CATEGORY_RANK, CATEGORY_TONE, LICENSE_RANK, MOF_RANK, mof_classes
 
 

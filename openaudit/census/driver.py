@@ -224,7 +224,7 @@ def run_local(tasks: list[Task], workers: int, done: Callable[[Task, dict[str, A
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from openaudit.workers import _stop
+    from openaudit.run.workers import _stop
 
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"))
     ok = False
@@ -301,7 +301,7 @@ def run(dump: str | None, outdir: str | os.PathLike[str], *, cards: str | None =
     if workers is not None and workers < 0:
         raise UsageError(f"--workers must be at least 0; got {workers}")
     require("duckdb", "pyarrow", *(["distributed"] if engine == "dask" else []))
-    from openaudit.workers import available_cpus
+    from openaudit.run.workers import available_cpus
 
     started = datetime.now(UTC)
     t0 = time.monotonic()
@@ -348,7 +348,7 @@ def run(dump: str | None, outdir: str | os.PathLike[str], *, cards: str | None =
     prepared = _prepare(work, parts, card_in, where, max(1, n_workers))
     endpoint = os.environ.get("HF_ENDPOINT") or None
     if cache_dir is None and read != "none":
-        from openaudit.cache import default_cache_dir
+        from openaudit.sources.cache import default_cache_dir
 
         cache_dir = default_cache_dir(endpoint)
     todo: list[Task] = []
@@ -434,7 +434,7 @@ def _manifest(meta: DumpInput, cards: DumpInput | None, started: datetime, comma
     from importlib.metadata import PackageNotFoundError, version
 
     from openaudit import __version__
-    from openaudit.api import resolve_profiles
+    from openaudit.audit import resolve_profiles
     from openaudit.flags import load_flags
 
     def ver(pkg: str) -> str | None:

@@ -302,7 +302,7 @@ _PROFILES: dict[tuple[str, ...], Any] = {}
 def _profiles(names: tuple[str, ...]) -> Any:
     """Profiles resolved once per worker process (they are read from YAML)."""
     if names not in _PROFILES:
-        from openaudit.api import resolve_profiles
+        from openaudit.audit import resolve_profiles
 
         _PROFILES[names] = resolve_profiles(list(names) or None)
     return _PROFILES[names]
@@ -310,20 +310,24 @@ def _profiles(names: tuple[str, ...]) -> Any:
 
 def audit_rows(rows: list[dict[str, Any]], cards: dict[str, str], task: Task, stats: PartStats) -> list[dict[str, Any]]:
     """Audit each row with the audit code of `openaudit audit`; every row gives one results row."""
-    from openaudit.api import RunMemo, audit_bundle, fetch_bundle
+    from openaudit.audit import audit_bundle
     from openaudit.repoid import validate_repo_id
+    from openaudit.run.linker import RunMemo, fetch_bundle
 
     profiles = _profiles(task.profiles)
     source = DumpSource(task.bases)
     source.prefetch(_base_ids(rows))
     memo = RunMemo()
-    hub = None
+    hub: Any = None
     if task.read != "none":
+        from openaudit.sources.cache import cached_hub
         from openaudit.sources.gate import RequestGate
         from openaudit.sources.hub import HubSource
 
         hub = HubSource(endpoint=task.endpoint, depth="full" if task.read == "licences" else "card",
-                        gate=RequestGate(4, task.budget), cache_dir=task.cache_dir)
+                        gate=RequestGate(4, task.budget))
+        if task.cache_dir is not None:
+            hub = cached_hub(hub, task.cache_dir)
     out = []
     for row in rows:
         rid = row.get("id")

@@ -128,9 +128,9 @@ def _match_call(text: str) -> tuple[str, float, str] | None:
     return (m.key, m.score, m.added) if m else None
 
 
-# A memo (key, compute, valid) -> value, kept on disk between runs (openaudit.workers.SharedMemo):
+# A memo (key, compute, valid) -> value, kept on disk between runs (openaudit.run.workers.SharedMemo):
 # set in the audit worker processes, and for the run by `memo_in_use` when the audits run in a thread
-# (openaudit.workers.Auditors), so the same Apache/MIT text is matched once, not by each process and
+# (openaudit.run.workers.Auditors), so the same Apache/MIT text is matched once, not by each process and
 # again on every run. (It was there for askalono's ~0.3 s a text; a match now costs ~0.1-10 ms, about
 # what reading the kept entry costs, so it is a saving only for the longest texts.)
 SHARED_MEMO: Callable[[str, Callable[[], Any], Callable[[Any], bool]], Any] | None = None

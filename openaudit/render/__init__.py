@@ -75,7 +75,7 @@ def without_render_failures(report: Report, formats: Iterable[str]) -> Report | 
                 detail = line(str(e), 200)
                 subjects[i] = Subject(repo_id=s.repo_id, revision=s.revision,
                                       requested_revision=s.requested_revision, source=s.source,
-                                      status="incomplete", taken_at=s.taken_at,
+                                      status="incomplete", taken_at=s.taken_at, reason_kind="error",
                                       reason=f"error: {type(e).__name__} while rendering {f}"
                                       + (f": {detail}" if detail else ""))
                 changed = True

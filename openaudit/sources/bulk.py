@@ -28,7 +28,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,19 +36,14 @@ from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import hf_raise_for_status
 
 from openaudit import errors
-from openaudit.cache import WITHHELD_FROM_ANONYMOUS, WITHHELD_FROM_OTHER_TOKEN, Depth, paths_for_depth, trim_to_depth
 from openaudit.repoid import shown, validate_repo_id
-from openaudit.snapshot import (
-    SHA_RE,
-    RepoSnapshot,
-    RepoType,
-)
+from openaudit.snapshot import SHA_RE, Depth, RepoSnapshot, paths_for_depth, trim_to_depth
 from openaudit.sources import http
 from openaudit.sources.gate import BudgetExhausted, RequestGate
 from openaudit.sources.hub import MAX_JSON_BYTES, HubSource, _status, needs_sizes, parse_json
 
 log = logging.getLogger(__name__)
-__all__ = ["BudgetExhausted", "BulkHubSource", "CachedSource", "RequestGate"]
+__all__ = ["BudgetExhausted", "BulkHubSource", "RequestGate"]
 LIST_EXPAND = (
     "cardData", "gated", "sha", "lastModified", "createdAt", "siblings", "safetensors", "gguf", "config",
     "tags", "library_name", "pipeline_tag", "private", "disabled", "transformersInfo",
@@ -187,54 +182,3 @@ class BulkHubSource(HubSource):
         snap = RepoSnapshot(repo_id=repo_id, repo_type="model", revision=sha, source="hub",
                             taken_at=datetime.now(UTC), info=info, files=files, unreadable=unreadable)
         return trim_to_depth(snap, depth), paths
-
-
-class CachedSource:
-    """Repos through the cache, the Hub not asked for their current sha: an organisation's linked repos
-    (datasets, base models; a fresh entry costs no request), and every repo with --offline (never a
-    request: what is not cached is an OfflineMiss). --refresh always asks. Fetched repos are cached."""
-
-    name = "hub"
-
-    def __init__(self, hub: BulkHubSource | None, cache: Any, *, offline: bool = False, refresh: bool = False,
-                 depth: Depth = "full", token: bool | str = False):
-        """`token`, without a `hub` (offline): this reader's token tag, "" for none (see SnapshotCache.get)."""
-        self.hub = hub
-        self.cache = cache
-        self.offline = offline
-        self.refresh = refresh
-        self.depth = depth
-        self._token = token
-
-    @property
-    def has_token(self) -> bool | str:
-        """This reader's token tag ("" for none): who the cache serves (SnapshotCache.get)."""
-        return self.hub.reader if self.hub is not None else self._token
-
-    def model(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
-        return self._get("model", repo_id, revision)
-
-    def model_if(self, repo_id: str, revision: str | None,
-                 keep: Callable[[dict[str, Any]], bool]) -> RepoSnapshot | None:
-        snap = self._get("model", repo_id, revision)
-        return snap if keep(snap.info) else None
-
-    def dataset(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
-        return self._get("dataset", repo_id, revision)
-
-    def _get(self, repo_type: RepoType, repo_id: str, revision: str | None) -> RepoSnapshot:
-        if not self.refresh or self.offline:
-            got = self.cache.get_linked(repo_type, repo_id, any_age=self.offline, depth=self.depth,
-                                        revision=revision if self.offline else None, token=self.has_token)
-            if got is not None:
-                return got
-        if self.offline or self.hub is None:
-            at = f" at revision '{revision}'" if revision else ""
-            if self.cache.read_with_token(repo_type, repo_id, revision):
-                why = WITHHELD_FROM_ANONYMOUS if not self.has_token else WITHHELD_FROM_OTHER_TOKEN
-                raise errors.OfflineMiss(repo_id, f"{repo_type} '{repo_id}'{at} {why} ({self.cache.root})")
-            raise errors.OfflineMiss(repo_id, f"{repo_type} '{repo_id}'{at} is not in the cache "
-                                              f"{self.cache.root} at depth {self.depth}")  # "offline: " is its kind
-        snap = self.hub.model(repo_id, revision) if repo_type == "model" else self.hub.dataset(repo_id, revision)
-        self.cache.put(snap, "full", paths_for_depth(snap.info, "full"), token=self.hub.reader)
-        return self.cache.stamp(snap)

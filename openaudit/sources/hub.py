@@ -19,10 +19,10 @@ All huggingface_hub calls live here and in sources/bulk.py. Per repo:
    the run (an organisation's shared LICENSE) is decoded and held once, and not requested again when
    the metadata names it. A gated repo read without a token costs no resolver request: every file
    would answer 401.
-3. With a :class:`~openaudit.cache.SnapshotCache` (``openaudit audit`` has one unless told
-   otherwise), a repo already read at that commit and depth costs the API call only: its files come
-   from the cache, its metadata is the fresh answer (gating can change without a commit). The cache
-   is the one ``openaudit org`` keeps, keyed by repo and sha.
+3. This source keeps no cache: :class:`~openaudit.sources.cache.CachedSource` puts the snapshot
+   cache in front of it (``openaudit audit`` has one unless told otherwise), asking it for a repo's
+   metadata (``info``) and reading its files (``read_files``) only when the cache does not hold them
+   at that commit and depth.
 
 Every request goes through the source's :class:`~openaudit.sources.gate.RequestGate`: a bound on
 requests in flight, the run's budget (``--max-requests``, exact: one request is one unit), and a
@@ -36,6 +36,7 @@ and its Authorization header) does not travel with them.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import random
@@ -44,7 +45,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from hashlib import sha1
+from hashlib import sha1, sha256
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -66,17 +67,18 @@ from huggingface_hub.utils import (
 
 from openaudit import __version__ as _VERSION  # the distribution is openaudit-ai; "openaudit" is another's
 from openaudit import errors, textsafe
-from openaudit.cache import Depth, SnapshotCache, paths_for_depth, reader_tag
 from openaudit.repoid import RepoRef, parse_ref, validate_dataset_id, validate_repo_id
 from openaudit.snapshot import (
     MAX_TEXT_FILE_BYTES,
     SHA_RE,
+    Depth,
     RepoSnapshot,
     RepoType,
     TextFile,
     Unreadable,
     UnreadableFile,
     decode_text,
+    paths_for_depth,
 )
 from openaudit.sources import http
 from openaudit.sources.gate import RequestGate
@@ -112,7 +114,6 @@ class HubSource:
         endpoint: str | None = None,
         token: str | bool | None = None,
         timeout: float = 10.0,
-        cache_dir: str | os.PathLike[str] | None = None,
         max_retries: int = 4,
         *,
         backoff: float = 1.0,
@@ -120,15 +121,11 @@ class HubSource:
         workers: int = 4,
         depth: Depth = "full",
         gate: RequestGate | None = None,
-        refresh: bool = False,
     ):
         ep = endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
         self.endpoint = ep.rstrip("/")
         self._token = token
         self.timeout = float(timeout)
-        # A snapshot cache keyed by repo and commit (openaudit.cache), or None: every file read each time.
-        self.cache = SnapshotCache(cache_dir) if cache_dir is not None else None
-        self.refresh = refresh  # read the files even when the cache has them at this commit
         self.max_retries = max(0, int(max_retries))
         self.backoff = float(backoff)
         self.max_wait = float(max_wait)
@@ -179,6 +176,14 @@ class HubSource:
     # ---- the flow -------------------------------------------------------------------------
     def _snapshot(self, repo_type: RepoType, repo_id: str, revision: str | None,
                   keep: Callable[[dict[str, Any]], bool] | None = None) -> RepoSnapshot | None:
+        requested, info = self.info(repo_type, repo_id, revision)
+        if keep is not None and not keep(info):
+            return None
+        return self.read_files(repo_type, requested, info, revision)[0]
+
+    def info(self, repo_type: RepoType, repo_id: str, revision: str | None) -> tuple[str, dict[str, Any]]:
+        """The repo's metadata, validated (one API request, or none for a model taken from its owner's
+        listing), and the id to read its files under (the one asked for: an old name redirects)."""
         if repo_type == "dataset" and "/" not in repo_id:  # legacy canonical dataset id (`the_pile`)
             ref = RepoRef(validate_dataset_id(repo_id), revision)
         else:
@@ -191,17 +196,15 @@ class HubSource:
             raise errors.FetchError(
                 repo_id, f"{repo_type} '{repo_id}': {self._shown} answered with an invalid id"
             ) from None
-        if keep is not None and not keep(info):
-            return None
+        return ref.repo_id, info
+
+    def read_files(self, repo_type: RepoType, repo_id: str, info: dict[str, Any],
+                   revision: str | None) -> tuple[RepoSnapshot, list[str]]:
+        """The snapshot of a repo whose metadata is `info`: its text files at this source's depth, read
+        at its commit. Returns the snapshot and the paths attempted (what a cache records)."""
         sha = info.get("sha") if isinstance(info.get("sha"), str) and SHA_RE.match(info["sha"]) else None
-        reader = self.reader
-        if self.cache is not None and sha and not self.refresh:
-            # Each cached file is checked against the blob id `info` (just listed) names: see cache.get.
-            hit = self.cache.get(repo_type, info["id"], sha, self.depth, token=reader, listed=info)
-            if hit is not None:  # read at this commit before: the files are the same, the metadata is fresh
-                return hit.model_copy(update={"info": info, "requested_revision": revision})
         wanted = paths_for_depth(info, self.depth)  # what an audit at this depth reads (trim_to_depth)
-        files, unreadable = self._read_texts(repo_type, ref.repo_id, sha or revision or "main", info, wanted,
+        files, unreadable = self._read_texts(repo_type, repo_id, sha or revision or "main", info, wanted,
                                              threads=self.workers)
         snap = RepoSnapshot(
             repo_id=info["id"],
@@ -213,11 +216,8 @@ class HubSource:
             info=info,
             files=files,
             unreadable=unreadable,
-            cache="refetched" if self.cache is not None and self.cache.was_refetched(repo_type, info["id"]) else None,
         )
-        if self.cache is not None:
-            self.cache.put(snap, self.depth, wanted, token=reader)
-        return snap
+        return snap, wanted
 
     def _read_texts(self, repo_type: RepoType, repo_id: str, pin: str, info: dict[str, Any], paths: list[str],
                     *, threads: int = 1) -> tuple[dict[str, TextFile], dict[str, UnreadableFile]]:
@@ -521,6 +521,15 @@ def hub_headers(token: str | bool | None) -> dict[str, str]:
         return build_hf_headers(token=token, library_name="openaudit", library_version=_VERSION)
     except LocalTokenNotFoundError:
         raise errors.UsageError("a Hub token was required but none was found; set HF_TOKEN or pass --token") from None
+
+
+def reader_tag(headers: dict[str, str]) -> str:
+    """The cache's name for the token a run sends ("" for none): HMAC-SHA256 keyed by the token over
+    a fixed label. It tells two tokens apart and cannot be turned back into the token."""
+    auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    if not auth:
+        return ""
+    return hmac.new(auth.encode("utf-8", "surrogatepass"), b"openaudit cache reader v1", sha256).hexdigest()[:32]
 
 
 def token_in_use(token: str | bool | None) -> str:

@@ -48,29 +48,42 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from hashlib import sha1, sha256
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, cast
 
+from openaudit import errors
 from openaudit import seal as sealing
 from openaudit.repoid import validate_owner
-from openaudit.snapshot import RepoSnapshot, RepoType, TextFile, Unreadable, UnreadableFile, parse_hub_time
+from openaudit.snapshot import (
+    DEPTHS,
+    SHA_RE,
+    Depth,
+    RepoSnapshot,
+    RepoType,
+    TextFile,
+    Unreadable,
+    UnreadableFile,
+    depth_rank,
+    parse_hub_time,
+    paths_for_depth,
+    trim_to_depth,
+)
 from openaudit.sources.store import SIDECAR, BlobIndex, atomic_write, read_text_file, repo_dir, write_snapshot
 
-Depth = Literal["metadata", "card", "full"]
-DEPTHS: tuple[Depth, ...] = ("metadata", "card", "full")
 META = "cache.json"  # where earlier caches kept an entry's metadata (still read)
 DEFAULT_LINKED_TTL = timedelta(hours=24)
 # Who reads the cache: False/"" (no token), a reader tag (reader_tag: a keyed hash of the token), or
 # True (a token whose tag is unknown: given no gated entry read with a token).
 Reader = bool | str
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from openaudit.sources.bulk import BulkHubSource
+    from openaudit.sources.hub import HubSource
 _HUB = "https://huggingface.co"
-
-
-def depth_rank(depth: str) -> int:
-    return list(DEPTHS).index(depth) if depth in DEPTHS else 0
 
 
 def _user_cache() -> Path:
@@ -550,15 +563,6 @@ def _for_reader(snap: RepoSnapshot, meta: dict[str, Any], token: Reader) -> bool
 
 
 
-def reader_tag(headers: dict[str, str]) -> str:
-    """The cache's name for the token a run sends ("" for none): HMAC-SHA256 keyed by the token over
-    a fixed label. It tells two tokens apart and cannot be turned back into the token."""
-    auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-    if not auth:
-        return ""
-    return hmac.new(auth.encode("utf-8", "surrogatepass"), b"openaudit cache reader v1", sha256).hexdigest()[:32]
-
-
 def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
@@ -590,32 +594,138 @@ def check_files(snap: RepoSnapshot, listed: dict[str, Any]) -> tuple[list[str], 
     return sorted(changed), sorted(unchecked)
 
 
-README_NOT_READ = "not read: --depth metadata reads the repository's metadata only"
+class CachedSource:
+    """The one cache-then-Hub read path: every repo a live or offline run reads goes through it.
 
+    * `model`/`dataset` (an id asked for): the Hub names the repo's current commit (one API request,
+      or none when its owner's listing was taken), and its files come from the cache at that commit
+      and depth when they are there, else from the Hub (then cached). With `linked=True` (an
+      organisation's datasets and base models, whose commit is not asked for) a cached entry younger
+      than the cache's TTL answers with no request at all.
+    * `listed(item, depth)`: a model of an owner's listing, at the listed commit.
+    * `offline` (or no `hub`): never a request; what is not cached is an OfflineMiss, which says
+      whether an entry exists that this reader may not be given (read with a token it lacks).
 
-def paths_for_depth(info: dict[str, Any], depth: Depth) -> list[str]:
-    """The text files a snapshot at `depth` attempts: none, the card, or every file of interest."""
-    from openaudit.snapshot import is_text_file_of_interest
+    `refresh` reads every repo from the Hub again. The cache serves each reader what the Hub would
+    (SnapshotCache.get): `token` is this reader's tag when there is no `hub` to ask.
+    """
 
-    names = [s["rfilename"] for s in info.get("siblings") or []
-             if isinstance(s, dict) and isinstance(s.get("rfilename"), str)]
-    if depth == "metadata":
-        return []
-    if depth == "card":
-        return [n for n in names if n.lower() == "readme.md"]
-    return list(dict.fromkeys(n for n in names if is_text_file_of_interest(n)))
+    name = "hub"
 
+    def __init__(self, hub: BulkHubSource | None, cache: SnapshotCache, *, offline: bool = False,
+                 refresh: bool = False, depth: Depth = "full", token: bool | str = False, linked: bool = True):
+        self.hub = hub
+        self.cache = cache
+        self.offline = offline or hub is None
+        self.refresh = refresh
+        self.depth = depth
+        self.linked = linked
+        self._token = token
 
-def trim_to_depth(snap: RepoSnapshot, depth: Depth) -> RepoSnapshot:
-    """Keep only what a snapshot at `depth` reads. Licence files left out read as "not read" (evidence);
-    at depth metadata the README is recorded as unreadable so that the card is "unknown", not "missing"."""
-    keep = set(paths_for_depth(snap.info, depth))
-    files = {p: f for p, f in snap.files.items() if p in keep}
-    unreadable = {p: u for p, u in snap.unreadable.items() if p in keep}
-    if depth == "metadata":
-        for name in snap.sibling_names():
-            if name.lower() == "readme.md":
-                unreadable[name] = UnreadableFile(path=name, reason=Unreadable.MISSING, detail=README_NOT_READ)
-    if files == snap.files and unreadable == snap.unreadable:
+    def __repr__(self) -> str:
+        return f"CachedSource({self.hub!r}, {str(self.cache.root)!r})"
+
+    @property
+    def has_token(self) -> bool | str:
+        """This reader's token tag ("" for none): who the cache serves (SnapshotCache.get)."""
+        return self.hub.reader if self.hub is not None else self._token
+
+    @property
+    def gate(self) -> Any:
+        """The request gate of the Hub behind the cache (None offline)."""
+        return self.hub.gate if self.hub is not None else None
+
+    def model(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
+        snap = self._get("model", repo_id, revision)
+        assert snap is not None
         return snap
-    return snap.model_copy(update={"files": files, "unreadable": unreadable})
+
+    def model_if(self, repo_id: str, revision: str | None,
+                 keep: Callable[[dict[str, Any]], bool]) -> RepoSnapshot | None:
+        """The model if `keep(info)` holds for its metadata, else None; its files are read only if kept."""
+        return self._get("model", repo_id, revision, keep)
+
+    def dataset(self, repo_id: str, revision: str | None = None) -> RepoSnapshot:
+        snap = self._get("dataset", repo_id, revision)
+        assert snap is not None
+        return snap
+
+    def _get(self, repo_type: RepoType, repo_id: str, revision: str | None,
+             keep: Callable[[dict[str, Any]], bool] | None = None) -> RepoSnapshot | None:
+        if self.offline or (self.linked and not self.refresh):
+            got = self.cache.get_linked(repo_type, repo_id, any_age=self.offline, depth=self.depth,
+                                        revision=revision if self.offline else None, token=self.has_token)
+            if got is not None:
+                return got if keep is None or keep(got.info) else None
+        if self.offline or self.hub is None:
+            raise self._miss(repo_type, repo_id, revision)
+        if self.linked:
+            snap = self.hub.model(repo_id, revision) if repo_type == "model" else self.hub.dataset(repo_id, revision)
+            self.cache.put(snap, "full", paths_for_depth(snap.info, "full"), token=self.hub.reader)
+            snap = self.cache.stamp(snap)  # "refetched" when its cached entry was not believed
+            return snap if keep is None or keep(snap.info) else None
+        return self._pinned(self.hub, repo_type, repo_id, revision, keep)
+
+    def _pinned(self, hub: BulkHubSource, repo_type: RepoType, repo_id: str, revision: str | None,
+                keep: Callable[[dict[str, Any]], bool] | None) -> RepoSnapshot | None:
+        """The Hub names the commit; the cache gives the files read at it before (checked against the
+        blob ids the fresh metadata names, see SnapshotCache.get), with that fresh metadata: gating
+        and privacy change without a commit."""
+        requested, info = hub.info(repo_type, repo_id, revision)
+        if keep is not None and not keep(info):
+            return None
+        sha = info.get("sha") if isinstance(info.get("sha"), str) and SHA_RE.match(info["sha"]) else None
+        reader = hub.reader
+        if sha and not self.refresh:
+            hit = self.cache.get(repo_type, info["id"], sha, hub.depth, token=reader, listed=info)
+            if hit is not None:
+                return hit.model_copy(update={"info": info, "requested_revision": revision})
+        snap, wanted = hub.read_files(repo_type, requested, info, revision)
+        self.cache.put(snap, hub.depth, wanted, token=reader)
+        return self.cache.stamp(snap)
+
+    def listed(self, item: dict[str, Any], depth: Depth) -> RepoSnapshot:
+        """A model of its owner's listing, at the listed commit and `depth`: from the cache (its
+        metadata brought up to date by the item), else read from the Hub and cached."""
+        rid, sha = item["id"], item.get("sha")
+        if not self.refresh or self.offline:
+            got = self.cache.get("model", rid, sha, depth, token=self.has_token)
+            if got is not None:
+                return got if self.hub is None else got.model_copy(update={"info": listed_over(got.info, item)})
+        if self.offline or self.hub is None:
+            why = (f"is not in the cache at depth {depth}" if not self.cache.read_with_token("model", rid, sha)
+                   else WITHHELD_FROM_OTHER_TOKEN if self.has_token else WITHHELD_FROM_ANONYMOUS)
+            raise errors.OfflineMiss(rid, f"{rid}@{str(sha)[:12]} {why} ({self.cache.root})")
+        snap, paths = self.hub.snapshot_from_listing(item, depth)
+        self.cache.put(snap, depth, paths, token=self.hub.reader)
+        return self.cache.stamp(snap)  # "refetched" when its cached entry was not believed
+
+    def _miss(self, repo_type: RepoType, repo_id: str, revision: str | None) -> errors.OfflineMiss:
+        at = f" at revision '{revision}'" if revision else ""
+        if self.cache.read_with_token(repo_type, repo_id, revision):
+            why = WITHHELD_FROM_ANONYMOUS if not self.has_token else WITHHELD_FROM_OTHER_TOKEN
+            return errors.OfflineMiss(repo_id, f"{repo_type} '{repo_id}'{at} {why} ({self.cache.root})")
+        return errors.OfflineMiss(repo_id, f"{repo_type} '{repo_id}'{at} is not in the cache "
+                                           f"{self.cache.root} at depth {self.depth}")  # "offline: " is its kind
+
+
+def listed_over(cached: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """A cached model's metadata brought up to date by its list item at the same commit: gating and
+    privacy are settings, not files, and change without a commit. Its siblings stay the cached
+    ones, which may have sizes and blob ids (a list item has neither)."""
+    return {**cached, **{k: v for k, v in item.items() if k != "siblings"}}
+
+
+def cached_hub(hub: HubSource, cache_dir: str | os.PathLike[str], *, refresh: bool = False) -> CachedSource:
+    """A Hub source with the snapshot cache `cache_dir` in front of it, as `openaudit audit` reads:
+    the Hub names each repo's commit, the cache gives the files it holds at that commit."""
+    # Only `listed` needs a BulkHubSource's listing reads, and a pinned reader is never asked for it.
+    return CachedSource(cast("BulkHubSource", hub), SnapshotCache(cache_dir), depth=hub.depth, refresh=refresh,
+                        linked=False)
+
+
+class OfflineMissOrg(errors.FetchError):
+    """--offline and the cache knows nothing of the organisation (exit 3)."""
+
+    kind = "offline"
+    status = "skipped"

@@ -1,7 +1,7 @@
 """Regenerate the published flagship reports (reports/ in the repository).
 
-    python -m openaudit.render.publish reports/          # from the bundled snapshots, offline
-    python -m openaudit.render.publish reports/ --live   # against the live Hub (HF_TOKEN for gated cards)
+    python -m openaudit.publish reports/          # from the bundled snapshots, offline
+    python -m openaudit.publish reports/ --live   # against the live Hub (HF_TOKEN for gated cards)
 
 Writes flagships.json, flagships.md, comparison.html, badges/<owner>__<name>.svg and README.md.
 From snapshots the report is dated by its newest snapshot, so regenerating is byte-for-byte
@@ -36,12 +36,12 @@ Files:
 
 Regenerate (a test fails when these files are stale):
 
-    python -m openaudit.render.publish reports/
+    python -m openaudit.publish reports/
 
 Against the live Hub instead of the snapshots (the result is dated now and will differ as the
 repositories change; `HF_TOKEN` lets gated cards such as Llama's be read):
 
-    python -m openaudit.render.publish reports/ --live
+    python -m openaudit.publish reports/ --live
 
 Any saved JSON can be re-rendered without network:
 `openaudit report reports/flagships.json --format html -o comparison.html --format md -o x.md`.
@@ -150,7 +150,7 @@ now misses only its datasets (The Pile's Hub id does not resolve).
 
 def build(live: bool = False, now: datetime | None = None) -> Report:
     from openaudit import api
-    from openaudit.cli import FLAGSHIPS, bundled_store
+    from openaudit.demo import FLAGSHIPS, bundled_store
 
     if live:
         return api.audit_models(list(FLAGSHIPS), now=now or datetime.now(UTC))
@@ -186,7 +186,7 @@ def files(report: Report) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m openaudit.render.publish", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m openaudit.publish", description=__doc__.splitlines()[0])
     ap.add_argument("directory", type=Path)
     ap.add_argument("--live", action="store_true", help="audit the live Hub instead of the bundled snapshots")
     args = ap.parse_args(argv)

@@ -2,21 +2,29 @@
 
 The same rules for `openaudit org` (listed models) and `openaudit audit` (the ids given): a glob
 matches the full id or the name alone, ignoring case (`*-Instruct*`, `org/Llama-3*`), `--since` keeps models created
-or modified after the date, and `--limit` keeps the first N in order. Pure: nothing here reads.
+or modified after the date, and `--limit` keeps the first N in order. Also: the targets of `audit`
+parsed and checked before any request, and the owner-listing shortcut for many ids of one owner.
+Nothing here reads but `list_owners`, through the source it is given.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from openaudit.errors import UsageError
-from openaudit.repoid import RepoRef
+from openaudit.errors import FetchError, InvalidRepoId, UsageError
+from openaudit.repoid import RepoRef, parse_ref, shown
 from openaudit.snapshot import parse_hub_time
+
+if TYPE_CHECKING:
+    from openaudit.sources.bulk import BulkHubSource
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -117,3 +125,63 @@ class KeptInOrder:
                     continue
             out.append(r)
         return out
+
+
+LIST_OWNER_FROM = 4  # `audit` with this many ids of one owner reads its listing instead of their metadata
+
+
+def parse_targets(targets: Iterable[str]) -> list[RepoRef | Path]:
+    """Validate every target before any fetch: a bad id is a usage error naming it (exit 2).
+
+    An explicit path (`./x`, `/x`, `~/x`) is a local folder; a valid `owner/name[@rev]` is a Hub
+    repo even when a folder of that name exists here; anything else must be an existing folder.
+    """
+    out: list[RepoRef | Path] = []
+    for t in targets:
+        if not t.strip():
+            raise UsageError("invalid repo id '': expected 'owner/name[@revision]' or a model folder")
+        p = Path(t).expanduser()
+        if t.startswith((".", "/", "~")):
+            if not p.is_dir():
+                raise UsageError(f"'{shown(t)}' is neither a model folder nor a valid repo id (owner/name[@revision])")
+            out.append(model_folder_of(p))
+            continue
+        try:
+            out.append(parse_ref(t))
+        except InvalidRepoId:
+            if not p.is_dir():
+                raise
+            out.append(model_folder_of(p))
+    return out
+
+
+def model_folder_of(path: Path) -> Path:
+    from openaudit.sources.localdir import model_folder
+
+    return model_folder(path)
+
+
+def list_owners(src: BulkHubSource, refs: Sequence[RepoRef | Path]) -> None:
+    """LIST_OWNER_FROM ids or more of one owner, each at its current commit: the owner's listing (one
+    request per 1,000 of its models, as `audit_org` reads it) gives their metadata instead of one
+    model_info request each. It is read until every id is found, for a quarter as many pages as
+    there are ids at most (an owner of tens of thousands of models is cheaper asked id by id). An
+    id it does not give (an old name the Hub redirects, a disabled repo, one whose weights need file
+    sizes) is asked for on its own, as every id is when the listing fails."""
+    by_owner: dict[str, set[str]] = {}
+    for ref in refs:
+        if isinstance(ref, RepoRef) and ref.revision is None:
+            by_owner.setdefault(ref.repo_id.split("/", 1)[0], set()).add(ref.repo_id)
+    for owner, wanted in by_owner.items():
+        if len(wanted) < LIST_OWNER_FROM:
+            continue
+        found: list[dict[str, Any]] = []
+        try:
+            for item in src.list_models(owner, max_pages=max(1, len(wanted) // 4)):
+                if item["id"] in wanted:
+                    found.append(item)
+                    if len(found) == len(wanted):
+                        break  # no further page is asked for
+        except FetchError as e:  # each id is then asked for on its own, and fails or not by itself
+            log.info("the listing of %s stopped (%s); its models are read one by one", owner, e)
+        src.take_listing(found)
