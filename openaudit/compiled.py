@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +31,9 @@ FORMAT = 1
 
 
 def _criteria_folder() -> Path | None:
-    """Where the built-in criteria are (as openaudit.criteria.criteria_dir, without importing it)."""
-    try:
-        packaged = resources.files("openaudit").joinpath("_criteria")
-        if packaged.is_dir():
-            return Path(str(packaged))
-    except (ModuleNotFoundError, NotADirectoryError):  # pragma: no cover - an unusual installation
-        pass
-    here = Path(__file__).resolve().parent.parent / "criteria"
-    return here if here.is_dir() else None
+    from openaudit.locate import criteria_folder
+
+    return criteria_folder()
 
 
 def text_key(text: str) -> str:

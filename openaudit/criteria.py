@@ -19,13 +19,12 @@ from __future__ import annotations
 import hashlib
 import os
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from openaudit.errors import ConfigFileError
+from openaudit.locate import criteria_dir as criteria_dir
 from openaudit.predicates import MAX_MATCHED_CHARS as MAX_MATCHED_CHARS
 from openaudit.predicates import MAX_PATTERN_CHARS as MAX_PATTERN_CHARS
 from openaudit.predicates import check_predicate as check_predicate
@@ -200,17 +199,6 @@ def kinds_named(prof: Profile) -> list[tuple[tuple[int | str, ...], str]]:
     for i, v in enumerate(prof.scoring.verdicts):
         named += [(("scoring", "verdicts", i, "if"), k) for k in sorted(kinds_referenced(v.when))]
     return named
-
-
-def criteria_dir() -> Path:
-    """The built-in criteria: packaged as openaudit/_criteria in a wheel, criteria/ in a checkout."""
-    packaged = resources.files("openaudit").joinpath("_criteria")
-    if packaged.is_dir():
-        return Path(str(packaged))
-    here = Path(__file__).resolve().parent.parent / "criteria"
-    if here.is_dir():
-        return here
-    raise ConfigFileError("criteria/", "built-in criteria not found: the installation is incomplete")
 
 
 BUILTIN_PROFILES = ("openaudit", "mof", "osaid", "osai-index", "eu-ai-act")

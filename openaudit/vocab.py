@@ -50,9 +50,13 @@ MofClass = Literal["III", "II", "I"]
 @cache
 def mof_classes() -> tuple[str, ...]:
     """The MOF class ids, lowest first, from the built-in MOF profile's `scoring.classes`."""
-    from openaudit.criteria import load_profile
+    # Read from the file, not through criteria.load_profile: the profile loader checks evidence kinds
+    # against the extractors, which use this vocabulary (an import cycle). load_profile validates it.
+    from openaudit.locate import criteria_dir
+    from openaudit.yamlfile import read_yaml
 
-    return tuple(c.id for c in load_profile("mof").scoring.classes)
+    data, _ = read_yaml(criteria_dir() / "mof.yaml", nodes=False)
+    return tuple(str(c["id"]) for c in data["scoring"]["classes"])
 
 
 class _MofRank(Mapping[str, int]):

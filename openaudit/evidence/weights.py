@@ -13,11 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from openaudit.criteria import criteria_dir
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import human_bytes, human_count
 from openaudit.evidence.kinds import emits
 from openaudit.evidence.model import EvidenceList
+from openaudit.locate import criteria_dir
 from openaudit.snapshot import is_text_file_of_interest as _TEXT_OF_INTEREST
 from openaudit.yamlfile import load_model
 
