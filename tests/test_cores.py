@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from openaudit import cores, workers
+from openaudit import cores
+from openaudit.run import workers
 
 
 def _v2(tmp_path: Path, own: str | None, parent: str | None = None) -> tuple[Path, Path]:

@@ -297,7 +297,7 @@ def test_when_the_hub_cannot_be_reached_one_link_waits_and_the_others_are_not_as
     built: list[HubSource] = []
 
     def make() -> HubSource:
-        built.append(HubSource(endpoint="http://127.0.0.1:9", max_retries=0, cache_dir=None))
+        built.append(HubSource(endpoint="http://127.0.0.1:9", max_retries=0))
         return built[-1]
 
     s = audit(make_folder(tmp_path), source=FolderLinkSource(make))
@@ -395,13 +395,13 @@ def test_the_folders_links_outside_the_hub_are_followed_as_a_hub_models_are(
     folder = make_folder(tmp_path)
     card = (folder / "README.md").read_text(encoding="utf-8")
     (folder / "README.md").write_text(card + "\n## Code\n\nThe training scripts are at "
-                                      "[brightwave/bright-lm](https://github.com/brightwave/bright-lm).\n")
+                                      "[openaudit-fixtures/bright-lm](https://github.com/openaudit-fixtures/bright-lm).\n")
     with running() as fake:
         for k, v in fake.env().items():
             monkeypatch.setenv(k, v)
         s = audit(folder, cache_dir=tmp_path / "cache")
-        assert any("/repos/brightwave/bright-lm" in r["path"] for r in fake.log)
-    (repo,) = [e for e in ev(s, "code.repo") if "brightwave/bright-lm" in str(e.value)]
+        assert any("/repos/openaudit-fixtures/bright-lm" in r["path"] for r in fake.log)
+    (repo,) = [e for e in ev(s, "code.repo") if "openaudit-fixtures/bright-lm" in str(e.value)]
     assert repo.value["commit"] and "training" in repo.value["kinds"]  # read at its commit, as for a Hub model
     assert flag(s, "license-inherited") is not None  # and the Hub links as before
 

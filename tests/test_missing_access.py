@@ -94,7 +94,7 @@ def hub_audit(url: str, repo_id: str = MODEL, **kw: Any) -> Subject:
     """Audit a Hub id through the real huggingface_hub path against the fake Hub (short back-offs)."""
     from openaudit.sources.hub import HubSource
 
-    src = HubSource(endpoint=url, cache_dir=None, max_retries=2, backoff=0.05, **kw)
+    src = HubSource(endpoint=url, max_retries=2, backoff=0.05, **kw)
     (s,) = api.audit_models([repo_id], source=src).subjects
     return s
 
@@ -176,7 +176,7 @@ def test_a_base_denied_without_a_token_is_not_checked(fakehub: Any, store: Path)
     from openaudit.sources.hub import HubSource
 
     hub = fakehub(store)
-    src = HubSource(endpoint=hub.url, cache_dir=None)
+    src = HubSource(endpoint=hub.url)
     snap = src.model(MODEL)
     denied = f"access-denied: model '{BASE}': access denied by {hub.url} (HTTP 403)"
     bundle = SnapshotBundle(subject=snap, related={f"dataset:{DATASET}": src.dataset(DATASET)},

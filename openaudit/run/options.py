@@ -91,9 +91,9 @@ class RunOptions:
     @property
     def threads(self) -> int:
         """Threads for reads: `jobs`, or the adaptive gate's starting point when it is None."""
-        from openaudit.sources.gate import Concurrency
+        from openaudit.sources import ADAPTIVE_START
 
-        return self.jobs if self.jobs is not None else Concurrency.START
+        return self.jobs if self.jobs is not None else ADAPTIVE_START
 
     @property
     def read_depth(self) -> Depth:

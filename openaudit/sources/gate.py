@@ -36,6 +36,7 @@ from typing import Any
 from huggingface_hub.utils import parse_ratelimit_headers
 
 from openaudit import errors
+from openaudit.sources import ADAPTIVE_START
 
 
 class BudgetExhausted(errors.FetchError):
@@ -82,7 +83,7 @@ class Concurrency:
     * **halves** on a 429, and does not grow again for a few seconds.
     """
 
-    START = 8
+    START = ADAPTIVE_START
     CEILING = 32
     FLOOR = 2
     FAR = 0.5  # of a window's quota left: growth allowed
