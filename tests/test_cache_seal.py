@@ -30,14 +30,15 @@ DATASET = "synth-data/corpus"  # linked by model-00 and model-02 (and model-04)
 def _fresh_key() -> Iterator[None]:
     """The key is read once per process (seal.local_key is cached); a test that changes it starts and
     ends with it read afresh."""
-    seal.local_key.cache_clear()
-    yield
-    seal.local_key.cache_clear()
     from openaudit.licenses import identify
 
-    # Matches this process remembers would keep a later test's run from keeping them in identify/.
-    identify._match.cache_clear()
-    identify._identify_cached.cache_clear()
+    # Matches this process remembers (an earlier test's, perhaps forged) would stand in for the
+    # matches a run makes and keeps in identify/: each test starts and ends without them.
+    for clear in (seal.local_key.cache_clear, identify._match.cache_clear, identify._identify_cached.cache_clear):
+        clear()
+    yield
+    for clear in (seal.local_key.cache_clear, identify._match.cache_clear, identify._identify_cached.cache_clear):
+        clear()
 
 
 @pytest.fixture

@@ -91,7 +91,7 @@ class RunOptions:
     @property
     def threads(self) -> int:
         """Threads for reads: `jobs`, or the adaptive gate's starting point when it is None."""
-        from openaudit.sources import ADAPTIVE_START
+        from openaudit.sources.pace import ADAPTIVE_START
 
         return self.jobs if self.jobs is not None else ADAPTIVE_START
 

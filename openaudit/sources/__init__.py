@@ -15,9 +15,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from openaudit.snapshot import Depth, RepoSnapshot
 
-# Requests in flight an adaptive gate (sources.gate.Concurrency) starts at; here, so that a replay can
-# size its threads without importing the gate (which loads huggingface_hub).
-ADAPTIVE_START = 8
 FILE_READS_PER_REPO = 4  # a live `audit` reads one repo's README and licence files this many at a time
 
 

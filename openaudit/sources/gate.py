@@ -36,7 +36,7 @@ from typing import Any
 from huggingface_hub.utils import parse_ratelimit_headers
 
 from openaudit import errors
-from openaudit.sources import ADAPTIVE_START
+from openaudit.sources.pace import ADAPTIVE_START
 
 
 class BudgetExhausted(errors.FetchError):
