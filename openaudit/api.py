@@ -352,7 +352,8 @@ def _cache_state(bundle: SnapshotBundle) -> str | None:
     """How the snapshots a subject's verdicts rest on (its own and its linked repos') came from the
     cache: any unverified one makes it unverified (offline, an entry not sealed with this user's key),
     else any read again after a mismatch makes it refetched, else verified, else None."""
-    states = {s.cache for s in (bundle.subject, *bundle.related.values(), *bundle.external.values()) if s is not None}
+    states = {s.cache for s in (bundle.subject, *bundle.related.values()) if s is not None}
+    states |= {e.cache for e in bundle.external.values()}  # the linked code repositories (sources/external.py)
     for state in ("unverified", "refetched", "verified"):
         if state in states:
             return state
@@ -889,6 +890,10 @@ def audit_org(
             # One reader for the whole organisation: a repository many models link is read once.
             attach_external(linked, ExternalSource.from_env(gate=hub.gate, cache_dir=cache.root / "external",
                                                             timeout=timeout))
+        elif external and dep == "full" and offline:  # the repositories the cache kept (their seals checked)
+            from openaudit.sources.external import CachedExternal, external_enabled
+
+            attach_external(linked, CachedExternal(cache.root / "external") if external_enabled() else None)
     chosen = select_models(listed, include, exclude, when, limit)
     total = len(chosen)
 
