@@ -985,7 +985,10 @@ def _external_stats(source: Any, gate: Any) -> dict[str, Any]:
     share the Hub's budget, bucket "external") and the hosts whose rate limit ran out."""
     ext = getattr(source, "external", None)
     sent = gate.by_bucket.get("external", 0) if gate is not None else getattr(ext, "sent", 0)
-    return {"external_requests": sent, "external_rate_limited": sorted(getattr(ext, "rate_limited_hosts", ()))}
+    notes = getattr(ext, "notes", None)  # its cache's entries not believed (not sealed with this user's key)
+    return {"external_requests": sent, "external_rate_limited": sorted(getattr(ext, "rate_limited_hosts", ())),
+            "external_cache_refetched": len(notes.refetched) if notes else 0,
+            "external_cache_unverified": len(notes.unverified) if notes else 0}
 
 
 def _listed_over(cached: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:

@@ -349,7 +349,10 @@ def _selection_note(stats: dict[str, Any], since: str | None, max_requests: int 
 def _cache_told(stats: dict[str, Any]) -> str:
     """The cache entries a run did not believe (openaudit.cache: not sealed with this user's key)."""
     parts = [f"{stats[k]} {what}" for k, what in (("cache_refetched", "entries read again from the Hub"),
-                                                  ("cache_unverified", "entries used unverified")) if stats.get(k)]
+                                                  ("cache_unverified", "entries used unverified"),
+                                                  ("external_cache_refetched", "linked repositories read again"),
+                                                  ("external_cache_unverified", "linked repositories used unverified"))
+             if stats.get(k)]
     return f" ({', '.join(parts)})" if parts else ""
 
 

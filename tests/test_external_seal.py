@@ -227,6 +227,7 @@ def test_org_offline_says_a_poisoned_linked_repository_unverified(tmp_path: Path
     assert len(ext.log) == n
     assert got["nimbus/Nimbus-7B"]["cache"] == "unverified" and got["nimbus/Nimbus-3B"]["cache"] == "verified"
     assert "openaudit-fixtures/quill-train@" in err and "offline, it is used unverified" in err
+    assert "1 linked repositories used unverified" in err  # counted on org's summary line
 
 
 def test_without_a_key_entries_are_used_unverified_and_stderr_says_so_once(
