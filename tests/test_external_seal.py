@@ -247,3 +247,20 @@ def test_without_a_key_entries_are_used_unverified_and_stderr_says_so_once(
     assert a.cache == "unverified" and b.cache is None and c.cache == "unverified"
     told = [r.getMessage() for r in caplog.records if "no key to seal" in r.getMessage()]
     assert len(told) == 2 and seal.KEY_ENV in told[0]  # once per reader (the run has one)
+
+
+def test_an_entry_of_an_earlier_openaudit_is_read_again_once_then_sealed(tmp_path: Path, ext: FakeExt) -> None:
+    from openaudit.sources.external import ExternalSource
+
+    def client() -> ExternalSource:
+        return ExternalSource(bases=ext.bases(), backoff=0.01, cache_dir=tmp_path)
+
+    snap = client().get("github", "openaudit-fixtures/bright-lm")
+    write_external(tmp_path, snap)  # as openaudit wrote it before seals: no cache.seal
+    n = len(ext.log)
+    again = client().get("github", "openaudit-fixtures/bright-lm")
+    assert again.cache == "refetched" and any("/git/trees/" in x["path"] for x in ext.log[n:])
+    n = len(ext.log)
+    third = client().get("github", "openaudit-fixtures/bright-lm")
+    assert third.cache == "verified" and not any("/git/trees/" in x["path"] for x in ext.log[n:])
+    assert third.files == snap.files and third.info["tree"] == snap.info["tree"]

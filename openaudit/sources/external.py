@@ -25,8 +25,8 @@ never logged nor put in a message.
 
 The base URLs are settable for tests only (OPENAUDIT_GITHUB_API, OPENAUDIT_ARXIV_API,
 OPENAUDIT_ZENODO_API: tests/fakeext.py). Following is off when OPENAUDIT_EXTERNAL=off (the test
-suite sets it), offline, and when replaying a snapshot store (StoreExternal replays the store's
-recorded folders instead).
+suite sets it); offline only the cache is read (CachedExternal), and when replaying a snapshot store
+StoreExternal replays the store's recorded folders instead.
 
 The cache (CACHE/external/<host>/..., the store layout below) keeps a GitHub or GitLab repository read
 at its commit, so that a warm run asks only for the repository and its commit. Its entries are sealed
