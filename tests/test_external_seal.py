@@ -218,14 +218,14 @@ def test_org_offline_says_a_poisoned_linked_repository_unverified(tmp_path: Path
         return {s["repo_id"]: s for s in json.loads(r.stdout)["subjects"]}, r.stderr
 
     org()
-    warm, _ = org("--offline")
-    assert {s["cache"] for s in warm.values()} == {"verified"}
+    warm, err = org("--offline")
+    assert {s["cache"] for s in warm.values()} == {"verified"}, err
     assert code_repo(warm["nimbus/Nimbus-3B"])["kinds"]  # the linked code, from the cache, offline
     add_train_py(cache)
     n = len(ext.log)
     got, err = org("--offline")
     assert len(ext.log) == n
-    assert got["nimbus/Nimbus-7B"]["cache"] == "unverified" and got["nimbus/Nimbus-3B"]["cache"] == "verified"
+    assert got["nimbus/Nimbus-7B"]["cache"] == "unverified" and got["nimbus/Nimbus-3B"]["cache"] == "verified", err
     assert "openaudit-fixtures/quill-train@" in err and "offline, it is used unverified" in err
     assert "1 linked repositories used unverified" in err  # counted on org's summary line
 
