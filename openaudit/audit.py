@@ -84,6 +84,7 @@ def _cache_state(bundle: SnapshotBundle) -> str | None:
     cache: any unverified one makes it unverified (offline, an entry not sealed with this user's key),
     else any read again after a mismatch makes it refetched, else verified, else None."""
     states = {s.cache for s in (bundle.subject, *bundle.related.values()) if s is not None}
+    states |= {e.cache for e in bundle.external.values()}  # the linked code repositories (sources/external.py)
     for state in ("unverified", "refetched", "verified"):
         if state in states:
             return state

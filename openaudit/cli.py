@@ -292,7 +292,10 @@ def _selection_note(stats: RunStats, since: str | None, max_requests: int | None
 def _cache_told(stats: RunStats) -> str:
     """The cache entries a run did not believe (openaudit.sources.cache: not sealed with this user's key)."""
     parts = [f"{n} {what}" for n, what in ((stats.cache_refetched, "entries read again from the Hub"),
-                                           (stats.cache_unverified, "entries used unverified")) if n]
+                                           (stats.cache_unverified, "entries used unverified"),
+                                           (stats.external_cache_refetched, "linked repositories read again"),
+                                           (stats.external_cache_unverified, "linked repositories used unverified"))
+             if n]
     return f" ({', '.join(parts)})" if parts else ""
 
 

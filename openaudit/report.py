@@ -92,7 +92,8 @@ class Subject(BaseModel):
         "them: verified (each cached file checked against the blob id the Hub listed in this run, or the "
         "entry sealed with this user's cache key when it was written), unverified (neither could be "
         "checked: --offline with an entry not sealed with this user's key, or no key at all), refetched (a "
-        "cached entry did not match the Hub's blob ids or this user's seal and was read again). null: read "
+        "cached entry did not match the Hub's blob ids or this user's seal and was read again). The linked "
+        "code repositories outside the Hub (the cache's external/) count too, by their seal. null: read "
         "from the source itself.")
     score: float | None = Field(None, description="openaudit profile score, 0-100.")
     coverage: float | None = Field(None, description="Share of criteria that could be decided, 0-1.")

@@ -208,6 +208,11 @@ class ExternalSnapshot(BaseModel):
     detail: str = ""
     info: dict[str, Any] = Field(default_factory=dict, description="What the host's API returned (trimmed).")
     files: dict[str, TextFile] = Field(default_factory=dict)
+    cache: CacheState | None = Field(None, description="As RepoSnapshot.cache, for the external cache "
+                                     "(sources/external.py): verified (sealed with this user's key), unverified "
+                                     "(--offline with an entry not so sealed, or no key), refetched (an entry not "
+                                     "so sealed was read again from the host); None: read from the host itself, "
+                                     "or replayed from a snapshot store.")
 
     @property
     def key(self) -> str:

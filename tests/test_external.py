@@ -14,6 +14,7 @@ import pytest
 
 from openaudit import errors
 from openaudit.sources.external import (
+    CachedExternal,
     ExternalSource,
     StoreExternal,
     external_ref,
@@ -442,7 +443,9 @@ def test_offline_and_replay_never_follow_live(tmp_path: Path, fake: FakeExt, mon
 
     for k, v in fake.env().items():
         monkeypatch.setenv(k, v)
-    assert getattr(api.make_source(offline=True, cache_dir=tmp_path), "external", None) is None
+    # Offline: only what the cache kept (its seals checked, tests/test_external_seal.py), never the network.
+    assert isinstance(getattr(api.make_source(offline=True, cache_dir=tmp_path), "external", None), CachedExternal)
+    assert getattr(api.make_source(offline=True, cache_dir=tmp_path, external=False), "external", None) is None
     (tmp_path / "store").mkdir()
     assert isinstance(getattr(api.make_source(tmp_path / "store"), "external", None), StoreExternal)
     assert getattr(api.make_source(tmp_path / "store", external=False), "external", None) is None

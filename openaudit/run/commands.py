@@ -247,6 +247,10 @@ def _org_from_hub(org: str, opts: RunOptions, profs: Sequence[Profile]) -> _Org:
         # One reader for the whole organisation: a repository many models link is read once.
         attach_external(got.linked, ExternalSource.from_env(gate=hub.gate, cache_dir=cache.root / "external",
                                                             timeout=opts.timeout))
+    elif opts.external and opts.depth == "full" and opts.offline:  # what the cache kept (seals checked)
+        from openaudit.sources.external import CachedExternal, external_enabled
+
+        attach_external(got.linked, CachedExternal(cache.root / "external") if external_enabled() else None)
     return got
 
 

@@ -69,12 +69,15 @@ class RunStats:
     cache_unverified: int = 0  # cache entries used unverified (offline)
     external_requests: int = 0  # requests to hosts outside the Hub (issue 25; they share the Hub's budget)
     external_rate_limited: list[str] = field(default_factory=list)  # hosts whose rate limit ran out
+    external_cache_refetched: int = 0  # linked repositories whose cache entry was not believed, read again
+    external_cache_unverified: int = 0  # linked repositories used from the cache unverified (offline)
 
     AUDIT_KEYS = ("given", "chosen", "audited", "audit_processes", "left_out_since", "requests", "api_requests",
-                  "file_requests", "rate_limited", "external_requests", "external_rate_limited")
+                  "file_requests", "rate_limited", "external_requests", "external_rate_limited",
+                  "external_cache_refetched", "external_cache_unverified")
     ORG_KEYS = ("listed", "audited", "requests", "api_requests", "file_requests", "rate_limited", "deduped_reads",
                 "unread_duplicates", "audit_processes", "cache", "cache_refetched", "cache_unverified",
-                "external_requests", "external_rate_limited")
+                "external_requests", "external_rate_limited", "external_cache_refetched", "external_cache_unverified")
 
     def counted(self, gate: Any) -> RunStats:
         """The request counts of a run's gate (None: no Hub asked)."""
@@ -90,6 +93,9 @@ class RunStats:
         ext = getattr(source, "external", None)
         self.external_requests = gate.by_bucket.get("external", 0) if gate is not None else getattr(ext, "sent", 0)
         self.external_rate_limited = sorted(getattr(ext, "rate_limited_hosts", ()))
+        notes = getattr(ext, "notes", None)  # its cache's entries not believed (not sealed with this user's key)
+        self.external_cache_refetched = len(notes.refetched) if notes else 0
+        self.external_cache_unverified = len(notes.unverified) if notes else 0
         return self
 
     def as_dict(self, keys: Sequence[str]) -> dict[str, Any]:

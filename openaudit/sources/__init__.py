@@ -41,7 +41,7 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
     source from reading files that will not be audited; `jobs` repos are read at once and
     `max_requests` is the run's budget of Hub requests. `external` (at depth full) follows the card's
     links to allow-listed hosts outside the Hub (sources/external.py): live, or from the store's
-    recorded external folders when replaying; never offline."""
+    recorded external folders when replaying; offline, what the cache kept (CachedExternal)."""
     if snapshots is not None:
         from openaudit.sources.store import StoreSource
 
@@ -58,8 +58,13 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
         from openaudit.sources.hub import token_in_use
 
         # A token in use (given, HF_TOKEN, the stored login) is served what a run with one cached.
-        return CachedSource(None, SnapshotCache(root, offline=True), offline=True, depth=depth,
-                            token=token_in_use(token))
+        src = CachedSource(None, SnapshotCache(root, offline=True), offline=True, depth=depth,
+                           token=token_in_use(token))
+        if external and depth == "full":  # the linked repositories the cache kept (their seals checked)
+            from openaudit.sources.external import CachedExternal, external_enabled
+
+            attach_external(src, CachedExternal(root / "external") if external_enabled() else None)
+        return src
     from openaudit.sources.bulk import BulkHubSource
     from openaudit.sources.gate import RequestGate
 

@@ -25,8 +25,20 @@ never logged nor put in a message.
 
 The base URLs are settable for tests only (OPENAUDIT_GITHUB_API, OPENAUDIT_ARXIV_API,
 OPENAUDIT_ZENODO_API: tests/fakeext.py). Following is off when OPENAUDIT_EXTERNAL=off (the test
-suite sets it), offline, and when replaying a snapshot store (StoreExternal replays the store's
-recorded folders instead).
+suite sets it); offline only the cache is read (CachedExternal), and when replaying a snapshot store
+StoreExternal replays the store's recorded folders instead.
+
+The cache (CACHE/external/<host>/..., the store layout below) keeps a GitHub or GitLab repository read
+at its commit, so that a warm run asks only for the repository and its commit. Its entries are sealed
+as the snapshot cache's are (issue 27; openaudit.seal: HMAC under this user's key over the host, the
+record and the digest of every text file kept), in info.json's `cache.seal`: a cache folder can be
+restored from another branch or written by anyone, and an edited tree (a README-only repository made
+to list train.py) or a swapped LICENSE would change the code verdict. Online an entry not sealed with
+this user's key (another key's, an edit, an earlier openaudit's) is read again from the host
+(`refetched`); offline (CachedExternal) it is used but said `unverified`; both are named on stderr
+(three, then a summary line), and the record's `cache` field says so, which the subject's `cache`
+field takes up. Without a key nothing is sealed and entries are used `unverified`. A snapshot store
+written by `openaudit snapshot -o` is not sealed: replaying it with --snapshots is the user's choice.
 """
 
 from __future__ import annotations
@@ -39,12 +51,14 @@ import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from openaudit import __version__ as _VERSION
 from openaudit import errors
+from openaudit import seal as sealing
 from openaudit.snapshot import (
     MAX_TEXT_FILE_BYTES,
     SHA_RE,
@@ -172,6 +186,7 @@ class ExternalSource:
         # host -> (monotonic time its rate limit resets, the message): no request is sent to it till then.
         self._limited: dict[str, tuple[float, str]] = {}
         self.rate_limited_hosts: set[str] = set()  # hosts whose window ran out this run (the run's provenance)
+        self.notes = CacheNotes(self.cache_dir)  # cache entries not believed (refetched) this run
 
     @classmethod
     def from_env(cls, *, gate: Any = None, cache_dir: str | os.PathLike[str] | None = None,
@@ -303,7 +318,7 @@ class ExternalSource:
                     files[path] = TextFile(path=path, text=text, size=len(raw))
         snap = self._snap("github", full, revision=sha, info=info, files=files)
         self._keep(snap)
-        return snap
+        return self._stamp(snap)
 
     def _gitlab(self, rid: str, end: float) -> ExternalSnapshot:
         """GitLab's API v4: the project (?license=true), the default branch's commit, the tree (paginated,
@@ -375,7 +390,7 @@ class ExternalSource:
                 files[path] = TextFile(path=path, text=text, size=len(raw))
         snap = self._snap("gitlab", full, revision=sha, info=info, files=files)
         self._keep(snap)
-        return snap
+        return self._stamp(snap)
 
     def _arxiv(self, rid: str, end: float) -> ExternalSnapshot:
         path = f"/oai2?verb=GetRecord&metadataPrefix=arXiv&identifier=oai:arXiv.org:{rid}"
@@ -408,19 +423,40 @@ class ExternalSource:
     # -- cache ---------------------------------------------------------------------------------
 
     def _cached(self, host: str, rid: str, sha: str) -> ExternalSnapshot | None:
+        """The cached record of `rid` at commit `sha` when this user's seal vouches for it (`verified`;
+        with no key, `unverified`); one not sealed with this user's key is a miss, noted as `refetched`
+        (the record read again says so, see `_stamp`)."""
         if self.cache_dir is None:
             return None
         try:
-            got = StoreExternal(self.cache_dir).read(host, rid)
+            got = StoreExternal(self.cache_dir).read_sealed(host, rid)
         except errors.OpenAuditError:
             return None
-        return got if got is not None and got.revision == sha else None
+        if got is None or got[0].revision != sha:
+            return None
+        snap, state = got
+        if state == "sealed":
+            return snap.model_copy(update={"cache": "verified"})
+        if state == "nokey":
+            self.notes.no_key()
+            return snap.model_copy(update={"cache": "unverified"})
+        self.notes.note(self.notes.refetched, snap.key.lower(),
+                        f"the cached {host} repository {_printable(rid)}@{sha[:12]} {NOT_SEALED}; read again "
+                        f"from {host}")
+        return None
+
+    def _stamp(self, snap: ExternalSnapshot) -> ExternalSnapshot:
+        """`snap`, just read from its host, marked `refetched` when the cache held an entry of it that
+        was not believed."""
+        with self.notes.lock:
+            again = snap.key.lower() in self.notes.refetched
+        return snap.model_copy(update={"cache": "refetched"}) if again else snap
 
     def _keep(self, snap: ExternalSnapshot) -> None:
         if self.cache_dir is None:
             return
         try:
-            write_external(self.cache_dir, snap)
+            write_external(self.cache_dir, snap, seal=True)
         except (OSError, errors.OpenAuditError) as e:  # a cache that cannot be written is only slower
             log.info("external cache not written: %s", e)
 
@@ -634,18 +670,26 @@ def external_dir(store: str | os.PathLike[str], host: str, rid: str) -> Path:
     return Path(store) / host / Path(*segs)
 
 
-def write_external(store: str | os.PathLike[str], snap: ExternalSnapshot, as_id: str | None = None) -> Path:
-    """Write a record into a store (files first, info.json last: an entry is visible once complete)."""
+def write_external(store: str | os.PathLike[str], snap: ExternalSnapshot, as_id: str | None = None, *,
+                   seal: bool = False) -> Path:
+    """Write a record into a store (files first, info.json last: an entry is visible once complete).
+    `seal` (the cache, not a store): info.json's `cache.seal` is this user's seal of the entry."""
     from openaudit.sources.store import atomic_write, within
 
     d = external_dir(store, snap.host, as_id or snap.id)
+    kept: dict[str, str] = {}
     for f in snap.files.values():
         found = within(d / "files", f.path)
         if found is not None and "/" not in f.path:
             atomic_write(found[0], f.text.encode("utf-8"))
-    doc = {"host": snap.host, "id": snap.id, "revision": snap.revision, "status": snap.status,
-           "detail": snap.detail, "taken_at": snap.taken_at.isoformat(), "info": snap.info,
-           "files": sorted(snap.files)}
+            kept[f.path] = f.text
+    doc: dict[str, Any] = {"host": snap.host, "id": snap.id, "revision": snap.revision, "status": snap.status,
+                           "detail": snap.detail, "taken_at": snap.taken_at.isoformat(), "info": snap.info,
+                           "files": sorted(snap.files)}
+    if seal:
+        tag = _entry_seal(doc, kept)
+        if tag is not None:
+            doc["cache"] = {"seal": tag}
     atomic_write(d / "info.json", (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode())
     return d
 
@@ -660,6 +704,28 @@ class StoreExternal:
         self.root = Path(root)
 
     def read(self, host: str, rid: str) -> ExternalSnapshot | None:
+        got = self._load(host, rid)
+        return got[0] if got is not None else None
+
+    def read_sealed(self, host: str, rid: str) -> tuple[ExternalSnapshot, str] | None:
+        """The record of `rid` as `read`, and its seal's state: "sealed" (with this user's key),
+        "unsealed" (no seal, another key's, or changed since: its info.json or a file it keeps), "nokey"
+        (this user has none). Only the cache's entries are sealed (write_external(seal=True))."""
+        got = self._load(host, rid)
+        if got is None:
+            return None
+        snap, doc = got
+        if sealing.local_key() is None:
+            return snap, "nokey"
+        meta = doc.get("cache")
+        tag = meta.get("seal") if isinstance(meta, dict) else None
+        if not isinstance(tag, str) or str(doc.get("id", "")).lower() != rid.lower():
+            return snap, "unsealed"
+        body = _entry_body({k: v for k, v in doc.items() if k != "cache"},
+                           {p: f.text for p, f in snap.files.items()})
+        return snap, ("sealed" if body is not None and sealing.sealed(body, tag) else "unsealed")
+
+    def _load(self, host: str, rid: str) -> tuple[ExternalSnapshot, dict[str, Any]] | None:
         from openaudit.sources.store import read_text_file
 
         try:
@@ -697,7 +763,8 @@ class StoreExternal:
         return ExternalSnapshot(host=host, id=doc["id"], revision=rev, status=status,
                                 detail=str(doc.get("detail") or "")[:300],
                                 taken_at=parse_hub_time(doc.get("taken_at")) or datetime(1970, 1, 1, tzinfo=UTC),
-                                info=doc.get("info") if isinstance(doc.get("info"), dict) else {}, files=files)
+                                info=doc.get("info") if isinstance(doc.get("info"), dict) else {},
+                                files=files), doc
 
     def get(self, host: str, rid: str) -> ExternalSnapshot:
         got = self.read(host, rid)
@@ -714,6 +781,103 @@ class StoreExternal:
 class _NotRecorded(errors.FetchError):
     kind = "not-recorded"
     status = "skipped"
+
+
+class CachedExternal:
+    """Offline: the records the cache (CACHE/external) kept, no network. An entry sealed with this user's
+    key is `verified`; one not (another key's, or edited) cannot be read again offline, so it is used
+    but said `unverified` (named on stderr; the subject's `cache` field says so). What the cache does not
+    hold is not followed (absent, as when replaying a store), and papers are not kept in it."""
+
+    name = "external-cache"
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+        self.notes = CacheNotes(self.root)
+        self.sent = 0
+
+    def get(self, host: str, rid: str) -> ExternalSnapshot:
+        try:
+            got = StoreExternal(self.root).read_sealed(host, rid)
+        except errors.OpenAuditError:
+            got = None
+        if got is None:
+            raise _NotRecorded(rid, f"{host}:{rid} is not in the cache; offline, not followed")
+        snap, state = got
+        if state == "sealed":
+            return snap.model_copy(update={"cache": "verified"})
+        if state == "nokey":
+            self.notes.no_key()
+        else:
+            self.notes.note(self.notes.unverified, snap.key.lower(),
+                            f"the cached {host} repository {_printable(rid)}@{(snap.revision or '')[:12]} "
+                            f"{NOT_SEALED}; offline, it is used unverified (its subject's cache field says so)")
+        return snap.model_copy(update={"cache": "unverified"})
+
+    def follow(self, urls: Iterable[str]) -> tuple[dict[str, ExternalSnapshot], dict[str, str]]:
+        got, errs = follow_links(self, urls)
+        return got, {k: v for k, v in errs.items() if not v.startswith(_NotRecorded.kind)}
+
+
+# Why a cached entry was not believed without its host (stderr; the subject's `cache` field).
+NOT_SEALED = "is not sealed with this user's cache key (written on another machine or with another key, or changed)"
+_ENTRY_LABEL = b"openaudit external cache entry v1\0"  # apart from what else the key seals
+
+
+class CacheNotes:
+    """The external cache's entries a run did not believe, said on stderr as the snapshot cache says its
+    own (openaudit.cache): the first NAMED of each kind named, then one line for the rest."""
+
+    NAMED = 3
+
+    def __init__(self, root: Path | None):
+        self.root = root
+        self.lock = threading.Lock()
+        self.refetched: dict[str, str] = {}  # "host:id" -> why its cached entry was read again
+        self.unverified: dict[str, str] = {}  # "host:id" -> why its entry was used unverified (offline)
+        self._key_told = False
+
+    def note(self, into: dict[str, str], key: str, why: str) -> None:
+        with self.lock:
+            fresh = key not in into
+            into[key] = why
+            n = len(into)
+        if not fresh or n > self.NAMED + 1:
+            return
+        if n <= self.NAMED:
+            log.warning("external cache: %s (%s)", why, self.root)
+        else:
+            log.warning("external cache: further entries like these are not named here; each subject's cache "
+                        "field in the report says so (%s)", self.root)
+
+    def no_key(self) -> None:
+        with self.lock:
+            told, self._key_told = self._key_told, True
+        if not told:
+            log.warning("external cache: no key to seal cache entries with (%s is not set and %s cannot be "
+                        "made): cached repositories are used unverified", sealing.KEY_ENV, sealing.key_path())
+
+
+def _entry_body(doc: dict[str, Any], texts: dict[str, str]) -> bytes | None:
+    """What an entry's seal is taken over: its info.json (host, id, revision, status, info: the tree...)
+    without the seal, and the digest of every text file it keeps, path by path, as canonical JSON."""
+    h = sha256()
+    for path in sorted(texts):
+        h.update(path.encode("utf-8", "surrogatepass") + b"\0" + texts[path].encode("utf-8", "surrogatepass") + b"\0")
+    try:
+        return _ENTRY_LABEL + json.dumps([doc, h.hexdigest()], sort_keys=True, ensure_ascii=True,
+                                         separators=(",", ":")).encode("ascii")
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def _entry_seal(doc: dict[str, Any], texts: dict[str, str]) -> str | None:
+    body = _entry_body(doc, texts)
+    return sealing.seal(body) if body is not None else None
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def external_enabled() -> bool:

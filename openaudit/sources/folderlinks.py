@@ -59,7 +59,7 @@ class FolderLinkSource:
     @property
     def external(self) -> FolderLinkSource:
         """The card's links outside the Hub are followed as a Hub model's are (`fetch_bundle`): by the
-        built source's reader, if it has one (not offline, not --no-external)."""
+        built source's reader, if it has one (not --no-external; offline, what the cache kept)."""
         return self
 
     def follow(self, urls: Iterable[str]) -> tuple[dict[str, Any], dict[str, str]]:
