@@ -58,13 +58,13 @@ def make_source(snapshots: str | os.PathLike[str] | None = None, *, token: str |
         from openaudit.sources.hub import token_in_use
 
         # A token in use (given, HF_TOKEN, the stored login) is served what a run with one cached.
-        src = CachedSource(None, SnapshotCache(root, offline=True), offline=True, depth=depth,
-                           token=token_in_use(token))
+        kept = CachedSource(None, SnapshotCache(root, offline=True), offline=True, depth=depth,
+                            token=token_in_use(token))
         if external and depth == "full":  # the linked repositories the cache kept (their seals checked)
             from openaudit.sources.external import CachedExternal, external_enabled
 
-            attach_external(src, CachedExternal(root / "external") if external_enabled() else None)
-        return src
+            attach_external(kept, CachedExternal(root / "external") if external_enabled() else None)
+        return kept
     from openaudit.sources.bulk import BulkHubSource
     from openaudit.sources.gate import RequestGate
 
