@@ -19,6 +19,7 @@ import threading
 from functools import cache
 from hashlib import sha256
 from pathlib import Path
+from typing import Any
 
 KEY_ENV = "OPENAUDIT_CACHE_KEY"
 KEY_FILE = "cache-key"
@@ -95,3 +96,24 @@ def sealed(data: bytes, tag: object) -> bool:
     """Whether `tag` is the seal of `data` under this user's key (False without a key)."""
     want = seal(data)
     return want is not None and isinstance(tag, str) and hmac.compare_digest(want, tag)
+
+
+NAMED = 3  # entries a cache names on stderr per kind and run; the report's cache field names every one
+
+
+def note_distrust(lock: threading.Lock, into: dict[str, str], key: str, why: str, *, cache: str,
+                  root: object, log: Any) -> None:
+    """Record that a cache entry was not believed (`into`: refetched or unverified, by key) and say so on
+    stderr: the first NAMED of a kind named, then one line for the rest, so a poisoned cache of thousands
+    of entries cannot flood a CI log."""
+    with lock:
+        fresh = key not in into
+        into[key] = why
+        n = len(into)
+    if not fresh or n > NAMED + 1:
+        return
+    if n <= NAMED:
+        log.warning("%s: %s (%s)", cache, why, root)
+    else:
+        log.warning("%s: further entries like these are not named here; each subject's cache field in the "
+                    "report says so (%s)", cache, root)

@@ -248,20 +248,8 @@ class SnapshotCache:
             mine = self._mine.get(f"{repo_type}:{repo_id}")
         return mine is not None and mine == (meta.get("sha"), meta.get("digest"))
 
-    NAMED = 3  # entries named on stderr per kind and run; the report's cache field names every one
-
     def _note(self, into: dict[str, str], key: str, why: str) -> None:
-        with self._guard:
-            fresh = key not in into
-            into[key] = why
-            n = len(into)
-        if not fresh or n > self.NAMED + 1:
-            return
-        if n <= self.NAMED:
-            log.warning("cache: %s (%s)", why, self.root)
-        else:
-            log.warning("cache: further entries like these are not named here; each subject's cache field "
-                        "in the report says so (%s)", self.root)
+        sealing.note_distrust(self._guard, into, key, why, cache="cache", root=self.root, log=log)
 
     def _refetch(self, repo_type: RepoType, repo_id: str, sha: str, bad: list[str] | None = None, *,
                  why: str = "") -> None:

@@ -828,8 +828,6 @@ class CacheNotes:
     """The external cache's entries a run did not believe, said on stderr as the snapshot cache says its
     own (openaudit.cache): the first NAMED of each kind named, then one line for the rest."""
 
-    NAMED = 3
-
     def __init__(self, root: Path | None):
         self.root = root
         self.lock = threading.Lock()
@@ -838,17 +836,7 @@ class CacheNotes:
         self._key_told = False
 
     def note(self, into: dict[str, str], key: str, why: str) -> None:
-        with self.lock:
-            fresh = key not in into
-            into[key] = why
-            n = len(into)
-        if not fresh or n > self.NAMED + 1:
-            return
-        if n <= self.NAMED:
-            log.warning("external cache: %s (%s)", why, self.root)
-        else:
-            log.warning("external cache: further entries like these are not named here; each subject's cache "
-                        "field in the report says so (%s)", self.root)
+        sealing.note_distrust(self.lock, into, key, why, cache="external cache", root=self.root, log=log)
 
     def no_key(self) -> None:
         with self.lock:
