@@ -264,3 +264,18 @@ def test_an_entry_of_an_earlier_openaudit_is_read_again_once_then_sealed(tmp_pat
     third = client().get("github", "openaudit-fixtures/bright-lm")
     assert third.cache == "verified" and not any("/git/trees/" in x["path"] for x in ext.log[n:])
     assert third.files == snap.files and third.info["tree"] == snap.info["tree"]
+
+
+def test_a_symlinked_repository_folder_in_the_external_cache_is_not_written_through(
+        hub: Any, ext: FakeExt, tmp_path: Path) -> None:
+    """Issue 27 item 2, for the external cache: a linked repository's folder in a shared cache made a
+    link to another folder is not written through; the audit goes on, reads the host, and says why."""
+    cache, elsewhere = tmp_path / "cache", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    entry(cache, "bright-lm").parent.mkdir(parents=True)
+    entry(cache, "bright-lm").symlink_to(elsewhere, target_is_directory=True)
+    subjects, err, asked = audit(hub, ext, cache, BRIGHT)
+    assert list(elsewhere.iterdir()) == []  # nothing landed where the link points
+    assert code_repo(subjects[BRIGHT])["repo"].endswith("bright-lm")  # read from the host instead
+    assert any("bright-lm" in p for p in asked)
+    assert "symbolic link" in err and "not written" in err

@@ -455,8 +455,12 @@ class ExternalSource:
     def _keep(self, snap: ExternalSnapshot) -> None:
         if self.cache_dir is None:
             return
+        from openaudit.sources.store import LinkInPath
+
         try:
             write_external(self.cache_dir, snap, seal=True)
+        except LinkInPath as e:  # said, as the snapshot cache says it: someone pointed a folder elsewhere
+            log.warning("external cache not written: %s", e)
         except (OSError, errors.OpenAuditError) as e:  # a cache that cannot be written is only slower
             log.info("external cache not written: %s", e)
 
@@ -673,15 +677,18 @@ def external_dir(store: str | os.PathLike[str], host: str, rid: str) -> Path:
 def write_external(store: str | os.PathLike[str], snap: ExternalSnapshot, as_id: str | None = None, *,
                    seal: bool = False) -> Path:
     """Write a record into a store (files first, info.json last: an entry is visible once complete).
-    `seal` (the cache, not a store): info.json's `cache.seal` is this user's seal of the entry."""
+    `seal` (the cache, not a store): info.json's `cache.seal` is this user's seal of the entry. No
+    folder below `store` is written through when it is a symbolic link (LinkInPath): a record's folder
+    in a shared cache or store pointed elsewhere would put files outside it."""
     from openaudit.sources.store import atomic_write, within
 
+    root = Path(store)
     d = external_dir(store, snap.host, as_id or snap.id)
     kept: dict[str, str] = {}
     for f in snap.files.values():
         found = within(d / "files", f.path)
         if found is not None and "/" not in f.path:
-            atomic_write(found[0], f.text.encode("utf-8"))
+            atomic_write(found[0], f.text.encode("utf-8"), root)
             kept[f.path] = f.text
     doc: dict[str, Any] = {"host": snap.host, "id": snap.id, "revision": snap.revision, "status": snap.status,
                            "detail": snap.detail, "taken_at": snap.taken_at.isoformat(), "info": snap.info,
@@ -690,7 +697,7 @@ def write_external(store: str | os.PathLike[str], snap: ExternalSnapshot, as_id:
         tag = _entry_seal(doc, kept)
         if tag is not None:
             doc["cache"] = {"seal": tag}
-    atomic_write(d / "info.json", (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode())
+    atomic_write(d / "info.json", (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode(), root)
     return d
 
 
