@@ -19,10 +19,10 @@ from openaudit.vocab import DIMENSIONS, FRAMEWORK_ORDER, STATUS_ORDER, VERDICT_O
 TALLY_FROM = 10
 
 _SHORT = {"likely-meets": "meets", "likely-fails": "fails", "likely-exempt": "exempt",
-          "likely-not-exempt": "not exempt", "undetermined": "?"}
+          "likely-not-exempt": "not exempt", "undetermined": "undecided"}
 # Framework results, best first; others (a profile given as a file) follow by count.
 _RESULT_RANK = {"Class I": 0, "Class II": 1, "Class III": 2, "none": 3, "meets": 0, "exempt": 0, "fails": 1,
-                "not exempt": 1, "?": 9}
+                "not exempt": 1, "undecided": 9}
 
 
 def framework_label(fr: Any) -> str:
