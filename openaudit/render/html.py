@@ -433,16 +433,19 @@ def subject_views(report: Report, prefixed: bool) -> list[SubjectView]:
 
 
 def all_framework_columns(views: Sequence[SubjectView] | Sequence[ColumnView]) -> list[tuple[str, str]]:
-    ids: list[str] = []
-    for fid in FRAMEWORK_ORDER:
-        if any(fid in v.fw_by_id for v in views):
-            ids.append(fid)
-    extra = sorted({f for v in views for f in v.fw_by_id} - set(FRAMEWORK_ORDER))
-    out = []
-    for fid in (*ids, *extra):
-        title = next(v.fw_by_id[fid].short for v in views if fid in v.fw_by_id)
-        out.append((fid, title))
-    return out
+    shorts: dict[str, str] = {}
+    for v in views:
+        for fid, f in v.fw_by_id.items():
+            shorts.setdefault(fid, f.short)
+    return framework_columns(shorts)
+
+
+def framework_columns(shorts: dict[str, str]) -> list[tuple[str, str]]:
+    """(id, short title) of every framework a report's models name, in the usual order; `shorts`: each
+    id and its title in the first model naming it."""
+    ids = [fid for fid in FRAMEWORK_ORDER if fid in shorts]
+    extra = sorted(set(shorts) - set(FRAMEWORK_ORDER))
+    return [(fid, shorts[fid]) for fid in (*ids, *extra)]
 
 
 # Bidi overrides/isolates (Trojan-Source style spoofing) and C0 controls other than tab/newline are
