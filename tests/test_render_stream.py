@@ -1,0 +1,127 @@
+"""An organisation's HTML and Markdown reports are rendered one model at a time (issue 23): the
+renderers read the subjects once, in order, without keeping them (a packed store decodes each as it
+is reached, so memory stays flat in the number of models), the HTML page is written in chunks, and
+the text is the same as rendering every model's full view at once (the way it was rendered before,
+kept here as the reference)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from openaudit import api
+from openaudit.render import html, markdown, stream
+from openaudit.render.tally import tally
+from openaudit.report import Report, Subject
+from openaudit.subjects import SubjectStore
+
+STORE = Path(__file__).parent / "store"
+
+# The comparison page as one template over every model's full view: the renderer before it streamed.
+_WHOLE_PAGE = """{% extends "base.html" %}
+{% from "macros.html" import pill, headline, flag_list, frameworks, details, in_short, tally_block, how_scored %}
+""" + (Path(html.__file__).parent / "templates" / "comparison.html").read_text(encoding="utf-8").split(
+    "\n", 2)[2].replace("{% for section in sections %}{{ section }}{% endfor %}\n", """{% for v in views %}
+<section class="model" style="border-top:3px solid #1b1f24;margin-top:44px;padding-top:8px" id="{{ v.prefix }}details">
+{{ headline(v, "h2", how_href="#how-scored") }}
+{{ flag_list(v) }}
+{{ in_short(v) }}
+{{ frameworks(v) }}
+{{ details(v, "h3") }}
+</section>
+{% endfor %}
+""")
+
+
+def _whole_page(report: Report) -> str:
+    views = html.subject_views(report, prefixed=True)
+    return html.environment().from_string(_WHOLE_PAGE).render(
+        views=views, fw_cols=html.all_framework_columns(views), dims=html.DIMENSIONS, csp=html.csp(None),
+        tally=tally([v.subject for v in views]), method_href=None, method=html.methodology(), **html._common(report))
+
+
+@pytest.fixture(scope="module")
+def big() -> Report:
+    """Every fixture model three times over (as three owners' copies): ~150 models, more than GitHub's
+    comment limit holds, packed as `org` keeps them."""
+    ids = sorted(f"{o.name}/{m.name}" for o in (STORE / "models").iterdir() for m in o.iterdir() if m.is_dir())
+    report = api.audit_models(ids, snapshots=STORE, processes=0)
+    subjects = [s.model_copy(update={"repo_id": f"{s.repo_id}-copy{k}" if k else s.repo_id})
+                for k in range(3) for s in report.subjects]
+    return report.model_copy(update={"subjects": SubjectStore(subjects)})
+
+
+def test_the_streamed_comparison_page_is_the_whole_page_rendered_at_once(big: Report) -> None:
+    assert "section in sections" in (Path(html.__file__).parent / "templates" / "comparison.html").read_text()
+    whole = _whole_page(big)
+    assert whole.count('<section class="model"') == len(big.subjects)
+    chunks = list(stream("html")(big))
+    assert len(chunks) > 1 and all(isinstance(c, bytes) for c in chunks)  # written as it comes, not one string
+    assert b"".join(chunks).decode("utf-8") == whole
+    assert html.render(big) == whole
+
+
+def _lazy(subjects: list[Subject], alive: list[int]) -> Iterator[Subject]:
+    """The subjects one at a time, as a packed store decodes them; `alive` records, as each is produced,
+    how many produced before it are still held by the renderer."""
+    refs: list[weakref.ref[Subject]] = []
+    for s in subjects:
+        gc.collect(0)
+        alive.append(sum(r() is not None for r in refs))
+        fresh = s.model_copy(deep=True)
+        refs.append(weakref.ref(fresh))
+        yield fresh
+        del fresh
+
+
+def test_html_and_markdown_hold_one_subject_at_a_time(big: Report) -> None:
+    subjects = list(big.subjects)
+    alive: list[int] = []
+    page = b"".join(html.comparison_chunks(big, _lazy(subjects, alive))).decode("utf-8")
+    assert len(alive) == len(subjects) and max(alive) <= 1  # the one before it, in `enumerate`'s tuple
+    assert page == html.render(big)
+    alive.clear()
+    md = markdown.render(big, _lazy(subjects, alive), len(subjects))
+    assert len(alive) == len(subjects) and max(alive) <= 1  # the one before it, in `enumerate`'s tuple
+    assert md == markdown.render(big)
+
+
+def test_the_html_sections_are_rendered_before_the_last_subject_is_read(big: Report) -> None:
+    """Each model's section is made while its subject is at hand (then only spooled), not in a second
+    pass over the subjects after the last one."""
+    subjects = list(big.subjects)[:12]
+    rendered: list[int] = []
+    template = html.environment().get_template("comparison_section.html")
+    real = template.render
+
+    def counting(*args: object, **kwargs: object) -> str:
+        rendered.append(1)
+        return real(*args, **kwargs)
+
+    seen: list[int] = []
+
+    def produce() -> Iterator[Subject]:
+        for s in subjects:
+            seen.append(len(rendered))
+            yield s
+
+    template.render = counting  # type: ignore[method-assign]
+    try:
+        out = b"".join(html.comparison_chunks(big, produce())).decode("utf-8")
+    finally:
+        del template.render
+    assert seen == list(range(len(subjects)))  # subject k is read once k sections are rendered
+    assert out.count('<section class="model"') == len(subjects)
+
+
+def test_markdown_of_a_large_report_is_cut_to_githubs_limit_as_before(big: Report) -> None:
+    md = markdown.render(big)
+    assert len(md) < markdown.LIMIT
+    assert "The table shows the first" in md and "left out to stay under GitHub's 65,536-character limit" in md
+    # The sections kept are the first models', in order, each once.
+    shown = [line.split("<b>")[1].split("</b>")[0] for line in md.splitlines() if line.startswith("<details><summary><b>")]
+    assert shown == [markdown.esc(s.repo_id) for s in list(big.subjects)[:len(shown)]] and shown
