@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import weakref
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from openaudit import api
 from openaudit.render import html, markdown, stream
 from openaudit.render.tally import tally
 from openaudit.report import Report, Subject
-from openaudit.subjects import SubjectStore
+from openaudit.run.options import RunOptions
+from openaudit.subjects import Packed, SubjectStore
 
 STORE = Path(__file__).parent / "store"
 
@@ -123,5 +125,44 @@ def test_markdown_of_a_large_report_is_cut_to_githubs_limit_as_before(big: Repor
     assert len(md) < markdown.LIMIT
     assert "The table shows the first" in md and "left out to stay under GitHub's 65,536-character limit" in md
     # The sections kept are the first models', in order, each once.
-    shown = [line.split("<b>")[1].split("</b>")[0] for line in md.splitlines() if line.startswith("<details><summary><b>")]
+    shown = [line.split("<b>")[1].split("</b>")[0] for line in md.splitlines()
+             if line.startswith("<details><summary><b>")]
     assert shown == [markdown.esc(s.repo_id) for s in list(big.subjects)[:len(shown)]] and shown
+
+
+def _without_pieces(report: Report) -> Report:
+    plain = [replace(p, pieces=None) for p in report.subjects.packed()]  # type: ignore[attr-defined]
+    return report.model_copy(update={"subjects": SubjectStore(plain)})
+
+
+def test_parts_rendered_where_each_model_was_audited_are_copied_into_the_same_page(
+        big: Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An audit worker renders its model's part of the page (`html.Pieces`, with a stand-in for the
+    model's number, unknown there); the page copies them in order without decoding a subject, and
+    says exactly what it says when every model is rendered after the run."""
+    packed = list(big.subjects.packed())[:40]  # type: ignore[attr-defined]
+    # Two copies of one model with one id: each number goes into its own section.
+    packed.append(packed[3])
+    made = [replace(p, pieces=html.Pieces.of(p.subject())) if k % 5 else p for k, p in enumerate(packed)]
+    report = big.model_copy(update={"subjects": SubjectStore(made)})
+    expected = html.render(_without_pieces(report))
+    decoded: list[str] = []
+    real = Packed.subject
+
+    def counting(self: Packed) -> Subject:
+        decoded.append(self.repo_id)
+        return real(self)
+
+    monkeypatch.setattr(Packed, "subject", counting)
+    assert b"".join(stream("html")(report)).decode("utf-8") == expected
+    assert len(decoded) == sum(1 for p in made if p.pieces is None)  # only the ones without parts
+    assert 'id="m41-' in expected and 'href="#m41-' in expected and 'id="m42-' not in expected
+
+
+def test_a_run_asked_for_html_has_its_workers_render_the_parts() -> None:
+    ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]
+    report, _ = api.run_audit(ids, RunOptions(snapshots=STORE, processes=0, prerender=("html",)))
+    assert all(isinstance(p.pieces, html.Pieces) for p in report.subjects.packed())  # type: ignore[attr-defined]
+    assert html.render(report) == html.render(_without_pieces(report))
+    plain, _ = api.run_audit(ids, RunOptions(snapshots=STORE, processes=0))
+    assert all(p.pieces is None for p in plain.subjects.packed())  # type: ignore[attr-defined]

@@ -523,6 +523,11 @@ class ColumnView:
                    fw_by_id={k: replace(f, progress=[], missing=[], reasons=[], warnings=[], points=[])
                              for k, f in v.fw_by_id.items()})
 
+    def prefixed(self, prefix: str, cut: int) -> ColumnView:
+        """The same cells with another prefix: the first `cut` characters of each anchor (the old prefix) dropped."""
+        return replace(self, prefix=prefix,
+                       dim_by_name={k: replace(d, anchor=prefix + d.anchor[cut:]) for k, d in self.dim_by_name.items()})
+
 
 @dataclass(frozen=True)
 class _Verdict:
@@ -568,6 +573,39 @@ def _encoded(parts: Iterable[str]) -> Iterator[bytes]:
         yield "".join(buf).encode("utf-8")
 
 
+@dataclass(frozen=True)
+class Pieces:
+    """One model's part of the comparison page, made where it was audited (an audit worker,
+    `audit.audit_packed`): its section, compressed, rendered with `marker` standing for the model's
+    number in the report (unknown there; a random token no card can hold), its table cells without a
+    prefix, and its verdict counts. The page is then these copied in order."""
+
+    section: bytes
+    marker: str
+    column: ColumnView
+    counted: TallyRow
+
+    @classmethod
+    def of(cls, s: Subject) -> Pieces:
+        import secrets
+        import zlib
+
+        marker = f"n{secrets.token_hex(16)}"
+        v = subject_view(s, 0, _prefix(marker, s.repo_id))
+        section = environment().get_template("comparison_section.html").render(v=v)
+        return cls(section=zlib.compress(section.encode("utf-8"), 1), marker=marker,
+                   column=ColumnView.of(v).prefixed("", len(v.prefix)), counted=TallyRow.of(s))
+
+    def section_for(self, number: int) -> bytes:
+        import zlib
+
+        return zlib.decompress(self.section).replace(self.marker.encode("ascii"), str(number).encode("ascii"))
+
+
+def _prefix(number: str, repo_id: str) -> str:
+    return f"m{number}-{slug(repo_id)}-"
+
+
 def comparison_chunks(report: Report, subjects: Iterable[Subject] | None = None) -> Iterator[bytes]:
     """The comparison page as UTF-8 chunks, one model at a time: each subject (decoded from a packed
     store as it is reached) is rendered into its section, which goes to a temporary file, and only its
@@ -582,14 +620,24 @@ def comparison_chunks(report: Report, subjects: Iterable[Subject] | None = None)
     rows: list[TallyRow] = []
     lengths: list[int] = []
     with tempfile.TemporaryFile() as spool:
-        for i, s in enumerate(report.subjects if subjects is None else subjects):
-            v = subject_view(s, i, f"m{i + 1}-{slug(s.repo_id)}-")
-            data = section.render(v=v).encode("utf-8")
+        from openaudit.subjects import as_packed
+
+        for i, item in enumerate(as_packed(report.subjects) if subjects is None else subjects):
+            made = getattr(item, "pieces", None)
+            if isinstance(made, Pieces):  # rendered where it was audited: copied, nothing decoded
+                data = made.section_for(i + 1)
+                cols.append(made.column.prefixed(_prefix(str(i + 1), made.column.repo_id), 0))
+                rows.append(made.counted)
+            else:
+                s = item if isinstance(item, Subject) else item.subject()
+                v = subject_view(s, i, _prefix(str(i + 1), s.repo_id))
+                data = section.render(v=v).encode("utf-8")
+                cols.append(ColumnView.of(v))
+                rows.append(TallyRow.of(s))
+                del v, s  # the next subject is decoded with this one already freed
             spool.write(data)
             lengths.append(len(data))
-            cols.append(ColumnView.of(v))
-            rows.append(TallyRow.of(s))
-            del v, s  # the next subject is decoded with this one already freed
+            del item
         spool.seek(0)
 
         def sections() -> Iterator[Markup]:
