@@ -18,6 +18,7 @@ from openaudit import api
 from openaudit.render import html, markdown, stream
 from openaudit.render.tally import tally
 from openaudit.report import Report, Subject
+from openaudit.run import workers
 from openaudit.run.options import RunOptions
 from openaudit.subjects import Packed, SubjectStore
 
@@ -159,9 +160,11 @@ def test_parts_rendered_where_each_model_was_audited_are_copied_into_the_same_pa
     assert 'id="m41-' in expected and 'href="#m41-' in expected and 'id="m42-' not in expected
 
 
-def test_a_run_asked_for_html_has_its_workers_render_the_parts() -> None:
+@pytest.mark.parametrize("processes", [0, 2], ids=["thread", "forked workers"])
+def test_a_run_asked_for_html_has_its_workers_render_the_parts(processes: int) -> None:
     ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]
-    report, _ = api.run_audit(ids, RunOptions(snapshots=STORE, processes=0, prerender=("html",)))
+    report, stats = api.run_audit(ids, RunOptions(snapshots=STORE, processes=processes, prerender=("html",)))
+    assert stats.audit_processes == processes or not workers.can_fork()
     assert all(isinstance(p.pieces, html.Pieces) for p in report.subjects.packed())  # type: ignore[attr-defined]
     assert html.render(report) == html.render(_without_pieces(report))
     plain, _ = api.run_audit(ids, RunOptions(snapshots=STORE, processes=0))
