@@ -169,3 +169,36 @@ def test_a_run_asked_for_html_has_its_workers_render_the_parts(processes: int) -
     assert html.render(report) == html.render(_without_pieces(report))
     plain, _ = api.run_audit(ids, RunOptions(snapshots=STORE, processes=0))
     assert all(p.pieces is None for p in plain.subjects.packed())  # type: ignore[attr-defined]
+
+
+def test_sarif_is_written_one_subject_at_a_time_as_the_whole_log(big: Report) -> None:
+    from openaudit.render import sarif
+
+    subjects = list(big.subjects)
+    alive: list[int] = []
+    lazy = big.model_copy(update={"subjects": _Once(_lazy(subjects, alive), len(subjects))})
+    chunks = list(sarif.render_chunks(lazy))  # type: ignore[arg-type]
+    assert len(alive) == len(subjects) and max(alive) <= 1
+    whole = sarif.render(big)
+    assert len(chunks) > 2 and b"".join(chunks).decode("utf-8") == whole
+    assert b"".join(stream("sarif")(big)).decode("utf-8") == whole
+    # No result at all (every model skipped), and rules that only the findings name (a profile given as
+    # a file): the same log as rendered whole.
+    skipped = [s.model_copy(update={"status": "skipped", "findings": [], "flags": []}) for s in subjects[:3]]
+    for report in (big.model_copy(update={"subjects": skipped}),
+                   big.model_copy(update={"profiles": big.profiles[:1], "subjects": subjects[:5]})):
+        assert b"".join(sarif.render_chunks(report)).decode("utf-8") == sarif.render(report)
+    assert '"results": []' in sarif.render(big.model_copy(update={"subjects": skipped}))
+
+
+class _Once:
+    """Subjects read once, in order (as `org`'s packed store is read by a streamed renderer)."""
+
+    def __init__(self, items: Iterator[Subject], n: int) -> None:
+        self.items, self.n = items, n
+
+    def __iter__(self) -> Iterator[Subject]:
+        return self.items
+
+    def __len__(self) -> int:
+        return self.n
