@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from openaudit.card import ParsedCard
 from openaudit.criteria import BUILTIN_PROFILES, Profile, available_profiles, load_profile
@@ -205,18 +206,30 @@ def audit_packed(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
 
 
 def _prerendered(packed: Packed, formats: Sequence[str]) -> Packed:
-    """The subject's parts of `formats` made now, from the subject as the report holds it (decoded
-    from its JSON, as a renderer reads it); a failure leaves it to the renderer (which says whose)."""
-    if "html" not in formats:
-        return packed
+    """The subject's parts of `formats` (html, md) made now, from the subject as the report holds it
+    (decoded from its JSON, as a renderer reads it); a failure leaves that format's part to the
+    renderer (which says whose it is)."""
     from dataclasses import replace
 
-    from openaudit.render.html import Pieces
+    makers: dict[str, Any] = {}
+    if "html" in formats:
+        from openaudit.render.html import Pieces
 
-    try:
-        return replace(packed, pieces=Pieces.of(packed.subject()))
-    except Exception:
+        makers["html"] = Pieces.of
+    if "md" in formats:
+        from openaudit.render.markdown import Part
+
+        makers["md"] = Part.of
+    if not makers:
         return packed
+    subject = packed.subject()
+    pieces: dict[str, Any] = {}
+    for fmt, make in makers.items():
+        try:
+            pieces[fmt] = make(subject)
+        except Exception:
+            continue
+    return replace(packed, pieces=pieces) if pieces else packed
 
 
 def _withlost_links(subject: Subject, bundle: SnapshotBundle) -> Subject:

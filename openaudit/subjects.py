@@ -36,9 +36,10 @@ class Packed:
     has_license: bool
     license_key: str | None
     blob: bytes
-    # Parts of output formats made where the subject was audited (html.Pieces), or None: a renderer
-    # uses them instead of decoding the subject. A subject replaced in the store loses them.
-    pieces: Any = field(default=None, compare=False, repr=False)
+    # Parts of output formats made where the subject was audited, by format ("html": html.Pieces,
+    # "md": markdown.Part), or None: a renderer uses them instead of decoding the subject. A subject
+    # replaced in the store loses them.
+    pieces: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, subject: Subject) -> Packed:

@@ -136,7 +136,7 @@ def _without_pieces(report: Report) -> Report:
     return report.model_copy(update={"subjects": SubjectStore(plain)})
 
 
-def test_parts_rendered_where_each_model_was_audited_are_copied_into_the_same_page(
+def test_parts_rendered_where_each_model_was_audited_are_copied_into_the_same_reports(
         big: Report, monkeypatch: pytest.MonkeyPatch) -> None:
     """An audit worker renders its model's part of the page (`html.Pieces`, with a stand-in for the
     model's number, unknown there); the page copies them in order without decoding a subject, and
@@ -144,7 +144,8 @@ def test_parts_rendered_where_each_model_was_audited_are_copied_into_the_same_pa
     packed = list(big.subjects.packed())[:40]  # type: ignore[attr-defined]
     # Two copies of one model with one id: each number goes into its own section.
     packed.append(packed[3])
-    made = [replace(p, pieces=html.Pieces.of(p.subject())) if k % 5 else p for k, p in enumerate(packed)]
+    made = [replace(p, pieces={"html": html.Pieces.of(p.subject()), "md": markdown.Part.of(p.subject())})
+            if k % 5 else p for k, p in enumerate(packed)]
     report = big.model_copy(update={"subjects": SubjectStore(made)})
     expected = html.render(_without_pieces(report))
     decoded: list[str] = []
@@ -155,18 +156,25 @@ def test_parts_rendered_where_each_model_was_audited_are_copied_into_the_same_pa
         return real(self)
 
     monkeypatch.setattr(Packed, "subject", counting)
+    expected_md = markdown.render(_without_pieces(report))
+    decoded.clear()
     assert b"".join(stream("html")(report)).decode("utf-8") == expected
     assert len(decoded) == sum(1 for p in made if p.pieces is None)  # only the ones without parts
+    decoded.clear()
+    assert markdown.render(report) == expected_md
+    assert len(decoded) == sum(1 for p in made if p.pieces is None)
     assert 'id="m41-' in expected and 'href="#m41-' in expected and 'id="m42-' not in expected
 
 
 @pytest.mark.parametrize("processes", [0, 2], ids=["thread", "forked workers"])
 def test_a_run_asked_for_html_has_its_workers_render_the_parts(processes: int) -> None:
     ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]
-    report, stats = api.run_audit(ids, RunOptions(snapshots=STORE, processes=processes, prerender=("html",)))
+    report, stats = api.run_audit(ids, RunOptions(snapshots=STORE, processes=processes, prerender=("html", "md")))
     assert stats.audit_processes == processes or not workers.can_fork()
-    assert all(isinstance(p.pieces, html.Pieces) for p in report.subjects.packed())  # type: ignore[attr-defined]
+    for p in report.subjects.packed():  # type: ignore[attr-defined]
+        assert isinstance(p.pieces["html"], html.Pieces) and isinstance(p.pieces["md"], markdown.Part)
     assert html.render(report) == html.render(_without_pieces(report))
+    assert markdown.render(report) == markdown.render(_without_pieces(report))
     plain, _ = api.run_audit(ids, RunOptions(snapshots=STORE, processes=0))
     assert all(p.pieces is None for p in plain.subjects.packed())  # type: ignore[attr-defined]
 

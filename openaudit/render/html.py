@@ -634,7 +634,7 @@ def comparison_chunks(report: Report, subjects: Iterable[Subject] | None = None)
         from openaudit.subjects import as_packed
 
         for i, item in enumerate(as_packed(report.subjects) if subjects is None else subjects):
-            made = getattr(item, "pieces", None)
+            made = (getattr(item, "pieces", None) or {}).get("html")
             if isinstance(made, Pieces):  # rendered where it was audited: copied, nothing decoded
                 data = made.section_for(i + 1)
                 column, counted = made.table_for(i + 1)

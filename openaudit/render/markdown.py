@@ -6,7 +6,10 @@ only http(s) URLs become links.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import pickle
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from openaudit.render.explain import methodology
 from openaudit.render.html import (
@@ -168,6 +171,43 @@ def _size(lines: list[str]) -> int:
     return sum(len(x) + 1 for x in lines)
 
 
+@dataclass(frozen=True)
+class _ModelParts:
+    """What the Markdown report says of one model, wherever it goes: its table row, its framework
+    columns' titles, its verdict counts, the summary line it is folded under, and its section."""
+
+    repo_id: str
+    row: tuple[list[str], dict[str, str], str]
+    shorts: dict[str, str]
+    counted: TallyRow
+    summary: str
+    section: list[str]
+
+    @classmethod
+    def of(cls, s: Subject) -> _ModelParts:
+        v = subject_view(s, 0, "")  # the Markdown uses no anchor: the model's place does not show
+        score = "—" if v.score is None else f"{v.score:.0f}/100"
+        return cls(repo_id=v.repo_id, row=_row(v), shorts={fid: f.short for fid, f in v.fw_by_id.items()},
+                   counted=TallyRow.of(s), summary=f"<details><summary><b>{esc(v.repo_id)}</b>: {score}</summary>",
+                   section=_subject(v, "###"))
+
+
+@dataclass(frozen=True)
+class Part:
+    """`_ModelParts` made where the model was audited (an audit worker, `audit.audit_packed`), pickled
+    and compressed (~1-2 KB) until the report is written."""
+
+    data: bytes
+
+    @classmethod
+    def of(cls, s: Subject) -> Part:
+        return cls(zlib.compress(pickle.dumps(_ModelParts.of(s), pickle.HIGHEST_PROTOCOL), 1))
+
+    def load(self) -> _ModelParts:
+        parts: _ModelParts = pickle.loads(zlib.decompress(self.data))  # made by this run's own worker
+        return parts
+
+
 def render(report: Report, subjects: Iterable[Subject] | None = None, count: int | None = None) -> str:
     """The Markdown report. Its subjects are read once, one at a time (a packed store decodes each as it
     is reached): of each model only its table row, its verdict counts and, while they fit in GitHub's
@@ -189,25 +229,29 @@ def render(report: Report, subjects: Iterable[Subject] | None = None, count: int
     ids: list[str] = []
     sections: list[list[str]] = []  # the first models' sections, while they could fit (see below)
     kept = 0
-    for i, s in enumerate(subjects):
-        v = subject_view(s, i, "")
-        ids.append(v.repo_id)
-        counted.append(TallyRow.of(s))
+    from openaudit.subjects import as_packed
+
+    for i, item in enumerate(as_packed(subjects) if isinstance(subjects, Sequence) else subjects):
+        made = (getattr(item, "pieces", None) or {}).get("md")
+        if isinstance(made, Part):  # made where the model was audited: nothing decoded
+            m = made.load()
+        else:
+            m = _ModelParts.of(item if isinstance(item, Subject) else item.subject())
+        ids.append(m.repo_id)
+        counted.append(m.counted)
         if many:
-            rows.append(_row(v))
-            for fid, f in v.fw_by_id.items():
-                shorts.setdefault(fid, f.short)
+            rows.append(m.row)
+            for fid, short in m.shorts.items():
+                shorts.setdefault(fid, short)
         if len(sections) == i:  # every section before this one was kept
-            section = _subject(v, "###")
+            section = m.section
             if many:  # many models: each model's details folded under its row's summary
-                score = "—" if v.score is None else f"{v.score:.0f}/100"
-                section = [f"<details><summary><b>{esc(v.repo_id)}</b>: {score}</summary>", "", *section,
-                           "</details>", ""]
+                section = [m.summary, "", *section, "</details>", ""]
             # A section that would not fit after the ones kept alone is left out below, and so is every one after it.
             if kept + _size(section) <= _BUDGET:
                 sections.append(section)
                 kept += _size(section)
-        del v, s
+        del m, item
     lines = ["## openaudit: what was actually published", ""]
     if many:
         table = _comparison(rows, framework_columns(shorts))
