@@ -206,7 +206,7 @@ def audit_packed(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
 
 
 def _prerendered(packed: Packed, formats: Sequence[str]) -> Packed:
-    """The subject's parts of `formats` (html, md) made now, from the subject as the report holds it
+    """The subject's parts of `formats` (html, md, mof-yaml) made now, from the subject as the report holds it
     (decoded from its JSON, as a renderer reads it); a failure leaves that format's part to the
     renderer (which says whose it is)."""
     from dataclasses import replace
@@ -220,6 +220,10 @@ def _prerendered(packed: Packed, formats: Sequence[str]) -> Packed:
         from openaudit.render.markdown import Part
 
         makers["md"] = Part.of
+    if "mof-yaml" in formats:
+        from openaudit.render.mof_yaml import Doc
+
+        makers["mof-yaml"] = Doc.of
     if not makers:
         return packed
     subject = packed.subject()

@@ -37,8 +37,8 @@ class Packed:
     license_key: str | None
     blob: bytes
     # Parts of output formats made where the subject was audited, by format ("html": html.Pieces,
-    # "md": markdown.Part), or None: a renderer uses them instead of decoding the subject. A subject
-    # replaced in the store loses them.
+    # "md": markdown.Part, "mof-yaml": mof_yaml.Doc), or None: a renderer uses them instead of
+    # decoding the subject. A subject replaced in the store loses them.
     pieces: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @classmethod

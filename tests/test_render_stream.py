@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from openaudit import api
-from openaudit.render import html, markdown, stream
+from openaudit.render import html, markdown, mof_yaml, stream
 from openaudit.render.tally import tally
 from openaudit.report import Report, Subject
 from openaudit.run import workers
@@ -144,7 +144,8 @@ def test_parts_rendered_where_each_model_was_audited_are_copied_into_the_same_re
     packed = list(big.subjects.packed())[:40]  # type: ignore[attr-defined]
     # Two copies of one model with one id: each number goes into its own section.
     packed.append(packed[3])
-    made = [replace(p, pieces={"html": html.Pieces.of(p.subject()), "md": markdown.Part.of(p.subject())})
+    made = [replace(p, pieces={"html": html.Pieces.of(p.subject()), "md": markdown.Part.of(p.subject()),
+                               "mof-yaml": mof_yaml.Doc.of(p.subject())})
             if k % 5 else p for k, p in enumerate(packed)]
     report = big.model_copy(update={"subjects": SubjectStore(made)})
     expected = html.render(_without_pieces(report))
@@ -163,18 +164,26 @@ def test_parts_rendered_where_each_model_was_audited_are_copied_into_the_same_re
     decoded.clear()
     assert markdown.render(report) == expected_md
     assert len(decoded) == sum(1 for p in made if p.pieces is None)
+    expected_yaml = mof_yaml.render(_without_pieces(report))
+    decoded.clear()
+    assert b"".join(stream("mof-yaml")(report)).decode("utf-8") == expected_yaml
+    assert len(decoded) == sum(1 for p in made if p.pieces is None)
     assert 'id="m41-' in expected and 'href="#m41-' in expected and 'id="m42-' not in expected
 
 
 @pytest.mark.parametrize("processes", [0, 2], ids=["thread", "forked workers"])
 def test_a_run_asked_for_html_has_its_workers_render_the_parts(processes: int) -> None:
     ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]
-    report, stats = api.run_audit(ids, RunOptions(snapshots=STORE, processes=processes, prerender=("html", "md")))
+    report, stats = api.run_audit(ids, RunOptions(snapshots=STORE, processes=processes,
+                                                  prerender=("html", "md", "mof-yaml")))
     assert stats.audit_processes == processes or not workers.can_fork()
     for p in report.subjects.packed():  # type: ignore[attr-defined]
         assert isinstance(p.pieces["html"], html.Pieces) and isinstance(p.pieces["md"], markdown.Part)
     assert html.render(report) == html.render(_without_pieces(report))
     assert markdown.render(report) == markdown.render(_without_pieces(report))
+    packed = report.subjects.packed()  # type: ignore[attr-defined]
+    assert all(isinstance(p.pieces["mof-yaml"], mof_yaml.Doc) for p in packed)
+    assert b"".join(stream("mof-yaml")(report)) == mof_yaml.render(_without_pieces(report)).encode("utf-8")
     plain, _ = api.run_audit(ids, RunOptions(snapshots=STORE, processes=0))
     assert all(p.pieces is None for p in plain.subjects.packed())  # type: ignore[attr-defined]
 

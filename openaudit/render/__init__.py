@@ -29,7 +29,8 @@ FORMATS: dict[str, str] = {
 # never held whole in memory (see `stream`).
 STREAMS: dict[str, str] = {"json": "openaudit.render.jsonfmt:render_chunks",
                            "html": "openaudit.render.html:render_chunks",
-                           "sarif": "openaudit.render.sarif:render_chunks"}
+                           "sarif": "openaudit.render.sarif:render_chunks",
+                           "mof-yaml": "openaudit.render.mof_yaml:render_chunks"}
 
 
 def register(name: str, target: str) -> None:
