@@ -6,7 +6,7 @@
 
 For each format, the CPU and wall time of writing it (its chunks counted, not stored) from the report's
 subjects packed as `org` holds them, (a) rendered in this process after the run, as every format was
-before, and (b) for html and md, from the parts an audit worker renders beside each audit (`html.Pieces`,
+before, and (b) for html, md and mof-yaml, from the parts an audit worker renders beside each audit (`html.Pieces`,
 made here first and timed apart: in a run that CPU is spent in the workers, in parallel). Both give
 the same bytes (checked).
 """
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("report", type=Path, help="a JSON report (org_audit.py --keep leaves one)")
     ap.add_argument("--formats", default="json,html", help="comma-separated formats (default json,html)")
     a = ap.parse_args(argv)
-    from openaudit.render import html, markdown
+    from openaudit.render import html, markdown, mof_yaml
     from openaudit.report import Report
     from openaudit.subjects import SubjectStore
 
@@ -55,15 +55,17 @@ def main(argv: list[str] | None = None) -> int:
     for fmt in formats:
         cpu, wall, size, digest = _write(fmt, report)
         after = "n/a | n/a"
-        if fmt in ("html", "md"):
+        if fmt in ("html", "md", "mof-yaml"):
             if parts is None:
                 t0 = time.process_time()
                 parts = report.model_copy(update={"subjects": SubjectStore(
-                    [replace(p, pieces={"html": html.Pieces.of(p.subject()), "md": markdown.Part.of(p.subject())})
-                     for p in store.packed()])})
+                    [replace(p, pieces={"html": html.Pieces.of(s), "md": markdown.Part.of(s),
+                                        "mof-yaml": mof_yaml.Doc.of(s)})
+                     for p in store.packed() for s in [p.subject()]])})
                 made = time.process_time() - t0
-                print(f"(html and md parts made in {made:.2f} CPU-s, {made / max(1, len(store)) * 1000:.2f} ms a "
-                      "model: the workers' share in a run)", file=sys.stderr)
+                each = made / max(1, len(store)) * 1000
+                print(f"(html, md and mof-yaml parts made in {made:.2f} CPU-s, {each:.2f} ms a model: the workers' "
+                      "share in a run)", file=sys.stderr)
             pcpu, pwall, psize, pdigest = _write(fmt, parts)
             if (psize, pdigest) != (size, digest):
                 print(f"{fmt} from the workers' parts differs from the one rendered after the run", file=sys.stderr)

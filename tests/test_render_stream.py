@@ -40,6 +40,14 @@ _WHOLE_PAGE = """{% extends "base.html" %}
 """)
 
 
+def _written(fmt: str, report: Report) -> str:
+    """What the CLI writes of `fmt`: its chunks joined."""
+    data = stream(fmt)(report)
+    if isinstance(data, str):
+        return data
+    return (data if isinstance(data, bytes) else b"".join(data)).decode("utf-8")
+
+
 def _whole_page(report: Report) -> str:
     views = html.subject_views(report, prefixed=True)
     return html.environment().from_string(_WHOLE_PAGE).render(
@@ -62,7 +70,9 @@ def test_the_streamed_comparison_page_is_the_whole_page_rendered_at_once(big: Re
     assert "section in sections" in (Path(html.__file__).parent / "templates" / "comparison.html").read_text()
     whole = _whole_page(big)
     assert whole.count('<section class="model"') == len(big.subjects)
-    chunks = list(stream("html")(big))
+    chunks = stream("html")(big)
+    assert not isinstance(chunks, str | bytes)
+    chunks = list(chunks)
     assert len(chunks) > 1 and all(isinstance(c, bytes) for c in chunks)  # written as it comes, not one string
     assert b"".join(chunks).decode("utf-8") == whole
     assert html.render(big) == whole
@@ -112,7 +122,7 @@ def test_the_html_sections_are_rendered_before_the_last_subject_is_read(big: Rep
             seen.append(len(rendered))
             yield s
 
-    template.render = counting  # type: ignore[method-assign]
+    template.render = counting
     try:
         out = b"".join(html.comparison_chunks(big, produce())).decode("utf-8")
     finally:
@@ -159,14 +169,14 @@ def test_parts_rendered_where_each_model_was_audited_are_copied_into_the_same_re
     monkeypatch.setattr(Packed, "subject", counting)
     expected_md = markdown.render(_without_pieces(report))
     decoded.clear()
-    assert b"".join(stream("html")(report)).decode("utf-8") == expected
+    assert _written("html", report) == expected
     assert len(decoded) == sum(1 for p in made if p.pieces is None)  # only the ones without parts
     decoded.clear()
     assert markdown.render(report) == expected_md
     assert len(decoded) == sum(1 for p in made if p.pieces is None)
     expected_yaml = mof_yaml.render(_without_pieces(report))
     decoded.clear()
-    assert b"".join(stream("mof-yaml")(report)).decode("utf-8") == expected_yaml
+    assert _written("mof-yaml", report) == expected_yaml
     assert len(decoded) == sum(1 for p in made if p.pieces is None)
     assert 'id="m41-' in expected and 'href="#m41-' in expected and 'id="m42-' not in expected
 
@@ -183,7 +193,7 @@ def test_a_run_asked_for_html_has_its_workers_render_the_parts(processes: int) -
     assert markdown.render(report) == markdown.render(_without_pieces(report))
     packed = report.subjects.packed()  # type: ignore[attr-defined]
     assert all(isinstance(p.pieces["mof-yaml"], mof_yaml.Doc) for p in packed)
-    assert b"".join(stream("mof-yaml")(report)) == mof_yaml.render(_without_pieces(report)).encode("utf-8")
+    assert _written("mof-yaml", report) == mof_yaml.render(_without_pieces(report))
     plain, _ = api.run_audit(ids, RunOptions(snapshots=STORE, processes=0))
     assert all(p.pieces is None for p in plain.subjects.packed())  # type: ignore[attr-defined]
 
@@ -194,11 +204,11 @@ def test_sarif_is_written_one_subject_at_a_time_as_the_whole_log(big: Report) ->
     subjects = list(big.subjects)
     alive: list[int] = []
     lazy = big.model_copy(update={"subjects": _Once(_lazy(subjects, alive), len(subjects))})
-    chunks = list(sarif.render_chunks(lazy))  # type: ignore[arg-type]
+    chunks = list(sarif.render_chunks(lazy))
     assert len(alive) == len(subjects) and max(alive) <= 1
     whole = sarif.render(big)
     assert len(chunks) > 2 and b"".join(chunks).decode("utf-8") == whole
-    assert b"".join(stream("sarif")(big)).decode("utf-8") == whole
+    assert _written("sarif", big) == whole
     # No result at all (every model skipped), and rules that only the findings name (a profile given as
     # a file): the same log as rendered whole.
     skipped = [s.model_copy(update={"status": "skipped", "findings": [], "flags": []}) for s in subjects[:3]]
@@ -219,3 +229,37 @@ class _Once:
 
     def __len__(self) -> int:
         return self.n
+
+
+def test_the_cli_has_the_workers_render_the_formats_it_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`audit` of several models (as `org`) asks the workers for the parts of the formats it writes,
+    and of no other; the files are what the reports rendered after the run say."""
+    from typer.testing import CliRunner
+
+    from openaudit import audit
+    from openaudit.cli import app
+
+    asked: list[tuple[str, ...]] = []
+    real = audit._prerendered
+
+    def spy(packed: Packed, formats: tuple[str, ...]) -> Packed:
+        asked.append(tuple(formats))
+        return real(packed, formats)
+
+    monkeypatch.setattr(audit, "_prerendered", spy)
+    ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]
+    out = {f: tmp_path / f"r.{ext}" for f, ext in (("json", "json"), ("html", "html"), ("md", "md"))}
+    args = ["audit", *ids, "--snapshots", str(STORE), "--processes", "0", "-q"]
+    for fmt, path in out.items():
+        args += ["-f", fmt, "-o", str(path)]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code in (0, 1, 3), r.output
+    assert asked == [("html", "md")] * len(ids)
+    saved = Report.model_validate_json(out["json"].read_bytes())
+    assert out["html"].read_text(encoding="utf-8") == html.render(saved)
+    assert out["md"].read_text(encoding="utf-8") == markdown.render(saved)
+    asked.clear()
+    r = CliRunner().invoke(app, ["audit", *ids, "--snapshots", str(STORE), "--processes", "0", "-q",
+                                 "-f", "json", "-o", str(out["json"])])
+    assert r.exit_code in (0, 1, 3), r.output
+    assert asked == []  # json alone: nothing rendered in the workers
