@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from openaudit.card import ParsedCard
 from openaudit.criteria import BUILTIN_PROFILES, Profile, available_profiles, load_profile
@@ -178,13 +179,15 @@ class MoreLinks:
 
 
 def audit_packed(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bool = False,
-                 prose_linked: bool = True) -> Packed | MoreLinks:
+                 prose_linked: bool = True, prerender: Sequence[str] = ()) -> Packed | MoreLinks:
     """`audit_bundle`, with linked repos lost to the network making it incomplete, packed (openaudit.subjects).
 
     An organisation's models are linked (`fetch_bundle(prose=[])`) from their metadata alone, so
     that the reading process never parses a card's Markdown: the audit parses it anyway. With
     `prose_linked=False`, a card that names bases in prose gets `MoreLinks` back instead of an
     audit: the caller links those too and asks again (8 % of cards in the benchmark organisation).
+    `prerender`: output formats whose part of this subject is rendered here (`html`: its part of the
+    comparison page), in the worker, rather than in the parent after the last audit.
     """
     if not prose_linked:
         ids = prose_base_ids(bundle.subject)
@@ -198,7 +201,39 @@ def audit_packed(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
                                  requested_revision=snap.requested_revision, source=snap.source,
                                  status="incomplete", taken_at=snap.taken_at, reason=f"{e.kind}: {e}",
                                  reason_kind=e.kind))
-    return Packed.of(_withlost_links(subject, bundle))
+    packed = Packed.of(_withlost_links(subject, bundle))
+    return _prerendered(packed, prerender) if prerender else packed
+
+
+def _prerendered(packed: Packed, formats: Sequence[str]) -> Packed:
+    """The subject's parts of `formats` (html, md, mof-yaml) made now, from the subject as the report holds it
+    (decoded from its JSON, as a renderer reads it); a failure leaves that format's part to the
+    renderer (which says whose it is)."""
+    from dataclasses import replace
+
+    makers: dict[str, Any] = {}
+    if "html" in formats:
+        from openaudit.render.html import Pieces
+
+        makers["html"] = Pieces.of
+    if "md" in formats:
+        from openaudit.render.markdown import Part
+
+        makers["md"] = Part.of
+    if "mof-yaml" in formats:
+        from openaudit.render.mof_yaml import Doc
+
+        makers["mof-yaml"] = Doc.of
+    if not makers:
+        return packed
+    subject = packed.subject()
+    pieces: dict[str, Any] = {}
+    for fmt, make in makers.items():
+        try:
+            pieces[fmt] = make(subject)
+        except Exception:
+            continue
+    return replace(packed, pieces=pieces) if pieces else packed
 
 
 def _withlost_links(subject: Subject, bundle: SnapshotBundle) -> Subject:

@@ -180,6 +180,11 @@ def _outputs(ctx: typer.Context, formats: list[str] | None, outputs: list[str] |
     return plan(pair(formats, outputs, ctx.meta.get("openaudit.order"), default), force)
 
 
+def _prerender(pairs: list[Output]) -> tuple[str, ...]:
+    """The formats asked for whose per-model parts the audit workers render (issue 23)."""
+    return tuple(f for f in ("html", "md", "mof-yaml") if any(o.fmt == f for o in pairs))
+
+
 def emit(report: Report, pairs: list[tuple[str, Path | str | None]] | list[Output], details: bool = False) -> Report:
     """Write the report in every format asked for (see openaudit.outputs.write). When a renderer fails,
     the models it fails on alone are made `incomplete` with the reason and every output is rendered
@@ -435,7 +440,8 @@ def audit(
             snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
             token=_token(token, token_file), strict=strict, jobs=jobs, depth=depth, include=include or (),
             exclude=exclude or (), since=since, limit=limit, max_requests=max_requests, cache_dir=cache_dir,
-            refresh=refresh, offline=offline or _hub_offline(), processes=processes, external=not no_external)
+            refresh=refresh, offline=offline or _hub_offline(), processes=processes, external=not no_external,
+            prerender=_prerender(pairs) if len(ids) > 1 else ())
         if bar:
             with _progress_bar(f"auditing {len(targets)} models") as update:
 
@@ -519,7 +525,7 @@ def org(
                           include=include or scope_include, exclude=exclude or (scope.exclude if scope else ()),
                           since=since or scope_since, limit=limit, cache_dir=cache_dir, refresh=refresh,
                           offline=offline or _hub_offline(), max_requests=max_requests, processes=processes,
-                          external=not no_external)
+                          external=not no_external, prerender=_prerender(pairs))
         if not quiet and sys.stderr.isatty():
             with _progress_bar(f"listing {owner}") as progress:
                 report, stats = api.run_org(owner, opts, progress=progress)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import overload
+from dataclasses import dataclass, field
+from typing import Any, overload
 
 from openaudit.report import Subject
 
@@ -36,6 +36,10 @@ class Packed:
     has_license: bool
     license_key: str | None
     blob: bytes
+    # Parts of output formats made where the subject was audited, by format ("html": html.Pieces,
+    # "md": markdown.Part, "mof-yaml": mof_yaml.Doc), or None: a renderer uses them instead of
+    # decoding the subject. A subject replaced in the store loses them.
+    pieces: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, subject: Subject) -> Packed:

@@ -16,7 +16,7 @@ from ci_helpers import EXAMPLES, NOW, ROOT, STORE, TODAY, audit_args, run
 
 from openaudit import __version__, api
 from openaudit.policy import apply_policy, load_policy
-from openaudit.render import renderer
+from openaudit.render import renderer, stream
 from openaudit.report import Report
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -48,7 +48,10 @@ def _golden(name: str, text: str) -> None:
 @pytest.mark.parametrize("which", ["plain", "policy"])
 def test_golden(fmt: str, ext: str, which: str, plain: Report, with_policy: Report) -> None:
     report = plain if which == "plain" else with_policy
-    _golden(f"ci-{which}.{ext}", renderer(fmt)(report))
+    text = renderer(fmt)(report)
+    _golden(f"ci-{which}.{ext}", text)
+    written = stream(fmt)(report)  # what the CLI writes: in chunks for a streamed format
+    assert (written if isinstance(written, str) else b"".join(written).decode("utf-8")) == text
 
 
 @pytest.mark.parametrize("which", ["plain", "policy"])

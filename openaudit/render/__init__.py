@@ -27,7 +27,10 @@ FORMATS: dict[str, str] = {
 
 # Formats that can also be written in chunks, as they are rendered: an organisation's JSON report is
 # never held whole in memory (see `stream`).
-STREAMS: dict[str, str] = {"json": "openaudit.render.jsonfmt:render_chunks"}
+STREAMS: dict[str, str] = {"json": "openaudit.render.jsonfmt:render_chunks",
+                           "html": "openaudit.render.html:render_chunks",
+                           "sarif": "openaudit.render.sarif:render_chunks",
+                           "mof-yaml": "openaudit.render.mof_yaml:render_chunks"}
 
 
 def register(name: str, target: str) -> None:

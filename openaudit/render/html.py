@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -430,17 +432,20 @@ def subject_views(report: Report, prefixed: bool) -> list[SubjectView]:
     return views
 
 
-def all_framework_columns(views: list[SubjectView]) -> list[tuple[str, str]]:
-    ids: list[str] = []
-    for fid in FRAMEWORK_ORDER:
-        if any(fid in v.fw_by_id for v in views):
-            ids.append(fid)
-    extra = sorted({f for v in views for f in v.fw_by_id} - set(FRAMEWORK_ORDER))
-    out = []
-    for fid in (*ids, *extra):
-        title = next(v.fw_by_id[fid].short for v in views if fid in v.fw_by_id)
-        out.append((fid, title))
-    return out
+def all_framework_columns(views: Sequence[SubjectView] | Sequence[ColumnView]) -> list[tuple[str, str]]:
+    shorts: dict[str, str] = {}
+    for v in views:
+        for fid, f in v.fw_by_id.items():
+            shorts.setdefault(fid, f.short)
+    return framework_columns(shorts)
+
+
+def framework_columns(shorts: dict[str, str]) -> list[tuple[str, str]]:
+    """(id, short title) of every framework a report's models name, in the usual order; `shorts`: each
+    id and its title in the first model naming it."""
+    ids = [fid for fid in FRAMEWORK_ORDER if fid in shorts]
+    extra = sorted(set(shorts) - set(FRAMEWORK_ORDER))
+    return [(fid, shorts[fid]) for fid in (*ids, *extra)]
 
 
 # Bidi overrides/isolates (Trojan-Source style spoofing) and C0 controls other than tab/newline are
@@ -489,11 +494,176 @@ def render_single(report: Report, subject_index: int = 0, back_href: str | None 
         **_common(report))
 
 
+@dataclass(frozen=True)
+class ColumnView:
+    """What the comparison's table reads of one model (a few hundred bytes): the table is written after
+    every model is seen, so this is kept for each, and the full `SubjectView` only while its section
+    is rendered."""
+
+    prefix: str
+    repo_id: str
+    short_rev: str
+    status: str
+    reason: str | None
+    score: float | None
+    flags: list[dict[str, Any]]
+    dim_by_name: dict[str, DimView]
+    license: dict[str, Any]
+    access: str | None
+    gated: bool
+    fw_by_id: dict[str, FrameworkView]
+
+    @classmethod
+    def of(cls, v: SubjectView) -> ColumnView:
+        return cls(prefix=v.prefix, repo_id=v.repo_id, short_rev=v.short_rev, status=v.status, reason=v.reason,
+                   score=v.score,
+                   flags=[{"id": f["id"], "title": f["title"], "severity": f["severity"]} for f in v.flags],
+                   dim_by_name={k: replace(d, evidence=[]) for k, d in v.dim_by_name.items()},
+                   license=v.license, access=v.access, gated=v.gated,
+                   fw_by_id={k: replace(f, progress=[], missing=[], reasons=[], warnings=[], points=[])
+                             for k, f in v.fw_by_id.items()})
+
+    def prefixed(self, prefix: str, cut: int) -> ColumnView:
+        """The same cells with another prefix: the first `cut` characters of each anchor (the old prefix) dropped."""
+        return replace(self, prefix=prefix,
+                       dim_by_name={k: replace(d, anchor=prefix + d.anchor[cut:]) for k, d in self.dim_by_name.items()})
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    verdict: str
+    mof_class: str | None = None
+
+
+@dataclass(frozen=True)
+class _Id:
+    id: str
+
+
+@dataclass(frozen=True)
+class TallyRow:
+    """What `tally` counts of one subject, without its evidence and findings."""
+
+    status: str
+    dimensions: dict[str, _Verdict]
+    frameworks: dict[str, _Verdict]
+    flags: tuple[_Id, ...]
+
+    @classmethod
+    def of(cls, s: Subject) -> TallyRow:
+        return cls(status=s.status, dimensions={d: _Verdict(r.verdict) for d, r in s.dimensions.items()},
+                   frameworks={f: _Verdict(r.verdict, r.mof_class) for f, r in s.frameworks.items()},
+                   flags=tuple(_Id(f.id) for f in s.flags))
+
+
+_CHUNK = 1 << 16
+
+
+def _encoded(parts: Iterable[str]) -> Iterator[bytes]:
+    """Jinja's many small strings as UTF-8 chunks of about 64 KB."""
+    buf: list[str] = []
+    size = 0
+    for part in parts:
+        buf.append(part)
+        size += len(part)
+        if size >= _CHUNK:
+            yield "".join(buf).encode("utf-8")
+            buf, size = [], 0
+    if buf:
+        yield "".join(buf).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """One model's part of the comparison page, made where it was audited (an audit worker,
+    `audit.audit_packed`): its section, compressed, rendered with `marker` standing for the model's
+    number in the report (unknown there; a random token no card can hold), its table cells without a
+    prefix, and its verdict counts. The page is then these copied in order."""
+
+    section: bytes
+    marker: str
+    # (ColumnView, TallyRow) pickled and compressed: ~1.5 KB a model where the objects take several
+    # times that, and they wait in the run's store until the last model is audited.
+    table: bytes
+
+    @classmethod
+    def of(cls, s: Subject) -> Pieces:
+        import pickle
+        import secrets
+        import zlib
+
+        marker = f"n{secrets.token_hex(16)}"
+        v = subject_view(s, 0, _prefix(marker, s.repo_id))
+        section = environment().get_template("comparison_section.html").render(v=v)
+        table = (ColumnView.of(v).prefixed("", len(v.prefix)), TallyRow.of(s))
+        return cls(section=zlib.compress(section.encode("utf-8"), 1), marker=marker,
+                   table=zlib.compress(pickle.dumps(table, pickle.HIGHEST_PROTOCOL), 1))
+
+    def section_for(self, number: int) -> bytes:
+        import zlib
+
+        return zlib.decompress(self.section).replace(self.marker.encode("ascii"), str(number).encode("ascii"))
+
+    def table_for(self, number: int) -> tuple[ColumnView, TallyRow]:
+        """The model's table cells (with its prefix) and verdict counts."""
+        import pickle
+        import zlib
+
+        column, counted = pickle.loads(zlib.decompress(self.table))  # made by this run's own worker
+        return column.prefixed(_prefix(str(number), column.repo_id), 0), counted
+
+
+def _prefix(number: str, repo_id: str) -> str:
+    return f"m{number}-{slug(repo_id)}-"
+
+
+def comparison_chunks(report: Report, subjects: Iterable[Subject] | None = None) -> Iterator[bytes]:
+    """The comparison page as UTF-8 chunks, one model at a time: each subject (decoded from a packed
+    store as it is reached) is rendered into its section, which goes to a temporary file, and only its
+    table cells (`ColumnView`) and verdict counts (`TallyRow`) are kept; the page (title, counts,
+    table, then the sections copied back in order) is written once every model has been seen. Memory
+    stays flat in the number of models. `subjects`: the report's, unless given (any iterable, read once)."""
+    from markupsafe import Markup
+
+    env = environment()
+    section = env.get_template("comparison_section.html")
+    cols: list[ColumnView] = []
+    rows: list[TallyRow] = []
+    lengths: list[int] = []
+    with tempfile.TemporaryFile() as spool:
+        from openaudit.subjects import as_packed
+
+        for i, item in enumerate(as_packed(report.subjects) if subjects is None else subjects):
+            made = (getattr(item, "pieces", None) or {}).get("html")
+            if isinstance(made, Pieces):  # rendered where it was audited: copied, nothing decoded
+                data = made.section_for(i + 1)
+                column, counted = made.table_for(i + 1)
+                cols.append(column)
+                rows.append(counted)
+            else:
+                s = item if isinstance(item, Subject) else item.subject()
+                v = subject_view(s, i, _prefix(str(i + 1), s.repo_id))
+                data = section.render(v=v).encode("utf-8")
+                cols.append(ColumnView.of(v))
+                rows.append(TallyRow.of(s))
+                del v, s  # the next subject is decoded with this one already freed
+            spool.write(data)
+            lengths.append(len(data))
+            del item
+        spool.seek(0)
+
+        def sections() -> Iterator[Markup]:
+            for n in lengths:
+                yield Markup(spool.read(n).decode("utf-8"))  # rendered with autoescape above
+
+        page = env.get_template("comparison.html").generate(
+            views=cols, sections=sections(), fw_cols=all_framework_columns(cols), dims=DIMENSIONS, csp=csp(None),
+            tally=tally(rows), method_href=None, method=methodology(), **_common(report))
+        yield from _encoded(page)
+
+
 def render_comparison(report: Report) -> str:
-    views = subject_views(report, prefixed=True)
-    return environment().get_template("comparison.html").render(
-        views=views, fw_cols=all_framework_columns(views), dims=DIMENSIONS, csp=csp(None),
-        tally=tally([v.subject for v in views]), method_href=None, method=methodology(), **_common(report))
+    return b"".join(comparison_chunks(report)).decode("utf-8")
 
 
 def render(report: Report) -> str:
@@ -501,3 +671,12 @@ def render(report: Report) -> str:
     if len(report.subjects) == 1:
         return render_single(report)
     return render_comparison(report)
+
+
+def render_chunks(report: Report) -> Iterator[bytes]:
+    """`render` as UTF-8 chunks, written as they come (what the CLI writes): an organisation's page is
+    never held whole in memory, nor more than one of its subjects decoded."""
+    if len(report.subjects) == 1:
+        yield render_single(report).encode("utf-8")
+        return
+    yield from comparison_chunks(report)

@@ -6,6 +6,11 @@ only http(s) URLs become links.
 
 from __future__ import annotations
 
+import pickle
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
 from openaudit.render.explain import methodology
 from openaudit.render.html import (
     DIM_LABEL,
@@ -13,12 +18,13 @@ from openaudit.render.html import (
     FRAMEWORK_SHORT,
     VERDICT_LABEL,
     SubjectView,
-    all_framework_columns,
+    TallyRow,
+    framework_columns,
     safe_url,
-    subject_views,
+    subject_view,
 )
 from openaudit.render.tally import Tally, tally
-from openaudit.report import Report
+from openaudit.report import Report, Subject
 from openaudit.textsafe import markdown
 
 ICON = {"open": "🟢", "partial": "🟡", "closed": "🔴", "unknown": "⚪", "not-applicable": "⚪"}
@@ -38,25 +44,28 @@ def verdict(v: str) -> str:
     return f"{ICON.get(v, '')} {VERDICT_LABEL.get(v, v)}".strip()
 
 
-def _comparison(views: list[SubjectView]) -> list[str]:
-    fws = all_framework_columns(views)
+def _row(v: SubjectView) -> tuple[list[str], dict[str, str], str]:
+    """One model's row of the comparison table: the cells before the framework columns, its framework
+    cells (by id; the columns are known once every model is seen) and its flags cell."""
+    row = [f"**{esc(v.repo_id)}**" + ("" if v.status == "audited" else f" ({v.status})"),
+           "—" if v.score is None else f"{v.score:.0f}"]
+    for d in DIMENSIONS:
+        dv = v.dim_by_name.get(d)
+        cell = verdict(dv.verdict) if dv else "—"
+        if d == "license":  # one licence column: the verdict, then the licence's short name and category
+            lic = v.license
+            cell += ": " + (esc(lic["short"], 60) + f" ({esc(lic['category'])})" if lic["name"] else "?")
+            cell += " · gated" if v.gated else ""
+        row.append(cell)
+    fws = {fid: f"{TONE_ICON[f.tone]} {esc(f.display)}" for fid, f in v.fw_by_id.items()}
+    return row, fws, ", ".join(esc(f["id"].replace("-", " ")) for f in v.flags) or "—"
+
+
+def _comparison(rows: list[tuple[list[str], dict[str, str], str]], fws: list[tuple[str, str]]) -> list[str]:
     head = ["model", "score", *[DIM_LABEL[d] for d in DIMENSIONS], *[t for _, t in fws], "flags"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    for v in views:
-        row = [f"**{esc(v.repo_id)}**" + ("" if v.status == "audited" else f" ({v.status})"),
-               "—" if v.score is None else f"{v.score:.0f}"]
-        for d in DIMENSIONS:
-            dv = v.dim_by_name.get(d)
-            cell = verdict(dv.verdict) if dv else "—"
-            if d == "license":  # one licence column: the verdict, then the licence's short name and category
-                lic = v.license
-                cell += ": " + (esc(lic["short"], 60) + f" ({esc(lic['category'])})" if lic["name"] else "?")
-                cell += " · gated" if v.gated else ""
-            row.append(cell)
-        for fid, _ in fws:
-            f = v.fw_by_id.get(fid)
-            row.append(f"{TONE_ICON[f.tone]} {esc(f.display)}" if f else "—")
-        row.append(", ".join(esc(f["id"].replace("-", " ")) for f in v.flags) or "—")
+    for cells, fw_cells, flags in rows:
+        row = [*cells, *(fw_cells.get(fid, "—") for fid, _ in fws), flags]
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -162,40 +171,111 @@ def _size(lines: list[str]) -> int:
     return sum(len(x) + 1 for x in lines)
 
 
-def render(report: Report) -> str:
-    views = subject_views(report, prefixed=False)
+@dataclass(frozen=True)
+class _ModelParts:
+    """What the Markdown report says of one model, wherever it goes: its table row, its framework
+    columns' titles, its verdict counts, the summary line it is folded under, and its section."""
+
+    repo_id: str
+    row: tuple[list[str], dict[str, str], str]
+    shorts: dict[str, str]
+    counted: TallyRow
+    summary: str
+    section: list[str]
+
+    @classmethod
+    def of(cls, s: Subject) -> _ModelParts:
+        v = subject_view(s, 0, "")  # the Markdown uses no anchor: the model's place does not show
+        score = "—" if v.score is None else f"{v.score:.0f}/100"
+        return cls(repo_id=v.repo_id, row=_row(v), shorts={fid: f.short for fid, f in v.fw_by_id.items()},
+                   counted=TallyRow.of(s), summary=f"<details><summary><b>{esc(v.repo_id)}</b>: {score}</summary>",
+                   section=_subject(v, "###"))
+
+
+@dataclass(frozen=True)
+class Part:
+    """`_ModelParts` made where the model was audited (an audit worker, `audit.audit_packed`), pickled
+    and compressed (~1-2 KB) until the report is written."""
+
+    data: bytes
+
+    @classmethod
+    def of(cls, s: Subject) -> Part:
+        return cls(zlib.compress(pickle.dumps(_ModelParts.of(s), pickle.HIGHEST_PROTOCOL), 1))
+
+    def load(self) -> _ModelParts:
+        parts: _ModelParts = pickle.loads(zlib.decompress(self.data))  # made by this run's own worker
+        return parts
+
+
+def render(report: Report, subjects: Iterable[Subject] | None = None, count: int | None = None) -> str:
+    """The Markdown report. Its subjects are read once, one at a time (a packed store decodes each as it
+    is reached): of each model only its table row, its verdict counts and, while they fit in GitHub's
+    limit, its section are kept. `subjects` (any iterable, read once) and `count` (how many it holds):
+    the report's, unless given."""
+    if subjects is None:
+        subjects, count = report.subjects, len(report.subjects)
+    if count is None:
+        subjects = list(subjects)
+        count = len(subjects)
+    many = count > 1
     gen = report.generated_at.strftime("%Y-%m-%d %H:%M UTC")
     foot = (f"<sub>Generated {gen} by openaudit {esc(report.tool.version)}; each verdict rests on the "
             "evidence linked at the pinned commit. An assessment, not legal advice.</sub>")
+    how = _how_scored()
+    rows: list[tuple[list[str], dict[str, str], str]] = []
+    shorts: dict[str, str] = {}
+    counted: list[TallyRow] = []
+    ids: list[str] = []
+    sections: list[list[str]] = []  # the first models' sections, while they could fit (see below)
+    kept = 0
+    from openaudit.subjects import as_packed
+
+    for i, item in enumerate(as_packed(subjects) if isinstance(subjects, Sequence) else subjects):
+        made = (getattr(item, "pieces", None) or {}).get("md")
+        if isinstance(made, Part):  # made where the model was audited: nothing decoded
+            m = made.load()
+        else:
+            m = _ModelParts.of(item if isinstance(item, Subject) else item.subject())
+        ids.append(m.repo_id)
+        counted.append(m.counted)
+        if many:
+            rows.append(m.row)
+            for fid, short in m.shorts.items():
+                shorts.setdefault(fid, short)
+        if len(sections) == i:  # every section before this one was kept
+            section = m.section
+            if many:  # many models: each model's details folded under its row's summary
+                section = [m.summary, "", *section, "</details>", ""]
+            # A section that would not fit after the ones kept alone is left out below, and so is every one after it.
+            if kept + _size(section) <= _BUDGET:
+                sections.append(section)
+                kept += _size(section)
+        del m, item
     lines = ["## openaudit: what was actually published", ""]
-    if len(views) > 1:
-        table = _comparison(views)
+    if many:
+        table = _comparison(rows, framework_columns(shorts))
         if _size(lines + table) > _BUDGET // 2:  # an organisation: the table alone would not fit
             keep = 2
             while keep < len(table) and _size(table[: keep + 1]) <= _BUDGET // 2:
                 keep += 1
-            table = [*table[:keep], "", f"*The table shows the first {keep - 2} of {len(views)} models: the "
+            table = [*table[:keep], "", f"*The table shows the first {keep - 2} of {count} models: the "
                      "rest would pass GitHub's 65,536-character limit; see the JSON or HTML report for all.*"]
         lines += [*table, ""]
-    summed = tally([v.subject for v in views])
+    summed = tally(counted)
     if summed:
         lines += [*_tally(summed), ""]
-    how = _how_scored()
     left_out: list[str] = []
-    for v in views:
-        section = _subject(v, "###")
-        if len(views) > 1:  # many models: each model's details folded under its row's summary
-            score = "—" if v.score is None else f"{v.score:.0f}/100"
-            section = [f"<details><summary><b>{esc(v.repo_id)}</b>: {score}</summary>", "", *section,
-                       "</details>", ""]
-        if left_out or _size(lines) + _size(section) + _size(how) + len(foot) > _BUDGET:
-            left_out.append(v.repo_id)
+    for i, repo_id in enumerate(ids):
+        done = sections[i] if i < len(sections) else None
+        if left_out or done is None or _size(lines) + _size(done) + _size(how) + len(foot) > _BUDGET:
+            left_out.append(repo_id)
             continue
-        lines += section
+        lines += done
     if left_out:
         names = ", ".join(esc(r) for r in left_out[:20]) + (f" and {len(left_out) - 20} more" if len(left_out) > 20
                                                             else "")
-        lines += [f"*Details of {len(left_out)} of {len(views)} models left out to stay under GitHub's 65,536-"
+        lines += [f"*Details of {len(left_out)} of {count} models left out to stay under GitHub's 65,536-"
                   f"character limit: {names}. The JSON or HTML report has them all.*", ""]
     lines += how
     lines.append(foot)

@@ -12,6 +12,8 @@ policy carries a SARIF suppression with the waiver's reason.
 from __future__ import annotations
 
 import hashlib
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic_core import to_json
@@ -82,37 +84,49 @@ def _result(report: Report, s: Subject, lines: ReadmeLines, rule_id: str, index:
 
 
 def _category(report: Report) -> str:
-    owners = sorted({s.repo_id.split("/")[0] for s in report.subjects})
+    from openaudit.subjects import as_packed
+
+    owners = sorted({s.repo_id.split("/")[0] for s in as_packed(report.subjects)})  # nothing decoded
     return owners[0] if len(owners) == 1 else "models"
 
 
-def sarif(report: Report) -> dict[str, Any]:
+def _rules(report: Report) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     crit = criterion_rules(report)
     flags = flag_rules()
-    rules = [_rule(m, "criterion") for m in crit.values()] + [_rule(m, "flag") for m in flags.values()
-                                                             if m["id"] not in crit]
-    index = {r["id"]: i for i, r in enumerate(rules)}
+    return crit, [_rule(m, "criterion") for m in crit.values()] + [_rule(m, "flag") for m in flags.values()
+                                                                  if m["id"] not in crit]
+
+
+def _subject_results(report: Report, s: Subject, index: dict[str, int]) -> list[dict[str, Any]]:
+    """One subject's results (none for a skipped one)."""
     results: list[dict[str, Any]] = []
-    bases: dict[str, Any] = {}
-    for s in report.subjects:
-        if s.status == "skipped":
+    if s.status == "skipped":
+        return results
+    at = f"{s.repo_id}@{revision_label(s)}"
+    lines = ReadmeLines(s)
+    for f in s.findings:
+        if f.outcome in ("open", "not-applicable") or f.criterion not in index:
             continue
-        at = f"{s.repo_id}@{revision_label(s)}"
-        if not is_local(s) and s.revision:
-            bases[s.repo_id] = {"uri": f"https://huggingface.co/{s.repo_id}/blob/{s.revision}/"}
-        lines = ReadmeLines(s)
-        for f in s.findings:
-            if f.outcome in ("open", "not-applicable") or f.criterion not in index:
-                continue
-            level = "note" if f.outcome == "unknown" else LEVEL.get(f.severity, "warning")
-            results.append(_result(report, s, lines, f.criterion, index[f.criterion], level,
-                                   f"{at}: {f.title}: {f.outcome}. {f.rationale}", list(f.evidence),
-                                   f"criteria.{f.criterion}"))
-        for fl in s.flags:
-            if fl.id not in index:
-                continue
-            results.append(_result(report, s, lines, fl.id, index[fl.id], LEVEL.get(fl.severity, "warning"),
-                                   f"{at}: {fl.title}. {fl.message}", list(fl.evidence), f"flag:{fl.id}"))
+        level = "note" if f.outcome == "unknown" else LEVEL.get(f.severity, "warning")
+        results.append(_result(report, s, lines, f.criterion, index[f.criterion], level,
+                               f"{at}: {f.title}: {f.outcome}. {f.rationale}", list(f.evidence),
+                               f"criteria.{f.criterion}"))
+    for fl in s.flags:
+        if fl.id not in index:
+            continue
+        results.append(_result(report, s, lines, fl.id, index[fl.id], LEVEL.get(fl.severity, "warning"),
+                               f"{at}: {fl.title}. {fl.message}", list(fl.evidence), f"flag:{fl.id}"))
+    return results
+
+
+def _base(s: Subject) -> dict[str, str] | None:
+    if s.status == "skipped" or is_local(s) or not s.revision:
+        return None
+    return {"uri": f"https://huggingface.co/{s.repo_id}/blob/{s.revision}/"}
+
+
+def _document(report: Report, rules: list[dict[str, Any]], results: list[Any],
+              bases: dict[str, Any]) -> dict[str, Any]:
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "openaudit", "version": __version__, "semanticVersion": __version__,
                             "rules": rules}},
@@ -129,7 +143,63 @@ def sarif(report: Report) -> dict[str, Any]:
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
+def sarif(report: Report) -> dict[str, Any]:
+    _, rules = _rules(report)
+    index = {r["id"]: i for i, r in enumerate(rules)}
+    results: list[dict[str, Any]] = []
+    bases: dict[str, Any] = {}
+    for s in report.subjects:
+        results += _subject_results(report, s, index)
+        if (base := _base(s)) is not None:
+            bases[s.repo_id] = base
+    return _document(report, rules, results, bases)
+
+
 def render(report: Report) -> str:
     # pydantic_core writes the json module's indented layout byte for byte (keys in order, UTF-8 as is),
     # 6x faster than its pure-Python indenting encoder: an organisation's log runs to megabytes.
     return to_json(sarif(report), indent=2).decode("utf-8") + "\n"
+
+
+# Stands for the results in the document's layout while they wait in a temporary file (a line no
+# value of the document can make: a whole line holding only this string, at the results' depth).
+_HOLE = "\x00openaudit sarif results\x00"
+_DEPTH = b" " * 8  # "runs" -> run -> "results" -> each result
+
+
+def render_chunks(report: Report) -> Iterator[bytes]:
+    """`render` as UTF-8 chunks, one subject at a time (what the CLI writes): each subject's results are
+    serialised as it is decoded and go to a temporary file; the document around them is written once
+    every subject is seen. Falls back to `render` when the rules depend on the subjects (a profile
+    given as a file, whose criteria only the findings name)."""
+    profiles_only = report.model_copy(update={"subjects": []})
+    crit, rules = _rules(profiles_only)
+    index = {r["id"]: i for i, r in enumerate(rules)}
+    bases: dict[str, Any] = {}
+    count = 0
+    with tempfile.TemporaryFile() as spool:
+        for s in report.subjects:
+            if any(f.criterion not in crit for f in s.findings):
+                yield render(report).encode("utf-8")
+                return
+            for res in _subject_results(report, s, index):
+                lines = to_json(res, indent=2).split(b"\n")
+                spool.write((b",\n" if count else b"") + b"\n".join(_DEPTH + line for line in lines))
+                count += 1
+            if (base := _base(s)) is not None:
+                bases[s.repo_id] = base
+            del s
+        if not count:
+            yield to_json(_document(report, rules, [], bases), indent=2) + b"\n"
+            return
+        hole = b"\n" + _DEPTH + to_json(_HOLE) + b"\n"
+        text = to_json(_document(report, rules, [_HOLE], bases), indent=2) + b"\n"
+        if text.count(hole) != 1:
+            yield render(report).encode("utf-8")
+            return
+        head, tail = text.split(hole)
+        yield head + b"\n"
+        spool.seek(0)
+        while chunk := spool.read(1 << 16):
+            yield chunk
+        yield b"\n" + tail

@@ -47,6 +47,11 @@ log = logging.getLogger(__name__)
 AUDIT_PROCESSES_FROM = 16  # `audit` with this many targets audits in worker processes (fewer: in a thread)
 
 
+def _auditor(opts: RunOptions) -> Callable[..., Any]:
+    """What each worker runs: the audit, and the parts of the outputs asked for that it can render."""
+    return partial(audit_packed, prerender=tuple(opts.prerender)) if opts.prerender else audit_packed
+
+
 def _report(profs: Sequence[Profile], subjects: SubjectStore, now: datetime | None) -> Report:
     license_changes(subjects)
     return Report.model_construct(profiles=[ProfileRef(id=p.id, version=p.version, sha256=p.sha256) for p in profs],
@@ -147,7 +152,7 @@ def audit_targets(targets: Sequence[str], opts: RunOptions, *, source: Source | 
     # Many models are audited in worker processes, as an organisation's are; a few in one thread.
     workers = opts.processes if opts.processes is not None else (None if len(refs) >= AUDIT_PROCESSES_FROM else 0)
     count = Counter(progress, len(refs))
-    with Auditors(audit_packed, profs, opts.strict, workers, warm_up=partial(warm_up, profs, opts.strict),
+    with Auditors(_auditor(opts), profs, opts.strict, workers, warm_up=partial(warm_up, profs, opts.strict),
                   memo_dir=cache.root / "identify" if cache is not None else None) as auditors:
         got = pipeline(list(range(len(refs))), set(), run.read, _linker(src, opts.depth, RunMemo()), auditors,
                        opts.threads, lambda: None, key=str, settled=lambda i: count.step(run.name(i)[0]),
@@ -333,7 +338,7 @@ def audit_organisation(org: str, opts: RunOptions, *, progress: Progress | None 
     hub = src.cached.hub if src.cached is not None else None
     # Licence matches are kept in the cache (cache/identify): the next run does not match them again.
     memo_dir = src.cached.cache.root / "identify" if src.cached is not None else None
-    with Auditors(audit_packed, profs, opts.strict, opts.processes, memo_dir=memo_dir,
+    with Auditors(_auditor(opts), profs, opts.strict, opts.processes, memo_dir=memo_dir,
                   warm_up=None if src.warmed else partial(warm_up, profs, opts.strict)) as auditors:
         threads = hub.gate.jobs if hub is not None else opts.threads
         packed = pipeline(chosen, named, read, _linker(src.linked, opts.depth, memo), auditors, threads,

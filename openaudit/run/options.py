@@ -42,6 +42,8 @@ class RunOptions:
         snapshots: replay a recorded snapshot store instead of reading the Hub.
         external: follow the card's links to allow-listed hosts outside the Hub (at depth full).
         now: the report's `generated_at` (default: the time the run ends).
+        prerender: output formats whose per-model parts the audit workers render as they audit
+            (`html`, `md`, `mof-yaml`), so that writing them after the last audit only copies them in order.
     """
 
     profiles: Sequence[str] | None = None
@@ -63,9 +65,10 @@ class RunOptions:
     snapshots: str | os.PathLike[str] | None = None
     external: bool = True
     now: datetime | None = None
+    prerender: Sequence[str] = ()
 
     def __post_init__(self) -> None:
-        for name in ("profiles", "include", "exclude"):  # any sequence given is kept as a tuple: frozen
+        for name in ("profiles", "include", "exclude", "prerender"):  # any sequence given is kept as a tuple: frozen
             value = getattr(self, name)
             if value is not None and not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))

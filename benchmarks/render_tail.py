@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""The serial tail of `org` (issue 23 item 3): what writing the outputs costs after the last audit.
+
+    python benchmarks/org_audit.py --models 2000 --format html --skip-naive --keep   # prints "kept DIR"
+    python benchmarks/render_tail.py DIR/openaudit-org-cold.json --formats json,html,md,sarif
+
+For each format, the CPU and wall time of writing it (its chunks counted, not stored) from the report's
+subjects packed as `org` holds them, (a) rendered in this process after the run, as every format was
+before, and (b) for html, md and mof-yaml, from the parts an audit worker renders beside each audit (`html.Pieces`,
+made here first and timed apart: in a run that CPU is spent in the workers, in parallel). Both give
+the same bytes (checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+
+def _write(fmt: str, report: object) -> tuple[float, float, int, str]:
+    from openaudit.render import stream
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    digest = hashlib.sha256()
+    size = 0
+    out = stream(fmt)(report)  # type: ignore[arg-type]
+    for chunk in [out] if isinstance(out, str | bytes) else out:
+        data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+        digest.update(data)
+        size += len(data)
+    return time.process_time() - cpu, time.perf_counter() - wall, size, digest.hexdigest()[:16]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("report", type=Path, help="a JSON report (org_audit.py --keep leaves one)")
+    ap.add_argument("--formats", default="json,html", help="comma-separated formats (default json,html)")
+    a = ap.parse_args(argv)
+    from openaudit.render import html, markdown, mof_yaml
+    from openaudit.report import Report
+    from openaudit.subjects import SubjectStore
+
+    report = Report.model_validate_json(a.report.read_bytes())
+    store = SubjectStore(report.subjects)
+    report = report.model_copy(update={"subjects": store})
+    formats = [f.strip() for f in a.formats.split(",") if f.strip()]
+    print(f"{len(store)} models")
+    print("| format | rendered after the run: CPU s | wall s | from the workers' parts: CPU s | wall s | bytes |")
+    print("|---|---|---|---|---|---|")
+    parts = None
+    for fmt in formats:
+        cpu, wall, size, digest = _write(fmt, report)
+        after = "n/a | n/a"
+        if fmt in ("html", "md", "mof-yaml"):
+            if parts is None:
+                t0 = time.process_time()
+                parts = report.model_copy(update={"subjects": SubjectStore(
+                    [replace(p, pieces={"html": html.Pieces.of(s), "md": markdown.Part.of(s),
+                                        "mof-yaml": mof_yaml.Doc.of(s)})
+                     for p in store.packed() for s in [p.subject()]])})
+                made = time.process_time() - t0
+                each = made / max(1, len(store)) * 1000
+                print(f"(html, md and mof-yaml parts made in {made:.2f} CPU-s, {each:.2f} ms a model: the workers' "
+                      "share in a run)", file=sys.stderr)
+            pcpu, pwall, psize, pdigest = _write(fmt, parts)
+            if (psize, pdigest) != (size, digest):
+                print(f"{fmt} from the workers' parts differs from the one rendered after the run", file=sys.stderr)
+                return 1
+            after = f"{pcpu:.2f} | {pwall:.2f}"
+        print(f"| {fmt} | {cpu:.2f} | {wall:.2f} | {after} | {size:,} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

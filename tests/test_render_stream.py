@@ -1,0 +1,265 @@
+"""An organisation's HTML and Markdown reports are rendered one model at a time (issue 23): the
+renderers read the subjects once, in order, without keeping them (a packed store decodes each as it
+is reached, so memory stays flat in the number of models), the HTML page is written in chunks, and
+the text is the same as rendering every model's full view at once (the way it was rendered before,
+kept here as the reference)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from openaudit import api
+from openaudit.render import html, markdown, mof_yaml, stream
+from openaudit.render.tally import tally
+from openaudit.report import Report, Subject
+from openaudit.run import workers
+from openaudit.run.options import RunOptions
+from openaudit.subjects import Packed, SubjectStore
+
+STORE = Path(__file__).parent / "store"
+
+# The comparison page as one template over every model's full view: the renderer before it streamed.
+_WHOLE_PAGE = """{% extends "base.html" %}
+{% from "macros.html" import pill, headline, flag_list, frameworks, details, in_short, tally_block, how_scored %}
+""" + (Path(html.__file__).parent / "templates" / "comparison.html").read_text(encoding="utf-8").split(
+    "\n", 2)[2].replace("{% for section in sections %}{{ section }}{% endfor %}\n", """{% for v in views %}
+<section class="model" style="border-top:3px solid #1b1f24;margin-top:44px;padding-top:8px" id="{{ v.prefix }}details">
+{{ headline(v, "h2", how_href="#how-scored") }}
+{{ flag_list(v) }}
+{{ in_short(v) }}
+{{ frameworks(v) }}
+{{ details(v, "h3") }}
+</section>
+{% endfor %}
+""")
+
+
+def _written(fmt: str, report: Report) -> str:
+    """What the CLI writes of `fmt`: its chunks joined."""
+    data = stream(fmt)(report)
+    if isinstance(data, str):
+        return data
+    return (data if isinstance(data, bytes) else b"".join(data)).decode("utf-8")
+
+
+def _whole_page(report: Report) -> str:
+    views = html.subject_views(report, prefixed=True)
+    return html.environment().from_string(_WHOLE_PAGE).render(
+        views=views, fw_cols=html.all_framework_columns(views), dims=html.DIMENSIONS, csp=html.csp(None),
+        tally=tally([v.subject for v in views]), method_href=None, method=html.methodology(), **html._common(report))
+
+
+@pytest.fixture(scope="module")
+def big() -> Report:
+    """Every fixture model three times over (as three owners' copies): ~150 models, more than GitHub's
+    comment limit holds, packed as `org` keeps them."""
+    ids = sorted(f"{o.name}/{m.name}" for o in (STORE / "models").iterdir() for m in o.iterdir() if m.is_dir())
+    report = api.audit_models(ids, snapshots=STORE, processes=0)
+    subjects = [s.model_copy(update={"repo_id": f"{s.repo_id}-copy{k}" if k else s.repo_id})
+                for k in range(3) for s in report.subjects]
+    return report.model_copy(update={"subjects": SubjectStore(subjects)})
+
+
+def test_the_streamed_comparison_page_is_the_whole_page_rendered_at_once(big: Report) -> None:
+    assert "section in sections" in (Path(html.__file__).parent / "templates" / "comparison.html").read_text()
+    whole = _whole_page(big)
+    assert whole.count('<section class="model"') == len(big.subjects)
+    chunks = stream("html")(big)
+    assert not isinstance(chunks, str | bytes)
+    chunks = list(chunks)
+    assert len(chunks) > 1 and all(isinstance(c, bytes) for c in chunks)  # written as it comes, not one string
+    assert b"".join(chunks).decode("utf-8") == whole
+    assert html.render(big) == whole
+
+
+def _lazy(subjects: list[Subject], alive: list[int]) -> Iterator[Subject]:
+    """The subjects one at a time, as a packed store decodes them; `alive` records, as each is produced,
+    how many produced before it are still held by the renderer."""
+    refs: list[weakref.ref[Subject]] = []
+    for s in subjects:
+        gc.collect(0)
+        alive.append(sum(r() is not None for r in refs))
+        fresh = s.model_copy(deep=True)
+        refs.append(weakref.ref(fresh))
+        yield fresh
+        del fresh
+
+
+def test_html_and_markdown_hold_one_subject_at_a_time(big: Report) -> None:
+    subjects = list(big.subjects)
+    alive: list[int] = []
+    page = b"".join(html.comparison_chunks(big, _lazy(subjects, alive))).decode("utf-8")
+    assert len(alive) == len(subjects) and max(alive) <= 1  # the one before it, in `enumerate`'s tuple
+    assert page == html.render(big)
+    alive.clear()
+    md = markdown.render(big, _lazy(subjects, alive), len(subjects))
+    assert len(alive) == len(subjects) and max(alive) <= 1  # the one before it, in `enumerate`'s tuple
+    assert md == markdown.render(big)
+
+
+def test_the_html_sections_are_rendered_before_the_last_subject_is_read(big: Report) -> None:
+    """Each model's section is made while its subject is at hand (then only spooled), not in a second
+    pass over the subjects after the last one."""
+    subjects = list(big.subjects)[:12]
+    rendered: list[int] = []
+    template = html.environment().get_template("comparison_section.html")
+    real = template.render
+
+    def counting(*args: object, **kwargs: object) -> str:
+        rendered.append(1)
+        return real(*args, **kwargs)
+
+    seen: list[int] = []
+
+    def produce() -> Iterator[Subject]:
+        for s in subjects:
+            seen.append(len(rendered))
+            yield s
+
+    template.render = counting
+    try:
+        out = b"".join(html.comparison_chunks(big, produce())).decode("utf-8")
+    finally:
+        del template.render
+    assert seen == list(range(len(subjects)))  # subject k is read once k sections are rendered
+    assert out.count('<section class="model"') == len(subjects)
+
+
+def test_markdown_of_a_large_report_is_cut_to_githubs_limit_as_before(big: Report) -> None:
+    md = markdown.render(big)
+    assert len(md) < markdown.LIMIT
+    assert "The table shows the first" in md and "left out to stay under GitHub's 65,536-character limit" in md
+    # The sections kept are the first models', in order, each once.
+    shown = [line.split("<b>")[1].split("</b>")[0] for line in md.splitlines()
+             if line.startswith("<details><summary><b>")]
+    assert shown == [markdown.esc(s.repo_id) for s in list(big.subjects)[:len(shown)]] and shown
+
+
+def _without_pieces(report: Report) -> Report:
+    plain = [replace(p, pieces=None) for p in report.subjects.packed()]  # type: ignore[attr-defined]
+    return report.model_copy(update={"subjects": SubjectStore(plain)})
+
+
+def test_parts_rendered_where_each_model_was_audited_are_copied_into_the_same_reports(
+        big: Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An audit worker renders its model's part of the page (`html.Pieces`, with a stand-in for the
+    model's number, unknown there); the page copies them in order without decoding a subject, and
+    says exactly what it says when every model is rendered after the run."""
+    packed = list(big.subjects.packed())[:40]  # type: ignore[attr-defined]
+    # Two copies of one model with one id: each number goes into its own section.
+    packed.append(packed[3])
+    made = [replace(p, pieces={"html": html.Pieces.of(p.subject()), "md": markdown.Part.of(p.subject()),
+                               "mof-yaml": mof_yaml.Doc.of(p.subject())})
+            if k % 5 else p for k, p in enumerate(packed)]
+    report = big.model_copy(update={"subjects": SubjectStore(made)})
+    expected = html.render(_without_pieces(report))
+    decoded: list[str] = []
+    real = Packed.subject
+
+    def counting(self: Packed) -> Subject:
+        decoded.append(self.repo_id)
+        return real(self)
+
+    monkeypatch.setattr(Packed, "subject", counting)
+    expected_md = markdown.render(_without_pieces(report))
+    decoded.clear()
+    assert _written("html", report) == expected
+    assert len(decoded) == sum(1 for p in made if p.pieces is None)  # only the ones without parts
+    decoded.clear()
+    assert markdown.render(report) == expected_md
+    assert len(decoded) == sum(1 for p in made if p.pieces is None)
+    expected_yaml = mof_yaml.render(_without_pieces(report))
+    decoded.clear()
+    assert _written("mof-yaml", report) == expected_yaml
+    assert len(decoded) == sum(1 for p in made if p.pieces is None)
+    assert 'id="m41-' in expected and 'href="#m41-' in expected and 'id="m42-' not in expected
+
+
+@pytest.mark.parametrize("processes", [0, 2], ids=["thread", "forked workers"])
+def test_a_run_asked_for_html_has_its_workers_render_the_parts(processes: int) -> None:
+    ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]
+    report, stats = api.run_audit(ids, RunOptions(snapshots=STORE, processes=processes,
+                                                  prerender=("html", "md", "mof-yaml")))
+    assert stats.audit_processes == processes or not workers.can_fork()
+    for p in report.subjects.packed():  # type: ignore[attr-defined]
+        assert isinstance(p.pieces["html"], html.Pieces) and isinstance(p.pieces["md"], markdown.Part)
+    assert html.render(report) == html.render(_without_pieces(report))
+    assert markdown.render(report) == markdown.render(_without_pieces(report))
+    packed = report.subjects.packed()  # type: ignore[attr-defined]
+    assert all(isinstance(p.pieces["mof-yaml"], mof_yaml.Doc) for p in packed)
+    assert _written("mof-yaml", report) == mof_yaml.render(_without_pieces(report))
+    plain, _ = api.run_audit(ids, RunOptions(snapshots=STORE, processes=0))
+    assert all(p.pieces is None for p in plain.subjects.packed())  # type: ignore[attr-defined]
+
+
+def test_sarif_is_written_one_subject_at_a_time_as_the_whole_log(big: Report) -> None:
+    from openaudit.render import sarif
+
+    subjects = list(big.subjects)
+    alive: list[int] = []
+    lazy = big.model_copy(update={"subjects": _Once(_lazy(subjects, alive), len(subjects))})
+    chunks = list(sarif.render_chunks(lazy))
+    assert len(alive) == len(subjects) and max(alive) <= 1
+    whole = sarif.render(big)
+    assert len(chunks) > 2 and b"".join(chunks).decode("utf-8") == whole
+    assert _written("sarif", big) == whole
+    # No result at all (every model skipped), and rules that only the findings name (a profile given as
+    # a file): the same log as rendered whole.
+    skipped = [s.model_copy(update={"status": "skipped", "findings": [], "flags": []}) for s in subjects[:3]]
+    for report in (big.model_copy(update={"subjects": skipped}),
+                   big.model_copy(update={"profiles": big.profiles[:1], "subjects": subjects[:5]})):
+        assert b"".join(sarif.render_chunks(report)).decode("utf-8") == sarif.render(report)
+    assert '"results": []' in sarif.render(big.model_copy(update={"subjects": skipped}))
+
+
+class _Once:
+    """Subjects read once, in order (as `org`'s packed store is read by a streamed renderer)."""
+
+    def __init__(self, items: Iterator[Subject], n: int) -> None:
+        self.items, self.n = items, n
+
+    def __iter__(self) -> Iterator[Subject]:
+        return self.items
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def test_the_cli_has_the_workers_render_the_formats_it_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`audit` of several models (as `org`) asks the workers for the parts of the formats it writes,
+    and of no other; the files are what the reports rendered after the run say."""
+    from typer.testing import CliRunner
+
+    from openaudit import audit
+    from openaudit.cli import app
+
+    asked: list[tuple[str, ...]] = []
+    real = audit._prerendered
+
+    def spy(packed: Packed, formats: tuple[str, ...]) -> Packed:
+        asked.append(tuple(formats))
+        return real(packed, formats)
+
+    monkeypatch.setattr(audit, "_prerendered", spy)
+    ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]
+    out = {f: tmp_path / f"r.{ext}" for f, ext in (("json", "json"), ("html", "html"), ("md", "md"))}
+    args = ["audit", *ids, "--snapshots", str(STORE), "--processes", "0", "-q"]
+    for fmt, path in out.items():
+        args += ["-f", fmt, "-o", str(path)]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code in (0, 1, 3), r.output
+    assert asked == [("html", "md")] * len(ids)
+    saved = Report.model_validate_json(out["json"].read_bytes())
+    assert out["html"].read_text(encoding="utf-8") == html.render(saved)
+    assert out["md"].read_text(encoding="utf-8") == markdown.render(saved)
+    asked.clear()
+    r = CliRunner().invoke(app, ["audit", *ids, "--snapshots", str(STORE), "--processes", "0", "-q",
+                                 "-f", "json", "-o", str(out["json"])])
+    assert r.exit_code in (0, 1, 3), r.output
+    assert asked == []  # json alone: nothing rendered in the workers
