@@ -29,7 +29,7 @@ MAX_BODY_CHARS = 1_000_000
 
 # huggingface_hub.repocard.REGEX_YAML_BLOCK, the Hub's own front-matter split, copied because importing
 # repocard pulls in hf_api and file_download (~0.3 s of start-up an organisation audit never needs);
-# tests/test_card.py checks the copy is identical.
+# tests/unit/test_card.py checks the copy is identical.
 REGEX_YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
 _URL_RE = re.compile(r"https?://[^\s<>()\[\]\"'`]+[^\s<>()\[\]\"'`.,;:!?]")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
@@ -365,7 +365,7 @@ _MD.parse(_WARM_UP)
 _MD_BLOCKS.parse(_WARM_UP)
 # The commonmark preset's inline rules start on: escape, backticks, emphasis (* _), entity,
 # autolink and html_inline (<), link and image ([). Without these, inline parsing yields only
-# text, softbreaks and hardbreaks; tests/test_card.py checks that claim against the full parse.
+# text, softbreaks and hardbreaks; tests/unit/test_card.py checks that claim against the full parse.
 _NEEDS_INLINE = re.compile(r"[\\`*_&<\[]")
 _LINE_BREAK = re.compile(r"(?<! ) *\n[ \t]*")  # from the first space of a run only: linear
 
@@ -523,7 +523,7 @@ def _collect_links(
 # same simple lower case, or are one of re's extra equivalences (ı ~ i, ſ ~ s); str.lower() gives the
 # simple lower case of every character except İ (to i + a combining dot, so it is mapped to i first,
 # which also keeps the text's length, so that offsets in the folded text are offsets in the text).
-# tests/test_card.py checks both claims over every code point.
+# tests/unit/test_card.py checks both claims over every code point.
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _MAX_NEEDLES = 64
 

@@ -14,7 +14,7 @@ damaged or foreign file (not JSON, wrong shape) is ignored. The JSON holds plain
 yaml.safe_load gives, checked to survive a JSON round trip when it is built) and goes through
 the same pydantic validation as the YAML would.
 
-Rebuild after editing a criteria file: `python -m openaudit.compiled` (tests/test_compiled_criteria.py
+Rebuild after editing a criteria file: `python -m openaudit.compiled` (tests/unit/test_compiled_criteria.py
 fails while it is stale, and checks each entry against the YAML).
 """
 

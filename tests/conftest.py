@@ -21,6 +21,15 @@ from typing import Any
 
 import pytest
 
+# The tests mirror the package: tests/unit/<area>/ (pure functions on snapshots) and tests/integration/
+# (the CLI, the fake Hub and hosts, subprocesses, the browser). Shared helpers stay in tests/ (fakehub,
+# fakeext, ...); a few test modules lend fixtures to others (`from test_org import build_org`), so every
+# test folder is importable by module name, whichever file pytest collects first.
+_TESTS = Path(__file__).resolve().parent
+for _folder in sorted({p.parent for p in (*_TESTS.glob("unit/**/test_*.py"), *_TESTS.glob("integration/test_*.py"))}):
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
+
 _HF_HOME = tempfile.mkdtemp(prefix="openaudit-test-hfhome-")
 atexit.register(shutil.rmtree, _HF_HOME, ignore_errors=True)
 os.environ["HF_HOME"] = _HF_HOME
@@ -167,46 +176,46 @@ def repo_writer() -> Any:
 # (a subprocess or a fake Hub per case, hypothesis, real signals and worker processes) and are
 # marked slow here, in one place. The full suite (.ci/run) runs them all.
 SLOW_HERE = (
-    "tests/test_fuzz.py",
-    "tests/test_hostile.py::test_hostile_case_through_the_fake_hub",
-    "tests/test_hostile.py::test_html_never_links_a_url_with_a_control",
-    "tests/test_hostile.py::test_hostile_case_from_the_store",
-    "tests/test_schema.py::test_every_json_the_cli_emits_is_schema_valid",
-    "tests/test_org_pipeline.py::test_org_audit_equals_model_by_model_audit_in_processes",
-    "tests/test_secrets.py::test_no_command_leaks_the_token",
-    "tests/test_secrets.py::test_token_on_the_command_line_is_never_echoed",
-    "tests/test_cli_safety.py::test_no_error_path_shows_a_traceback",
-    "tests/test_cli_safety.py::test_output_problems_cost_no_request",
-    "tests/test_cli_safety.py::test_the_printed_sha_prefix_is_taken_back",
-    "tests/test_cli_safety.py::test_criteria_explain_takes_the_slug_in_any_case",
-    "tests/test_org.py::test_progress_is_a_bar_on_a_terminal_and_absent_from_a_log",
-    "tests/test_org.py::test_the_command_lists_on_a_thread_then_forks_its_workers",
-    "tests/test_org.py::test_429_with_ratelimit_reset_is_waited_out",
-    "tests/test_org.py::test_a_rate_limited_audit_of_many_models_waits",
-    "tests/test_org_pipeline.py::test_audit_of_many_models_in_worker_processes_equals",
-    "tests/test_org_pipeline.py::test_a_thread_just_joined_does_not_stop_the_fork",
-    "tests/test_atomic.py::test_interrupted_",
-    "tests/test_license_identify.py::test_corpus_accuracy_is_at_least_the_measured_figure",
-    "tests/test_gate.py::test_after_a_reset_the_held_threads_send_the_windows_quota",
-    "tests/test_cli.py::test_a_huggingface_cache_snapshot_is_audited_where_it_lies",
-    "tests/test_cli.py::test_snapshot_keeps_renamed_bases_replayable",
-    "tests/test_cli.py::test_audit_jobs_changes_nothing_but_speed",
-    "tests/test_cli.py::test_a_repo_id_means_the_repo_even_when_a_folder_has_that_name",
-    "tests/test_browser.py::test_flagship_comparison",
-    "tests/test_browser.py::test_single_page_shows_verdicts_flags_and_lineage",
+    "tests/unit/test_fuzz.py",
+    "tests/integration/test_hostile.py::test_hostile_case_through_the_fake_hub",
+    "tests/integration/test_hostile.py::test_html_never_links_a_url_with_a_control",
+    "tests/integration/test_hostile.py::test_hostile_case_from_the_store",
+    "tests/integration/test_schema.py::test_every_json_the_cli_emits_is_schema_valid",
+    "tests/integration/test_org_pipeline.py::test_org_audit_equals_model_by_model_audit_in_processes",
+    "tests/integration/test_secrets.py::test_no_command_leaks_the_token",
+    "tests/integration/test_secrets.py::test_token_on_the_command_line_is_never_echoed",
+    "tests/integration/test_cli_safety.py::test_no_error_path_shows_a_traceback",
+    "tests/integration/test_cli_safety.py::test_output_problems_cost_no_request",
+    "tests/integration/test_cli_safety.py::test_the_printed_sha_prefix_is_taken_back",
+    "tests/integration/test_cli_safety.py::test_criteria_explain_takes_the_slug_in_any_case",
+    "tests/integration/test_org.py::test_progress_is_a_bar_on_a_terminal_and_absent_from_a_log",
+    "tests/integration/test_org.py::test_the_command_lists_on_a_thread_then_forks_its_workers",
+    "tests/integration/test_org.py::test_429_with_ratelimit_reset_is_waited_out",
+    "tests/integration/test_org.py::test_a_rate_limited_audit_of_many_models_waits",
+    "tests/integration/test_org_pipeline.py::test_audit_of_many_models_in_worker_processes_equals",
+    "tests/integration/test_org_pipeline.py::test_a_thread_just_joined_does_not_stop_the_fork",
+    "tests/integration/test_atomic.py::test_interrupted_",
+    "tests/unit/licenses/test_license_identify.py::test_corpus_accuracy_is_at_least_the_measured_figure",
+    "tests/unit/sources/test_gate.py::test_after_a_reset_the_held_threads_send_the_windows_quota",
+    "tests/integration/test_cli.py::test_a_huggingface_cache_snapshot_is_audited_where_it_lies",
+    "tests/integration/test_cli.py::test_snapshot_keeps_renamed_bases_replayable",
+    "tests/integration/test_cli.py::test_audit_jobs_changes_nothing_but_speed",
+    "tests/integration/test_cli.py::test_a_repo_id_means_the_repo_even_when_a_folder_has_that_name",
+    "tests/integration/test_browser.py::test_flagship_comparison",
+    "tests/integration/test_browser.py::test_single_page_shows_verdicts_flags_and_lineage",
     # Over 5 s in `--durations` of the quick subset (2026-12-03, issue 22): the gzip bomb is built (1 GiB
     # compressed), the licence corpus is identified (askalono, as the corpus accuracy test above),
     # a hypothesis property over the known texts, and the reference census (two worker processes,
     # ~7 s of setup) that these census tests share.
-    "tests/test_hostile_server.py::test_a_decoded_cap_is_checked_while_decoding",
-    "tests/test_license_identify.py::test_each_method_does_its_share",
-    "tests/test_license_identify.py::test_one_word_added_to_the_terms_is_never_the_known_text",
-    "tests/test_census.py::test_local_engine_writes_every_row_once_with_every_output",
-    "tests/test_census.py::test_a_llama_fine_tune_tagged_mit_is_flagged_license_inherited",
-    "tests/test_census.py::test_census_row_equals_audit_of_the_same_snapshot",
-    "tests/test_census.py::test_unread_licence_files_mark_the_row_incomplete",
-    "tests/test_census.py::test_summary_figures_match_a_plain_recomputation",
-    "tests/test_census.py::test_hf_dataset_dump_is_pinned_and_kept",
+    "tests/integration/test_hostile_server.py::test_a_decoded_cap_is_checked_while_decoding",
+    "tests/unit/licenses/test_license_identify.py::test_each_method_does_its_share",
+    "tests/unit/licenses/test_license_identify.py::test_one_word_added_to_the_terms_is_never_the_known_text",
+    "tests/integration/test_census.py::test_local_engine_writes_every_row_once_with_every_output",
+    "tests/integration/test_census.py::test_a_llama_fine_tune_tagged_mit_is_flagged_license_inherited",
+    "tests/integration/test_census.py::test_census_row_equals_audit_of_the_same_snapshot",
+    "tests/integration/test_census.py::test_unread_licence_files_mark_the_row_incomplete",
+    "tests/integration/test_census.py::test_summary_figures_match_a_plain_recomputation",
+    "tests/integration/test_census.py::test_hf_dataset_dump_is_pinned_and_kept",
 )
 
 

@@ -102,7 +102,7 @@ def context_for(bundle: SnapshotBundle) -> EvidenceContext:
 
 # CPU seconds one model's evidence may take (the benchmark's largest card takes ~0.2 s): past it, the
 # model is `incomplete` with the reason instead of holding a worker (issue 26). Every pattern on card
-# text is linear (tests/test_hostile_content.py), so this is the backstop, checked between extractors.
+# text is linear (tests/integration/test_hostile_content.py), so this is the backstop, checked between extractors.
 MAX_AUDIT_CPU_SECONDS = 60.0
 
 

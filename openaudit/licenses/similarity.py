@@ -15,7 +15,7 @@ GNU licence's -only and -or-later texts), plus the standard notices ("headers") 
 and Mozilla licences and Apache-2.0 without its appendix (which otherwise reads closer to Pixar, an
 Apache-2.0 derivative without one). The file is keyed by the SHA-256 of a probe text's bigram
 hashes: a normaliser changed without rebuilding it is a stale index, which is not used (and
-tests/test_license_similarity.py fails). Rebuild it with
+tests/unit/licenses/test_license_similarity.py fails). Rebuild it with
 `python -m openaudit.licenses.build_index SPDX_SOURCE` (criteria/license-index/README.md).
 
 Dice over bigrams cannot tell "MIT" from "MIT plus one added clause": a 20-word restriction moves a

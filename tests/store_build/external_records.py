@@ -178,7 +178,7 @@ RECORDS: list[dict[str, Any]] = [
 # Synthetic fixtures (issue 25): the `openaudit-fixtures/*` models whose cards link these records copy a
 # pattern seen on real releases (model-facts.md), in new words. Each record holds every file of its tree (they
 # are small), so tests/fakeext.py serves the very same records over the hosts' APIs and a recording through
-# the fakes gives back what this store holds (tests/test_expert_verdicts_external.py checks both).
+# the fakes gives back what this store holds (tests/integration/test_expert_verdicts_external.py checks both).
 # ---------------------------------------------------------------------------------------------------------------
 
 FIXTURE_TAKEN = "2025-01-15T12:00:00+00:00"
