@@ -22,7 +22,7 @@ from openaudit.run import workers
 from openaudit.run.options import RunOptions
 from openaudit.subjects import Packed, SubjectStore
 
-STORE = Path(__file__).parent / "store"
+STORE = Path(__file__).parents[2] / "store"
 
 # The comparison page as one template over every model's full view: the renderer before it streamed.
 _WHOLE_PAGE = """{% extends "base.html" %}
