@@ -113,15 +113,32 @@ def _prepare(work: Path, parts: list[tuple[Path, int, int]], cards: DumpInput | 
     cards only; base models come from the whole dump (not only what --where keeps), so that a
     fine-tune's base is found however it is filtered. Memory: DuckDB's limit, spilling to work/tmp.
     """
-    import duckdb
-    import pyarrow as pa
-
     from openaudit.sources.store import atomic_write
 
     done = work / "prepared.json"
     if done.is_file():
         return dict(json.loads(done.read_text(encoding="utf-8")))
     files = sorted({str(f) for f, _, _ in parts})
+    ranges = _part_ranges(parts)
+    (work / "tmp").mkdir(parents=True, exist_ok=True)
+    con = _prepare_connection(work, threads)
+    try:
+        con.register("ranges", ranges)
+        out: dict[str, Any] = {"cards": None, "bases": None, "base_rows": 0, "card_rows": 0}
+        if cards is not None:
+            out["cards"], out["card_rows"] = _prepare_cards(con, work, files, cards, where)
+        out["bases"], out["base_rows"] = _prepare_bases(con, work, files)
+    finally:
+        con.close()
+    atomic_write(done, json.dumps(out))
+    return out
+
+
+def _part_ranges(parts: list[tuple[Path, int, int]]) -> Any:
+    """An Arrow table (fname, lo, hi, part): each part's rows as a range of row numbers in its file,
+    so that DuckDB can tell which part a dump row belongs to by joining on it."""
+    import pyarrow as pa
+
     lo: list[int] = []
     hi: list[int] = []
     names: list[str] = []
@@ -134,8 +151,14 @@ def _prepare(work: Path, parts: list[tuple[Path, int, int]], cards: DumpInput | 
         hi.append(start + rows)
         nums.append(n)
         offset[str(f)] = start + rows
-    ranges = pa.table({"fname": names, "lo": lo, "hi": hi, "part": nums})
-    (work / "tmp").mkdir(parents=True, exist_ok=True)
+    return pa.table({"fname": names, "lo": lo, "hi": hi, "part": nums})
+
+
+def _prepare_connection(work: Path, threads: int) -> Any:
+    """A DuckDB connection bounded for a shared machine: our threads, 1 GB spilling to work/tmp, and
+    no extension fetched from the network."""
+    import duckdb
+
     con = duckdb.connect()
     try:
         con.execute(f"SET threads TO {max(1, threads)}")
@@ -143,34 +166,39 @@ def _prepare(work: Path, parts: list[tuple[Path, int, int]], cards: DumpInput | 
         con.execute("SET memory_limit = '1GB'")
         con.execute("SET preserve_insertion_order = false")
         con.execute(f"SET temp_directory = '{(work / 'tmp').as_posix()}'")
-        con.register("ranges", ranges)
-        out: dict[str, Any] = {"cards": None, "bases": None, "base_rows": 0, "card_rows": 0}
-        if cards is not None:
-            cond = f"WHERE ({where})" if where else ""
-            con.execute(
-                "CREATE TEMP TABLE ids AS SELECT m.id, r.part FROM (SELECT id, filename, file_row_number FROM "
-                f"read_parquet(?, filename = true, file_row_number = true, union_by_name = true) {cond}) m "
-                "JOIN ranges r ON m.filename = r.fname AND m.file_row_number >= r.lo AND m.file_row_number < r.hi",
-                [files])
-            target = work / "cards"
-            con.execute(
-                "COPY (SELECT i.part, c.modelId, c.card FROM read_parquet(?, union_by_name = true) c "
-                f"JOIN ids i ON c.modelId = i.id) TO '{target.as_posix()}' "
-                "(FORMAT parquet, PARTITION_BY (part), OVERWRITE_OR_IGNORE true)",
-                [[str(f) for f in cards.files]])
-            out["cards"] = str(target)
-            out["card_rows"] = sum(pq_rows(p) for p in target.rglob("*.parquet")) if target.is_dir() else 0
-        named = ("SELECT DISTINCT string_split(t, ':')[-1] AS b FROM "
-                 "(SELECT unnest(tags) AS t FROM read_parquet(?, union_by_name = true)) WHERE t LIKE 'base_model:%'")
-        bases = work / "bases.parquet"
-        con.execute(f"COPY (SELECT * FROM read_parquet(?, union_by_name = true) WHERE id IN ({named})) "
-                    f"TO '{bases.as_posix()}' (FORMAT parquet)", [files, files])
-        out["bases"] = str(bases)
-        out["base_rows"] = pq_rows(bases)
-    finally:
+    except BaseException:
         con.close()
-    atomic_write(done, json.dumps(out))
-    return out
+        raise
+    return con
+
+
+def _prepare_cards(con: Any, work: Path, files: list[str], cards: DumpInput, where: str | None) -> tuple[str, int]:
+    """The cards of the rows --where keeps, joined on the model id and written split by part
+    (work/cards/part=N/), so that each task reads its own cards only. Returns (folder, rows)."""
+    cond = f"WHERE ({where})" if where else ""
+    con.execute(
+        "CREATE TEMP TABLE ids AS SELECT m.id, r.part FROM (SELECT id, filename, file_row_number FROM "
+        f"read_parquet(?, filename = true, file_row_number = true, union_by_name = true) {cond}) m "
+        "JOIN ranges r ON m.filename = r.fname AND m.file_row_number >= r.lo AND m.file_row_number < r.hi",
+        [files])
+    target = work / "cards"
+    con.execute(
+        "COPY (SELECT i.part, c.modelId, c.card FROM read_parquet(?, union_by_name = true) c "
+        f"JOIN ids i ON c.modelId = i.id) TO '{target.as_posix()}' "
+        "(FORMAT parquet, PARTITION_BY (part), OVERWRITE_OR_IGNORE true)",
+        [[str(f) for f in cards.files]])
+    return str(target), sum(pq_rows(p) for p in target.rglob("*.parquet")) if target.is_dir() else 0
+
+
+def _prepare_bases(con: Any, work: Path, files: list[str]) -> tuple[str, int]:
+    """The rows of every model some row names as its base (base_model:... tags), from the whole dump,
+    so that a fine-tune's base is found however --where filters. Returns (work/bases.parquet, rows)."""
+    named = ("SELECT DISTINCT string_split(t, ':')[-1] AS b FROM "
+             "(SELECT unnest(tags) AS t FROM read_parquet(?, union_by_name = true)) WHERE t LIKE 'base_model:%'")
+    bases = work / "bases.parquet"
+    con.execute(f"COPY (SELECT * FROM read_parquet(?, union_by_name = true) WHERE id IN ({named})) "
+                f"TO '{bases.as_posix()}' (FORMAT parquet)", [files, files])
+    return str(bases), pq_rows(bases)
 
 
 def pq_rows(path: Path) -> int:
@@ -285,6 +313,56 @@ def run(dump: str | None, outdir: str | os.PathLike[str], *, cards: str | None =
         workers: int | None = None, listing: bool = False, profiles: Iterable[str] = (), quiet: bool = False,
         cache_dir: str | os.PathLike[str] | None = None) -> CensusResult:
     """Run a census into `outdir` (see the module doc); resumes a census started there before."""
+    _check_options(dump, listing, read, engine, scheduler, max_requests, workers)
+    require("duckdb", "pyarrow", *(["distributed"] if engine == "dask" else []))
+    from openaudit.run.workers import available_cpus
+
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    work, results = out / "work", out / "results"
+    work.mkdir(exist_ok=True)
+    results.mkdir(exist_ok=True)
+    meta, dump, max_requests, listed_requests = _metadata_input(dump, listing, out, max_requests, quiet)
+    card_in = _checked_inputs(meta, dump, cards, where, out)
+    profs = tuple(profiles)
+    fp = _fingerprint(meta, card_in, where, read, profs)
+    _claim_outdir(work, out, fp, dict(dump=dump, cards=cards, where=where, read=read))
+    parts = _plan_parts(meta.files)
+    n_workers = workers if workers is not None else min(available_cpus(), 4)
+    _say(quiet, f"{len(parts)} parts ({sum(r for _, _, r in parts):,} rows) in {len(meta.files)} file(s); preparing")
+    prepared = _prepare(work, parts, card_in, where, max(1, n_workers))
+    all_tasks = _tasks(parts, prepared, results, fp, where=where, read=read, cache_dir=cache_dir, profiles=profs)
+    todo, reused = _todo(all_tasks, fp, max_requests)
+    _drop_strays(results, all_tasks)
+    if reused:
+        _say(quiet, f"resuming: {reused} part(s) already written, {len(todo)} to do")
+    rows_of = {n: r for n, (_f, _rg, r) in enumerate(parts)}
+    tally = _Tally(rows_of, _Progress(sum(rows_of[t.part] for t in todo), len(todo), quiet), listed_requests, quiet)
+    engine_info = _run_engine(engine, todo, scheduler, n_workers, tally)
+    from openaudit.census.summary import write_outputs
+    from openaudit.sources.store import atomic_write
+
+    written = len(todo) - len(tally.failed)
+    manifest = _manifest(meta, card_in, started, dict(dump=dump, cards=cards, where=where, read=read, engine=engine,
+                                                       scheduler=scheduler, max_requests=max_requests,
+                                                       workers=n_workers, profiles=list(profs)),
+                         tally.totals, engine_info, parts=len(parts), written=written, reused=reused,
+                         failed=tally.failed, prepared=prepared, seconds=time.monotonic() - t0, cpu=tally.cpu, fp=fp,
+                         worker_peak_mb=tally.peak)
+    atomic_write(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    summary = write_outputs(out, quiet=quiet)
+    _say(quiet, f"{summary['models']:,} models in {len(parts)} parts; {tally.totals['requests']} Hub requests; "
+                f"wrote {out / 'census.html'}")
+    return CensusResult(outdir=out, parts=len(parts), written=written, reused=reused, failed=tally.failed,
+                        lost=tally.totals["lost"], rows=summary["models"], requests=tally.totals["requests"],
+                        summary=summary)
+
+
+def _check_options(dump: str | None, listing: bool, read: str, engine: str, scheduler: str | None,
+                   max_requests: int | None, workers: int | None) -> None:
+    """Options that contradict each other or are out of range are usage errors before anything is read."""
     if listing and dump is not None:
         raise UsageError("give either a DUMP or --listing, not both")
     if dump is None and not listing:
@@ -300,29 +378,30 @@ def run(dump: str | None, outdir: str | os.PathLike[str], *, cards: str | None =
         raise UsageError(f"--max-requests must be at least 0; got {max_requests}")
     if workers is not None and workers < 0:
         raise UsageError(f"--workers must be at least 0; got {workers}")
-    require("duckdb", "pyarrow", *(["distributed"] if engine == "dask" else []))
-    from openaudit.run.workers import available_cpus
 
-    started = datetime.now(UTC)
-    t0 = time.monotonic()
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    work, results = out / "work", out / "results"
-    work.mkdir(exist_ok=True)
-    results.mkdir(exist_ok=True)
-    listed_requests = 0
-    if listing:
-        from openaudit.census.listing import build_listing
 
-        listed, listed_requests = build_listing(out, max_requests, quiet)
-        if max_requests is not None:
-            max_requests = max(0, max_requests - listed_requests)
-        meta = resolve(str(listed), out, "dump")
-        meta.kind = "listing"
-        dump = f"--listing ({os.environ.get('HF_ENDPOINT') or 'https://huggingface.co'})"
-    else:
+def _metadata_input(dump: str | None, listing: bool, out: Path, max_requests: int | None,
+                    quiet: bool) -> tuple[DumpInput, str, int | None, int]:
+    """The metadata dump: the one given, or with --listing one built from the Hub's API (its requests
+    come out of --max-requests). Returns (input, the dump as the manifest names it, the budget left,
+    the listing's requests)."""
+    if not listing:
         assert dump is not None
-        meta = resolve(dump, out, "dump")
+        return resolve(dump, out, "dump"), dump, max_requests, 0
+    from openaudit.census.listing import build_listing
+
+    listed, listed_requests = build_listing(out, max_requests, quiet)
+    if max_requests is not None:
+        max_requests = max(0, max_requests - listed_requests)
+    meta = resolve(str(listed), out, "dump")
+    meta.kind = "listing"
+    dump = f"--listing ({os.environ.get('HF_ENDPOINT') or 'https://huggingface.co'})"
+    return meta, dump, max_requests, listed_requests
+
+
+def _checked_inputs(meta: DumpInput, dump: str, cards: str | None, where: str | None, out: Path) -> DumpInput | None:
+    """The --cards input, once the dumps are known to have the columns a census reads and --where is a
+    condition on them: a wrong file is a usage error before any preparation. Returns the cards or None."""
     card_in = resolve(cards, out, "--cards") if cards else None
     cols = _columns(meta.files)
     if "id" not in cols:
@@ -331,67 +410,92 @@ def run(dump: str | None, outdir: str | os.PathLike[str], *, cards: str | None =
         raise UsageError(f"--cards '{cards}' needs the columns modelId and card "
                          "(librarian-bots/model_cards_with_metadata)")
     _check_where(where, meta.files)
-    profs = tuple(profiles)
-    fp = _fingerprint(meta, card_in, where, read, profs)
+    return card_in
+
+
+def _claim_outdir(work: Path, out: Path, fp: str, plan: dict[str, Any]) -> None:
+    """Record this census's fingerprint in work/plan.json; an OUTDIR holding a census of other inputs or
+    options is refused, so that a resume never mixes parts of two censuses."""
+    from openaudit.sources.store import atomic_write
+
     plan_path = work / PLAN
     if plan_path.is_file():
         old = json.loads(plan_path.read_text(encoding="utf-8")).get("fingerprint")
         if old != fp:
             raise UsageError(f"'{out}' holds a census of other inputs or options; give a new OUTDIR "
                              "(or the same dump, --cards, --where and --read to resume it)")
-    from openaudit.sources.store import atomic_write
+    atomic_write(plan_path, json.dumps({"fingerprint": fp, **plan}))
 
-    atomic_write(plan_path, json.dumps({"fingerprint": fp, "dump": dump, "cards": cards, "where": where, "read": read}))
-    parts = _plan_parts(meta.files)
-    n_workers = workers if workers is not None else min(available_cpus(), 4)
-    _say(quiet, f"{len(parts)} parts ({sum(r for _, _, r in parts):,} rows) in {len(meta.files)} file(s); preparing")
-    prepared = _prepare(work, parts, card_in, where, max(1, n_workers))
+
+def _tasks(parts: list[tuple[Path, int, int]], prepared: dict[str, Any], results: Path, fp: str, *,
+           where: str | None, read: str, cache_dir: str | os.PathLike[str] | None,
+           profiles: tuple[str, ...]) -> list[Task]:
+    """One Task per part of the plan, each naming its own prepared cards; the snapshot cache is the
+    default one when the census reads from the Hub and none was given."""
     endpoint = os.environ.get("HF_ENDPOINT") or None
     if cache_dir is None and read != "none":
         from openaudit.sources.cache import default_cache_dir
 
         cache_dir = default_cache_dir(endpoint)
-    todo: list[Task] = []
-    reused = 0
     all_tasks = []
     for n, (f, rg, _rows) in enumerate(parts):
         cards_dir = Path(prepared["cards"]) / f"part={n}" if prepared.get("cards") else None
         all_tasks.append(Task(part=n, path=str(f), row_group=rg, results=str(results), fingerprint=fp,
                               cards=str(cards_dir) if cards_dir else None, bases=prepared.get("bases"), where=where,
                               read=read, endpoint=endpoint, cache_dir=str(cache_dir) if cache_dir else None,
-                              profiles=profs))
+                              profiles=profiles))
+    return all_tasks
+
+
+def _todo(all_tasks: list[Task], fp: str, max_requests: int | None) -> tuple[list[Task], int]:
+    """The tasks still to run (a part already written whole by this census is kept), each with its share
+    of --max-requests. Returns (tasks to run, parts reused)."""
+    todo: list[Task] = []
+    reused = 0
     for t in all_tasks:
         if part_is_done(t.out, fp):
             reused += 1
         else:
             todo.append(t)
     budgets = _split_budget(max_requests, len(todo))
-    todo = [Task(**{**t.__dict__, "budget": b}) for t, b in zip(todo, budgets, strict=True)]
+    return [Task(**{**t.__dict__, "budget": b}) for t, b in zip(todo, budgets, strict=True)], reused
+
+
+def _drop_strays(results: Path, all_tasks: list[Task]) -> None:
+    """A part of this census cannot be beyond its plan: a stray file is deleted, never summarised."""
     stray = {p.name for p in results.glob("part-*.parquet")} - {part_name(t.part) for t in all_tasks}
-    for name in stray:  # a part of this census cannot be beyond its plan: a stray file is not summarised
+    for name in stray:
         (results / name).unlink(missing_ok=True)
-    if reused:
-        _say(quiet, f"resuming: {reused} part(s) already written, {len(todo)} to do")
-    rows_of = {n: r for n, (_f, _rg, r) in enumerate(parts)}
-    progress = _Progress(sum(rows_of[t.part] for t in todo), len(todo), quiet)
-    totals: dict[str, int] = {"rows": 0, "lost": 0, "requests": listed_requests, "api_requests": listed_requests,
-                              "file_requests": 0, "rate_limited": 0}
-    cpu = [0.0]
-    peak = [0.0]
-    failed: list[str] = []
 
-    def done(task: Task, got: dict[str, Any] | BaseException) -> None:
+
+class _Tally:
+    """What the finished parts add up to (the engines call it once per part, in the parent process):
+    the request and row totals, CPU time, the workers' peak memory, and the failed parts."""
+
+    def __init__(self, rows_of: dict[int, int], progress: _Progress, listed_requests: int, quiet: bool):
+        self.rows_of, self.progress, self.quiet = rows_of, progress, quiet
+        self.totals: dict[str, int] = {"rows": 0, "lost": 0, "requests": listed_requests,
+                                       "api_requests": listed_requests, "file_requests": 0, "rate_limited": 0}
+        self.cpu = 0.0
+        self.peak = 0.0
+        self.failed: list[str] = []
+
+    def __call__(self, task: Task, got: dict[str, Any] | BaseException) -> None:
         if isinstance(got, BaseException):
-            failed.append(f"{part_name(task.part)}: {type(got).__name__}: {str(got)[:200]}")
-            _say(quiet, f"part {task.part} failed: {type(got).__name__}: {textsafe.line(got, 200)}")
-            progress({"rows_planned": rows_of[task.part]})
+            self.failed.append(f"{part_name(task.part)}: {type(got).__name__}: {str(got)[:200]}")
+            _say(self.quiet, f"part {task.part} failed: {type(got).__name__}: {textsafe.line(got, 200)}")
+            self.progress({"rows_planned": self.rows_of[task.part]})
             return
-        for k in totals:
-            totals[k] += int(got.get(k, 0))
-        cpu[0] += float(got.get("cpu_seconds", 0.0))
-        peak[0] = max(peak[0], float(got.get("peak_rss_mb", 0.0)))
-        progress({"rows_planned": rows_of[task.part]})
+        for k in self.totals:
+            self.totals[k] += int(got.get(k, 0))
+        self.cpu += float(got.get("cpu_seconds", 0.0))
+        self.peak = max(self.peak, float(got.get("peak_rss_mb", 0.0)))
+        self.progress({"rows_planned": self.rows_of[task.part]})
 
+
+def _run_engine(engine: str, todo: list[Task], scheduler: str | None, n_workers: int,
+                done: Callable[[Task, dict[str, Any] | BaseException], None]) -> dict[str, Any]:
+    """The tasks to do on the chosen engine; returns what the manifest tells of the engine."""
     engine_info: dict[str, Any] = {"engine": engine}
     if todo:
         if engine == "dask":
@@ -399,20 +503,7 @@ def run(dump: str | None, outdir: str | os.PathLike[str], *, cards: str | None =
         else:
             run_local(todo, n_workers, done)
             engine_info["workers"] = n_workers
-    from openaudit.census.summary import write_outputs
-
-    manifest = _manifest(meta, card_in, started, dict(dump=dump, cards=cards, where=where, read=read, engine=engine,
-                                                       scheduler=scheduler, max_requests=max_requests,
-                                                       workers=n_workers, profiles=list(profs)),
-                         totals, engine_info, parts=len(parts), written=len(todo) - len(failed), reused=reused,
-                         failed=failed, prepared=prepared, seconds=time.monotonic() - t0, cpu=cpu[0], fp=fp,
-                         worker_peak_mb=peak[0])
-    atomic_write(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    summary = write_outputs(out, quiet=quiet)
-    _say(quiet, f"{summary['models']:,} models in {len(parts)} parts; {totals['requests']} Hub requests; "
-                f"wrote {out / 'census.html'}")
-    return CensusResult(outdir=out, parts=len(parts), written=len(todo) - len(failed), reused=reused, failed=failed,
-                        lost=totals["lost"], rows=summary["models"], requests=totals["requests"], summary=summary)
+    return engine_info
 
 
 def _licence_data() -> dict[str, Any]:
