@@ -35,18 +35,10 @@ def summarise(outdir: Path) -> dict[str, Any]:
 
     from openaudit.flags import load_flags
 
-    parts = sorted((outdir / "results").glob("part-*.parquet"))
     defined = {f.id: f.title for f in load_flags().flags}
     con = duckdb.connect()
     try:
-        con.execute("SET threads TO 2")
-        if parts:
-            listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
-            con.execute(f"CREATE VIEW r AS SELECT * FROM read_parquet([{listed}])")
-        else:
-            from openaudit.census.partition import result_schema
-
-            con.register("r", result_schema().empty_table())
+        _open_results(con, outdir)
         tot = _q(con, "SELECT count(*) AS models, coalesce(sum(downloads), 0) AS downloads FROM r")[0]
         models, downloads = int(tot["models"]), int(tot["downloads"])
         status = {r["status"]: int(r["n"])
@@ -55,41 +47,12 @@ def summarise(outdir: Path) -> dict[str, Any]:
                          "FROM r GROUP BY 1 ORDER BY models DESC, license_category")
         matrix = _q(con, "SELECT license_category, coalesce(osaid, 'not audited') AS osaid, count(*) AS models, "
                          "coalesce(sum(downloads), 0) AS downloads FROM r GROUP BY 1, 2 ORDER BY 1, 2")
-        dims = {}
-        for d in DIMENSIONS:
-            dims[d] = {r["verdict"]: {"models": int(r["models"]), "downloads": int(r["downloads"])} for r in _q(
-                con, f"SELECT coalesce({d}, 'not audited') AS verdict, count(*) AS models, "
-                     f"coalesce(sum(downloads), 0) AS downloads FROM r GROUP BY 1 ORDER BY 1")}
-        frameworks = {}
-        for col in ("mof", "osaid", "eu_ai_act"):
-            frameworks[col] = {r["v"]: int(r["n"]) for r in _q(
-                con, f"SELECT coalesce({col}, 'not audited') AS v, count(*) AS n FROM r GROUP BY 1 ORDER BY 1")}
-        counted = {r["flag"]: r for r in _q(
-            con, "SELECT flag, count(*) AS models, coalesce(sum(downloads), 0) AS downloads "
-                 "FROM (SELECT unnest(flags) AS flag, downloads FROM r) GROUP BY 1")}
-        flags = []
-        for fid in [f for f in KEY_FLAGS if f in defined] + sorted(set(defined) - set(KEY_FLAGS)) + sorted(
-                set(counted) - set(defined)):
-            c = counted.get(fid, {"models": 0, "downloads": 0})
-            flags.append({"id": fid, "title": defined.get(fid, fid), "key": fid in KEY_FLAGS,
-                          "models": int(c["models"]), "share": _share(int(c["models"]), models),
-                          "downloads": int(c["downloads"]), "download_share": _share(int(c["downloads"]), downloads)})
-        patterns = _q(con, "SELECT coalesce(weights, 'n/a') AS weights, coalesce(code, 'n/a') AS code, "
-                           "coalesce(data, 'n/a') AS data, count(*) AS models, "
-                           "coalesce(sum(downloads), 0) AS downloads "
-                           f"FROM r GROUP BY 1, 2, 3 ORDER BY models DESC, 1, 2, 3 LIMIT {TOP}")
-        for p in patterns:
-            p["label"] = f"{p['weights']} weights, {p['code']} code, {p['data']} data"
+        dims, frameworks = _verdicts(con)
+        flags = _flag_prevalence(con, defined, models, downloads)
+        patterns = _patterns(con)
         owc = _q(con, "SELECT count(*) AS models, coalesce(sum(downloads), 0) AS downloads FROM r "
                       "WHERE weights = 'open' AND data = 'closed'")[0]
-        org_sql = ("SELECT coalesce(author, split_part(id, '/', 1)) AS organisation, count(*) AS models, "
-                   "coalesce(sum(downloads), 0) AS downloads, round(avg(score), 1) AS mean_score, "
-                   "count(*) FILTER (WHERE osaid = 'likely-meets') AS osaid_likely_meets, "
-                   "count(*) FILTER (WHERE data = 'open') AS open_data, "
-                   "count(*) FILTER (WHERE weights = 'open' AND data = 'closed') AS open_weights_closed_data, "
-                   "count(*) FILTER (WHERE len(flags) > 0) AS flagged FROM r GROUP BY 1 ")
-        top_models = _q(con, org_sql + f"ORDER BY models DESC, downloads DESC, organisation LIMIT {TOP}")
-        top_downloads = _q(con, org_sql + f"ORDER BY downloads DESC, models DESC, organisation LIMIT {TOP}")
+        top_models, top_downloads = _top_organisations(con)
     finally:
         con.close()
     return _plain({
@@ -102,6 +65,77 @@ def summarise(outdir: Path) -> dict[str, Any]:
                                      "share": _share(int(owc["models"]), models)},
         "top_organisations": {"by_models": top_models, "by_downloads": top_downloads},
     })
+
+
+def _open_results(con: Any, outdir: Path) -> None:
+    """The view `r` over the census's results parts; with no part, an empty table of the results'
+    columns, so that every query gives zeros rather than an error."""
+    parts = sorted((outdir / "results").glob("part-*.parquet"))
+    con.execute("SET threads TO 2")
+    if parts:
+        listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
+        con.execute(f"CREATE VIEW r AS SELECT * FROM read_parquet([{listed}])")
+    else:
+        from openaudit.census.partition import result_schema
+
+        con.register("r", result_schema().empty_table())
+
+
+def _verdicts(con: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Models and downloads by each dimension's verdict, and models by each framework's verdict
+    (a row that was not audited counts as 'not audited'). Returns (dimensions, frameworks)."""
+    dims = {}
+    for d in DIMENSIONS:
+        dims[d] = {r["verdict"]: {"models": int(r["models"]), "downloads": int(r["downloads"])} for r in _q(
+            con, f"SELECT coalesce({d}, 'not audited') AS verdict, count(*) AS models, "
+                 f"coalesce(sum(downloads), 0) AS downloads FROM r GROUP BY 1 ORDER BY 1")}
+    frameworks = {}
+    for col in ("mof", "osaid", "eu_ai_act"):
+        frameworks[col] = {r["v"]: int(r["n"]) for r in _q(
+            con, f"SELECT coalesce({col}, 'not audited') AS v, count(*) AS n FROM r GROUP BY 1 ORDER BY 1")}
+    return dims, frameworks
+
+
+def _flag_prevalence(con: Any, defined: dict[str, str], models: int, downloads: int) -> list[dict[str, Any]]:
+    """Each flag's models and downloads and their shares: the KEY_FLAGS first, then the other defined
+    flags (a flag no row raised still shows, at zero), then any flag the results hold that this version
+    does not define."""
+    counted = {r["flag"]: r for r in _q(
+        con, "SELECT flag, count(*) AS models, coalesce(sum(downloads), 0) AS downloads "
+             "FROM (SELECT unnest(flags) AS flag, downloads FROM r) GROUP BY 1")}
+    flags = []
+    for fid in [f for f in KEY_FLAGS if f in defined] + sorted(set(defined) - set(KEY_FLAGS)) + sorted(
+            set(counted) - set(defined)):
+        c = counted.get(fid, {"models": 0, "downloads": 0})
+        flags.append({"id": fid, "title": defined.get(fid, fid), "key": fid in KEY_FLAGS,
+                      "models": int(c["models"]), "share": _share(int(c["models"]), models),
+                      "downloads": int(c["downloads"]), "download_share": _share(int(c["downloads"]), downloads)})
+    return flags
+
+
+def _patterns(con: Any) -> list[dict[str, Any]]:
+    """The TOP most common weights x code x data verdict patterns, each with a readable label."""
+    patterns = _q(con, "SELECT coalesce(weights, 'n/a') AS weights, coalesce(code, 'n/a') AS code, "
+                       "coalesce(data, 'n/a') AS data, count(*) AS models, "
+                       "coalesce(sum(downloads), 0) AS downloads "
+                       f"FROM r GROUP BY 1, 2, 3 ORDER BY models DESC, 1, 2, 3 LIMIT {TOP}")
+    for p in patterns:
+        p["label"] = f"{p['weights']} weights, {p['code']} code, {p['data']} data"
+    return patterns
+
+
+def _top_organisations(con: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The TOP organisations (the author, else the id's owner) by models and by downloads, with their
+    openness figures. Returns (by models, by downloads)."""
+    org_sql = ("SELECT coalesce(author, split_part(id, '/', 1)) AS organisation, count(*) AS models, "
+               "coalesce(sum(downloads), 0) AS downloads, round(avg(score), 1) AS mean_score, "
+               "count(*) FILTER (WHERE osaid = 'likely-meets') AS osaid_likely_meets, "
+               "count(*) FILTER (WHERE data = 'open') AS open_data, "
+               "count(*) FILTER (WHERE weights = 'open' AND data = 'closed') AS open_weights_closed_data, "
+               "count(*) FILTER (WHERE len(flags) > 0) AS flagged FROM r GROUP BY 1 ")
+    top_models = _q(con, org_sql + f"ORDER BY models DESC, downloads DESC, organisation LIMIT {TOP}")
+    top_downloads = _q(con, org_sql + f"ORDER BY downloads DESC, models DESC, organisation LIMIT {TOP}")
+    return top_models, top_downloads
 
 
 def _share(n: int, total: int) -> float:
