@@ -310,66 +310,106 @@ def _profiles(names: tuple[str, ...]) -> Any:
 
 def audit_rows(rows: list[dict[str, Any]], cards: dict[str, str], task: Task, stats: PartStats) -> list[dict[str, Any]]:
     """Audit each row with the audit code of `openaudit audit`; every row gives one results row."""
-    from openaudit.audit import audit_bundle
-    from openaudit.repoid import validate_repo_id
-    from openaudit.run.linker import RunMemo, fetch_bundle
+    from openaudit.run.linker import RunMemo
 
     profiles = _profiles(task.profiles)
     source = DumpSource(task.bases)
     source.prefetch(_base_ids(rows))
     memo = RunMemo()
-    hub: Any = None
-    if task.read != "none":
-        from openaudit.sources.cache import cached_hub
-        from openaudit.sources.gate import RequestGate
-        from openaudit.sources.hub import HubSource
-
-        hub = HubSource(endpoint=task.endpoint, depth="full" if task.read == "licences" else "card",
-                        gate=RequestGate(4, task.budget))
-        if task.cache_dir is not None:
-            hub = cached_hub(hub, task.cache_dir)
+    hub = _hub_for(task)
     out = []
     for row in rows:
-        rid = row.get("id")
-        if not isinstance(rid, str):
-            out.append(_skipped_row(row, str(rid), "invalid: the dump row has no id"))
+        skipped = _invalid_row(row)
+        if skipped is not None:
+            out.append(skipped)
             stats.skipped += 1
             continue
-        try:
-            validate_repo_id(rid)
-        except InvalidRepoId as e:
-            out.append(_skipped_row(row, rid, f"invalid: {e}"))
-            stats.skipped += 1
-            continue
-        snap = snapshot_from_row(row, cards.get(rid))
-        fetch_note = None
-        if hub is not None:
-            want = _wanted(snap, task.read)
-            if want:
-                try:
-                    snap = _from_hub(hub, snap, want)
-                except FetchError as e:
-                    fetch_note = f"{e.kind}: {e}"
-                    if e.kind in TRANSIENT_KINDS:
-                        stats.lost += 1
-        bundle = fetch_bundle(source, snap, memo)
-        subject = audit_bundle(bundle, profiles)
-        unread, key = unread_of(snap, bundle.related_errors)
-        if key and subject.status == "audited":
-            subject.status = "incomplete"
-            names = ", ".join(u for u in unread if not u.startswith("dataset:"))[:300]
-            how = f"--read {task.read}" if task.read != "none" else "the census reads no file (--read none)"
-            subject.reason = (f"{fetch_note}; " if fetch_note else "") + (
-                f"not read: {names} ({how}); verdicts rest on the dump's metadata, file names and card")
-        out.append(subject_row(row, subject, unread))
-        stats.audited += subject.status == "audited"
-        stats.incomplete += subject.status == "incomplete"
-        stats.skipped += subject.status == "skipped"
+        result = _audit_row(row, cards, task, stats, hub=hub, source=source, memo=memo, profiles=profiles)
+        out.append(result)
+        stats.audited += result["status"] == "audited"
+        stats.incomplete += result["status"] == "incomplete"
+        stats.skipped += result["status"] == "skipped"
     if hub is not None:
-        stats.requests, stats.rate_limited = hub.gate.sent, hub.gate.rate_limited
-        stats.api_requests = hub.gate.by_bucket.get("api", 0)
-        stats.file_requests = hub.gate.by_bucket.get("resolvers", 0)
+        _count_requests(stats, hub)
     return out
+
+
+def _hub_for(task: Task) -> Any:
+    """The Hub source `--read cards|licences` reads through (this part's gate and share of
+    --max-requests, the snapshot cache when there is one); None with `--read none`, so that no request
+    can be sent."""
+    if task.read == "none":
+        return None
+    from openaudit.sources.cache import cached_hub
+    from openaudit.sources.gate import RequestGate
+    from openaudit.sources.hub import HubSource
+
+    hub: Any = HubSource(endpoint=task.endpoint, depth="full" if task.read == "licences" else "card",
+                         gate=RequestGate(4, task.budget))
+    if task.cache_dir is not None:
+        hub = cached_hub(hub, task.cache_dir)
+    return hub
+
+
+def _invalid_row(row: dict[str, Any]) -> dict[str, Any] | None:
+    """A skipped results row for a dump row with no id or an id that is not a valid repo id (a hostile
+    row is kept in the results, never audited); None for a row that can be audited."""
+    from openaudit.repoid import validate_repo_id
+
+    rid = row.get("id")
+    if not isinstance(rid, str):
+        return _skipped_row(row, str(rid), "invalid: the dump row has no id")
+    try:
+        validate_repo_id(rid)
+    except InvalidRepoId as e:
+        return _skipped_row(row, rid, f"invalid: {e}")
+    return None
+
+
+def _audit_row(row: dict[str, Any], cards: dict[str, str], task: Task, stats: PartStats, *, hub: Any,
+               source: DumpSource, memo: Any, profiles: Any) -> dict[str, Any]:
+    """One valid row's results row: its snapshot (with what --read fetched), linked to its bases in the
+    dump, audited, and marked incomplete when a key file could not be read."""
+    from openaudit.audit import audit_bundle
+    from openaudit.run.linker import fetch_bundle
+
+    rid = row["id"]
+    snap = snapshot_from_row(row, cards.get(rid))
+    fetch_note = None
+    if hub is not None:
+        snap, fetch_note = _read_from_hub(hub, snap, task, stats)
+    bundle = fetch_bundle(source, snap, memo)
+    subject = audit_bundle(bundle, profiles)
+    unread, key = unread_of(snap, bundle.related_errors)
+    if key and subject.status == "audited":
+        subject.status = "incomplete"
+        names = ", ".join(u for u in unread if not u.startswith("dataset:"))[:300]
+        how = f"--read {task.read}" if task.read != "none" else "the census reads no file (--read none)"
+        subject.reason = (f"{fetch_note}; " if fetch_note else "") + (
+            f"not read: {names} ({how}); verdicts rest on the dump's metadata, file names and card")
+    return subject_row(row, subject, unread)
+
+
+def _read_from_hub(hub: Any, snap: RepoSnapshot, task: Task, stats: PartStats) -> tuple[RepoSnapshot, str | None]:
+    """The snapshot with the files --read wants from the Hub; a failed fetch leaves it as the dump gave it,
+    with a note for the row's reason (a transient failure counts the row as lost: the part is done again
+    on resume). Returns (snapshot, note or None)."""
+    want = _wanted(snap, task.read)
+    if not want:
+        return snap, None
+    try:
+        return _from_hub(hub, snap, want), None
+    except FetchError as e:
+        if e.kind in TRANSIENT_KINDS:
+            stats.lost += 1
+        return snap, f"{e.kind}: {e}"
+
+
+def _count_requests(stats: PartStats, hub: Any) -> None:
+    """The part's Hub requests, from its gate's counts."""
+    stats.requests, stats.rate_limited = hub.gate.sent, hub.gate.rate_limited
+    stats.api_requests = hub.gate.by_bucket.get("api", 0)
+    stats.file_requests = hub.gate.by_bucket.get("resolvers", 0)
 
 
 def write_part(task: Task, rows: list[dict[str, Any]], stats: PartStats) -> None:
