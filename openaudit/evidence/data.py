@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from openaudit.card import Link, ParsedCard, Table, parse_card
+from openaudit.card import Block, Link, ParsedCard, Table, parse_card
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import as_list, hf_link
 from openaudit.evidence.kinds import emits
@@ -125,51 +125,69 @@ def source_tables(card: ParsedCard) -> list[tuple[Table, list[tuple[str, str, tu
     return found
 
 
-@emits("data.dataset",
-       "data.dataset-invalid",
-       "data.section",
-       "data.source-named",
-       "data.summary-doc",
-       "data.vague")
-def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
-    snap = ctx.snap
-    for did, via in declared_datasets(ctx.metadata, snap.tags()):
-        pointer = ctx.meta_pointer("datasets") if via == "metadata" else "tags"
-        if not valid_dataset_id(did):
-            out.add("data.dataset-invalid", {"id": did[:200]}, source=ctx.meta_source(), pointer=pointer,
-                    summary=f"datasets entry '{shown(did, 80)}' is not a valid dataset id.",
-                    url=ctx.meta_url("datasets"))
-            continue
-        ds = ctx.bundle.get("dataset", did)
-        value: dict[str, Any] = {"id": did, "via": via, "found": ds is not None}
-        if ds is not None:
-            cd = ds.card_data()
-            lic = cd.get("license") or next((t.split(":", 1)[1] for t in ds.tags() if t.startswith("license:")), None)
-            value.update(gated=ds.gated() or False, private=bool(ds.info.get("private")),
-                         license=lic, has_card=ds.readme() is not None or bool(cd))
-            public = not value["gated"] and not value["private"]
-            summary = (f"Training dataset {did} is on the Hub ({'public' if public else 'gated'}"
-                       + (f", licence {lic}" if lic else "") + ").")
-            url = ds.repo_url()
-        else:
-            reason = ctx.bundle.related_errors.get(f"dataset:{did}", "not resolved")
-            why = not_checked_why(reason, snap.source)
-            value.update(reason=reason, checked=why is None)
-            summary = (f"Declared dataset {did} was not checked on the Hub ({shown(why, 300)})." if why is not None
-                       else f"Declared dataset {did} could not be found on the Hub ({reason}).")
-            url = None
-        out.add("data.dataset", value, source="linked-repo" if ds else ctx.meta_source(), pointer=pointer,
-                summary=summary, url=url or ctx.meta_url("datasets"))
+_Tables = list[tuple[Table, list[tuple[str, str, tuple[Link, ...], int]]]]
 
+
+def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
+    for did, via in declared_datasets(ctx.metadata, ctx.snap.tags()):
+        _dataset(ctx, out, did, via)
     data_blocks = ctx.card.blocks_in(DATA_SECTIONS)
+    _section(ctx, out, data_blocks)
+    tables = source_tables(ctx.card)
+    _sources_named(ctx, out, data_blocks, tables)
+    declared = [e for e in out.items if e.kind == "data.dataset" and isinstance(e.value, dict)]
+    if declared:
+        _undeclared(ctx, out, declared, tables)
+    _vague(ctx, out)
+    # The training-token figure (data.tokens) is read by compute.py, which knows which model a count is for.
+    _summary_docs(ctx, out)
+
+
+@emits("data.dataset", "data.dataset-invalid")
+def _dataset(ctx: EvidenceContext, out: EvidenceList, did: str, via: str) -> None:
+    """A declared dataset: not a valid id, or what the bundle says of it (public, gated, licence, not checked)."""
+    snap = ctx.snap
+    pointer = ctx.meta_pointer("datasets") if via == "metadata" else "tags"
+    if not valid_dataset_id(did):
+        out.add("data.dataset-invalid", {"id": did[:200]}, source=ctx.meta_source(), pointer=pointer,
+                summary=f"datasets entry '{shown(did, 80)}' is not a valid dataset id.",
+                url=ctx.meta_url("datasets"))
+        return
+    ds = ctx.bundle.get("dataset", did)
+    value: dict[str, Any] = {"id": did, "via": via, "found": ds is not None}
+    if ds is not None:
+        cd = ds.card_data()
+        lic = cd.get("license") or next((t.split(":", 1)[1] for t in ds.tags() if t.startswith("license:")), None)
+        value.update(gated=ds.gated() or False, private=bool(ds.info.get("private")),
+                     license=lic, has_card=ds.readme() is not None or bool(cd))
+        public = not value["gated"] and not value["private"]
+        summary = (f"Training dataset {did} is on the Hub ({'public' if public else 'gated'}"
+                   + (f", licence {lic}" if lic else "") + ").")
+        url = ds.repo_url()
+    else:
+        reason = ctx.bundle.related_errors.get(f"dataset:{did}", "not resolved")
+        why = not_checked_why(reason, snap.source)
+        value.update(reason=reason, checked=why is None)
+        summary = (f"Declared dataset {did} was not checked on the Hub ({shown(why, 300)})." if why is not None
+                   else f"Declared dataset {did} could not be found on the Hub ({reason}).")
+        url = None
+    out.add("data.dataset", value, source="linked-repo" if ds else ctx.meta_source(), pointer=pointer,
+            summary=summary, url=url or ctx.meta_url("datasets"))
+
+
+@emits("data.section")
+def _section(ctx: EvidenceContext, out: EvidenceList, data_blocks: list[Block]) -> None:
     if data_blocks:
         sec = data_blocks[0].section
         out.add("data.section", {"heading": sec.heading, "line": sec.line, "blocks": len(data_blocks)},
                 source="card.body", pointer=ctx.body_pointer(sec.heading, sec.line),
                 summary=f"The card has a section on training data (“{sec.heading}”).", url=ctx.line_url(sec.line))
 
-    # Sources named in data sections, or in any sentence about training data; Hub dataset links anywhere;
-    # the rows of a table of training sources (a data card even when no source is a famous corpus).
+
+def _named(ctx: EvidenceContext, data_blocks: list[Block], tables: _Tables) -> dict[str, tuple[int, str]]:
+    """Sources named in data sections, or in any sentence about training data; Hub dataset links anywhere;
+    the rows of a table of training sources (a data card even when no source is a famous corpus).
+    Name -> (line, heading) where it is first named."""
     named: dict[str, tuple[int, str]] = {}
     # By identity: `b not in data_blocks` compared blocks field by field, quadratic (a 20 KB table: 34 s).
     in_data = {id(b) for b in data_blocks}
@@ -187,10 +205,15 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
         hl = hf_link(link.url)
         if hl and hl[0] == "dataset":
             named.setdefault(hl[1], (link.line, link.section.heading))
-    tables = source_tables(ctx.card)
     for table, rows in tables:
         for name, _share, _links, line in rows:
             named.setdefault(name, (line, table.section.heading))
+    return named
+
+
+@emits("data.source-named")
+def _sources_named(ctx: EvidenceContext, out: EvidenceList, data_blocks: list[Block], tables: _Tables) -> None:
+    named = _named(ctx, data_blocks, tables)
     if named:
         line, heading = next(iter(named.values()))
         via_table = [tb for tb, _ in tables]
@@ -199,16 +222,17 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                 summary=f"The card names training sources: {', '.join(sorted(named)[:8])}"
                         + (f" (a source table at line {via_table[0].line})." if via_table else "."))
 
-    declared = [e for e in out.items if e.kind == "data.dataset" and isinstance(e.value, dict)]
-    if declared:
-        _undeclared(ctx, out, declared, tables)
 
+@emits("data.vague")
+def _vague(ctx: EvidenceContext, out: EvidenceList) -> None:
     for s in ctx.card.sentences(VAGUE_RE, within=DATA_SECTIONS)[:3]:
         out.add("data.vague", {"text": s.text}, source="card.body", pointer=ctx.body_pointer(s.section.heading, s.line),
                 confidence="detected", url=ctx.line_url(s.line), summary=f"Vague about data: “{s.text[:160]}”")
 
-    # The training-token figure (data.tokens) is read by compute.py, which knows which model a count is for.
 
+@emits("data.summary-doc")
+def _summary_docs(ctx: EvidenceContext, out: EvidenceList) -> None:
+    snap = ctx.snap
     for path in snap.sibling_names():
         low = path.lower().rsplit("/", 1)[-1]
         if low.startswith(("data_summary", "datasheet", "training_data_summary")):
@@ -218,8 +242,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
 
 
 @emits("data.undeclared")
-def _undeclared(ctx: EvidenceContext, out: EvidenceList, declared: list[Any],
-                tables: list[tuple[Table, list[tuple[str, str, tuple[Link, ...], int]]]]) -> None:
+def _undeclared(ctx: EvidenceContext, out: EvidenceList, declared: list[Any], tables: _Tables) -> None:
     """The `datasets:` list is not proof that all data is listed: what the card describes beyond it."""
     ids = [str(e.value["id"]) for e in declared]
     id_tokens = [_tokens(i.split("/")[-1]) for i in ids]

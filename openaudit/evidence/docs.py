@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from openaudit.card import Link
+from openaudit.card import Link, Sentence
 from openaudit.evidence import EvidenceContext
 from openaudit.evidence._util import arxiv_id
 from openaudit.evidence.code import family_stem
@@ -57,15 +57,18 @@ _BIB_ARXIV = re.compile(r"(?:eprint\s*=\s*[{\"]?|arXiv:|arxiv\.org/(?:abs|pdf)/)
 _TITLE_CUT = re.compile(r"\s(for|with|on|from|using|via|and)\s", re.IGNORECASE)
 
 
-@emits("docs.card",
-       "docs.card-missing",
-       "docs.card-unreadable",
-       "docs.eval-results",
-       "docs.hardware",
-       "docs.metadata-invalid",
-       "docs.placeholder",
-       "docs.section")
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
+    _card(ctx, out)
+    _sections(ctx, out)
+    _placeholders(ctx, out)
+    _eval_results(ctx, out)
+    _papers(ctx, out)
+    _hardware(ctx, out)
+
+
+@emits("docs.card", "docs.card-missing", "docs.card-unreadable", "docs.metadata-invalid")
+def _card(ctx: EvidenceContext, out: EvidenceList) -> None:
+    """The card: present (and whether its YAML metadata could be used), unreadable, or missing."""
     snap, card = ctx.snap, ctx.card
     readme_reason = ctx.unreadable_reason("README.md")
     if not card.present:
@@ -87,6 +90,12 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                     pointer=f"README.md:L{card.metadata_start_line or 1}",
                     url=ctx.line_url(card.metadata_start_line or 1),
                     summary=f"The card's YAML metadata could not be used: {card.metadata_error}.")
+
+
+@emits("docs.section")
+def _sections(ctx: EvidenceContext, out: EvidenceList) -> None:
+    """One item per topic the card covers: under a heading of its own, else at length in prose."""
+    card = ctx.card
     for topic, pattern in TOPICS.items():
         rx = re.compile(pattern, re.IGNORECASE)
         for sec in card.sections:
@@ -105,13 +114,21 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                         source="card.body", pointer=ctx.body_pointer(first.section.heading, first.line),
                         url=ctx.line_url(first.line), confidence="detected",
                         summary=f"The card discusses {topic} in {len(prose)} sentences (no heading of its own).")
-    placeholders = [b for b in card.blocks if PLACEHOLDER in b.text]
+
+
+@emits("docs.placeholder")
+def _placeholders(ctx: EvidenceContext, out: EvidenceList) -> None:
+    placeholders = [b for b in ctx.card.blocks if PLACEHOLDER in b.text]
     if placeholders:
         out.add("docs.placeholder", {"count": len(placeholders)}, source="card.body",
                 pointer=ctx.body_pointer(placeholders[0].section.heading, placeholders[0].line),
                 url=ctx.line_url(placeholders[0].line),
                 summary=f"{len(placeholders)} template placeholder(s) “{PLACEHOLDER}” left in the card.")
 
+
+@emits("docs.eval-results")
+def _eval_results(ctx: EvidenceContext, out: EvidenceList) -> None:
+    """Evaluation results: counted in the model-index metadata, else numbers in the card's evaluation sections."""
     mi = ctx.metadata.get("model-index")
     n_results = 0
     if isinstance(mi, list):
@@ -123,7 +140,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                 pointer=ctx.meta_pointer("model-index"), url=ctx.meta_url("model-index"),
                 summary=f"{n_results} evaluation results in model-index metadata.")
     else:
-        eval_blocks = card.blocks_in(TOPICS["evaluation"])
+        eval_blocks = ctx.card.blocks_in(TOPICS["evaluation"])
         numeric = [b for b in eval_blocks if re.search(r"\d+(\.\d+)?\s*%?", b.text)]
         if len(numeric) >= 3:
             b = numeric[0]
@@ -131,8 +148,10 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                     pointer=ctx.body_pointer(b.section.heading, b.line), url=ctx.line_url(b.line),
                     confidence="detected", summary=f"Evaluation results reported in the card ({len(numeric)} entries).")
 
-    _papers(ctx, out)
 
+@emits("docs.hardware")
+def _hardware(ctx: EvidenceContext, out: EvidenceList) -> None:
+    """The training hardware: from `co2_eq_emissions.hardware_used`, else the first card sentence about it."""
     co2 = ctx.metadata.get("co2_eq_emissions")
     hw = co2.get("hardware_used") if isinstance(co2, dict) else None
     if hw:
@@ -140,7 +159,7 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                 pointer=ctx.meta_pointer("co2_eq_emissions"), url=ctx.meta_url("co2_eq_emissions"),
                 summary=f"Training hardware declared: {str(hw)[:80]}.")
     else:
-        for s in card.sentences(_HARDWARE_RE):
+        for s in ctx.card.sentences(_HARDWARE_RE):
             # "for GPUs with 12 GB of memory" is what it runs on, not what trained it.
             if not (_TRAINED_RE.search(s.text) or any(re.search(TOPICS["hardware"] + "|train", h, re.IGNORECASE)
                                                        for h in s.section.path)):
@@ -178,16 +197,34 @@ def _own_link(link: Link, block: str, stem: str) -> str | None:
     return None
 
 
-@emits("docs.paper", "docs.tech-report", "docs.paper-pending", "docs.reference")
+# key (arXiv id or URL) -> (kind, why, pointer, url) of the model's own papers; arXiv id -> (pointer, line) of
+# the papers the card only cites.
+_Own = dict[str, tuple[str, str, str, str | None]]
+_Refs = dict[str, tuple[str, int]]
+
+
 def _papers(ctx: EvidenceContext, out: EvidenceList) -> None:
-    snap, card = ctx.snap, ctx.card
-    stem = family_stem(snap.repo_id.split("/")[-1])
-    soon = card.sentences(_SOON_RE)
-    blocks = {(b.line, b.section): b.text for b in card.blocks}
-    own: dict[str, tuple[str, str, str, str | None]] = {}  # key -> (kind, why, pointer, url)
-    refs: dict[str, tuple[str, int]] = {}  # arxiv id -> (pointer, line)
+    """The model's own paper or technical report, the papers the card only cites, and a paper still to come."""
+    stem = family_stem(ctx.snap.repo_id.split("/")[-1])
+    soon = ctx.card.sentences(_SOON_RE)
+    own: _Own = {}
+    refs: _Refs = {}
+    _linked_papers(ctx, stem, own, refs)
+    _cited_papers(ctx, stem, bool(soon), own, refs)
+    for t in ctx.snap.tags():
+        if t.startswith("arxiv:") and t[6:] not in _TEMPLATE_ARXIV and t[6:] not in own:
+            refs.setdefault(t[6:], ("tags", 0))
+    _own_papers(out, own)
+    _references(ctx, out, {a: r for a, r in refs.items() if a not in own})
+    if soon and not any(k == "docs.paper" for k, *_ in own.values()):
+        _paper_pending(ctx, out, soon[0])
+
+
+def _linked_papers(ctx: EvidenceContext, stem: str, own: _Own, refs: _Refs) -> None:
+    """Links to arXiv, to a technical report or to a paper page: the model's own (`_own_link`) or a reference."""
+    blocks = {(b.line, b.section): b.text for b in ctx.card.blocks}
     reports = 0
-    for link in card.links:
+    for link in ctx.card.links:
         aid = arxiv_id(link.url)
         is_report = not aid and bool(_REPORT_RE.search(link.url) or _REPORT_RE.search(link.text))
         block = blocks.get((link.line, link.section), link.text)
@@ -207,8 +244,11 @@ def _papers(ctx: EvidenceContext, out: EvidenceList) -> None:
             own.setdefault(link.url, ("docs.tech-report", why, pointer, ctx.line_url(link.line)))
         elif is_paper_page:
             own.setdefault(link.url, ("docs.paper", why, pointer, ctx.line_url(link.line)))
-    # Citation blocks: the model's own when the title names it or its family and no paper is "coming soon".
-    for fence in card.fences:
+
+
+def _cited_papers(ctx: EvidenceContext, stem: str, soon: bool, own: _Own, refs: _Refs) -> None:
+    """Citation blocks: the model's own when the title names it or its family and no paper is "coming soon"."""
+    for fence in ctx.card.fences:
         if "@" not in fence.text:
             continue
         for entry in _BIB_ENTRY.split(fence.text)[1:]:
@@ -224,9 +264,10 @@ def _papers(ctx: EvidenceContext, out: EvidenceList) -> None:
                 own.setdefault(aid, ("docs.paper", why, pointer, ctx.line_url(fence.line)))
             else:
                 refs.setdefault(aid, (pointer, fence.line))
-    for t in snap.tags():
-        if t.startswith("arxiv:") and t[6:] not in _TEMPLATE_ARXIV and t[6:] not in own:
-            refs.setdefault(t[6:], ("tags", 0))
+
+
+@emits("docs.paper", "docs.tech-report")
+def _own_papers(out: EvidenceList, own: _Own) -> None:
     for key, (kind, why, pointer, url) in own.items():
         aid = key if kind == "docs.paper" and not key.startswith("http") else None
         if kind == "docs.paper":
@@ -238,16 +279,21 @@ def _papers(ctx: EvidenceContext, out: EvidenceList) -> None:
         else:
             out.add(kind, {"url": key, "why": why}, source="card.body", pointer=pointer, url=url,
                     confidence="detected", summary=f"The model's technical report: {key[:100]} ({why}).")
-    refs = {a: r for a, r in refs.items() if a not in own}
+
+
+@emits("docs.reference")
+def _references(ctx: EvidenceContext, out: EvidenceList, refs: _Refs) -> None:
     if refs:
         ids = sorted(refs)
         pointer, line = refs[ids[0]]
         out.add("docs.reference", {"arxiv": ids[:30]}, source="card.body" if line else "api", pointer=pointer,
-                url=ctx.line_url(line) if line else snap.repo_url(), confidence="detected",
+                url=ctx.line_url(line) if line else ctx.snap.repo_url(), confidence="detected",
                 summary=(f"The card cites {len(ids)} paper(s) it does not present as this model's own "
                          f"(references, e.g. benchmarks or datasets): {', '.join('arXiv ' + i for i in ids[:6])}."))
-    if soon and not any(k == "docs.paper" for k, *_ in own.values()):
-        s0 = soon[0]
-        out.add("docs.paper-pending", {"text": s0.text[:200]}, source="card.body",
-                pointer=ctx.body_pointer(s0.section.heading, s0.line), url=ctx.line_url(s0.line),
-                confidence="detected", summary=f"The card says the model's paper is still to come: “{s0.text[:120]}”")
+
+
+@emits("docs.paper-pending")
+def _paper_pending(ctx: EvidenceContext, out: EvidenceList, s0: Sentence) -> None:
+    out.add("docs.paper-pending", {"text": s0.text[:200]}, source="card.body",
+            pointer=ctx.body_pointer(s0.section.heading, s0.line), url=ctx.line_url(s0.line),
+            confidence="detected", summary=f"The card says the model's paper is still to come: “{s0.text[:120]}”")

@@ -179,47 +179,60 @@ def _snapshot_bases(snap: RepoSnapshot) -> list[tuple[str, str | None, str]]:
     return declared_bases(context_for(SnapshotBundle(subject=snap)).metadata, snap.tags())
 
 
-@emits("lineage.base_model",
-       "lineage.base-undeclared",
-       "lineage.cycle",
-       "lineage.depth-limit",
-       "lineage.invalid-base",
-       "lineage.missing-base",
-       "lineage.unchecked-base")
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
-    snap = ctx.snap
-    direct = declared_bases(ctx.metadata, snap.tags())
-    direct_ids = {d[0] for d in direct}
+    direct = declared_bases(ctx.metadata, ctx.snap.tags())
     for bid, relation, via in direct:
-        base = ctx.bundle.get("model", bid)
-        if base is None:  # the same repository declared twice, once under its old (redirected) name
-            base = next((b for d in direct if d[0] != bid and (b := ctx.bundle.get("model", d[0])) is not None
-                         and b.repo_id == bid), None)
-        pointer = ctx.meta_pointer("base_model") if via == "metadata" else "tags"
-        value = {"id": bid, "canonical_id": base.repo_id if base else None, "relation": relation, "via": via,
-                 "depth": 1, "found": base is not None}
-        if base is None and not_checked_why(ctx.bundle.related_errors.get(f"model:{bid}"), snap.source):
-            value["checked"] = False  # not looked up: reports say "not checked", never "not found"
-        renamed = f" (now {base.repo_id})" if base and base.repo_id != bid else ""
-        out.add("lineage.base_model", value, source=ctx.meta_source() if via == "metadata" else "api",
-                pointer=pointer, url=ctx.meta_url("base_model") if via == "metadata" else snap.repo_url(),
-                summary=f"Base model {shown(bid, 200)}{renamed}" + (f" ({relation})" if relation else "") + ".")
-        if base is None and _valid(bid):
-            reason = ctx.bundle.related_errors.get(f"model:{bid}", "not resolved")
-            why = not_checked_why(reason, snap.source)
-            if why is not None:  # not looked up is not missing: no lineage-broken
-                out.add("lineage.unchecked-base", {"id": bid, "reason": reason}, source=ctx.meta_source(),
-                        pointer=pointer, summary=f"Declared base model {shown(bid, 200)} was not checked on the "
-                        f"Hub ({shown(why, 300)}).")
-            else:
-                said = (f"was not found ({shown(reason.split(': ', 1)[-1], 300)})" if reason.startswith(NOT_THERE)
-                        else f"could not be read: {reason}")
-                out.add("lineage.missing-base", {"id": bid, "reason": reason}, source="linked-repo", pointer=pointer,
-                        summary=f"Declared base model {shown(bid, 200)} {said}.")
-        elif not _valid(bid):
-            out.add("lineage.invalid-base", {"id": bid[:200]}, source=ctx.meta_source(), pointer=pointer,
-                    summary=f"base_model '{shown(bid, 80)}' is not a valid repo id.")
+        _declared_base(ctx, out, bid, relation, via, direct)
+    _prose_bases(ctx, out, direct)
+    _ancestors(ctx, out, direct)
 
+
+@emits("lineage.base_model")
+def _declared_base(ctx: EvidenceContext, out: EvidenceList, bid: str, relation: str | None, via: str,
+                   direct: list[tuple[str, str | None, str]]) -> None:
+    """A base model declared in metadata or tags, then why it is not in the bundle when it is not."""
+    snap = ctx.snap
+    base = ctx.bundle.get("model", bid)
+    if base is None:  # the same repository declared twice, once under its old (redirected) name
+        base = next((b for d in direct if d[0] != bid and (b := ctx.bundle.get("model", d[0])) is not None
+                     and b.repo_id == bid), None)
+    pointer = ctx.meta_pointer("base_model") if via == "metadata" else "tags"
+    value = {"id": bid, "canonical_id": base.repo_id if base else None, "relation": relation, "via": via,
+             "depth": 1, "found": base is not None}
+    if base is None and not_checked_why(ctx.bundle.related_errors.get(f"model:{bid}"), snap.source):
+        value["checked"] = False  # not looked up: reports say "not checked", never "not found"
+    renamed = f" (now {base.repo_id})" if base and base.repo_id != bid else ""
+    out.add("lineage.base_model", value, source=ctx.meta_source() if via == "metadata" else "api",
+            pointer=pointer, url=ctx.meta_url("base_model") if via == "metadata" else snap.repo_url(),
+            summary=f"Base model {shown(bid, 200)}{renamed}" + (f" ({relation})" if relation else "") + ".")
+    _unresolved_base(ctx, out, bid, pointer, found=base is not None)
+
+
+@emits("lineage.unchecked-base", "lineage.missing-base", "lineage.invalid-base")
+def _unresolved_base(ctx: EvidenceContext, out: EvidenceList, bid: str, pointer: str, found: bool) -> None:
+    """A declared base that is not a valid id, was not looked up, or was looked up and not found or read."""
+    if not found and _valid(bid):
+        reason = ctx.bundle.related_errors.get(f"model:{bid}", "not resolved")
+        why = not_checked_why(reason, ctx.snap.source)
+        if why is not None:  # not looked up is not missing: no lineage-broken
+            out.add("lineage.unchecked-base", {"id": bid, "reason": reason}, source=ctx.meta_source(),
+                    pointer=pointer, summary=f"Declared base model {shown(bid, 200)} was not checked on the "
+                    f"Hub ({shown(why, 300)}).")
+        else:
+            said = (f"was not found ({shown(reason.split(': ', 1)[-1], 300)})" if reason.startswith(NOT_THERE)
+                    else f"could not be read: {reason}")
+            out.add("lineage.missing-base", {"id": bid, "reason": reason}, source="linked-repo", pointer=pointer,
+                    summary=f"Declared base model {shown(bid, 200)} {said}.")
+    elif not _valid(bid):
+        out.add("lineage.invalid-base", {"id": bid[:200]}, source=ctx.meta_source(), pointer=pointer,
+                summary=f"base_model '{shown(bid, 80)}' is not a valid repo id.")
+
+
+@emits("lineage.base_model", "lineage.base-undeclared")
+def _prose_bases(ctx: EvidenceContext, out: EvidenceList, direct: list[tuple[str, str | None, str]]) -> None:
+    """Bases the card names in prose or in a base-model table; undeclared when the metadata declares none."""
+    snap = ctx.snap
+    direct_ids = {d[0] for d in direct}
     for bid, sentence, line, heading in prose_bases(ctx.card, snap.repo_id.split("/")[-1]):
         if bid in direct_ids or bid == snap.repo_id:
             continue
@@ -238,8 +251,11 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                     summary=f"The card names {bid} as its base (“{sentence[:100]}”, README.md line {line}), "
                             "but the metadata declares no base_model.")
 
-    # Walk further up through what the bundle holds, detecting cycles.
-    seen = {snap.repo_id}
+
+@emits("lineage.base_model", "lineage.cycle", "lineage.depth-limit")
+def _ancestors(ctx: EvidenceContext, out: EvidenceList, direct: list[tuple[str, str | None, str]]) -> None:
+    """Walk further up through what the bundle holds, detecting cycles."""
+    seen = {ctx.snap.repo_id}
     frontier = [(d[0], 1) for d in direct]
     while frontier:
         bid, depth = frontier.pop(0)

@@ -103,15 +103,18 @@ def unrecognised_binaries(siblings: list[dict[str, Any]]) -> list[dict[str, Any]
     return out
 
 
-@emits("weights.published",
-       "weights.format",
-       "weights.none",
-       "weights.unrecognised",
-       "weights.file-unreadable",
-       "weights.architecture",
-       "weights.parameters",
-       "weights.intermediate")
 def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
+    by_format = _formats(ctx, out)
+    _published(ctx, out, set(by_format))
+    _parameters(ctx, out)
+    _architecture(ctx, out)
+    _unreadable(ctx, out)
+    _intermediate(ctx, out)
+
+
+@emits("weights.format")
+def _formats(ctx: EvidenceContext, out: EvidenceList) -> dict[str, list[dict[str, Any]]]:
+    """One item per weight format, with its files, size and folders; returns the files by format."""
     snap = ctx.snap
     by_format = weight_files(snap.siblings())
     quantised = quantised_formats()
@@ -130,11 +133,17 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
             + (f" (in {', '.join(folders)}/)" if folders else ""),
             url=snap.file_url(first),
         )
-    formats = set(by_format)
+    return by_format
+
+
+@emits("weights.published", "weights.unrecognised", "weights.none")
+def _published(ctx: EvidenceContext, out: EvidenceList, formats: set[str]) -> None:
+    """Exactly one item: weights published (only quantised?), large files of unknown type, or none."""
+    snap = ctx.snap
     quant_cfg = (snap.info.get("config") or {}).get("quantization_config") if isinstance(
         snap.info.get("config"), dict) else None
     if formats:
-        full = formats - quantised
+        full = formats - quantised_formats()
         method = str(quant_cfg.get("quant_method", "")).lower() if isinstance(quant_cfg, dict) else ""
         relation = ctx.metadata.get("base_model_relation")
         # `base_model_relation: quantized` is the publisher saying so, whatever the container (.pte, .sbs).
@@ -164,6 +173,11 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                 summary=f"None of the {n} file{'s' if n != 1 else ''} listed in the repository is a weight file "
                 "(no known weight format, no large binary).", url=snap.repo_url())
 
+
+@emits("weights.parameters")
+def _parameters(ctx: EvidenceContext, out: EvidenceList) -> None:
+    """The parameter count, from the safetensors index, else from the GGUF header."""
+    snap = ctx.snap
     st = snap.info.get("safetensors")
     gg = snap.info.get("gguf")
     if isinstance(st, dict) and isinstance(st.get("total"), int):
@@ -177,6 +191,10 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                 source="api", pointer="gguf.total", summary=f"{human_count(gg['total'])} parameters (GGUF header).",
                 url=snap.repo_url())
 
+
+@emits("weights.architecture")
+def _architecture(ctx: EvidenceContext, out: EvidenceList) -> None:
+    snap = ctx.snap
     cfg = snap.info.get("config")
     if isinstance(cfg, dict) and (cfg.get("architectures") or cfg.get("model_type")):
         arch = cfg.get("architectures") or [cfg.get("model_type")]
@@ -185,12 +203,19 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
                 summary=f"Architecture published in config.json: {', '.join(map(str, arch))}.",
                 url=snap.file_url("config.json"))
 
-    for path, u in sorted(snap.unreadable.items()):  # a local folder's weights header, config, odd names
+
+@emits("weights.file-unreadable")
+def _unreadable(ctx: EvidenceContext, out: EvidenceList) -> None:
+    for path, u in sorted(ctx.snap.unreadable.items()):  # a local folder's weights header, config, odd names
         if u.reason.value == "error" and not _TEXT_OF_INTEREST(path):
             out.add("weights.file-unreadable", {"path": path, "reason": u.reason.value, "detail": u.detail},
                     source="file", pointer=path, summary=f"{path} could not be read: {u.detail}.",
                     confidence="detected")
 
+
+@emits("weights.intermediate")
+def _intermediate(ctx: EvidenceContext, out: EvidenceList) -> None:
+    """The first card sentence that says intermediate checkpoints are published."""
     for s in ctx.card.sentences(_INTERMEDIATE_RE):
         out.add("weights.intermediate", {"text": s.text}, source="card.body",
                 pointer=ctx.body_pointer(s.section.heading, s.line),
