@@ -376,25 +376,87 @@ _WALKED = frozenset({"heading_open", "fence", "code_block", "table_open", "thead
                      "table_close", "inline"})
 
 
+class _TableDraft:
+    """A table being read: its cells arrive one inline token at a time, the header's first. A cell
+    before any body row (or in the head) is a header cell; an empty cell still keeps its column."""
+
+    __slots__ = ("header", "line", "links", "row_lines", "rows")
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        self.header: list[str] = []
+        self.rows: list[list[str]] = []
+        self.row_lines: list[int] = []
+        self.links: list[list[tuple[Link, ...]]] = []  # per body cell, the links found in it
+
+    def new_row(self, line: int) -> None:
+        self.rows.append([])
+        self.row_lines.append(line)
+        self.links.append([])
+
+    def add_cell(self, text: str, in_head: bool, links: list[Link], before: int) -> None:
+        """A cell's text; a body cell also keeps the links added to `links` from index `before` on."""
+        if in_head or not self.rows:
+            self.header.append(text)
+        else:
+            self.rows[-1].append(text)
+            self.links[-1].append(tuple(links[before:]))
+
+    def done(self, section: Section) -> Table:
+        return Table(line=self.line, section=section, header=tuple(self.header),
+                     rows=tuple(tuple(r) for r in self.rows), row_lines=tuple(self.row_lines),
+                     links=tuple(tuple(r) for r in self.links))
+
+
+def _table_event(kind: str, line: int, table: _TableDraft | None, in_head: bool, tables: list[Table],
+                 section: Section) -> tuple[_TableDraft | None, bool]:
+    """A table's structure token (open, head, row, close): the table being read and whether its head is."""
+    if kind == "table_open":
+        return _TableDraft(line), in_head
+    if kind == "thead_open":
+        return table, True
+    if kind == "thead_close":
+        return table, False
+    if kind == "tr_open" and table is not None and not in_head:
+        table.new_row(line)
+    elif kind == "table_close" and table is not None:
+        tables.append(table.done(section))
+        return None, in_head
+    return table, in_head
+
+
+def _enter_section(stack: list[Section], level: int, line: int, heading: str) -> Section:
+    """The section a heading opens: its path is the headings above it of a lower level (`stack`, kept)."""
+    while stack and stack[-1].level >= level:
+        stack.pop()
+    section = Section(heading=heading, level=level, line=line, path=(*(s.heading for s in stack), heading))
+    stack.append(section)
+    return section
+
+
+def _block_tokens(body: str, env: dict[str, Any]) -> list[Any]:
+    """markdown-it's block tokens (no inline pass); a card nested past Python's recursion limit has none."""
+    try:
+        return _MD_BLOCKS.parse(body, env)
+    except RecursionError:
+        return []
+
+
 def _parse_body(body: str, offset: int) -> _Structure:
+    """The body's sections, text blocks, links, tables and fences, in one walk over its block tokens;
+    only the blocks that need it are parsed inline (see _inline_children)."""
     sections: list[Section] = []
     blocks: list[Block] = []
     links: list[Link] = []
     tables: list[Table] = []
     fences: list[Fence] = []
     env: dict[str, Any] = {}
-    try:
-        tokens = _MD_BLOCKS.parse(body, env)
-    except RecursionError:
-        tokens = []
-    preamble = Section(heading="", level=0, line=0, path=())
-    current = preamble
+    current = Section(heading="", level=0, line=0, path=())  # the preamble, before any heading
     stack: list[Section] = []
     pending_heading: tuple[int, int] | None = None
-    # The table being read: (line, header cells, body rows, row lines, links per cell), and the cell kind.
-    table: tuple[int, list[str], list[list[str]], list[int], list[list[tuple[Link, ...]]]] | None = None
+    table: _TableDraft | None = None  # the table being read, and whether its head is
     in_head = False
-    for tok in tokens:
+    for tok in _block_tokens(body, env):
         kind = tok.type
         if kind not in _WALKED:  # paragraphs, lists, blockquotes, hr, html blocks: nothing to keep
             continue
@@ -405,46 +467,19 @@ def _parse_body(body: str, offset: int) -> _Structure:
         if kind in ("fence", "code_block"):
             fences.append(Fence(text=tok.content[:20_000], line=line, section=current))
             continue
-        if kind == "table_open":
-            table = (line, [], [], [], [])
-            continue
-        if kind == "thead_open":
-            in_head = True
-            continue
-        if kind == "thead_close":
-            in_head = False
-            continue
-        if kind == "tr_open" and table is not None and not in_head:
-            table[2].append([])
-            table[3].append(line)
-            table[4].append([])
-            continue
-        if kind == "table_close" and table is not None:
-            tables.append(Table(line=table[0], section=current, header=tuple(table[1]),
-                                rows=tuple(tuple(r) for r in table[2]), row_lines=tuple(table[3]),
-                                links=tuple(tuple(r) for r in table[4])))
-            table = None
-            continue
         if kind != "inline":
+            table, in_head = _table_event(kind, line, table, in_head, tables, current)
             continue
         content = tok.content.strip()
         if not content and pending_heading is None:
             if table is not None:  # an empty cell keeps its column
-                (table[1] if in_head else (table[2][-1] if table[2] else table[1])).append("")
-                if not in_head and table[4]:
-                    table[4][-1].append(())
+                table.add_cell("", in_head, links, len(links))
             continue
         children = _inline_children(tok.content, env)
         if pending_heading is not None:
             level, hline = pending_heading
             pending_heading = None
-            heading = _plain(children, tok.content)
-            while stack and stack[-1].level >= level:
-                stack.pop()
-            current = Section(
-                heading=heading, level=level, line=hline, path=(*(s.heading for s in stack), heading)
-            )
-            stack.append(current)
+            current = _enter_section(stack, level, hline, _plain(children, tok.content))
             sections.append(current)
             _collect_links(links, children, tok.content, line, current)
             continue
@@ -453,11 +488,7 @@ def _parse_body(body: str, offset: int) -> _Structure:
         before = len(links)
         _collect_links(links, children, tok.content, line, current)
         if table is not None:
-            if in_head or not table[2]:
-                table[1].append(text)
-            else:
-                table[2][-1].append(text)
-                table[4][-1].append(tuple(links[before:]))
+            table.add_cell(text, in_head, links, before)
     return sections, blocks, links, tables, fences
 
 
@@ -534,6 +565,13 @@ def _fold(text: str) -> str:
 
 _NeedleInfo = tuple[frozenset[str] | None, frozenset[str] | None]  # (every exact match, or one is within any)
 _needle_cache: dict[str, frozenset[str] | None] = {}
+try:  # re's own parser (private, stable since 3.11); without it, no prefilter
+    from re import _constants as _rc  # type: ignore[attr-defined]
+    from re import _parser as _re_parser  # type: ignore[attr-defined]
+
+    _CAN_PREFILTER = True
+except ImportError:
+    _CAN_PREFILTER = False
 
 
 def _needles(pattern: str) -> frozenset[str] | None:
@@ -542,97 +580,13 @@ def _needles(pattern: str) -> frozenset[str] | None:
         return _needle_cache[pattern]
     except KeyError:
         pass
-    try:  # re's own parser (private, stable since 3.11); without it, no prefilter
-        from re import _constants as c
-        from re import _parser  # type: ignore[attr-defined]
-    except ImportError:
+    if not _CAN_PREFILTER:
         _needle_cache[pattern] = None
         return None
-
-    def best(*options: frozenset[str] | None) -> frozenset[str] | None:
-        # Long enough needles first (a 6-letter one is rarely found by chance), then the fewest.
-        useful = [o for o in options if o and "" not in o]
-        return max(useful, key=lambda o: (min(min(map(len, o)), 6), -len(o), min(map(len, o))), default=None)
-
-    def seq(items: Any) -> _NeedleInfo:
-        options: list[frozenset[str] | None] = []
-        cur: frozenset[str] | None = frozenset({""})  # the exact strings of the current run of nodes
-        broken = False
-        text = ""  # plain ASCII characters not yet appended to the run (the common case, done cheaply)
-
-        def extend(ex: frozenset[str] | None) -> None:
-            nonlocal cur, broken
-            if ex is not None and cur is not None and len(cur) * len(ex) <= _MAX_NEEDLES:
-                cur = frozenset(a + b for a in cur for b in ex)
-            else:
-                options.append(cur)
-                cur, broken = ex, True
-
-        for op, av in items:
-            if op is c.LITERAL and av < 128:
-                text += chr(av).lower()
-                continue
-            if op is c.AT:  # ^, $, \b: zero width
-                continue
-            if text:
-                extend(frozenset({text}))
-                text = ""
-            ex, req = node(op, av)
-            if op is not c.IN:  # any one node's needles are the sequence's too (a character class's
-                options.append(best(ex, req))  # are never better than its run's)
-            extend(ex)
-        if text:
-            extend(frozenset({text}))
-        options.append(cur)
-        return (None if broken else cur), best(*options)
-
-    def node(op: Any, av: Any) -> _NeedleInfo:
-        if op is c.LITERAL:
-            ch = chr(av)
-            return (frozenset({ch.lower()}), None) if ch.isascii() else (None, None)
-        if op is c.AT:  # ^, $, \b: zero width
-            return frozenset({""}), None
-        if op is c.SUBPATTERN:
-            return seq(av[-1])
-        if op is c.ATOMIC_GROUP:
-            return seq(av)
-        if op is c.BRANCH:
-            arms = [seq(arm) for arm in av[1]]
-            exacts = [e for e, _ in arms if e is not None]
-            exact = frozenset().union(*exacts) if len(exacts) == len(arms) else None
-            if exact is not None and len(exact) > _MAX_NEEDLES:
-                exact = None
-            each = [best(e, r) for e, r in arms]
-            req = frozenset().union(*each) if all(each) and sum(map(len, each)) <= _MAX_NEEDLES else None  # type: ignore[arg-type]
-            return exact, req
-        if op is c.IN:
-            chars: set[str] = set()
-            for iop, iav in av:
-                if iop is c.LITERAL:
-                    chars.add(chr(iav))
-                elif iop is c.RANGE and iav[1] - iav[0] < 16:
-                    chars.update(map(chr, range(iav[0], iav[1] + 1)))
-                else:
-                    return None, None
-            if not all(ch.isascii() for ch in chars) or len(chars) > 16:
-                return None, None
-            return frozenset(ch.lower() for ch in chars), None
-        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
-            lo, hi, sub = av
-            ex, req = seq(sub)
-            if lo == 0:
-                if hi == 1 and ex is not None:
-                    return ex | {""}, None
-                return None, None
-            if lo == hi == 1:
-                return ex, req
-            return None, best(ex, req)
-        return None, None  # any character, a category, a negation, a lookaround, a back-reference
-
     try:
-        parsed = _parser.parse(pattern, re.IGNORECASE)
-        exact, req = seq(parsed)
-        found = best(exact, req)
+        parsed = _re_parser.parse(pattern, re.IGNORECASE)
+        exact, req = _seq_needles(parsed)
+        found = _best(exact, req)
         if found is not None:  # a needle that holds another is never needed
             found = frozenset(n for n in found if not any(m != n and m in n for m in found))
     except (re.error, RecursionError, AttributeError, TypeError, ValueError):
@@ -640,3 +594,105 @@ def _needles(pattern: str) -> frozenset[str] | None:
     if len(_needle_cache) < 4096:
         _needle_cache[pattern] = found
     return found
+
+
+def _best(*options: frozenset[str] | None) -> frozenset[str] | None:
+    """The option to scan for: long enough needles first (a 6-letter one is rarely found by chance), then
+    the fewest; an option holding "" (a match may have no fixed text) is no option."""
+    useful = [o for o in options if o and "" not in o]
+    return max(useful, key=lambda o: (min(min(map(len, o)), 6), -len(o), min(map(len, o))), default=None)
+
+
+def _seq_needles(items: Any) -> _NeedleInfo:
+    """A sequence of nodes: the exact strings of its runs of fixed-size nodes, joined while they stay
+    few (_MAX_NEEDLES); the best of every run's and every node's needles is required of any match."""
+    options: list[frozenset[str] | None] = []
+    cur: frozenset[str] | None = frozenset({""})  # the exact strings of the current run of nodes
+    broken = False
+    text = ""  # plain ASCII characters not yet appended to the run (the common case, done cheaply)
+
+    def extend(ex: frozenset[str] | None) -> None:
+        nonlocal cur, broken
+        if ex is not None and cur is not None and len(cur) * len(ex) <= _MAX_NEEDLES:
+            cur = frozenset(a + b for a in cur for b in ex)
+        else:
+            options.append(cur)
+            cur, broken = ex, True
+
+    for op, av in items:
+        if op is _rc.LITERAL and av < 128:
+            text += chr(av).lower()
+            continue
+        if op is _rc.AT:  # ^, $, \b: zero width
+            continue
+        if text:
+            extend(frozenset({text}))
+            text = ""
+        ex, req = _node_needles(op, av)
+        if op is not _rc.IN:  # any one node's needles are the sequence's too (a character class's
+            options.append(_best(ex, req))  # are never better than its run's)
+        extend(ex)
+    if text:
+        extend(frozenset({text}))
+    options.append(cur)
+    return (None if broken else cur), _best(*options)
+
+
+def _node_needles(op: Any, av: Any) -> _NeedleInfo:
+    """One parsed node: (its exact strings, if few; needles one of which any match of it holds)."""
+    if op is _rc.LITERAL:
+        ch = chr(av)
+        return (frozenset({ch.lower()}), None) if ch.isascii() else (None, None)
+    if op is _rc.AT:  # ^, $, \b: zero width
+        return frozenset({""}), None
+    if op is _rc.SUBPATTERN:
+        return _seq_needles(av[-1])
+    if op is _rc.ATOMIC_GROUP:
+        return _seq_needles(av)
+    if op is _rc.BRANCH:
+        return _branch_needles(av[1])
+    if op is _rc.IN:
+        return _class_needles(av), None
+    if op in (_rc.MAX_REPEAT, _rc.MIN_REPEAT, _rc.POSSESSIVE_REPEAT):
+        return _repeat_needles(*av)
+    return None, None  # any character, a category, a negation, a lookaround, a back-reference
+
+
+def _branch_needles(arms_items: Any) -> _NeedleInfo:
+    """An alternation: exact strings if every arm has them; required needles if every arm has some."""
+    arms = [_seq_needles(arm) for arm in arms_items]
+    exacts = [e for e, _ in arms if e is not None]
+    exact = frozenset().union(*exacts) if len(exacts) == len(arms) else None
+    if exact is not None and len(exact) > _MAX_NEEDLES:
+        exact = None
+    each = [_best(e, r) for e, r in arms]
+    req = frozenset().union(*each) if all(each) and sum(map(len, each)) <= _MAX_NEEDLES else None  # type: ignore[arg-type]
+    return exact, req
+
+
+def _class_needles(items: Any) -> frozenset[str] | None:
+    """A character class of at most 16 ASCII characters, lower-cased; any other class gives none."""
+    chars: set[str] = set()
+    for iop, iav in items:
+        if iop is _rc.LITERAL:
+            chars.add(chr(iav))
+        elif iop is _rc.RANGE and iav[1] - iav[0] < 16:
+            chars.update(map(chr, range(iav[0], iav[1] + 1)))
+        else:
+            return None
+    if not all(ch.isascii() for ch in chars) or len(chars) > 16:
+        return None
+    return frozenset(ch.lower() for ch in chars)
+
+
+def _repeat_needles(lo: int, hi: int, sub: Any) -> _NeedleInfo:
+    """A repeat: optional (x?) keeps the exact strings plus ""; once is the node itself; more keeps
+    only the needles required of each repetition; zero-or-more gives none."""
+    ex, req = _seq_needles(sub)
+    if lo == 0:
+        if hi == 1 and ex is not None:
+            return ex | {""}, None
+        return None, None
+    if lo == hi == 1:
+        return ex, req
+    return None, _best(ex, req)

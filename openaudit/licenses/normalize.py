@@ -137,6 +137,46 @@ def _expression(kb: KnowledgeBase, s: str, raw: Any, name: str | None, link: str
     return TagResolution(raw, name, link, "expression", str(parsed), keys, facts, reason)
 
 
+def _resolve_list(license: list[Any] | tuple[Any, ...], name: str | None, link: str | None,
+                  kb: KnowledgeBase) -> TagResolution:
+    """A list of licence ids: the Hub allows one, and a card listing several rarely says which part each
+    covers, so all are taken to apply."""
+    if len(license) == 1:
+        return resolve_tag(license[0], name, link, kb)
+    subs = [resolve_tag(x, name, link, kb) for x in license[:20]]
+    keys = tuple(k for s in subs for k in s.keys)
+    bad = [str(s.raw) for s in subs if s.facts is None]
+    if bad:
+        return TagResolution(license, name, link, "list", None, keys, None,
+                             f"several licences listed; openaudit cannot decide {', '.join(bad)}")
+    facts = combine([s.facts for s in subs if s.facts], "AND", " AND ".join(str(s.key) for s in subs))
+    return TagResolution(license, name, link, "list", facts.key, keys, facts,
+                         "several licences listed without saying which part each covers; "
+                         "openaudit assumes all apply, so the most restrictive governs")
+
+
+def _resolve_other(raw: Any, name: str | None, link: str | None, kb: KnowledgeBase) -> TagResolution:
+    """`license: other`: the Hub's way of saying "see license_name / license_link", so the name decides."""
+    if name:
+        e = kb.entry_for(name)
+        if e is not None and e.key is not None:
+            f = kb.facts(e)
+            return TagResolution(raw, name, link, "other-named", f.key, (f.key or "",), f,
+                                 f"license: other with license_name '{name}' → {f.name}")
+        f2 = kb.facts_for_key(name)
+        if f2 is not None:
+            return TagResolution(raw, name, link, "other-named", f2.key, (f2.key or "",), f2,
+                                 f"license: other with license_name '{name}' (a known licence key)")
+        where = f" (see {link})" if link else ""
+        return TagResolution(raw, name, link, "other-unrecognised", None, (), None,
+                             f"license: other with license_name '{name}', which openaudit does not know{where}")
+    if link:
+        return TagResolution(raw, name, link, "other-unnamed", None, (), None,
+                             f"license: other without license_name; only license_link {link} says which")
+    return TagResolution(raw, name, link, "other-unnamed", None, (), None,
+                         "license: other without license_name or license_link: the licence is not named")
+
+
 def resolve_tag(license: Any, license_name: Any = None, license_link: Any = None,
                 kb: KnowledgeBase | None = None) -> TagResolution:
     """Resolve the card's licence fields. Never raises."""
@@ -147,18 +187,7 @@ def resolve_tag(license: Any, license_name: Any = None, license_link: Any = None
     if license is None or (isinstance(license, str) and not license.strip()) or license == []:
         return TagResolution(raw, name, link, "absent", None, (), None, "no license declared in the card metadata")
     if isinstance(license, (list, tuple)):
-        if len(license) == 1:
-            return resolve_tag(license[0], name, link, kb)
-        subs = [resolve_tag(x, name, link, kb) for x in license[:20]]
-        keys = tuple(k for s in subs for k in s.keys)
-        bad = [str(s.raw) for s in subs if s.facts is None]
-        if bad:
-            return TagResolution(raw, name, link, "list", None, keys, None,
-                                 f"several licences listed; openaudit cannot decide {', '.join(bad)}")
-        facts = combine([s.facts for s in subs if s.facts], "AND", " AND ".join(str(s.key) for s in subs))
-        return TagResolution(raw, name, link, "list", facts.key, keys, facts,
-                             "several licences listed without saying which part each covers; "
-                             "openaudit assumes all apply, so the most restrictive governs")
+        return _resolve_list(license, name, link, kb)
     if not isinstance(license, str):
         return TagResolution(raw, name, link, "invalid", None, (), None,
                              f"license is a {type(license).__name__}, expected an id or a list of ids")
@@ -170,24 +199,7 @@ def resolve_tag(license: Any, license_name: Any = None, license_link: Any = None
     if low == "unknown":
         return TagResolution(raw, name, link, "unknown", None, (), None, "the card declares the licence as 'unknown'")
     if low == "other":
-        if name:
-            e = kb.entry_for(name)
-            if e is not None and e.key is not None:
-                f = kb.facts(e)
-                return TagResolution(raw, name, link, "other-named", f.key, (f.key or "",), f,
-                                     f"license: other with license_name '{name}' → {f.name}")
-            f2 = kb.facts_for_key(name)
-            if f2 is not None:
-                return TagResolution(raw, name, link, "other-named", f2.key, (f2.key or "",), f2,
-                                     f"license: other with license_name '{name}' (a known licence key)")
-            where = f" (see {link})" if link else ""
-            return TagResolution(raw, name, link, "other-unrecognised", None, (), None,
-                                 f"license: other with license_name '{name}', which openaudit does not know{where}")
-        if link:
-            return TagResolution(raw, name, link, "other-unnamed", None, (), None,
-                                 f"license: other without license_name; only license_link {link} says which")
-        return TagResolution(raw, name, link, "other-unnamed", None, (), None,
-                             "license: other without license_name or license_link: the licence is not named")
+        return _resolve_other(raw, name, link, kb)
     e = kb.entry_for(s)
     if e is not None and e.key is not None:
         f = kb.facts(e)

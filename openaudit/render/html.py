@@ -320,20 +320,20 @@ def _ev_label(e: Evidence, names: dict[str, str] | None = None) -> str:
     return text if len(text) <= 70 else text[:69] + "…"
 
 
-def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
-    """Everything a page shows about one subject, in display order, computed from the report only."""
-    ev_by_id = {e.id: e for e in s.evidence}
-    anchors: dict[str, str] = {}
-    # The subject's own licence key -> its name (it may be a ScanCode key the knowledge base lacks);
-    # only a key that reads as one ("other-permissive"), never a word that prose uses ("other").
+def _license_names(s: Subject) -> dict[str, str]:
+    """The subject's own licence key -> its name, for humanize (it may be a ScanCode key the knowledge
+    base lacks); only a key that reads as one ("other-permissive"), never a word that prose uses
+    ("other"), and never an SPDX id ("Apache-2.0"), which reads as a name already."""
     key = s.license.key if s.license is not None else None
-    # An SPDX id ("Apache-2.0") reads as a name already, and is not rewritten either.
-    lic_names = ({key: s.license.name} if s.license is not None and key and s.license.name and "-" in key
-                 and len(key) >= 8 and not _is_spdx(key) else {})
+    return ({key: s.license.name} if s.license is not None and key and s.license.name and "-" in key
+            and len(key) >= 8 and not _is_spdx(key) else {})
 
-    def anchor_for(eid: str) -> str:
-        return f"{prefix}ev-{slug(eid)}"
 
+def _dims_and_other(s: Subject, ev_by_id: dict[str, Evidence], lic_names: dict[str, str], prefix: str
+                    ) -> tuple[list[DimView], list[EvidenceView], dict[str, str]]:
+    """The dimensions with their evidence, the evidence no dimension cites, and every evidence's anchor:
+    a piece gets its anchor where it is first shown, so that a link always lands on it."""
+    anchors: dict[str, str] = {}
     dims: list[DimView] = []
     placed: set[str] = set()
     names = [d for d in DIMENSIONS if d in s.dimensions] + sorted(set(s.dimensions) - set(DIMENSIONS))
@@ -347,7 +347,7 @@ def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
                     evs.append(_ev_view(e, anchors[eid], lic_names))
                 continue
             placed.add(eid)
-            anchors[eid] = anchor_for(eid)
+            anchors[eid] = f"{prefix}ev-{slug(eid)}"
             evs.append(_ev_view(e, anchors[eid], lic_names))
         dims.append(DimView(name=d, label=DIM_LABEL.get(d, d.replace("_", " ").capitalize()), verdict=res.verdict,
                             score=res.score, rationale=humanize(res.rationale, lic_names),
@@ -356,55 +356,79 @@ def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
     for e in s.evidence:
         if e.id not in placed:
             placed.add(e.id)
-            anchors[e.id] = anchor_for(e.id)
+            anchors[e.id] = f"{prefix}ev-{slug(e.id)}"
             other.append(_ev_view(e, anchors[e.id], lic_names))
+    return dims, other, anchors
 
-    fids = [f for f in FRAMEWORK_ORDER if f in s.frameworks] + sorted(set(s.frameworks) - set(FRAMEWORK_ORDER))
-    frameworks = [_framework_view(f, s.frameworks[f], lic_names) for f in fids]
 
-    def ev_links(ids: list[str]) -> list[tuple[str, str]]:
-        """(what the evidence is, its anchor): a reader follows a pointer, not an id."""
-        out: dict[str, str] = {}
-        for eid in ids:
-            if eid in anchors and eid in ev_by_id:
-                out.setdefault(_ev_label(ev_by_id[eid], lic_names), anchors[eid])
-        return list(out.items())
+def _ev_links(ids: list[str], anchors: dict[str, str], ev_by_id: dict[str, Evidence],
+              lic_names: dict[str, str]) -> list[tuple[str, str]]:
+    """(what the evidence is, its anchor): a reader follows a pointer, not an id."""
+    out: dict[str, str] = {}
+    for eid in ids:
+        if eid in anchors and eid in ev_by_id:
+            out.setdefault(_ev_label(ev_by_id[eid], lic_names), anchors[eid])
+    return list(out.items())
 
-    flags = [{"id": f.id, "title": f.title, "severity": f.severity, "message": humanize(f.message, lic_names),
-              "evidence": ev_links(f.evidence)} for f in s.flags]
 
+def _license_view(s: Subject, lic_names: dict[str, str]) -> dict[str, Any]:
+    """The licence as a page shows it: its name, a short name for tight places, and its restrictions in words."""
     lic = s.license
-    license: dict[str, Any] = {"name": None, "key": None, "category": "unknown", "restrictions": [],
-                               "description": "", "short": "?"}
-    if lic is not None:
-        facts = _facts(lic.key)
-        license = {"name": license_name(lic.key, lic.name), "key": lic.key, "category": lic.category,
-                   "short": short_license_name(lic.key, lic.name),
-                   "restrictions": [restriction_words(r, facts) for r in lic.restrictions],
-                   "description": humanize(lic.description, lic_names), "source": lic.source}
+    if lic is None:
+        return {"name": None, "key": None, "category": "unknown", "restrictions": [], "description": "",
+                "short": "?"}
+    facts = _facts(lic.key)
+    return {"name": license_name(lic.key, lic.name), "key": lic.key, "category": lic.category,
+            "short": short_license_name(lic.key, lic.name),
+            "restrictions": [restriction_words(r, facts) for r in lic.restrictions],
+            "description": humanize(lic.description, lic_names), "source": lic.source}
+
+
+def _access_view(s: Subject) -> tuple[bool, str | None]:
+    """(gated, a sentence on who can download): None when the Hub was not asked."""
     gated_ev = next((e for e in s.evidence if e.kind == "access.gated"), None)
     gated = bool(gated_ev is not None and gated_ev.value not in (False, None, "", "false"))
     access = None
     if gated_ev is not None:
         access = (f"gated ({gated_ev.value}): users must accept terms before downloading" if gated
                   else "no gate: anyone can download")
+    return gated, access
 
+
+def _in_short(dims: list[DimView]) -> list[tuple[str, list[str]]]:
+    """The dimensions grouped by verdict, in verdict order: the one-line summary a reader sees first."""
     groups: dict[str, list[str]] = {}
     for dv in dims:
         groups.setdefault(dv.verdict, []).append(dv.label.lower())
-    in_short = [(VERDICT_LABEL.get(v, v), groups[v]) for v in VERDICTS if v in groups]
+    return [(VERDICT_LABEL.get(v, v), groups[v]) for v in VERDICTS if v in groups]
 
-    not_published = []
+
+def _not_published(s: Subject, anchors: dict[str, str], ev_by_id: dict[str, Evidence],
+                   lic_names: dict[str, str]) -> list[dict[str, Any]]:
+    """The criteria found closed or unknown, each once, openaudit's own and closed ones first: what is missing."""
+    out = []
     seen: set[tuple[str, str]] = set()
     for f in s.findings:
         if f.outcome not in ("closed", "unknown") or (f.profile, f.criterion) in seen:
             continue
         seen.add((f.profile, f.criterion))
-        not_published.append({"profile": f.profile, "criterion": f.criterion, "title": f.title,
-                              "outcome": f.outcome, "rationale": humanize(f.rationale, lic_names),
-                              "dimension": f.dimension, "evidence": ev_links(f.evidence)})
-    not_published.sort(key=lambda x: (x["profile"] != "openaudit", x["outcome"] != "closed"))
+        out.append({"profile": f.profile, "criterion": f.criterion, "title": f.title,
+                    "outcome": f.outcome, "rationale": humanize(f.rationale, lic_names),
+                    "dimension": f.dimension, "evidence": _ev_links(f.evidence, anchors, ev_by_id, lic_names)})
+    out.sort(key=lambda x: (x["profile"] != "openaudit", x["outcome"] != "closed"))
+    return out
 
+
+def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
+    """Everything a page shows about one subject, in display order, computed from the report only."""
+    ev_by_id = {e.id: e for e in s.evidence}
+    lic_names = _license_names(s)
+    dims, other, anchors = _dims_and_other(s, ev_by_id, lic_names, prefix)
+    fids = [f for f in FRAMEWORK_ORDER if f in s.frameworks] + sorted(set(s.frameworks) - set(FRAMEWORK_ORDER))
+    frameworks = [_framework_view(f, s.frameworks[f], lic_names) for f in fids]
+    flags = [{"id": f.id, "title": f.title, "severity": f.severity, "message": humanize(f.message, lic_names),
+              "evidence": _ev_links(f.evidence, anchors, ev_by_id, lic_names)} for f in s.flags]
+    gated, access = _access_view(s)
     rev = s.revision
     repo_url = None
     if s.source != "localdir" and "/" in s.repo_id:  # a folder's "local/<name>" is no Hub repo
@@ -413,9 +437,9 @@ def subject_view(s: Subject, index: int = 0, prefix: str = "") -> SubjectView:
                        short_rev=(rev or "")[:12], repo_url=repo_url, status=s.status, reason=s.reason,
                        score=s.score, coverage=s.coverage, dims=dims, dim_by_name={d.name: d for d in dims},
                        frameworks=frameworks, fw_by_id={f.id: f for f in frameworks}, flags=flags,
-                       license=license, access=access, gated=gated, in_short=in_short,
-                       not_published=not_published, other_evidence=other, lineage=_lineage_view(s),
-                       file_slug=file_slug(s.repo_id), evidence_anchor=anchors)
+                       license=_license_view(s, lic_names), access=access, gated=gated, in_short=_in_short(dims),
+                       not_published=_not_published(s, anchors, ev_by_id, lic_names), other_evidence=other,
+                       lineage=_lineage_view(s), file_slug=file_slug(s.repo_id), evidence_anchor=anchors)
 
 
 def subject_views(report: Report, prefixed: bool) -> list[SubjectView]:

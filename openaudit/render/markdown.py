@@ -208,22 +208,16 @@ class Part:
         return parts
 
 
-def render(report: Report, subjects: Iterable[Subject] | None = None, count: int | None = None) -> str:
-    """The Markdown report. Its subjects are read once, one at a time (a packed store decodes each as it
-    is reached): of each model only its table row, its verdict counts and, while they fit in GitHub's
-    limit, its section are kept. `subjects` (any iterable, read once) and `count` (how many it holds):
-    the report's, unless given."""
-    if subjects is None:
-        subjects, count = report.subjects, len(report.subjects)
-    if count is None:
-        subjects = list(subjects)
-        count = len(subjects)
-    many = count > 1
-    gen = report.generated_at.strftime("%Y-%m-%d %H:%M UTC")
-    foot = (f"<sub>Generated {gen} by openaudit {esc(report.tool.version)}; each verdict rests on the "
-            "evidence linked at the pinned commit. An assessment, not legal advice.</sub>")
-    how = _how_scored()
-    rows: list[tuple[list[str], dict[str, str], str]] = []
+_Row = tuple[list[str], dict[str, str], str]
+
+
+def _read_models(
+    subjects: Iterable[Subject], many: bool
+) -> tuple[list[_Row], dict[str, str], list[TallyRow], list[str], list[list[str]]]:
+    """Each model read once, one at a time (a packed store decodes each as it is reached), keeping only
+    its table row, framework short names, verdict counts, id and, while they fit, its section: so that
+    an organisation's report never holds every model at once."""
+    rows: list[_Row] = []
     shorts: dict[str, str] = {}
     counted: list[TallyRow] = []
     ids: list[str] = []
@@ -252,31 +246,66 @@ def render(report: Report, subjects: Iterable[Subject] | None = None, count: int
                 sections.append(section)
                 kept += _size(section)
         del m, item
-    lines = ["## openaudit: what was actually published", ""]
-    if many:
-        table = _comparison(rows, framework_columns(shorts))
-        if _size(lines + table) > _BUDGET // 2:  # an organisation: the table alone would not fit
-            keep = 2
-            while keep < len(table) and _size(table[: keep + 1]) <= _BUDGET // 2:
-                keep += 1
-            table = [*table[:keep], "", f"*The table shows the first {keep - 2} of {count} models: the "
-                     "rest would pass GitHub's 65,536-character limit; see the JSON or HTML report for all.*"]
-        lines += [*table, ""]
-    summed = tally(counted)
-    if summed:
-        lines += [*_tally(summed), ""]
+    return rows, shorts, counted, ids, sections
+
+
+def _table_block(head: list[str], rows: list[_Row], shorts: dict[str, str], count: int) -> list[str]:
+    """The comparison table and its blank line; an organisation's is cut to half of GitHub's limit so
+    that some details still fit, with a note saying how many rows are shown."""
+    table = _comparison(rows, framework_columns(shorts))
+    if _size(head + table) > _BUDGET // 2:  # an organisation: the table alone would not fit
+        keep = 2
+        while keep < len(table) and _size(table[: keep + 1]) <= _BUDGET // 2:
+            keep += 1
+        table = [*table[:keep], "", f"*The table shows the first {keep - 2} of {count} models: the "
+                 "rest would pass GitHub's 65,536-character limit; see the JSON or HTML report for all.*"]
+    return [*table, ""]
+
+
+def _details_block(lines: list[str], ids: list[str], sections: list[list[str]], tail: int, count: int) -> list[str]:
+    """The models' sections, in order, while they fit before the `tail` characters still to come; from
+    the first that does not, every one is left out and named, so the comment never passes GitHub's limit."""
+    out: list[str] = []
     left_out: list[str] = []
+    used = _size(lines)  # what is already written, with the sections added below
     for i, repo_id in enumerate(ids):
         done = sections[i] if i < len(sections) else None
-        if left_out or done is None or _size(lines) + _size(done) + _size(how) + len(foot) > _BUDGET:
+        if left_out or done is None or used + _size(done) + tail > _BUDGET:
             left_out.append(repo_id)
             continue
-        lines += done
+        out += done
+        used += _size(done)
     if left_out:
         names = ", ".join(esc(r) for r in left_out[:20]) + (f" and {len(left_out) - 20} more" if len(left_out) > 20
                                                             else "")
-        lines += [f"*Details of {len(left_out)} of {count} models left out to stay under GitHub's 65,536-"
-                  f"character limit: {names}. The JSON or HTML report has them all.*", ""]
+        out += [f"*Details of {len(left_out)} of {count} models left out to stay under GitHub's 65,536-"
+                f"character limit: {names}. The JSON or HTML report has them all.*", ""]
+    return out
+
+
+def render(report: Report, subjects: Iterable[Subject] | None = None, count: int | None = None) -> str:
+    """The Markdown report. Its subjects are read once, one at a time (a packed store decodes each as it
+    is reached): of each model only its table row, its verdict counts and, while they fit in GitHub's
+    limit, its section are kept. `subjects` (any iterable, read once) and `count` (how many it holds):
+    the report's, unless given."""
+    if subjects is None:
+        subjects, count = report.subjects, len(report.subjects)
+    if count is None:
+        subjects = list(subjects)
+        count = len(subjects)
+    many = count > 1
+    gen = report.generated_at.strftime("%Y-%m-%d %H:%M UTC")
+    foot = (f"<sub>Generated {gen} by openaudit {esc(report.tool.version)}; each verdict rests on the "
+            "evidence linked at the pinned commit. An assessment, not legal advice.</sub>")
+    how = _how_scored()
+    rows, shorts, counted, ids, sections = _read_models(subjects, many)
+    lines = ["## openaudit: what was actually published", ""]
+    if many:
+        lines += _table_block(lines, rows, shorts, count)
+    summed = tally(counted)
+    if summed:
+        lines += [*_tally(summed), ""]
+    lines += _details_block(lines, ids, sections, _size(how) + len(foot), count)
     lines += how
     lines.append(foot)
     return "\n".join(lines).rstrip("\n") + "\n"
