@@ -26,6 +26,7 @@ from openaudit.textsafe import line
 if TYPE_CHECKING:  # `--help`, a usage error or `criteria list` need none of the audit machinery (~0.3 s)
     from openaudit.outputs import Output
     from openaudit.report import Report
+    from openaudit.run.options import RunOptions
     from openaudit.run.pipeline import RunStats
     from openaudit.snapshot import RepoSnapshot
 
@@ -420,48 +421,70 @@ def audit(
     Example:
       openaudit audit deepseek-ai/DeepSeek-R1 https://huggingface.co/mistralai/Mistral-7B-v0.1 -f html -o compare.html
     """
-    from openaudit import api
     from openaudit.run.options import RunOptions
-
-    # Many models on a terminal: one bar; otherwise (a CI log, one model) a line per model started.
-    bar = not quiet and len(targets) > 1 and sys.stderr.isatty()
-
-    def progress(repo_id: str) -> None:
-        if not quiet and not bar:
-            typer.echo(f"auditing {line(repo_id)} …", err=True)
 
     def go() -> Report:
         ids = _targets(targets)
         pairs = _outputs(ctx, format, output, force)
-        run_deadline(timeout)
-        today = date.today()
-        rules, base = _policy(policy, no_policy, baseline, today, quiet)
+        today, rules, base = _start(timeout, policy, no_policy, baseline, quiet)
         opts = RunOptions(
             snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
             token=_token(token, token_file), strict=strict, jobs=jobs, depth=depth, include=include or (),
             exclude=exclude or (), since=since, limit=limit, max_requests=max_requests, cache_dir=cache_dir,
             refresh=refresh, offline=offline or _hub_offline(), processes=processes, external=not no_external,
             prerender=_prerender(pairs) if len(ids) > 1 else ())
-        if bar:
-            with _progress_bar(f"auditing {len(targets)} models") as update:
-
-                def done(_target: str, n: int, total: int) -> None:
-                    update(f"auditing {total} models", n, total)
-
-                report, stats = api.run_audit(ids, opts, progress=done, started=progress)
-        else:
-            report, stats = api.run_audit(ids, opts, started=progress)
-        note = _selection_note(stats, since, max_requests)
-        if note and not quiet:
-            _err(note)
-        if (ext_note := _external_note(stats)) and not quiet:
-            _err(ext_note)
-        report = _conclude(report, pairs, rules, base, today, strict, details)
-        _tell_outcome(report, quiet)
-        return report
+        report, stats = _audit_models(ids, opts, len(targets), quiet)
+        _tell_notes(_selection_note(stats, since, max_requests), _external_note(stats), quiet=quiet)
+        return _finish(report, pairs, rules, base, today, strict, details, quiet)
 
     report = _run(go)
     raise typer.Exit(int(_exit_code(report, strict)))
+
+
+def _start(timeout: float, policy: Path | None, no_policy: bool, baseline: Path | None,
+           quiet: bool) -> tuple[date, Any, Any]:
+    """The steps every audit command takes before reading anything: the run's deadline starts, and the
+    policy (and baseline) is read, so that a bad policy file fails before any request."""
+    run_deadline(timeout)
+    today = date.today()
+    rules, base = _policy(policy, no_policy, baseline, today, quiet)
+    return today, rules, base
+
+
+def _finish(report: Report, pairs: list[Output], rules: Any, base: Any, today: date, strict: bool,
+            details: bool, quiet: bool) -> Report:
+    """The policy applied and the outputs written, then the one-line outcome on stderr."""
+    report = _conclude(report, pairs, rules, base, today, strict, details)
+    _tell_outcome(report, quiet)
+    return report
+
+
+def _tell_notes(*notes: str | None, quiet: bool) -> None:
+    """Each note that is not empty, on stderr, unless --quiet."""
+    for note in notes:
+        if note and not quiet:
+            _err(note)
+
+
+def _audit_models(ids: list[str], opts: RunOptions, n_targets: int, quiet: bool) -> tuple[Report, RunStats]:
+    """api.run_audit with progress: many models on a terminal get one bar; otherwise (a CI log, one
+    model) a line per model started."""
+    from openaudit import api
+
+    bar = not quiet and n_targets > 1 and sys.stderr.isatty()
+
+    def progress(repo_id: str) -> None:
+        if not quiet and not bar:
+            typer.echo(f"auditing {line(repo_id)} …", err=True)
+
+    if not bar:
+        return api.run_audit(ids, opts, started=progress)
+    with _progress_bar(f"auditing {n_targets} models") as update:
+
+        def done(_target: str, n: int, total: int) -> None:
+            update(f"auditing {total} models", n, total)
+
+        return api.run_audit(ids, opts, progress=done, started=progress)
 
 
 @app.command(cls=_Command)
@@ -505,54 +528,68 @@ def org(
     Example:
       openaudit org deepseek-ai -f json -o deepseek.json
     """
-    from openaudit import api
-    from openaudit.run.options import RunOptions
-
-    def go() -> Report:
+    def go() -> tuple[Report, bool]:
         from openaudit.repoid import owner_from_hub_url
 
         owner = owner_from_hub_url(organisation)  # https://huggingface.co/NAME as pasted
         pairs = _outputs(ctx, format, output, force)
-        run_deadline(timeout)
-        today = date.today()
-        rules, base = _policy(policy, no_policy, baseline, today, quiet)
-        # The policy's scope decides what is audited at all; flags on the command line take precedence.
-        scope = rules.scope if rules is not None else None
-        scope_include = [g for g in scope.include if g != "*"] if scope else []
-        scope_since = scope.since.isoformat() if scope and scope.since else None
-        opts = RunOptions(snapshots=snapshots, profiles=profile or (rules.profiles if rules else None),
-                          token=_token(token, token_file), strict=strict, jobs=jobs, depth=depth,
-                          include=include or scope_include, exclude=exclude or (scope.exclude if scope else ()),
-                          since=since or scope_since, limit=limit, cache_dir=cache_dir, refresh=refresh,
-                          offline=offline or _hub_offline(), max_requests=max_requests, processes=processes,
-                          external=not no_external, prerender=_prerender(pairs))
-        if not quiet and sys.stderr.isatty():
-            with _progress_bar(f"listing {owner}") as progress:
-                report, stats = api.run_org(owner, opts, progress=progress)
-        else:
-            report, stats = api.run_org(owner, opts)
-        if not quiet and stats.requests is not None and snapshots is None:
-            _err(f"{owner}: {stats.audited} of {stats.listed} listed models; {_requests_told(stats)}; "
-                 f"audited in {stats.audit_processes or 'no'} worker processes; cache {stats.cache}"
-                 f"{_cache_told(stats)}")
-        if (ext_note := _external_note(stats)) and not quiet:
-            _err(ext_note)
-        report = _conclude(report, pairs, rules, base, today, strict, details)
-        _tell_outcome(report, quiet)
-        if stats.listed == 0:
-            # A misspelt vendor in a nightly job must not stay green: nothing audited is incomplete.
-            from openaudit.repoid import shown
+        today, rules, base = _start(timeout, policy, no_policy, baseline, quiet)
+        opts = _org_options(rules, pairs, snapshots=snapshots, profile=profile, token=_token(token, token_file),
+                            strict=strict, jobs=jobs, depth=depth, include=include, exclude=exclude, since=since,
+                            limit=limit, cache_dir=cache_dir, refresh=refresh, offline=offline or _hub_offline(),
+                            max_requests=max_requests, processes=processes, external=not no_external)
+        report, stats = _org_models(owner, opts, quiet)
+        _tell_notes(_org_told(owner, stats, snapshots), _external_note(stats), quiet=quiet)
+        report = _finish(report, pairs, rules, base, today, strict, details, quiet)
+        if stats.listed == 0:  # a misspelt vendor in a nightly job must not stay green
+            _tell_nothing_listed(owner, snapshots, offline)
+        return report, stats.listed == 0
 
-            where = ("in the snapshot store" if snapshots is not None else
-                     "in the cache (offline)" if offline or _hub_offline() else "by the Hub")
-            _err(f"no models of '{shown(owner)}' listed {where}: check the name (an organisation "
-                 "or user, as in https://huggingface.co/NAME)")
-            nothing.append(True)
-        return report
-
-    nothing: list[bool] = []
-    report = _run(go)
+    report, nothing = _run(go)
     raise typer.Exit(int(ExitCode.INCOMPLETE if nothing else _exit_code(report, strict)))
+
+
+def _org_options(rules: Any, pairs: list[Output], *, profile: list[str] | None, include: list[str] | None,
+                 exclude: list[str] | None, since: str | None, **given: Any) -> RunOptions:
+    """The org run's options. The policy's scope decides what is audited at all; flags on the command
+    line take precedence."""
+    from openaudit.run.options import RunOptions
+
+    scope = rules.scope if rules is not None else None
+    scope_include = [g for g in scope.include if g != "*"] if scope else []
+    scope_since = scope.since.isoformat() if scope and scope.since else None
+    return RunOptions(profiles=profile or (rules.profiles if rules else None), include=include or scope_include,
+                      exclude=exclude or (scope.exclude if scope else ()), since=since or scope_since,
+                      prerender=_prerender(pairs), **given)
+
+
+def _org_models(owner: str, opts: RunOptions, quiet: bool) -> tuple[Report, RunStats]:
+    """api.run_org, with a progress bar on a terminal (none in a CI log or with --quiet)."""
+    from openaudit import api
+
+    if not quiet and sys.stderr.isatty():
+        with _progress_bar(f"listing {owner}") as progress:
+            return api.run_org(owner, opts, progress=progress)
+    return api.run_org(owner, opts)
+
+
+def _org_told(owner: str, stats: RunStats, snapshots: Path | None) -> str | None:
+    """The run's one-line account (models, requests, workers, cache) when the Hub was asked."""
+    if stats.requests is None or snapshots is not None:
+        return None
+    return (f"{owner}: {stats.audited} of {stats.listed} listed models; {_requests_told(stats)}; "
+            f"audited in {stats.audit_processes or 'no'} worker processes; cache {stats.cache}"
+            f"{_cache_told(stats)}")
+
+
+def _tell_nothing_listed(owner: str, snapshots: Path | None, offline: bool) -> None:
+    """Says no model was listed (the run is incomplete, exit 3): the name is most likely misspelt."""
+    from openaudit.repoid import shown
+
+    where = ("in the snapshot store" if snapshots is not None else
+             "in the cache (offline)" if offline or _hub_offline() else "by the Hub")
+    _err(f"no models of '{shown(owner)}' listed {where}: check the name (an organisation "
+         "or user, as in https://huggingface.co/NAME)")
 
 
 @app.command(cls=_Command)

@@ -441,8 +441,6 @@ def apply_policy(report: Report, policy: Policy, today: date, baseline: Report |
     With a `baseline` (an earlier report), a violation the baseline already had, for the same model and
     rule and no worse, is kept in the list with `baselined: true` and does not fail the run; with
     `fail_on_regression`, every downgrade since the baseline (see openaudit.diff) is a violation."""
-    from openaudit.diff import diff_reports
-
     violations: list[dict[str, Any]] = []
     checked: dict[str, list[str]] = {}
     out_of_scope: list[str] = []
@@ -455,49 +453,12 @@ def apply_policy(report: Report, policy: Policy, today: date, baseline: Report |
         violations += vs
 
     if baseline is not None:
-        old: dict[tuple[str, str], dict[str, Any]] = {}
-        for s in baseline.subjects:
-            if policy.scope.covers(s.repo_id):
-                for v in check_subject(s, policy)[1]:
-                    old[(v["repo_id"], v["rule"])] = v
-        for v in violations:
-            was = old.get((v["repo_id"], v["rule"]))
-            if was is None:
-                continue
-            worse = v["rank"] is not None and was["rank"] is not None and v["rank"] < was["rank"]
-            if not worse:
-                v["baselined"] = True
+        _mark_baselined(violations, baseline, policy)
         if policy.fail_on_regression:
-            d = diff_reports(baseline, report)
-            for m in d["models"]:
-                if not policy.scope.covers(m["repo_id"]):
-                    continue
-                for ch in m["changes"]:
-                    if ch["direction"] == "down":
-                        rule = f"regression.{ch['field']}"
-                        checked.setdefault(m["repo_id"], []).append(rule)
-                        violations.append({"repo_id": m["repo_id"], "rule": rule, "rank": None,
-                                           "detail": f"less open than the baseline: {ch['summary']}"})
+            violations += _regressions(baseline, report, policy, checked)
 
-    expired: list[dict[str, Any]] = []
-    expiring: list[dict[str, Any]] = []
-    used: set[int] = set()
-    for i, w in enumerate(policy.waivers):
-        entry = {"index": i, "models": w.models, "target": w.target, "reason": w.reason,
-                 "expires": w.expires.isoformat(), "note": w.note}
-        if w.expires < today:
-            expired.append(entry)
-        elif w.expires <= today + timedelta(days=EXPIRY_WARNING_DAYS):
-            expiring.append(entry)
-    for v in violations:
-        v["waived_by"] = None
-        if v.get("baselined"):
-            continue
-        for i, w in enumerate(policy.waivers):
-            if w.expires >= today and w.covers(v["repo_id"], v["rule"]):
-                v["waived_by"] = {"index": i, "reason": w.reason, "note": w.note, "expires": w.expires.isoformat()}
-                used.add(i)
-                break
+    expired, expiring = _waivers_by_expiry(policy, today)
+    used = _apply_waivers(violations, policy, today)
     for v in violations:
         v.pop("rank", None)
         v.setdefault("baselined", False)
@@ -522,6 +483,73 @@ def apply_policy(report: Report, policy: Policy, today: date, baseline: Report |
         "today": today.isoformat(),
     }
     return report.model_copy(update={"policy": PolicyResult.model_validate(result)})
+
+
+def _mark_baselined(violations: list[dict[str, Any]], baseline: Report, policy: Policy) -> None:
+    """Marks `baselined` each violation the baseline already had (same model and rule) and that is no
+    worse, so that adopting a policy does not fail on what was failing before."""
+    old: dict[tuple[str, str], dict[str, Any]] = {}
+    for s in baseline.subjects:
+        if policy.scope.covers(s.repo_id):
+            for v in check_subject(s, policy)[1]:
+                old[(v["repo_id"], v["rule"])] = v
+    for v in violations:
+        was = old.get((v["repo_id"], v["rule"]))
+        if was is None:
+            continue
+        worse = v["rank"] is not None and was["rank"] is not None and v["rank"] < was["rank"]
+        if not worse:
+            v["baselined"] = True
+
+
+def _regressions(baseline: Report, report: Report, policy: Policy,
+                 checked: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """fail_on_regression: one violation per downgrade since the baseline, for models in scope (each
+    rule is also added to `checked`, so the report says it was checked)."""
+    from openaudit.diff import diff_reports
+
+    found: list[dict[str, Any]] = []
+    for m in diff_reports(baseline, report)["models"]:
+        if not policy.scope.covers(m["repo_id"]):
+            continue
+        for ch in m["changes"]:
+            if ch["direction"] == "down":
+                rule = f"regression.{ch['field']}"
+                checked.setdefault(m["repo_id"], []).append(rule)
+                found.append({"repo_id": m["repo_id"], "rule": rule, "rank": None,
+                              "detail": f"less open than the baseline: {ch['summary']}"})
+    return found
+
+
+def _waivers_by_expiry(policy: Policy, today: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The waivers already expired (they fail --strict) and those expiring within EXPIRY_WARNING_DAYS
+    (a warning), so that a waiver never lapses unnoticed."""
+    expired: list[dict[str, Any]] = []
+    expiring: list[dict[str, Any]] = []
+    for i, w in enumerate(policy.waivers):
+        entry = {"index": i, "models": w.models, "target": w.target, "reason": w.reason,
+                 "expires": w.expires.isoformat(), "note": w.note}
+        if w.expires < today:
+            expired.append(entry)
+        elif w.expires <= today + timedelta(days=EXPIRY_WARNING_DAYS):
+            expiring.append(entry)
+    return expired, expiring
+
+
+def _apply_waivers(violations: list[dict[str, Any]], policy: Policy, today: date) -> set[int]:
+    """Sets `waived_by` on each violation (not baselined) that an unexpired waiver covers, the first that
+    does; returns the indexes of the waivers used, so that unused ones can be reported."""
+    used: set[int] = set()
+    for v in violations:
+        v["waived_by"] = None
+        if v.get("baselined"):
+            continue
+        for i, w in enumerate(policy.waivers):
+            if w.expires >= today and w.covers(v["repo_id"], v["rule"]):
+                v["waived_by"] = {"index": i, "reason": w.reason, "note": w.note, "expires": w.expires.isoformat()}
+                used.add(i)
+                break
+    return used
 
 
 def strict_outcome(report: Report) -> Report:

@@ -110,63 +110,56 @@ class BulkHubSource(HubSource):
         while url is not None:
             page += 1
             what = f"listing of '{owner}' (page {page})"
-
-            def call(u: str = url, p: Any = params, w: str = what) -> tuple[list[Any], str | None]:
-                # A page's bytes in proportion to the items asked for (a list item with its siblings and
-                # card metadata is a few KB; 256 KiB each is room for the largest), MAX_JSON_BYTES at most.
-                r = self._get(u, self.headers(), params=p, max_bytes=min(MAX_JSON_BYTES, (1 + asked // 4) * 1024**2))
-                seen_pages.add(str(r.request.url))
-                self.gate.note("api", r.headers)
-                hf_raise_for_status(r)
-                data = parse_json(r)
-                if not isinstance(data, list):
-                    raise errors.NetworkError(owner, f"{w}: {self._shown} answered with JSON that is not a list")
-                nxt = r.links.get("next", {}).get("url")
-                return data, str(r.request.url.join(nxt)) if nxt else None
-
-            try:
-                items, url = self._with_retries(owner, what, call)
-            except HfHubHTTPError as e:
-                raise errors.FetchError(owner, f"{what}: {self._shown} answered HTTP {_status(e)}") from None
-            except RecursionError:
-                raise errors.NetworkError(
-                    owner, f"{what}: {self._shown} answered with JSON nested too deeply") from None
-            except ValueError:
-                raise errors.NetworkError(
-                    owner, f"{what}: {self._shown} answered with a body that is not JSON") from None
+            items, url = self._list_page(url, params, owner, what, asked, seen_pages)
             params = None  # the next link is followed verbatim
-            if len(items) > asked:  # more than asked for: the rest is not the listing's to give
-                if notes is not None:
-                    notes.append(f"{what}: {len(items)} items where {asked} were asked for; the first {asked} kept")
-                items = items[:asked]
-            for n, item in enumerate(items, 1):
-                why = check_item(item, author)
-                if why is None:
-                    if item["id"] in seen_ids:
-                        why = f"'{item['id']}' listed twice"
-                    else:
-                        seen_ids.add(item["id"])
-                        yield item
-                        continue
-                if notes is not None:
-                    notes.append(f"{what}, item {n}: {why}; not audited")
-                if not why.endswith(" listed twice") and " is not a model of " not in why:
-                    # Not a valid id: a skipped subject, named safely (the id escaped, or the item's place).
-                    rid = item.get("id") if isinstance(item, dict) else None
-                    name = shown(rid) if isinstance(rid, str) and rid.strip() else f"{owner}/(page {page}, item {n})"
-                    yield {INVALID_ITEM: why, "id": name}
+            yield from _checked_items(items, author, owner, page, asked, notes, seen_ids)
             if url is not None:
-                if http.origin(url) != home:
-                    raise errors.Refused(owner, f"{what}: the next page is on another origin than {self._shown}; "
-                                         "not followed (the token goes to the configured endpoint only)")
-                if url in seen_pages:
-                    raise errors.Refused(owner, f"{what}: the next page was read before (a loop); not followed")
-                seen_pages.add(url)
+                self._check_next_page(url, home, owner, what, seen_pages)
             if page >= pages:
                 if url is not None and max_pages is None:
                     raise errors.LimitReached(owner, f"{what}: the listing has more than {cap} pages; "
                                               "stopped there")
                 return
+
+    def _list_page(self, url: str, params: list[tuple[str, str]] | None, owner: str, what: str, asked: int,
+                   seen_pages: set[str]) -> tuple[list[Any], str | None]:
+        """One page of a listing and its next link, with retries; a bad answer is a one-line error
+        naming the page (never a traceback)."""
+
+        def call(u: str = url, p: Any = params, w: str = what) -> tuple[list[Any], str | None]:
+            # A page's bytes in proportion to the items asked for (a list item with its siblings and
+            # card metadata is a few KB; 256 KiB each is room for the largest), MAX_JSON_BYTES at most.
+            r = self._get(u, self.headers(), params=p, max_bytes=min(MAX_JSON_BYTES, (1 + asked // 4) * 1024**2))
+            seen_pages.add(str(r.request.url))
+            self.gate.note("api", r.headers)
+            hf_raise_for_status(r)
+            data = parse_json(r)
+            if not isinstance(data, list):
+                raise errors.NetworkError(owner, f"{w}: {self._shown} answered with JSON that is not a list")
+            nxt = r.links.get("next", {}).get("url")
+            return data, str(r.request.url.join(nxt)) if nxt else None
+
+        try:
+            return self._with_retries(owner, what, call)
+        except HfHubHTTPError as e:
+            raise errors.FetchError(owner, f"{what}: {self._shown} answered HTTP {_status(e)}") from None
+        except RecursionError:
+            raise errors.NetworkError(
+                owner, f"{what}: {self._shown} answered with JSON nested too deeply") from None
+        except ValueError:
+            raise errors.NetworkError(
+                owner, f"{what}: {self._shown} answered with a body that is not JSON") from None
+
+    def _check_next_page(self, url: str, home: tuple[str, str, int | None], owner: str, what: str,
+                         seen_pages: set[str]) -> None:
+        """Refuses a next page on another origin (the token goes to the configured endpoint only) or one
+        already read (a loop); otherwise remembers it."""
+        if http.origin(url) != home:
+            raise errors.Refused(owner, f"{what}: the next page is on another origin than {self._shown}; "
+                                 "not followed (the token goes to the configured endpoint only)")
+        if url in seen_pages:
+            raise errors.Refused(owner, f"{what}: the next page was read before (a loop); not followed")
+        seen_pages.add(url)
 
     # ---- a listed model -> a snapshot ------------------------------------------------------------
     def snapshot_from_listing(self, info: dict[str, Any], depth: Depth) -> tuple[RepoSnapshot, list[str]]:
@@ -182,3 +175,30 @@ class BulkHubSource(HubSource):
         snap = RepoSnapshot(repo_id=repo_id, repo_type="model", revision=sha, source="hub",
                             taken_at=datetime.now(UTC), info=info, files=files, unreadable=unreadable)
         return trim_to_depth(snap, depth), paths
+
+
+def _checked_items(items: list[Any], author: str | None, owner: str, page: int, asked: int,
+                   notes: list[str] | None, seen_ids: set[str]) -> Iterator[dict[str, Any]]:
+    """A page's good items, in order; a bad or duplicate one is said in `notes`, and one whose id is
+    not valid is given as an INVALID_ITEM subject (named safely) so that the report still shows it."""
+    what = f"listing of '{owner}' (page {page})"
+    if len(items) > asked:  # more than asked for: the rest is not the listing's to give
+        if notes is not None:
+            notes.append(f"{what}: {len(items)} items where {asked} were asked for; the first {asked} kept")
+        items = items[:asked]
+    for n, item in enumerate(items, 1):
+        why = check_item(item, author)
+        if why is None:
+            if item["id"] in seen_ids:
+                why = f"'{item['id']}' listed twice"
+            else:
+                seen_ids.add(item["id"])
+                yield item
+                continue
+        if notes is not None:
+            notes.append(f"{what}, item {n}: {why}; not audited")
+        if not why.endswith(" listed twice") and " is not a model of " not in why:
+            # Not a valid id: a skipped subject, named safely (the id escaped, or the item's place).
+            rid = item.get("id") if isinstance(item, dict) else None
+            name = shown(rid) if isinstance(rid, str) and rid.strip() else f"{owner}/(page {page}, item {n})"
+            yield {INVALID_ITEM: why, "id": name}

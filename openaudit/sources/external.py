@@ -355,6 +355,16 @@ class ExternalSource:
         if cached is not None:
             return cached.model_copy(update={"info": {**cached.info, "repo": keep, "requested": rid},
                                              "taken_at": datetime.now(UTC)})
+        tree, truncated = self._gitlab_tree(enc, sha, rid, end)
+        info.update(tree=tree[:MAX_TREE_ENTRIES], truncated=truncated or len(tree) > MAX_TREE_ENTRIES, empty=not tree)
+        files = self._gitlab_files(tree, enc, sha, rid, end)
+        snap = self._snap("gitlab", full, revision=sha, info=info, files=files)
+        self._keep(snap)
+        return self._stamp(snap)
+
+    def _gitlab_tree(self, enc: str, sha: str, rid: str, end: float) -> tuple[list[dict[str, Any]], bool]:
+        """The project's file tree at `sha`, page by page (x-next-page, forward only), and whether it was
+        cut at MAX_GITLAB_TREE_PAGES: a server cannot keep the audit paging for ever."""
         tree: list[dict[str, Any]] = []
         page, truncated = "1", False
         while page:
@@ -374,7 +384,12 @@ class ExternalSource:
                      for e in rows if isinstance(e, dict) and isinstance(e.get("path"), str)]
             nxt = rh.get("x-next-page", "").strip()
             page = nxt if nxt.isdigit() and int(nxt) > int(page) and rows else ""
-        info.update(tree=tree[:MAX_TREE_ENTRIES], truncated=truncated or len(tree) > MAX_TREE_ENTRIES, empty=not tree)
+        return tree, truncated
+
+    def _gitlab_files(self, tree: list[dict[str, Any]], enc: str, sha: str, rid: str,
+                      end: float) -> dict[str, TextFile]:
+        """The top-level README (one) and LICENSE files (two at most) at `sha`; a file over the text cap or
+        not text is left out rather than read in part."""
         files: dict[str, TextFile] = {}
         top = [e for e in tree if e["type"] == "blob" and "/" not in e["path"]]
         wanted = ([e for e in top if _README_RE.match(e["path"])][:1]
@@ -388,9 +403,7 @@ class ExternalSource:
                 continue
             if status == 200 and (text := decode_text(raw)) is not None:
                 files[path] = TextFile(path=path, text=text, size=len(raw))
-        snap = self._snap("gitlab", full, revision=sha, info=info, files=files)
-        self._keep(snap)
-        return self._stamp(snap)
+        return files
 
     def _arxiv(self, rid: str, end: float) -> ExternalSnapshot:
         path = f"/oai2?verb=GetRecord&metadataPrefix=arXiv&identifier=oai:arXiv.org:{rid}"

@@ -154,6 +154,98 @@ def _shown(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+class _Walk:
+    """What one pass over the folder found; kept together so the walk's steps can be read one at a time."""
+
+    def __init__(self, root: Path, base: Path, blobs: Path | None):
+        self.root, self.base, self.blobs = root, base, blobs
+        self.siblings: list[dict[str, Any]] = []
+        self.files: dict[str, TextFile] = {}
+        self.unreadable: dict[str, UnreadableFile] = {}
+        self.params: dict[str, int] = {}
+
+    def run(self) -> None:
+        """Walks the folder without following links, listing and reading what may be read."""
+        for dirpath, dirnames, filenames in os.walk(self.base, followlinks=False):
+            here = Path(dirpath)
+            # os.walk descends only into these: the depth is bounded before it recurses
+            dirnames[:] = self._subfolders(here, dirnames)
+            for fn in sorted(filenames):
+                self._file(here / fn)
+
+    def _subfolders(self, here: Path, dirnames: list[str]) -> list[str]:
+        """The subfolders worth entering; names that are not UTF-8 or too deep are noted as unread."""
+        level = len(here.relative_to(self.base).parts)
+        keep = []
+        for d in sorted(dirnames):
+            if d.startswith(".git") or (here / d).is_symlink():
+                continue
+            rel_d = (here / d).relative_to(self.base).as_posix()
+            if _safe_name(rel_d) is None:
+                shown = _shown(rel_d)
+                self.unreadable[shown] = UnreadableFile(path=shown, reason=Unreadable.ERROR,
+                                                        detail="folder name is not UTF-8; not read")
+            elif level + 1 > MAX_DEPTH:
+                self.unreadable[rel_d] = UnreadableFile(
+                    path=rel_d, reason=Unreadable.ERROR,
+                    detail=f"folder nested deeper than {MAX_DEPTH} levels; not read")
+            else:
+                keep.append(d)
+        return keep
+
+    def _file(self, full: Path) -> None:
+        """Lists one file (only if it stays inside the folder) and reads its text or safetensors header."""
+        rel = full.relative_to(self.base).as_posix()
+        if _safe_name(rel) is None:
+            shown = _shown(rel)
+            self.siblings.append({"rfilename": shown})
+            self.unreadable[shown] = UnreadableFile(path=shown, reason=Unreadable.ERROR,
+                                                    detail="file name is not UTF-8; not read")
+            return
+        real, st = within(self.base, rel, self.blobs) or (full, None)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return  # a symlink out of the folder (or a loop) is neither listed nor read
+        self.siblings.append({"rfilename": rel, "size": st.st_size})
+        if len(self.siblings) > MAX_FILES:
+            raise UsageError(f"'{self.root}' holds more than {MAX_FILES} files; point at the model folder itself")
+        if is_text_file_of_interest(rel):
+            read = read_text_file(self.base, rel, also=self.blobs)
+            if isinstance(read, TextFile):
+                self.files[rel] = read
+            elif read is not None:
+                self.unreadable[rel] = read
+        if rel.endswith(".safetensors") and "/" not in rel:
+            self._count_params(rel, real)
+
+    def _count_params(self, rel: str, real: Path) -> None:
+        """Adds a top-level safetensors file's parameter counts, or notes its header as unreadable."""
+        try:
+            got = _safetensors_params(real)
+        except BadHeader as e:
+            self.unreadable[rel] = UnreadableFile(path=rel, reason=Unreadable.ERROR, detail=f"safetensors {e}")
+            return
+        for k, v in got.items():
+            self.params[k] = self.params.get(k, 0) + v
+
+    def config(self) -> dict[str, Any] | None:
+        """The few config.json keys the evidence uses; a config that does not parse is noted as unreadable."""
+        cfg_file = read_text_file(self.base, "config.json", also=self.blobs)
+        if not (isinstance(cfg_file, TextFile) and cfg_file.size < 1_000_000):
+            return None
+        from openaudit.errors import ConfigFileError
+        from openaudit.userfiles import loads_json
+
+        try:
+            cfg = loads_json(cfg_file.text, "config.json", max_depth=MAX_JSON_DEPTH)
+        except ConfigFileError as e:
+            self.unreadable["config.json"] = UnreadableFile(path="config.json", reason=Unreadable.ERROR,
+                                                            detail=str(e).split(": ", 1)[-1])
+            return None
+        if not isinstance(cfg, dict):
+            return None
+        return {k: cfg[k] for k in ("architectures", "model_type", "quantization_config") if k in cfg}
+
+
 class LocalDirSource:
     name = "localdir"
 
@@ -170,87 +262,32 @@ class LocalDirSource:
         blobs = cache_repo / "blobs" if cache_repo else None
         # A cache snapshot is a Hub commit, and its folder name says which: evidence is pinned to it.
         commit = base.name if cache_repo else None
-        siblings: list[dict[str, Any]] = []
-        files: dict[str, TextFile] = {}
-        unreadable: dict[str, UnreadableFile] = {}
-        params: dict[str, int] = {}
-        for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
-            here = Path(dirpath)
-            level = len(here.relative_to(base).parts)
-            keep = []
-            for d in sorted(dirnames):
-                if d.startswith(".git") or (here / d).is_symlink():
-                    continue
-                rel_d = (here / d).relative_to(base).as_posix()
-                if _safe_name(rel_d) is None:
-                    shown = _shown(rel_d)
-                    unreadable[shown] = UnreadableFile(path=shown, reason=Unreadable.ERROR,
-                                                       detail="folder name is not UTF-8; not read")
-                elif level + 1 > MAX_DEPTH:
-                    unreadable[rel_d] = UnreadableFile(path=rel_d, reason=Unreadable.ERROR,
-                                                       detail=f"folder nested deeper than {MAX_DEPTH} levels; not read")
-                else:
-                    keep.append(d)
-            dirnames[:] = keep  # os.walk descends only into these: the depth is bounded before it recurses
-            for fn in sorted(filenames):
-                full = here / fn
-                rel = full.relative_to(base).as_posix()
-                if _safe_name(rel) is None:
-                    shown = _shown(rel)
-                    siblings.append({"rfilename": shown})
-                    unreadable[shown] = UnreadableFile(path=shown, reason=Unreadable.ERROR,
-                                                       detail="file name is not UTF-8; not read")
-                    continue
-                real, st = within(base, rel, blobs) or (full, None)
-                if st is None or not stat.S_ISREG(st.st_mode):
-                    continue  # a symlink out of the folder (or a loop) is neither listed nor read
-                siblings.append({"rfilename": rel, "size": st.st_size})
-                if len(siblings) > MAX_FILES:
-                    raise UsageError(f"'{root}' holds more than {MAX_FILES} files; point at the model folder itself")
-                if is_text_file_of_interest(rel):
-                    read = read_text_file(base, rel, also=blobs)
-                    if isinstance(read, TextFile):
-                        files[rel] = read
-                    elif read is not None:
-                        unreadable[rel] = read
-                if rel.endswith(".safetensors") and "/" not in rel:
-                    try:
-                        got = _safetensors_params(real)
-                    except BadHeader as e:
-                        unreadable[rel] = UnreadableFile(path=rel, reason=Unreadable.ERROR,
-                                                         detail=f"safetensors {e}")
-                        continue
-                    for k, v in got.items():
-                        params[k] = params.get(k, 0) + v
-        readme = files.get("README.md")
-        card = parse_card(readme.text if readme else None)
-        info: dict[str, Any] = {
-            "id": f"local/{_NAME_RE.sub('-', name).strip('-.') or 'model'}",
-            "sha": commit,
-            "private": True,
-            "gated": False,
-            "cardData": card.metadata,
-            "tags": _hub_tags(card.metadata),
-            "siblings": siblings,
-        }
-        cfg_file = read_text_file(base, "config.json", also=blobs)
-        if isinstance(cfg_file, TextFile) and cfg_file.size < 1_000_000:
-            from openaudit.errors import ConfigFileError
-            from openaudit.userfiles import loads_json
-
-            try:
-                cfg = loads_json(cfg_file.text, "config.json", max_depth=MAX_JSON_DEPTH)
-            except ConfigFileError as e:
-                cfg = None
-                unreadable["config.json"] = UnreadableFile(path="config.json", reason=Unreadable.ERROR,
-                                                           detail=str(e).split(": ", 1)[-1])
-            if isinstance(cfg, dict):
-                info["config"] = {k: cfg[k] for k in ("architectures", "model_type", "quantization_config")
-                                  if k in cfg}
-        if params:
-            info["safetensors"] = {"parameters": params, "total": sum(params.values())}
-        lib = card.metadata.get("library_name")
-        if isinstance(lib, str):
-            info["library_name"] = lib
+        walk = _Walk(root, base, blobs)
+        walk.run()
+        info = _info(name, commit, walk)
         return RepoSnapshot(repo_id=info["id"], source="localdir", revision=commit, requested_revision=None,
-                            taken_at=datetime.now(UTC), info=info, files=files, unreadable=unreadable)
+                            taken_at=datetime.now(UTC), info=info, files=walk.files, unreadable=walk.unreadable)
+
+
+def _info(name: str, commit: str | None, walk: _Walk) -> dict[str, Any]:
+    """The Hub-shaped model info for the folder, so that the evidence layer reads it as it reads the Hub's."""
+    readme = walk.files.get("README.md")
+    card = parse_card(readme.text if readme else None)
+    info: dict[str, Any] = {
+        "id": f"local/{_NAME_RE.sub('-', name).strip('-.') or 'model'}",
+        "sha": commit,
+        "private": True,
+        "gated": False,
+        "cardData": card.metadata,
+        "tags": _hub_tags(card.metadata),
+        "siblings": walk.siblings,
+    }
+    cfg = walk.config()
+    if cfg is not None:
+        info["config"] = cfg
+    if walk.params:
+        info["safetensors"] = {"parameters": walk.params, "total": sum(walk.params.values())}
+    lib = card.metadata.get("library_name")
+    if isinstance(lib, str):
+        info["library_name"] = lib
+    return info
