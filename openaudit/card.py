@@ -566,8 +566,8 @@ def _fold(text: str) -> str:
 _NeedleInfo = tuple[frozenset[str] | None, frozenset[str] | None]  # (every exact match, or one is within any)
 _needle_cache: dict[str, frozenset[str] | None] = {}
 try:  # re's own parser (private, stable since 3.11); without it, no prefilter
-    from re import _constants as _rc  # type: ignore[attr-defined]
-    from re import _parser as _re_parser  # type: ignore[attr-defined]
+    from re import _constants as _rc  # type: ignore[attr-defined,unused-ignore]
+    from re import _parser as _re_parser  # type: ignore[attr-defined,unused-ignore]
 
     _CAN_PREFILTER = True
 except ImportError:
