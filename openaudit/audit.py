@@ -252,8 +252,9 @@ _TRANSIENT = ("budget:", "rate-limited:", "network:", "limit:", "refused:", "fai
 def lost_links(bundle: SnapshotBundle) -> str:
     """The linked repos lost to the budget, a rate limit or the network (not: not found, gated), or ""."""
     lost = [f"{k} ({v})" for k, v in bundle.related_errors.items() if v.startswith(_TRANSIENT)]
-    # Outside the Hub: every link not read (a rate limit, the budget, the network) is lost, never an answer.
-    lost += [f"{k} ({v})" for k, v in bundle.external_errors.items()]
+    # Outside the Hub: every link not read (a rate limit, the budget, the network) is lost, never an answer;
+    # one over its host's cap was not checked by design (a run again would not read it either).
+    lost += [f"{k} ({v})" for k, v in bundle.external_errors.items() if not v.startswith("capped:")]
     return "; ".join(sorted(lost))[:500]
 
 

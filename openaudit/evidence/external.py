@@ -181,8 +181,8 @@ def extract(ctx: EvidenceContext, out: EvidenceList) -> None:
     for key, why in sorted(ctx.bundle.external_errors.items()):
         out.add("external.unread", {"link": key, "reason": why[:300]}, source="linked-repo", pointer=key,
                 confidence="inferred",
-                summary=f"{key} was linked but could not be read ({why[:160]}); verdicts that depend on it "
-                        "rest on the card's words.")
+                summary=f"{key} was linked but " + ("not checked" if why.startswith("capped:") else "could not be read")
+                + f" ({why[:160]}); verdicts that depend on it rest on the card's words.")
 
 
 @emits("code.repo", "code.docs")

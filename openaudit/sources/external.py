@@ -83,6 +83,7 @@ MAX_TREE_ENTRIES = 20_000
 RECORD_DEADLINE_S = 60.0
 # A card linking fifty repositories does not cost fifty fetches: the first links of each host, in card order.
 MAX_LINKS_PER_HOST = {"github": 6, "gitlab": 4, "arxiv": 6, "zenodo": 4}
+CAPPED = "capped:"  # the reason of a link over its host's cap: not checked, and running again would not read it
 MAX_GITLAB_TREE_PAGES = 50  # 100 entries a page
 
 
@@ -135,19 +136,29 @@ def external_ref(url: str) -> tuple[str, str] | None:
 
 def linked_refs(urls: Iterable[str]) -> list[tuple[str, str]]:
     """The allow-listed (host, id)s among `urls`, each once (GitHub ids compared case-insensitively), in order."""
+    return _refs_and_capped(urls)[0]
+
+
+def _refs_and_capped(urls: Iterable[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """`linked_refs`, and the distinct links over their host's cap (MAX_LINKS_PER_HOST), in order."""
     seen: set[str] = set()
-    out = []
+    out: list[tuple[str, str]] = []
+    over: list[tuple[str, str]] = []
     per_host: dict[str, int] = {}
     for url in urls:
         ref = external_ref(url)
         if ref is None:
             continue
         key = f"{ref[0]}:{ref[1].lower()}"
-        if key not in seen and per_host.get(ref[0], 0) < MAX_LINKS_PER_HOST.get(ref[0], 0):
-            seen.add(key)
+        if key in seen:
+            continue
+        seen.add(key)
+        if per_host.get(ref[0], 0) < MAX_LINKS_PER_HOST.get(ref[0], 0):
             per_host[ref[0]] = per_host.get(ref[0], 0) + 1
             out.append(ref)
-    return out
+        else:
+            over.append(ref)
+    return out, over
 
 
 class _TooLarge(Exception):
@@ -658,7 +669,11 @@ def follow_links(src: Any, urls: Iterable[str]) -> tuple[dict[str, ExternalSnaps
     of those not read (keyed "host:id" as the link named it)."""
     got: dict[str, ExternalSnapshot] = {}
     errs: dict[str, str] = {}
-    for host, rid in linked_refs(urls):
+    refs, over = _refs_and_capped(urls)
+    for host, rid in over:  # said, not dropped: a reader sees which links were not read, and why
+        errs[f"{host}:{rid}"] = (f"{CAPPED} the card links more than {MAX_LINKS_PER_HOST[host]} {host} pages; "
+                                 f"the first {MAX_LINKS_PER_HOST[host]} are read")
+    for host, rid in refs:
         key = f"{host}:{rid}"
         try:
             snap = src.get(host, rid)

@@ -592,3 +592,25 @@ def test_audit_says_once_what_a_spent_github_quota_cost_and_counts_its_requests(
     assert len(notes) == 1 and "set GITHUB_TOKEN" in notes[0] and "--no-external" in notes[0]
     # One refused request: the host said its window is spent, so the second repository was not asked.
     assert sent == 1 and "1 request to hosts outside the Hub" in r.stderr
+
+
+def test_links_over_a_hosts_cap_are_said_not_checked_and_leave_the_audit_complete(fake: FakeExt) -> None:
+    """A card of many GitHub links: the first MAX_LINKS_PER_HOST are read, the rest are named as not
+    checked (never silently dropped), and they do not make the audit incomplete: a run again would not
+    read them either."""
+    from openaudit import api
+    from openaudit.snapshot import SnapshotBundle
+    from openaudit.sources.external import MAX_LINKS_PER_HOST
+
+    cap = MAX_LINKS_PER_HOST["github"]
+    urls = ["https://github.com/openaudit-fixtures/bright-lm"] + [f"https://github.com/o/r{i}" for i in range(cap + 1)]
+    got, errs = client(fake).follow(urls)
+    assert len(got) == cap and "github:openaudit-fixtures/bright-lm" in got
+    over = [f"github:o/r{i}" for i in range(cap - 1, cap + 1)]
+    assert sorted(errs) == over and all(errs[k].startswith("capped:") for k in over)
+    assert not any("/repos/o/r" + str(cap) in r["path"] for r in fake.log)  # never asked
+    snap = api.make_source(str(Path(__file__).resolve().parents[1] / "store")).model("mistralai/Mistral-7B-v0.1")
+    s = api.audit_bundle(SnapshotBundle(subject=snap, external=got, external_errors=errs), api.resolve_profiles(None))
+    assert s.status == "audited", s.reason
+    unread = {e.value["link"]: e.summary for e in s.evidence if e.kind == "external.unread"}
+    assert set(unread) == set(over) and all("was linked but not checked" in t for t in unread.values())
