@@ -62,13 +62,9 @@ def parse_ref(text: str) -> RepoRef:
 _HUB_HOSTS = ("huggingface.co", "www.huggingface.co", "hf.co")
 
 
-def from_hub_url(text: str) -> str:
-    """A model's address on the Hub as `owner/name[@revision]`; any other text unchanged.
-
-    Takes what a browser's address bar or a model card shows: `https://huggingface.co/owner/name`,
-    `huggingface.co/owner/name`, `hf.co/owner/name`, with `/tree/REV`, `/blob/REV/...` or
-    `/resolve/REV/...` after it (the revision kept), a trailing slash, a query or a fragment.
-    A dataset's or a Space's address is refused: openaudit audits models."""
+def _hub_path(text: str) -> list[str] | None:
+    """The path segments of a Hub address (`https://huggingface.co/a/b/?q#f` -> ["a", "b"], scheme
+    optional), without query or fragment; None when `text` is not an address on the Hub."""
     rest = text.strip()
     for scheme in ("https://", "http://"):
         if rest.lower().startswith(scheme):
@@ -76,9 +72,20 @@ def from_hub_url(text: str) -> str:
             break
     host, slash, path = rest.partition("/")
     if not slash or host.lower() not in _HUB_HOSTS:
+        return None
+    return [p for p in path.split("?", 1)[0].split("#", 1)[0].split("/") if p]
+
+
+def from_hub_url(text: str) -> str:
+    """A model's address on the Hub as `owner/name[@revision]`; any other text unchanged.
+
+    Takes what a browser's address bar or a model card shows: `https://huggingface.co/owner/name`,
+    `huggingface.co/owner/name`, `hf.co/owner/name`, with `/tree/REV`, `/blob/REV/...` or
+    `/resolve/REV/...` after it (the revision kept), a trailing slash, a query or a fragment.
+    A dataset's or a Space's address is refused: openaudit audits models."""
+    parts = _hub_path(text)
+    if parts is None:
         return text
-    path = path.split("?", 1)[0].split("#", 1)[0].strip("/")
-    parts = [p for p in path.split("/") if p]
     if parts and parts[0] in ("datasets", "spaces"):
         kind = "a dataset" if parts[0] == "datasets" else "a Space"
         raise InvalidRepoId(f"'{shown(text)}' is {kind}'s address; openaudit audits models (owner/name)")
@@ -95,15 +102,9 @@ def from_hub_url(text: str) -> str:
 def owner_from_hub_url(text: str) -> str:
     """An organisation's or user's address on the Hub (`https://huggingface.co/meta-llama`, `hf.co/meta-llama`)
     as its name; any other text unchanged."""
-    rest = text.strip()
-    for scheme in ("https://", "http://"):
-        if rest.lower().startswith(scheme):
-            rest = rest[len(scheme):]
-            break
-    host, slash, path = rest.partition("/")
-    if not slash or host.lower() not in _HUB_HOSTS:
+    parts = _hub_path(text)
+    if parts is None:
         return text
-    parts = [p for p in path.split("?", 1)[0].split("#", 1)[0].split("/") if p]
     if len(parts) != 1:
         raise InvalidRepoId(f"'{shown(text)}' is not an organisation's address: expected https://huggingface.co/NAME")
     return parts[0]

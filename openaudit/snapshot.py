@@ -163,9 +163,6 @@ def decode_text(raw: bytes) -> str | None:
         return text if text.count("\ufffd") <= max(8, len(text) // 100) else None
 
 
-# The `related_errors` reason of a link that was not looked up (a local folder audited with no Hub
-# source): reported as "not checked", never as "not found".
-NOT_CHECKED = "not checked: a local folder is audited without looking it up on the Hub"
 # Answers about a linked repo that say it is not there (the Hub's 404, a store without it): every
 # other reason (offline, network, rate limit, budget, access denied) says only that it was not read.
 NOT_THERE = ("not-found:", "revision-not-found:")
@@ -182,8 +179,6 @@ def not_checked_why(reason: str | None, subject_source: str) -> str | None:
     404, a snapshot store without it) is that. `subject_source` is kept for the callers' wording."""
     if reason is None:
         return None
-    if reason == NOT_CHECKED:
-        return "a local folder is audited without looking it up"
     if reason.startswith(NOT_THERE) or reason.startswith("invalid:"):
         return None
     return reason

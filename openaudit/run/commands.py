@@ -30,7 +30,7 @@ from openaudit.criteria import Profile
 from openaudit.errors import ConfigFileError, FetchError, UsageError
 from openaudit.repoid import RepoRef, parse_ref, shown
 from openaudit.report import ProfileRef, Report, Subject
-from openaudit.run.linker import RunMemo, bases_named_in, fetch_bundle, unchecked_bundle
+from openaudit.run.linker import RunMemo, bases_named_in, fetch_bundle
 from openaudit.run.options import RunOptions
 from openaudit.run.pipeline import Counter, Inline, Progress, RunStats, pipeline
 from openaudit.run.targets import KeptInOrder, list_owners, parse_targets, select_models, select_targets
@@ -58,17 +58,15 @@ def _report(profs: Sequence[Profile], subjects: SubjectStore, now: datetime | No
                                   generated_at=now or datetime.now(UTC), subjects=subjects)
 
 
-def _linker(source: Source | None, depth: str, memo: RunMemo) -> Callable[[RepoSnapshot, list[str] | None],
-                                                                           tuple[SnapshotBundle, bool]]:
+def _linker(source: Source, depth: str, memo: RunMemo) -> Callable[[RepoSnapshot, list[str] | None],
+                                                                    tuple[SnapshotBundle, bool]]:
     """The link step: the bundle to audit, and whether the card's prose bases are in it. Below depth
-    full nothing is linked; without a source (local folders alone) what they declare is named, not
-    looked up; else the declared links first, and the prose ones when the audit asks (MoreLinks)."""
+    full nothing is linked; else the declared links first, and the prose ones when the audit asks
+    (MoreLinks). Local folders audited alone have a source too (sources.folderlinks)."""
 
     def link(snap: RepoSnapshot, prose: list[str] | None) -> tuple[SnapshotBundle, bool]:
         if depth != "full":
             return SnapshotBundle(subject=snap), True
-        if source is None:
-            return unchecked_bundle(snap), True
         return fetch_bundle(source, snap, memo, prose=prose or []), prose is not None
 
     return link
@@ -336,6 +334,7 @@ def audit_organisation(org: str, opts: RunOptions, *, progress: Progress | None 
         return out
 
     hub = src.cached.hub if src.cached is not None else None
+    assert src.linked is not None  # both _org_from_store and _org_from_hub set it
     # Licence matches are kept in the cache (cache/identify): the next run does not match them again.
     memo_dir = src.cached.cache.root / "identify" if src.cached is not None else None
     with Auditors(_auditor(opts), profs, opts.strict, opts.processes, memo_dir=memo_dir,

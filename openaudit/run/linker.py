@@ -15,7 +15,7 @@ from openaudit.evidence.data import declared_datasets, valid_dataset_id
 from openaudit.evidence.lineage import MAX_DEPTH, declared_bases
 from openaudit.linkcap import LinkCap
 from openaudit.repoid import shown, validate_repo_id
-from openaudit.snapshot import NOT_CHECKED, RepoSnapshot, RepoType, SnapshotBundle
+from openaudit.snapshot import RepoSnapshot, RepoType, SnapshotBundle
 from openaudit.sources import Source
 
 LINEAGE_FETCH_DEPTH = 3  # bases fetched per subject; deeper ancestors are named, not audited
@@ -137,16 +137,6 @@ def fetch_bundle(source: Source, snap: RepoSnapshot, memo: RunMemo | None = None
         return SnapshotBundle(subject=snap, related=related, related_errors=errors, external=external,
                               external_errors=ext_errors)
     return SnapshotBundle(subject=snap, related=related, related_errors=errors)
-
-
-def unchecked_bundle(snap: RepoSnapshot) -> SnapshotBundle:
-    """A bundle whose declared datasets and base models were not looked up (a local folder audited
-    with no Hub source): each is reported as not checked, never as not found."""
-    ctx = context_for(SnapshotBundle(subject=snap))
-    keys = [f"dataset:{d}" for d, _ in declared_datasets(ctx.metadata, snap.tags()) if valid_dataset_id(d)]
-    keys += [f"model:{b[0]}" for b in declared_bases(ctx.metadata, snap.tags())]
-    keys += [f"model:{b}" for b in prose_ids(ctx.card, snap)]
-    return SnapshotBundle(subject=snap, related_errors=dict.fromkeys(keys, NOT_CHECKED))
 
 
 def bases_named_in(items: Sequence[dict[str, Any]]) -> set[str]:
