@@ -169,8 +169,9 @@ def _published(ctx: EvidenceContext, out: EvidenceList, formats: set[str]) -> No
                 "may hold the weights.")
     else:
         n = len(snap.siblings())
+        where = "in the folder" if snap.source == "localdir" else "listed in the repository"
         out.add("weights.none", True, source="api", pointer="siblings",
-                summary=f"None of the {n} file{'s' if n != 1 else ''} listed in the repository is a weight file "
+                summary=f"None of the {n} file{'s' if n != 1 else ''} {where} is a weight file "
                 "(no known weight format, no large binary).", url=snap.repo_url())
 
 

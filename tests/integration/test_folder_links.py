@@ -324,6 +324,22 @@ def test_a_folder_that_names_nothing_builds_no_hub_source(tmp_path: Path) -> Non
     assert s.status == "audited" and not s.lineage
 
 
+def test_a_folder_without_weights_is_not_said_to_be_a_repository_on_the_hub(tmp_path: Path) -> None:
+    """A publisher checking a folder before upload: every weights rationale names where it looked."""
+    folder = tmp_path / "card-only"
+    folder.mkdir()
+    (folder / "README.md").write_text("---\nlicense: mit\n---\n# card only\n\nWeights come later.\n")
+    (folder / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"]}))
+    s = api.audit_models([str(folder)], offline=True,
+                         profiles=["openaudit", "mof", "osaid", "osai-index", "eu-ai-act"]).subjects[0]
+    (none,) = ev(s, "weights.none")
+    assert none.summary.startswith("None of the 2 files in the folder is a weight file")
+    weights = [f for f in s.findings if none.id in f.evidence and f.outcome == "closed"]
+    assert {f.profile for f in weights} == {"openaudit", "mof", "osaid", "osai-index", "eu-ai-act"}
+    for f in weights:
+        assert "on the Hub" not in f.rationale and "in the folder" in f.rationale, f.rationale
+
+
 @pytest.mark.slow
 def test_the_cli_without_a_reachable_hub_reports_not_checked_never_not_found(tmp_path: Path) -> None:
     """The default path (`openaudit audit FOLDER`): the Hub it would ask is down."""
