@@ -59,6 +59,14 @@ class RepoNotFound(FetchError):
     status = "skipped"
 
 
+class NotRecorded(RepoNotFound):
+    """A snapshot store has no entry for the repo. That says nothing of the Hub: a base or dataset a
+    replayed model links to is then "not checked", never "not found" (only the store's record that
+    the Hub answered 404 when it was taken, or the Hub itself, says that)."""
+
+    kind = "not-recorded"
+
+
 class RevisionNotFound(FetchError):
     kind = "revision-not-found"
     status = "skipped"

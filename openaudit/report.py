@@ -83,7 +83,8 @@ class Subject(BaseModel):
     reason_kind: str | None = Field(
         None, description="Why the subject is not `audited`, as a code to group or branch on (the `reason` is "
         "for people): a fetch error's kind (not-found, revision-not-found, access-denied, rate-limited, network, "
-        "budget, limit, refused, offline, error), `unreadable` (its card or licence files could not be read), "
+        "budget, limit, refused, offline, not-recorded (absent from the snapshot store replayed), error), "
+        "`unreadable` (its card or licence files could not be read), "
         "or `links-lost` (linked repos it names were not fetched). null when audited, and in reports of schema "
         "1.0, whose reasons start with the kind (`budget: ...`).")
     taken_at: datetime | None = None

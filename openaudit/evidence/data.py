@@ -168,7 +168,7 @@ def _dataset(ctx: EvidenceContext, out: EvidenceList, did: str, via: str) -> Non
         reason = ctx.bundle.related_errors.get(f"dataset:{did}", "not resolved")
         why = not_checked_why(reason, snap.source)
         value.update(reason=reason, checked=why is None)
-        summary = (f"Declared dataset {did} was not checked on the Hub ({shown(why, 300)})." if why is not None
+        summary = (f"Declared dataset {did} was not checked ({shown(why, 300)})." if why is not None
                    else f"Declared dataset {did} could not be found on the Hub ({reason}).")
         url = None
     out.add("data.dataset", value, source="linked-repo" if ds else ctx.meta_source(), pointer=pointer,

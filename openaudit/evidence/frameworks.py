@@ -103,7 +103,7 @@ def _base(ctx: EvidenceContext, out: EvidenceList) -> None:
     value: dict[str, Any] = {"id": bid, "via": first.value.get("via"), "found": snap is not None}
     if snap is None:
         unchecked = not_checked_why(ctx.bundle.related_errors.get(f"model:{bid}"), ctx.snap.source) is not None
-        said = "was not checked on the Hub" if unchecked else "could not be read"
+        said = "was not checked" if unchecked else "could not be read"
         if unchecked:
             value["checked"] = False  # criteria on the base are undetermined for want of access
         out.add("base.model", value, source="linked-repo", pointer=first.pointer, confidence="inferred",

@@ -354,6 +354,17 @@ def _bases(ctx: EvidenceContext, out: EvidenceList) -> list[tuple[str, LicenseFa
     return found
 
 
+def _same_publisher(ctx: EvidenceContext, base_id: str, ev: Evidence) -> bool:
+    """The base is published under the audited model's own owner (or, renamed, its canonical id is):
+    its licence does not bind a derivative its own rights holder licensed. A local folder has no owner."""
+    if ctx.snap.source == "localdir" or "/" not in ctx.snap.repo_id:
+        return False
+    owner = ctx.snap.repo_id.split("/", 1)[0].lower()
+    canonical = ev.value.get("canonical_id") if isinstance(ev.value, dict) else None
+    ids = [base_id] + ([canonical] if isinstance(canonical, str) else [])
+    return any("/" in i and i.split("/", 1)[0].lower() == owner for i in ids)
+
+
 # ------------------------------------------------------------------------------------- extract
 @dataclass
 class _Read:
@@ -566,7 +577,9 @@ def _inherited(ctx: EvidenceContext, out: EvidenceList, r: _Read) -> None:
     eff, from_base = r.eff, r.from_base
     declared = r.tag_facts if r.tag_facts is not None else eff
     inherited_keys: set[str] = set()
-    candidates: list[tuple[str, LicenseFacts, str, Evidence]] = _bases(ctx, out)
+    # A base its own publisher released: the rights holder licenses the derivative as it declares
+    # (DeepSeek-R1 under MIT, built on DeepSeek's V3-Base). Third parties' bases further up still bind.
+    candidates = [c for c in _bases(ctx, out) if not _same_publisher(ctx, c[0], c[3])]
     for s in r.statements:
         if s.scope == "base":
             candidates.append((s.base_name or "upstream model", s.facts, "card", s.evidence))
@@ -604,7 +617,8 @@ def _base_unchecked(ctx: EvidenceContext, out: EvidenceList, r: _Read) -> None:
     if r.from_base is not None or any(ev.kind == "license.inherited" for ev in out.items):
         return
     unchecked = [ev for ev in out.items if ev.kind == "lineage.base_model" and isinstance(ev.value, dict)
-                 and ev.value.get("checked") is False and isinstance(ev.value.get("id"), str)]
+                 and ev.value.get("checked") is False and isinstance(ev.value.get("id"), str)
+                 and not _same_publisher(ctx, str(ev.value["id"]), ev)]
     if not unchecked:
         return
     declared = r.tag_facts if r.tag_facts is not None else r.eff

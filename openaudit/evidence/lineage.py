@@ -216,8 +216,8 @@ def _unresolved_base(ctx: EvidenceContext, out: EvidenceList, bid: str, pointer:
         why = not_checked_why(reason, ctx.snap.source)
         if why is not None:  # not looked up is not missing: no lineage-broken
             out.add("lineage.unchecked-base", {"id": bid, "reason": reason}, source=ctx.meta_source(),
-                    pointer=pointer, summary=f"Declared base model {shown(bid, 200)} was not checked on the "
-                    f"Hub ({shown(why, 300)}).")
+                    pointer=pointer, summary=f"Declared base model {shown(bid, 200)} was not checked "
+                    f"({shown(why, 300)}).")
         else:
             said = (f"was not found ({shown(reason.split(': ', 1)[-1], 300)})" if reason.startswith(NOT_THERE)
                     else f"could not be read: {reason}")

@@ -35,7 +35,7 @@ from openaudit.run.options import RunOptions
 from openaudit.run.pipeline import Counter, Inline, Progress, RunStats, pipeline
 from openaudit.run.targets import KeptInOrder, list_owners, parse_targets, select_models, select_targets
 from openaudit.run.workers import Auditors, forks, os_thread_count, settle_threads
-from openaudit.snapshot import RepoSnapshot, SnapshotBundle, trim_to_depth
+from openaudit.snapshot import RepoSnapshot, RepoType, SnapshotBundle, trim_to_depth
 from openaudit.sources import Source, attach_external, make_source
 from openaudit.subjects import Packed, SubjectStore
 
@@ -387,13 +387,18 @@ class _Recorder:
     def __call__(self, bundle: SnapshotBundle, *_: Any) -> str:
         """Write the bundle; why it is recorded incompletely ("" when it is not)."""
         from openaudit.sources.external import write_external
-        from openaudit.sources.store import write_snapshot
+        from openaudit.sources.store import write_not_found, write_snapshot
 
         snap = bundle.subject
         self.guarded(lambda: write_snapshot(self.output, snap))
         for key, linked in bundle.related.items():
             if self.first(key):
                 self.guarded(functools.partial(write_snapshot, self.output, linked, as_id=key.split(":", 1)[1]))
+        for key, reason in bundle.related_errors.items():  # the Hub's 404: a replay says "not found" too
+            if reason.startswith("not-found:") and self.first(key):
+                rtype, _sep, rid = key.partition(":")
+                self.guarded(functools.partial(write_not_found, self.output, cast(RepoType, rtype), rid, reason,
+                                               snap.taken_at))
         for key, ext in bundle.external.items():  # what the card links to outside the Hub: github/, arxiv/...
             if self.first(f"external:{key.lower()}"):
                 # Under the name the card links (a renamed repository's old name), as a replay looks it up.

@@ -6,6 +6,8 @@ Layout, mirroring Hub paths so a store can be replayed offline or served by test
     STORE/models/<owner>/<name>/files/<path>       raw bytes of the text files at info.sha
     STORE/models/<owner>/<name>/revisions/<sha>/   the same two entries for another revision
     STORE/models/<owner>/<name>/snapshot.json      optional: taken_at, source, unreadable reasons
+    STORE/models/<owner>/<name>/not-found.json     instead of info.json: a repo a recorded model links to,
+                                                   which the Hub answered 404 for ({"taken_at", "reason"})
     STORE/datasets/<owner>/<name>/...              the same for datasets
     STORE/github/<owner>/<repo>/info.json          what a card links outside the Hub, as read
     STORE/github/<owner>/<repo>/files/<path>       (sources/external.py: gitlab/, arxiv/<id>/ and
@@ -13,6 +15,9 @@ Layout, mirroring Hub paths so a store can be replayed offline or served by test
 
 A text file listed in `siblings` but absent under files/ was not readable when the snapshot was
 taken: `gated` when the repo is gated, else `missing`, unless snapshot.json says why.
+
+A repo the store has no entry for was not recorded (errors.NotRecorded): a replay says its links to it
+were not checked. Only a `not-found.json` says the Hub did not have it when the store was taken.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from openaudit.errors import ConfigFileError, RepoNotFound, RevisionNotFound
+from openaudit.errors import ConfigFileError, NotRecorded, RepoNotFound, RevisionNotFound
 from openaudit.repoid import validate_dataset_id, validate_repo_id
 from openaudit.snapshot import (
     MAX_TEXT_FILE_BYTES,
@@ -47,6 +52,8 @@ from openaudit.snapshot import (
 from openaudit.textsafe import scrub
 
 SIDECAR = "snapshot.json"
+NOT_FOUND = "not-found.json"
+_MAX_NOT_FOUND_BYTES = 4096
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -77,6 +84,33 @@ def _load_json(path: Path) -> dict[str, Any]:
 
 
 
+def _recorded_not_found(path: Path) -> str | None:
+    """" (on DATE)" (or "") when `path` records that the Hub answered 404, else None. A link or an
+    unreadable record is no record."""
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > _MAX_NOT_FOUND_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    taken = parse_hub_time(data.get("taken_at"))
+    return f" (on {taken:%Y-%m-%d})" if taken else ""
+
+
+def write_not_found(store: str | os.PathLike[str], repo_type: RepoType, repo_id: str, reason: str,
+                    taken_at: datetime | None = None) -> None:
+    """Record that the Hub answered 404 for a linked repo, so that a replay says "not found" (a repo
+    with no entry is "not recorded"). Nothing is written over a recorded repo."""
+    d = repo_dir(Path(store), repo_type, repo_id)
+    if (d / "info.json").is_file():
+        return
+    when = (taken_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = json.dumps({"id": repo_id, "taken_at": when, "reason": scrub(reason)[:300]}, indent=2) + "\n"
+    atomic_write(d / NOT_FOUND, body, root=Path(store))
+
+
 def _by_prefix(base: Path, revision: str, top: dict[str, Any]) -> Path | None:
     """A commit named by a prefix of its sha (7 hex digits or more, as openaudit prints 12), as the Hub
     takes it: the one commit of the repo's in the store that it starts, or None."""
@@ -103,8 +137,11 @@ class StoreSource:
 
     def _locate(self, repo_type: RepoType, repo_id: str, revision: str | None) -> Path:
         base = repo_dir(self.root, repo_type, repo_id)
+        if not (base / "info.json").is_file() and (when := _recorded_not_found(base / NOT_FOUND)) is not None:
+            raise RepoNotFound(repo_id, f"{repo_type} '{repo_id}' was not found on the Hub when the snapshot store "
+                               f"{self.root} was taken{when}")
         if not base.is_dir():
-            raise RepoNotFound(repo_id, f"{repo_type} '{repo_id}' is not in the snapshot store {self.root}")
+            raise NotRecorded(repo_id, f"{repo_type} '{repo_id}' was not recorded in the snapshot store")
         if not (base / "info.json").is_file():
             raise ConfigFileError(str(base / "info.json"), "missing: every repo in a store needs an info.json")
         if revision is None or revision == "main":

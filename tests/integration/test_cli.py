@@ -70,7 +70,7 @@ def test_missing_repo_is_skipped_exit_3_and_others_still_audited(store: Path) ->
     subjects = {s["repo_id"]: s for s in json.loads(r.stdout)["subjects"]}
     assert subjects["acme/tiny"]["status"] == "audited"
     assert subjects["acme/ghost"]["status"] == "skipped"
-    assert "not in the snapshot store" in subjects["acme/ghost"]["reason"]
+    assert "was not recorded in the snapshot store" in subjects["acme/ghost"]["reason"]
 
 
 def test_unknown_revision_is_skipped(store: Path) -> None:

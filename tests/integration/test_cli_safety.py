@@ -274,7 +274,7 @@ def test_baseline_regression_is_named_on_stderr(tmp_path: Path) -> None:
     gated = tmp_path / "store"
     import shutil
 
-    shutil.copytree(STORE / "models" / "allenai" / "OLMo-2-1124-7B", gated / "models" / "allenai" / "OLMo-2-1124-7B")
+    shutil.copytree(STORE, gated)  # its datasets too: only the gate changes
     info = json.loads((gated / "models" / "allenai" / "OLMo-2-1124-7B" / "info.json").read_text())
     info["gated"] = "manual"
     (gated / "models" / "allenai" / "OLMo-2-1124-7B" / "info.json").write_text(json.dumps(info))

@@ -102,7 +102,7 @@ def hub_audit(url: str, repo_id: str = MODEL, **kw: Any) -> Subject:
 def assert_base_not_checked(s: Subject, reason_starts: str) -> None:
     (unchecked,) = ev(s, "lineage.unchecked-base")
     assert unchecked.value["reason"].startswith(reason_starts), unchecked.value
-    assert unchecked.summary.startswith(f"Declared base model {BASE} was not checked on the Hub ({reason_starts}")
+    assert unchecked.summary.startswith(f"Declared base model {BASE} was not checked ({reason_starts}")
     assert not ev(s, "lineage.missing-base") and flag(s, "lineage-broken") is None
     assert flag(s, "license-inherited") is None  # nothing is known of the base's licence: no claim either way
     said = [e.summary for e in s.evidence] + [f.rationale for f in s.findings] + [f.message for f in s.flags]
@@ -139,7 +139,7 @@ def test_a_rate_limited_base_is_not_checked(fakehub: Any, store: Path) -> None:
     assert [r["status"] for r in hub.requests() if r["path"] == f"/api/models/{MODEL}"] == [200]
     assert_base_not_checked(s, "rate-limited:")
     (ds,) = ev(s, "data.dataset")
-    assert ds.value["checked"] is False and "not checked on the Hub (rate-limited:" in ds.summary
+    assert ds.value["checked"] is False and "not checked (rate-limited:" in ds.summary
     assert "could not be resolved" not in s.model_dump_json()
     assert s.status == "incomplete"
 
@@ -258,6 +258,70 @@ def test_one_card_looks_up_at_most_16_hub_links_and_says_the_rest_were_not_check
     capped = [e for e in ds if e.value.get("checked") is False]
     assert [e.value["id"] for e in capped] == MANY[15:]
     for e in capped:
-        assert "not checked on the Hub (capped: the card links more than 16 repos on the Hub" in e.summary
+        assert "not checked (capped: the card links more than 16 repos on the Hub" in e.summary
     assert all("could not be found on the Hub" in e.summary for e in ds if e.value.get("checked") is not False)
     assert s.status == "audited"  # running again would not look them up either
+
+
+# ---------------------------------------------------------------- replays of a recorded store
+def _record(hub_url: str, ids: list[str], out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", hub_url)
+    assert api.record_snapshots(ids, out, external=False) == []
+
+
+def test_a_replayed_store_without_the_base_says_not_recorded_never_not_found(
+        fakehub: Any, store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store someone shared lacks the base (pruned, or recorded by hand): that says nothing of the Hub."""
+    recorded = tmp_path / "recorded"
+    _record(fakehub(store).url, [MODEL], recorded, monkeypatch)
+    shutil.rmtree(recorded / "models" / BASE)
+    (s,) = api.audit_models([MODEL], snapshots=recorded).subjects
+    (unchecked,) = ev(s, "lineage.unchecked-base")
+    assert unchecked.value["reason"] == f"not-recorded: model '{BASE}' was not recorded in the snapshot store"
+    assert str(recorded) not in s.model_dump_json()  # a shared report does not carry the recorder's paths
+    assert not ev(s, "lineage.missing-base") and flag(s, "lineage-broken") is None
+    assert lineage_shown(s) == [f"{MODEL} ← finetune ← {BASE} (not checked)"]
+    assert ev(s, "license.base-unchecked") and s.dimensions["license"].verdict == "unknown"
+    # Not a lost lookup: replaying the same store again would not say more.
+    assert s.status == "audited"
+
+
+def test_a_base_the_hub_answered_404_for_is_recorded_and_replays_as_not_found(
+        fakehub: Any, store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = tmp_path / "recorded"
+    _record(fakehub(store).url, [GHOST + "-ft"], recorded, monkeypatch)
+    assert (recorded / "models" / GHOST / "not-found.json").is_file()
+    assert not (recorded / "models" / GHOST / "info.json").exists()
+    (s,) = api.audit_models([GHOST + "-ft"], snapshots=recorded).subjects
+    (missing,) = ev(s, "lineage.missing-base")
+    assert missing.value["reason"].startswith(f"not-found: model '{GHOST}' was not found on the Hub when the "
+                                              "snapshot store")
+    assert flag(s, "lineage-broken") is not None and s.dimensions["license"].verdict == "open"
+    # Asked for itself, the recorded 404 is the answer too.
+    (gone,) = api.audit_models([GHOST], snapshots=recorded).subjects
+    assert gone.status == "skipped" and gone.reason_kind == "not-found"
+
+
+def test_a_base_released_by_the_same_publisher_does_not_bind_the_licence_it_declares(
+        fakehub: Any, store: Path, repo_writer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DeepSeek-R1 is MIT although DeepSeek's own V3-Base, which it is trained from, had its own
+    licence: the rights holder licenses its derivative as it declares. A third party's fine-tune of the
+    same base is bound by it (`test_diff_of_a_run_with...`: MODEL inherits the research licence)."""
+    own = "Qwen/Qwen2.5-3B-Tutor"
+    mit = (TEXTS / "licenses" / "mit.txt").read_text(encoding="utf-8")
+    repo_writer(store, own, _tutor_info(own, BASE), {"README.md": FOLDER_CARD.format(base=BASE, dataset=DATASET),
+                                                     "LICENSE": mit})
+    hub = fakehub(store, fresh=True)
+    s = hub_audit(hub.url, own)
+    assert ev(s, "lineage.base_model")[0].value["found"] is True  # the base was read ...
+    assert flag(s, "license-inherited") is None and not ev(s, "license.inherited")  # ... and binds nothing
+    assert s.dimensions["license"].verdict == "open"
+    third = hub_audit(hub.url, MODEL)
+    assert flag(third, "license-inherited") is not None and third.dimensions["license"].verdict == "partial"
+    # Not read (a replay without it): the publisher's own base leaves its declared licence standing.
+    recorded = tmp_path / "recorded"
+    _record(hub.url, [own], recorded, monkeypatch)
+    shutil.rmtree(recorded / "models" / BASE)
+    (r,) = api.audit_models([own], snapshots=recorded).subjects
+    assert ev(r, "lineage.unchecked-base") and not ev(r, "license.base-unchecked")
+    assert r.dimensions["license"].verdict == "open"

@@ -151,10 +151,12 @@ def test_referenced_repos_are_present_and_the_pile_is_not() -> None:
         "LLM360/AmberDatasets",
     ):
         assert (STORE / "datasets" / did / "info.json").exists(), did
-    # pythia declares `the_pile`, whose hosting was withdrawn: resolving it must fail.
-    assert not list((STORE / "datasets").glob("*the_pile*"))
+    # pythia declares `the_pile`, whose hosting was withdrawn: resolving it must fail, and the store
+    # records that the Hub answered 404 (not-found.json instead of info.json), as `snapshot` does.
+    for gone in (STORE / "datasets" / "the_pile", model_dir("openaudit-fixtures/does-not-exist")):
+        assert not (gone / "info.json").exists() and (gone / "not-found.json").is_file(), gone
+        assert [p.name for p in gone.iterdir()] == ["not-found.json"]
     assert not list((STORE / "datasets").glob("*/the_pile*"))
-    assert not (model_dir("openaudit-fixtures/does-not-exist")).exists()
 
 
 # --------------------------------------------------------------------------- info.json shape

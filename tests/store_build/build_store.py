@@ -455,6 +455,10 @@ def build(out: Path) -> dict[str, str]:
         info, stored = build_dataset(spec)
         write_repo(out / "datasets" / spec["id"], info, stored)
         shas[f"dataset:{spec['id']}"] = info["sha"]
+    for kind, rid in repos.NOT_FOUND:  # what `openaudit snapshot` writes for a linked repo the Hub 404s
+        (out / f"{kind}s" / rid).mkdir(parents=True, exist_ok=True)
+        (out / f"{kind}s" / rid / "not-found.json").write_bytes(dump_json(
+            {"id": rid, "taken_at": "2025-06-01T00:00:00Z", "reason": f"not-found: {kind} '{rid}' does not exist"}))
     for spec in external_records.RECORDS + external_records.FIXTURES:
         doc, stored = build_external(spec)
         write_repo(out / spec["host"] / spec["id"], doc, stored)

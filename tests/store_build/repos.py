@@ -973,6 +973,11 @@ MODELS += [
 KNOWN_MODEL_IDS = {m["id"] for m in MODELS}
 
 # ============================================================================ datasets
+# Linked repos the Hub answered 404 for when the store was taken (store.NOT_FOUND records): without a
+# record a replay would say "not recorded", which is the truth about a store, not about the Hub.
+# The Pile's hosting was withdrawn (model-facts.md case 11): pythia's `datasets: [the_pile]` is a 404.
+NOT_FOUND: list[tuple[str, str]] = [("model", "openaudit-fixtures/does-not-exist"), ("dataset", "the_pile")]
+
 DATASETS: list[dict[str, Any]] = [
     {
         "id": "allenai/olmo-mix-1124",

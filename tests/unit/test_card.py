@@ -212,7 +212,7 @@ def _asked_questions() -> list[tuple[str, str | None]]:
 
     card_module.ParsedCard.sentences = spy  # type: ignore[method-assign]
     try:
-        for d in sorted((store / "models").glob("*/*")):
+        for d in sorted(p.parent for p in (store / "models").glob("*/*/info.json")):
             collect_evidence(SnapshotBundle(subject=src.model(f"{d.parent.name}/{d.name}")))
     finally:
         card_module.ParsedCard.sentences = original  # type: ignore[method-assign]

@@ -245,7 +245,7 @@ def test_a_local_folder_with_weights_is_judged_from_its_files_and_its_links_are_
     text = s.model_dump_json()
     assert "could not be found" not in text and "could not be read" not in text
     (ds,) = ev(s, "data.dataset")
-    assert ds.value["checked"] is False and "not checked on the Hub" in ds.summary
+    assert ds.value["checked"] is False and "not checked (" in ds.summary
     assert ev(s, "lineage.unchecked-base") and not ev(s, "lineage.missing-base")
     assert flag(s, "lineage-broken") is None
     assert "not checked" in s.dimensions["data"].rationale

@@ -72,5 +72,5 @@ def test_subjects_not_audited_carry_their_reason_kind() -> None:
     store = Path(__file__).parents[1] / "store"
     rep = api.audit_models(["deepseek-ai/DeepSeek-R1", "nobody/not-there"], snapshots=store, processes=0)
     kinds = {s.repo_id: (s.status, s.reason_kind) for s in rep.subjects}
-    assert kinds == {"deepseek-ai/DeepSeek-R1": ("audited", None), "nobody/not-there": ("skipped", "not-found")}
-    assert [k for _, _, k in states(rep)] == [None, "not-found"]
+    assert kinds == {"deepseek-ai/DeepSeek-R1": ("audited", None), "nobody/not-there": ("skipped", "not-recorded")}
+    assert [k for _, _, k in states(rep)] == [None, "not-recorded"]

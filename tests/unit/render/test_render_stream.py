@@ -59,7 +59,8 @@ def _whole_page(report: Report) -> str:
 def big() -> Report:
     """Every fixture model three times over (as three owners' copies): ~150 models, more than GitHub's
     comment limit holds, packed as `org` keeps them."""
-    ids = sorted(f"{o.name}/{m.name}" for o in (STORE / "models").iterdir() for m in o.iterdir() if m.is_dir())
+    ids = sorted(f"{o.name}/{m.name}" for o in (STORE / "models").iterdir() for m in o.iterdir()
+                 if (m / "info.json").is_file())
     report = api.audit_models(ids, snapshots=STORE, processes=0)
     subjects = [s.model_copy(update={"repo_id": f"{s.repo_id}-copy{k}" if k else s.repo_id})
                 for k in range(3) for s in report.subjects]

@@ -20,7 +20,8 @@ STORE = Path(__file__).parents[2] / "store"
 
 @pytest.fixture(scope="module")
 def many() -> Report:
-    ids = sorted(f"{o.name}/{m.name}" for o in (STORE / "models").iterdir() for m in o.iterdir() if m.is_dir())
+    ids = sorted(f"{o.name}/{m.name}" for o in (STORE / "models").iterdir() for m in o.iterdir()
+                 if (m / "info.json").is_file())
     assert len(ids) >= TALLY_FROM
     return api.audit_models(ids, snapshots=STORE, processes=0)
 
