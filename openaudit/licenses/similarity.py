@@ -5,12 +5,12 @@ the text is normalised as the SPDX matching guidelines allow (case, quotes, dash
 punctuation, copyright lines, "http"/"https", a few spelling variants, whitespace), cut into word
 bigrams, and scored against every reference by the Sørensen-Dice coefficient of the two bigram sets,
 2|A∩B| / (|A|+|B|). pyaskalono 0.2 decompressed its whole store on every call (~0.2-0.3 s a text);
-here the references are loaded once per process, on first use (~10 ms), and the best match is found
+here the index's header is read once per process, on first use (~1-2 ms), and the best match is found
 by branch and bound (a reference whose size alone caps its score below the best so far is never
-unpacked nor intersected): about 1-5 ms for a licence-sized text.
+unpacked nor intersected): ~0.2 ms for a notice, ~3 ms for GPL-3.0's 35 kB (benchmarks/license_id.py).
 
 The references are precomputed: criteria/license-index/spdx-bigrams.bin holds, for every
-non-deprecated SPDX licence, the sorted CRC-32s of its bigrams (identical sets stored once, e.g. a
+non-deprecated SPDX licence, the sorted 24-bit CRC-32s of its bigrams (identical sets stored once, e.g. a
 GNU licence's -only and -or-later texts), plus the standard notices ("headers") of the GNU, Apache
 and Mozilla licences and Apache-2.0 without its appendix (which otherwise reads closer to Pixar, an
 Apache-2.0 derivative without one). The file is keyed by the SHA-256 of a probe text's bigram
@@ -41,8 +41,8 @@ from pathlib import Path
 
 FILE_NAME = "spdx-bigrams.bin"
 FOLDER = "license-index"
-FORMAT = 1
-MAGIC = b"OASIM1\n"
+FORMAT = 2
+MAGIC = b"OASIM2\n"
 
 # A probe that goes through every normalisation rule: its bigram hashes key the index (see above).
 PROBE = ("Copyright (c) 2024 Probe\n\u201cLicence\u201d \u2014 https://www.example.org/licenses/x.html\n"
@@ -176,28 +176,70 @@ def probe_key() -> str:
 class Reference:
     keys: tuple[str, ...]  # SPDX ids with this exact bigram set; the first is the answer
     form: str  # "text", "header" or "no-appendix"
-    start: int  # where its deltas are in Index.data
+    chunk: int  # which of Index.chunks holds its deltas
+    start: int  # where they start in that chunk (a count of values)
     size: int  # how many bigrams
+
+
+class DamagedIndex(ValueError):
+    """A chunk of the index that does not decompress to what its header says."""
 
 
 @dataclass(frozen=True)
 class Index:
-    """The references by size. A reference's bigram set is built from the packed deltas the first
-    time a text is compared with it: a process that meets Apache, MIT and BSD texts holds a few sets,
-    not all (the whole index as Python sets is ~40 MB)."""
+    """The references by size. The file holds their sorted hashes' deltas in chunks of references of
+    neighbouring sizes, each compressed on its own: reading the index is reading its header (~0.5 ms),
+    and a chunk is decompressed the first time a text is compared with one of its references (the
+    branch and bound of best_match visits references near the text's size, so one chunk or two). A
+    reference's bigram set is built then too: a process that meets Apache, MIT and BSD texts holds a
+    few sets, not all (the whole index as Python sets is ~40 MB)."""
 
     refs: tuple[Reference, ...]
     sizes: tuple[int, ...]
     source: str  # where the texts came from (the build's note)
-    data: array[int]  # the sorted hashes' deltas, reference after reference
+    raw: bytes  # the file
+    chunks: tuple[tuple[int, int, int], ...]  # (offset in raw, compressed length, values)
+    unpacked: list[array[int] | None]  # the chunks decompressed so far
     sets: list[frozenset[int] | None]
 
     def grams(self, i: int) -> frozenset[int]:
         got = self.sets[i]
         if got is None:
             r = self.refs[i]
-            got = self.sets[i] = frozenset(accumulate(self.data[r.start: r.start + r.size]))
+            data = self._chunk(r.chunk)
+            got = self.sets[i] = frozenset(accumulate(data[r.start: r.start + r.size]))
         return got
+
+    def _chunk(self, k: int) -> array[int]:
+        got = self.unpacked[k]
+        if got is None:
+            at, length, count = self.chunks[k]
+            try:
+                got = self.unpacked[k] = _unpack(zlib.decompress(self.raw[at: at + length]), count)
+            except zlib.error as e:
+                raise DamagedIndex(f"chunk {k}: {e}") from None
+        return got
+
+
+def _pack(deltas: Iterable[int]) -> bytes:
+    """Deltas of 24-bit hashes (each below 2**24), 3 bytes each, little-endian."""
+    return b"".join(d.to_bytes(3, "little") for d in deltas)
+
+
+def _unpack(packed: bytes, count: int) -> array[int]:
+    """`_pack`'s values as an array of unsigned ints (bytes spread over 4-byte items, no Python loop)."""
+    if len(packed) != 3 * count:
+        raise DamagedIndex(f"{len(packed)} bytes for {count} values")
+    wide = bytearray(4 * count)
+    for j in range(3):
+        wide[j::4] = packed[j::3]
+    out = array("I")
+    if out.itemsize != 4:  # pragma: no cover - 4 on every platform CPython supports
+        out = array("L")
+    out.frombytes(bytes(wide))
+    if sys.byteorder != "little":  # pragma: no cover - stored little-endian
+        out.byteswap()
+    return out
 
 
 def index_path() -> Path | None:
@@ -208,30 +250,35 @@ def index_path() -> Path | None:
 
 
 def decode(raw: bytes) -> Index | None:
-    """The index in `raw`, or None when it is not one, of another format, or stale for this normaliser."""
+    """The index in `raw`, or None when it is not one, of another format, or stale for this normaliser.
+    Its chunks are checked when they are first read (best_match answers None for a damaged one)."""
     if not raw.startswith(MAGIC):
         return None
     try:
-        body = zlib.decompress(raw[len(MAGIC):])
-        head_len = int.from_bytes(body[:4], "little")
-        head = json.loads(body[4: 4 + head_len])
+        at = len(MAGIC)
+        head_len = int.from_bytes(raw[at: at + 4], "little")
+        head = json.loads(zlib.decompress(raw[at + 4: at + 4 + head_len]))
         if head.get("format") != FORMAT or head.get("probe") != probe_key():
             return None
-        data = array("I")
-        data.frombytes(body[4 + head_len:])
-        if sys.byteorder != "little":  # pragma: no cover - stored little-endian
-            data.byteswap()
+        pos = at + 4 + head_len
+        listed = iter(head["refs"])
         refs: list[Reference] = []
-        at = 0
-        for keys, form, n in head["refs"]:
-            refs.append(Reference(tuple(keys), str(form), at, int(n)))
-            at += n
-        if at != len(data) or not all(r.keys and r.size > 0 for r in refs):
+        chunks: list[tuple[int, int, int]] = []
+        for k, (count, length) in enumerate(head["chunks"]):
+            start = 0
+            for _ in range(int(count)):
+                keys, form, n = next(listed)
+                refs.append(Reference(tuple(str(x) for x in keys), str(form), k, start, int(n)))
+                start += int(n)
+            chunks.append((pos, int(length), start))
+            pos += int(length)
+        if pos != len(raw) or next(listed, None) is not None or not all(r.keys and r.size > 0 for r in refs):
             return None
-    except (ValueError, TypeError, KeyError, zlib.error, json.JSONDecodeError):
+    except (ValueError, TypeError, KeyError, StopIteration, zlib.error):
         return None
     refs.sort(key=lambda r: (r.size, r.keys[0]))
-    return Index(tuple(refs), tuple(r.size for r in refs), str(head.get("source", "")), data, [None] * len(refs))
+    return Index(tuple(refs), tuple(r.size for r in refs), str(head.get("source", "")), raw, tuple(chunks),
+                 [None] * len(chunks), [None] * len(refs))
 
 
 @cache
@@ -262,10 +309,17 @@ MIN_ADDED_WORDS = 4
 
 
 def best_match(text: str, index: Index | None = None) -> Match | None:
-    """The reference nearest to `text` (None: no index, or no word bigram in the text)."""
+    """The reference nearest to `text` (None: no index, a damaged one, or no word bigram in the text)."""
     index = index or load_index()
     if index is None:
         return None
+    try:
+        return _best_match(text, index)
+    except DamagedIndex:
+        return None
+
+
+def _best_match(text: str, index: Index) -> Match | None:
     toks = _tokens(text)
     seq = _hashes(toks)
     q = frozenset(seq)
@@ -365,18 +419,34 @@ def build(spdx: dict[str, str], source: str) -> bytes:
         got = groups.setdefault(grams, ([], form))
         if key not in got[0]:
             got[0].append(key)
-    refs, data = [], array("I")
-    for grams, (keys, form) in sorted(groups.items(), key=lambda kv: kv[1][0][0]):
-        refs.append([sorted(keys), form, len(grams)])
-        prev = 0
-        for g in grams:
-            data.append(g - prev)
-            prev = g
-    if sys.byteorder != "little":  # pragma: no cover
-        data.byteswap()
-    head = json.dumps({"format": FORMAT, "probe": probe_key(), "source": source, "refs": refs},
-                      separators=(",", ":"), sort_keys=True).encode()
-    return MAGIC + zlib.compress(len(head).to_bytes(4, "little") + head + data.tobytes(), 9)
+    return encode([(sorted(keys), form, grams) for grams, (keys, form) in groups.items()], source)
+
+
+CHUNK_VALUES = 8000  # deltas a chunk holds at least (the last one fewer): ~24 kB, ~0.2 ms to decompress
+
+
+def encode(refs: list[tuple[list[str], str, tuple[int, ...]]], source: str) -> bytes:
+    """The index file of `refs` ((keys, form, sorted hashes) each): references by size, their deltas
+    packed and compressed in chunks (neighbouring sizes compress together better than the whole did)."""
+    order = sorted(refs, key=lambda r: (len(r[2]), r[0][0]))
+    listed: list[list[object]] = []
+    chunks: list[list[int]] = []
+    body: list[bytes] = []
+    part: list[bytes] = []
+    count = values = 0
+    for i, (keys, form, grams) in enumerate(order):
+        listed.append([keys, form, len(grams)])
+        part.append(_pack(b - a for a, b in zip((0, *grams), grams, strict=False)))
+        count += 1
+        values += len(grams)
+        if values >= CHUNK_VALUES or i == len(order) - 1:
+            block = zlib.compress(b"".join(part), 9)
+            chunks.append([count, len(block)])
+            body.append(block)
+            part, count, values = [], 0, 0
+    head = zlib.compress(json.dumps({"format": FORMAT, "probe": probe_key(), "source": source, "refs": listed,
+                                     "chunks": chunks}, separators=(",", ":"), sort_keys=True).encode(), 9)
+    return MAGIC + len(head).to_bytes(4, "little") + head + b"".join(body)
 
 
 def read_source(path: Path) -> dict[str, str]:
