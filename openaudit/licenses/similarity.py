@@ -123,7 +123,9 @@ def _tokens(text: str) -> list[bytes]:
     """`words(text)`, as ASCII bytes."""
     text = _normalised(text)
     runs = _runs(text)
-    present = _keys_present(text, runs)
+    joined = b"'" in runs
+    parts = (runs.replace(b"'", b" ") if joined else runs).split()  # every run of [a-z0-9]
+    present = _keys_present(text, set(parts))
     if present is None:  # a hyphenated key, or a key whose occurrence the word list cannot replace
         runs = _runs(_VARIANT_RX.sub(lambda m: _VARIANTS[m.group(0)], text))
     elif present:
@@ -132,13 +134,14 @@ def _tokens(text: str) -> list[bytes]:
             old, new = b" " + key + b" ", b" " + _WORD_KEYS[key] + b" "
             # Twice: a replacement takes the space before the next word, so "key key" needs a second pass.
             runs = runs.replace(old, new).replace(old, new)
+    elif not joined:
+        return parts  # the runs are the words
     return runs.replace(b"'", b"").split() if b"'" in runs else runs.split()
 
 
-def _keys_present(text: str, runs: bytes) -> list[bytes] | None:
-    """The variant keys to replace word by word (empty: none is in the text); None when _VARIANT_RX must
-    replace them in the text itself (see above)."""
-    have = set((runs.replace(b"'", b" ") if b"'" in runs else runs).split())  # every run of [a-z0-9]
+def _keys_present(text: str, have: set[bytes]) -> list[bytes] | None:
+    """The variant keys to replace word by word (empty: none is in the text, whose runs of [a-z0-9] are
+    `have`); None when _VARIANT_RX must replace them in the text itself (see above)."""
     if have.isdisjoint(_WORD_KEYS) and not any(a in have and b in have for a, b in _HYPHEN_KEYS.values()):
         return []
     if any(a in have and b in have and key in text for key, (a, b) in _HYPHEN_KEYS.items()):
