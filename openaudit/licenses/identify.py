@@ -98,8 +98,11 @@ def _rx(pattern: str, flags: int) -> _Rx:
 
 
 def _common(strings: frozenset[str]) -> str:
-    """The longest string that every one of `strings` holds ("" when it is shorter than 4 characters)."""
+    """The longest string that every one of `strings` holds ("" when it is shorter than 4 characters, or
+    the shortest string is over 64: a knowledge base may be the user's, and this is a cubic search)."""
     first = min(strings, key=len)
+    if len(first) > 64:
+        return ""
     for size in range(len(first), 3, -1):
         for i in range(len(first) - size + 1):
             part = first[i: i + size]
