@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openaudit.licenses import identify_text, identify_with_reason, load_kb
@@ -166,3 +166,85 @@ def test_one_word_added_to_the_terms_is_never_the_known_text(text: str, where: i
     changed = text[:start] + " ".join([*words[:at], word, *words[at:]]) + text[end:]
     assert known_texts(load_kb()).match(text) is not None
     assert known_texts(load_kb()).match(changed) is None
+
+
+# ---- every labelled text gets its label ------------------------------------------------------------
+def test_every_corpus_and_held_out_text_gets_its_label() -> None:
+    """No margin here: the corpus (standard texts, AI licences, reformatted copies, texts that are no
+    licence) and the held-out texts each get exactly the key their label says (GNU -only/-or-later as
+    one), by the method it says. What the fast paths below must not change."""
+    rows = [*_rows(), *license_id.evaluate_held_out()]
+    assert len(rows) >= 50
+    wrong = [f"{r.path}: want {r.expected} ({r.expected_method}), got {r.got} ({r.method}) {r.reason}"
+             for r in rows
+             if not r.ok or (r.expected and r.expected_method != "held-out" and r.method != r.expected_method)]
+    assert not wrong, wrong
+
+
+# ---- the fingerprints' fast path (issue 23) gives the plain regex's answer ---------------------------
+def _fingerprint_regexes() -> list[object]:
+    from openaudit.licenses import identify
+
+    ai, std = identify._compiled(load_kb())
+    return [r for c in (*ai, *std) for r in (*c.titles, *c.versions, *c.clauses)]
+
+
+def _same_search(rx: object, text: str) -> None:
+    from openaudit.licenses import identify
+
+    assert isinstance(rx, identify._Rx)
+    fast = rx.search(text, identify._Folded(text))
+    plain = rx.rx.search(text)
+    assert (fast and (fast.span(), fast.group(0))) == (plain and (plain.span(), plain.group(0))), (
+        rx.rx.pattern, text[:200])
+
+
+# What re.IGNORECASE reads as an ASCII letter besides its two cases (tests/unit/test_card.py checks the
+# folding of every code point): a text may use them to look like a licence title.
+_LOOKALIKES = {"i": "\u0130\u0131", "s": "\u017f", "k": "\u212a"}
+
+
+def _case_variants(text: str, seed: int) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    mixed = "".join(rng.choice((c.lower(), c.upper(), *_LOOKALIKES.get(c.lower(), ""))) for c in text)
+    return [text, text.upper(), text.swapcase(), mixed, " ".join(text.split())]
+
+
+def test_fingerprint_needles_give_the_plain_answer_on_the_corpus() -> None:
+    """Every fingerprint regex of the knowledge base, on every corpus and held-out text in five case and
+    layout variants: the search behind the needles finds what the plain case-blind search finds."""
+    regexes = _fingerprint_regexes()
+    assert len(regexes) > 40 and sum(r.needles is not None for r in regexes) > len(regexes) // 2  # type: ignore[attr-defined]
+    texts = [p.read_bytes().decode("utf-8", errors="replace") for p in sorted(CORPUS.iterdir()) if p.suffix != ".yaml"]
+    held = ROOT / "tests/store_build/texts/licenses"
+    texts += [p.read_text(encoding="utf-8", errors="replace") for p in sorted(held.glob("*"))]
+    for k, text in enumerate(texts):
+        for variant in _case_variants(text, k):
+            for rx in regexes:
+                _same_search(rx, variant)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_fingerprint_needles_give_the_plain_answer_on_generated_matches(data: st.DataObject) -> None:
+    """Text each regex matches (hypothesis draws it from the regex, in any case), with re's case
+    look-alikes mixed in and text around it: the fast path matches exactly where the plain search does."""
+    rx = data.draw(st.sampled_from(_fingerprint_regexes()))
+    hit = data.draw(st.from_regex(rx.rx))  # type: ignore[attr-defined]
+    seed = data.draw(st.integers(0, 2**16))
+    around = data.draw(st.sampled_from(["", "Licence terms follow.\n", _MIT[:300]]))
+    for variant in _case_variants(hit, seed):
+        _same_search(rx, around + variant + "\n" + around)
+
+
+def test_flattening_reads_whitespace_as_the_regex_did() -> None:
+    """`_flatten` (str.split) collapses exactly what re.sub(r"\\s+", " ", ...) collapsed, for every code point."""
+    import re
+
+    from openaudit.licenses.identify import _flatten
+
+    every = "x".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000)
+    for text in (every, " " + every + "\u3000\n", "\t\n", "a", "", " a  b \x1c c\u2028"):
+        assert _flatten(text) == re.sub(r"\s+", " ", text), text[:40]

@@ -195,3 +195,119 @@ def test_a_match_unpacks_only_the_references_near_the_texts_size() -> None:
     q = frozenset(similarity.bigram_hashes(similarity.words(_text("mit.txt"))))
     scores = [(2 * len(q & index.grams(i)) / (len(q) + r.size), r.keys[0]) for i, r in enumerate(index.refs)]
     assert max(scores)[1] == "MIT"
+
+
+# ---- the fast tokeniser and hashes (issue 23) give what the definition gives -------------------------
+def _words_as_defined(text: str) -> list[str]:
+    """`similarity.words` as defined (and computed until issue 23): regexes over the text."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text)
+    text = similarity._strip_copyright_lines(text)
+    text = similarity._DASHES.sub("-", text).lower().replace("\u2019", "'").replace("\u2018", "'")
+    text = similarity._VARIANT_RX.sub(lambda m: similarity._VARIANTS[m.group(0)], text)
+    return [w.replace("'", "") for w in similarity._WORD.findall(text)]
+
+
+def _texts_on_disk() -> list[str]:
+    held = ROOT / "tests" / "store_build" / "texts" / "licenses"
+    paths = [*sorted(CORPUS.iterdir()), *sorted(held.glob("*"))]
+    out = [p.read_bytes().decode("utf-8", errors="replace") for p in paths if p.suffix != ".yaml"]
+    return out + [body for _key, _spec, body in load_kb().license_texts]
+
+
+def test_words_are_the_defined_words_on_every_licence_text() -> None:
+    for text in _texts_on_disk():
+        for variant in (text, text.upper(), text.replace("http", "https"), text.replace("license", "licence"),
+                        text.replace("'", "\u2019").replace(" - ", " \u2014 "), "# " + text.replace("\n", "\n# ")):
+            assert similarity.words(variant) == _words_as_defined(variant), variant[:80]
+
+
+# Pieces that meet every branch of the fast tokeniser: each variant key and its hyphenated parts, the
+# characters next to which a key is or is not a word of its own (apostrophes, "_", letters outside
+# ASCII, digits, hyphens, dashes), case and compatibility forms, copyright lines.
+_PIECES = [*similarity._VARIANTS, "non", "commercial", "sub", "copyright", "owner", "licensor", "license", "'", "''",
+           "\u2019", "\u2018", "_", "\u00e9", "\u00fc", "-", "\u2014", " ", "\n", "x", "1", "Licence", "HTTPS",
+           "\u0130", "\u212a", "\u017f", "\u0131", "\u00df", "\ufb01", "\u00a0", "Copyright (c) 2020 A\n", "\u00a9",
+           "per cent", "a'b", "?", "\u4e2d"]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=14).map("".join))
+def test_words_are_the_defined_words_on_generated_text(text: str) -> None:
+    assert similarity.words(text) == _words_as_defined(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_words_are_the_defined_words_on_any_text(text: str) -> None:
+    assert similarity.words(text) == _words_as_defined(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=8), max_size=12))
+def test_bigram_hashes_are_the_crc_of_each_bigram(ws: list[str]) -> None:
+    import zlib
+    from itertools import pairwise
+
+    want = [zlib.crc32(f"{a} {b}".encode()) & 0xFFFFFF for a, b in pairwise(ws)]
+    assert similarity.bigram_hashes(ws) == want
+    assert similarity._hashes([w.encode() for w in ws]) == want
+
+
+def _added_as_defined(ws: list[str], seq: list[int], grams: frozenset[int]) -> str:
+    """`similarity._added_terms` as computed until issue 23 (a loop over the bigrams)."""
+    runs: list[str] = []
+    total = 0
+    start = None
+    for j, h in enumerate([*seq, None]):
+        if h is not None and h not in grams:
+            if start is None:
+                start = j
+            continue
+        if start is not None:
+            run = ws[start: j + 1]
+            total += len(run)
+            if similarity._TERMS.search(" ".join(run)):
+                runs.append(" ".join(run))
+            start = None
+    return " ... ".join(runs)[:200] if total >= similarity.MIN_ADDED_WORDS else ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["the", "software", "may", "not", "be", "used", "for", "research", "only", "x"]),
+                min_size=1, max_size=30), st.lists(st.booleans(), max_size=30))
+def test_added_terms_are_the_runs_the_reference_lacks(ws: list[str], known: list[bool]) -> None:
+    seq = similarity.bigram_hashes(ws)
+    grams = frozenset(h for h, k in zip(seq, known, strict=False) if k)
+    assert similarity._added_terms([w.encode() for w in ws], seq, grams) == _added_as_defined(ws, seq, grams)
+
+
+# ---- the index's format (chunks read when first needed) ---------------------------------------------
+def test_the_index_file_is_its_own_encoding() -> None:
+    """Decoding the packaged file and encoding its references again gives the same bytes (the encoder
+    is a function of the references alone, as a rebuild from the source needs)."""
+    path = similarity.index_path()
+    assert path is not None
+    raw = path.read_bytes()
+    index = similarity.decode(raw)
+    assert index is not None
+    refs = [(list(r.keys), r.form, tuple(sorted(index.grams(i)))) for i, r in enumerate(index.refs)]
+    assert similarity.encode(refs, index.source) == raw
+    assert all(s is not None for s in index.unpacked)  # every chunk was read, and each was whole
+
+
+def test_a_damaged_chunk_answers_no_match_and_the_rest_still_reads() -> None:
+    path = similarity.index_path()
+    assert path is not None
+    raw = bytearray(path.read_bytes())
+    index = similarity.decode(bytes(raw))
+    assert index is not None
+    gpl = next(i for i, r in enumerate(index.refs) if r.keys[0] == "GPL-3.0-only" and r.form == "text")
+    at, length, _count = index.chunks[index.refs[gpl].chunk]
+    raw[at + length // 2] ^= 0xFF
+    damaged = similarity.decode(bytes(raw))
+    assert damaged is not None  # the header is whole: chunks are checked when first read
+    assert similarity.best_match(_text("gpl-3.0.txt"), damaged) is None
+    got = similarity.best_match(_text("mit.txt"), damaged)
+    assert got is not None and got.key == "MIT"
