@@ -145,6 +145,26 @@ at those commits.
 Other bundled models: EleutherAI/pythia-1b's MOF data-preprocessing code is now found (GPT-NeoX,
 EleutherAI's own repository linked from the card, holds prepare_data.py at 303d7be582ae): Class I
 now misses only its datasets (The Pile's Hub id does not resolve).
+
+## Verdict changes (replays and same-publisher bases)
+
+- **A store's gaps are no longer the Hub's.** A base or dataset that a replayed model links to and
+  that the snapshot store holds no entry for was reported "not found" (and a declared one raised
+  `lineage-broken`): the store's gap read as the Hub's 404. It is now "not checked (not recorded in
+  the snapshot store)". `openaudit snapshot` records the Hub's 404 for a link (`not-found.json`), so
+  a replay of a recorded store says "not found" exactly when the live run did. The bundled store
+  records the two real 404s it relies on: `the_pile` (pythia's dataset, hosting withdrawn) and the
+  `missing-base` fixture's base.
+- **deepseek-ai/DeepSeek-R1: lineage "DeepSeek-V3-Base (not found)" becomes "(not checked)"; OSAI
+  Index 38.9 → 31.8.** V3-Base exists on the Hub; the bundled store does not hold it (model-facts.md
+  has no record of its files). Its OSAI "base model weights/data" stay `unknown`, now counted as the
+  lower bound that missing access gives everywhere else (issue 19, class 8), so the score cannot rise
+  for want of a record. The licence stays **open (MIT)**: see the next point.
+- **A base released by the same publisher does not bind the licence its derivative declares.**
+  DeepSeek licenses R1 under MIT although R1 is trained from DeepSeek's own V3-Base: the rights
+  holder chooses the derivative's licence. `license-inherited` (and, when such a base could not be
+  read, `license.base-unchecked`) now apply to third parties' bases only; a third party's base
+  further up the lineage still binds (a DeepSeek distill of Llama inherits Llama's licence).
 """
 
 
