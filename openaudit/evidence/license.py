@@ -14,9 +14,10 @@ Kinds emitted, each declared with `@emits` on the function that adds it (values 
   license.restriction      {restriction, key, inherited, base}
   license.mismatch         {tag, file, card, path, detail}
   license.inherited        {base, base_license, declared, via, category, restrictions}
-  license.base-unchecked   {bases, reasons}: a declared base whose licence could bind this model was not
-                           read (not checked: offline, network, rate limit, budget, access); criteria
-                           that read the base's licence are undetermined, never open from the tag alone
+  license.base-unchecked   {bases, reasons}: a third party's base whose licence could bind this model was
+                           not read (not checked: offline, network, rate limit, budget, access, not in a
+                           replayed store) or was read with no identifiable licence; criteria that read
+                           the base's licence are undetermined, never open from the tag alone
   license.file-missing     {tag}
   license.unknown          {reason}
 """
@@ -612,24 +613,54 @@ def _inherited(ctx: EvidenceContext, out: EvidenceList, r: _Read) -> None:
 
 @emits("license.base-unchecked")
 def _base_unchecked(ctx: EvidenceContext, out: EvidenceList, r: _Read) -> None:
-    """A base whose licence could bind this model was not read: missing access is not evidence, so
+    """A third party's base whose licence could bind this model was not read, or was read and declares
+    no licence this tool identifies: missing access (or an unreadable licence) is not evidence, so
     whether its terms bind this model stays undetermined (unless a base's licence already did)."""
     if r.from_base is not None or any(ev.kind == "license.inherited" for ev in out.items):
         return
-    unchecked = [ev for ev in out.items if ev.kind == "lineage.base_model" and isinstance(ev.value, dict)
-                 and ev.value.get("checked") is False and isinstance(ev.value.get("id"), str)
-                 and not _same_publisher(ctx, str(ev.value["id"]), ev)]
-    if not unchecked:
+    lost: dict[str, str] = {}
+    first: Evidence | None = None
+    for ev in out.items:
+        if ev.kind != "lineage.base_model" or not isinstance(ev.value, dict) or not isinstance(ev.value.get("id"), str):
+            continue
+        bid = str(ev.value["id"])
+        if bid in lost or _same_publisher(ctx, bid, ev):
+            continue
+        why: str | None = None
+        if ev.value.get("checked") is False:
+            why = "was not checked (" + str(ctx.bundle.related_errors.get(f"model:{bid}", "not checked"))[:300] + ")"
+        elif ev.value.get("found"):
+            why = _unidentified(ctx, bid, ev)
+        if why is None:
+            continue  # identified (license.inherited decides), or looked up and not there: binds nothing
+        lost[bid] = why
+        first = first or ev
+    if not lost or first is None:
         return
     declared = r.tag_facts if r.tag_facts is not None else r.eff
-    ids = list(dict.fromkeys(str(ev.value["id"]) for ev in unchecked))[:8]
-    lost = {bid: str(ctx.bundle.related_errors.get(f"model:{bid}", "not checked"))[:300] for bid in ids}
+    ids = list(lost)[:8]
     own = (f"{declared.key} " if declared is not None and declared.key else "")
-    out.add("license.base-unchecked", {"bases": ids, "reasons": lost}, source=ctx.meta_source(),
-            pointer=unchecked[0].pointer, url=unchecked[0].url, confidence="inferred",
-            summary=f"The licence of the base model {shown_reason(', '.join(ids), 300)} was not checked "
-            f"({shown_reason(lost[ids[0]])}), so whether its terms bind this model's {own}licence "
-            "is undetermined.")
+    out.add("license.base-unchecked", {"bases": ids, "reasons": {b: lost[b] for b in ids}}, source=ctx.meta_source(),
+            pointer=first.pointer, url=first.url, confidence="inferred",
+            summary=f"The licence of the base model {shown_reason(ids[0], 200)} {shown_reason(lost[ids[0]], 320)}"
+            + (f" (and {len(ids) - 1} more base{'s' if len(ids) > 2 else ''})" if len(ids) > 1 else "")
+            + f", so whether its terms bind this model's {own}licence is undetermined.")
+
+
+def _unidentified(ctx: EvidenceContext, bid: str, ev: Evidence) -> str | None:
+    """Why a base that was read has no licence identified ("could not be identified (...)"), or None."""
+    canonical = ev.value.get("canonical_id") if isinstance(ev.value, dict) else None
+    snap = ctx.bundle.get("model", bid) or (ctx.bundle.get("model", canonical) if isinstance(canonical, str) else None)
+    if snap is None:
+        return None
+    facts, _ = _snapshot_license(snap)
+    if facts is not None and facts.key is not None and facts.category != "unknown":
+        return None
+    unread = [p for p in snap.unreadable if is_license_path(p)]
+    said = snap.card_data().get("license")
+    what = f"its card declares '{shown_reason(str(said), 60)}'" if said is not None else "its card declares no licence"
+    return (f"could not be identified ({what}"
+            + (f"; {', '.join(sorted(unread)[:3])} could not be read" if unread else "") + ")")
 
 
 @emits("license.file-missing")

@@ -325,3 +325,38 @@ def test_a_base_released_by_the_same_publisher_does_not_bind_the_licence_it_decl
     (r,) = api.audit_models([own], snapshots=recorded).subjects
     assert ev(r, "lineage.unchecked-base") and not ev(r, "license.base-unchecked")
     assert r.dimensions["license"].verdict == "open"
+
+
+@pytest.mark.parametrize("base_card", ["other-gated", "none"])
+def test_a_third_party_base_read_without_an_identifiable_licence_leaves_the_licence_undetermined(
+        base_card: str, fakehub: Any, store: Path, repo_writer: Any) -> None:
+    """The base was read, but its licence cannot be named: `license: other` with no name behind a gate
+    whose LICENSE a reader without a token cannot open, or no licence at all (all rights reserved).
+    The fine-tune's own MIT tag is then a claim nothing checked: undetermined, never open."""
+    base = f"lumen-research/lumen-3b-{base_card}"
+    info = {**_QWEN_INFO, "author": "lumen-research", "cardData": {"language": ["en"]},
+            "tags": [t for t in _QWEN_INFO["tags"] if not t.startswith("license:")]}
+    files = {"README.md": "---\nlanguage:\n- en\n---\n# Lumen 3B\n\nA base model.\n"}
+    if base_card == "other-gated":
+        info = {**info, "gated": "manual", "cardData": {"license": "other", "language": ["en"]},
+                "tags": [*info["tags"], "license:other"]}
+        files = {"README.md": "---\nlicense: other\nlanguage:\n- en\n---\n# Lumen 3B\n\nA base model.\n",
+                 "LICENSE": RESEARCH_LICENSE}
+    else:
+        info = {**info, "siblings": [s for s in info["siblings"] if s["rfilename"] != "LICENSE"]}
+    repo_writer(store, base, info, files)
+    ft = f"tutor-labs/tutor-on-{base_card}"
+    repo_writer(store, ft, _tutor_info(ft, base), {"README.md": FOLDER_CARD.format(base=base, dataset=DATASET),
+                                                   "LICENSE": (TEXTS / "licenses" / "mit.txt").read_text("utf-8")})
+    s = hub_audit(fakehub(store, fresh=True).url, ft)
+    assert ev(s, "lineage.base_model")[0].value["found"] is True
+    (lbu,) = ev(s, "license.base-unchecked")
+    assert lbu.value["bases"] == [base]
+    assert f"The licence of the base model {base} could not be identified (its card declares " in lbu.summary
+    if base_card == "other-gated":
+        assert "'other'; LICENSE could not be read" in lbu.summary
+    else:
+        assert "declares no licence)" in lbu.summary
+    assert s.license is not None and s.license.key == "MIT"
+    assert s.dimensions["license"].verdict == "unknown"
+    assert flag(s, "license-inherited") is None  # nothing is known of its terms: no claim either way
