@@ -17,13 +17,10 @@ Apache-2.0. A standard licence with terms added (a non-commercial clause) is not
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any, Literal
+from typing import Literal
 
 from openaudit.licenses import similarity
 from openaudit.licenses.kb import KBEntry, KnowledgeBase, load_kb, spdx_id
@@ -218,52 +215,13 @@ def _match_call(text: str) -> tuple[str, float, str] | None:
     return (m.key, m.score, m.added) if m else None
 
 
-# A memo (key, compute, valid) -> value, kept on disk between runs (openaudit.run.workers.SharedMemo):
-# set in the audit worker processes, and for the run by `memo_in_use` when the audits run in a thread
-# (openaudit.run.workers.Auditors), so the same Apache/MIT text is matched once, not by each process and
-# again on every run. (It was there for askalono's ~0.3 s a text; a match now costs ~0.1-10 ms, about
-# what reading the kept entry costs, so it is a saving only for the longest texts.)
-SHARED_MEMO: Callable[[str, Callable[[], Any], Callable[[Any], bool]], Any] | None = None
-
-
-@contextmanager
-def memo_in_use(memo: Callable[[str, Callable[[], Any], Callable[[Any], bool]], Any] | None) -> Iterator[None]:
-    """Matches go through `memo` (see SHARED_MEMO) inside the block; as before after it."""
-    global SHARED_MEMO
-    before, SHARED_MEMO = SHARED_MEMO, memo
-    try:
-        yield
-    finally:
-        SHARED_MEMO = before
-
-
-@cache
-def _index_version() -> str:
-    """What a match depends on besides the text: the reference index (its bytes' hash)."""
-    p = similarity.index_path()
-    try:
-        return hashlib.sha256(p.read_bytes()).hexdigest()[:16] if p else "none"
-    except OSError:
-        return "none"
-
-
-def _as_match(got: Any) -> tuple[str, float, str] | None:
-    """A memo's value as a match (key, score, added); None for anything else (a damaged cache file)."""
-    if (isinstance(got, (list, tuple)) and len(got) == 3 and isinstance(got[0], str)
-            and isinstance(got[1], (int, float)) and not isinstance(got[1], bool) and 0 <= got[1] <= 1
-            and isinstance(got[2], str)):
-        return str(got[0]), float(got[1]), str(got[2])
-    return None
-
-
 @lru_cache(maxsize=256)
 def _match(text: str) -> tuple[str, float, str] | None:
-    """The nearest SPDX licence, cached by text: the same Apache/MIT text recurs across repos."""
-    if SHARED_MEMO is None:
-        return _match_call(text)
-    # The match depends on the text and on the reference index: both are in the key.
-    key = f"{SIMILARITY} {_index_version()}:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    return _as_match(SHARED_MEMO(key, lambda: _match_call(text), lambda v: _as_match(v) is not None))
+    """The nearest SPDX licence, cached by text in this process: the same Apache/MIT text recurs across
+    repos. (Matches were also kept on disk between runs, for askalono's ~0.3 s a text; a match now
+    costs ~1-4 ms, about what reading a kept entry did, and a cache of verdict inputs is one more
+    thing a stranger could poison: nothing is kept.)"""
+    return _match_call(text)
 
 
 def identify_with_reason(text: str | None, path: str = "", kb: KnowledgeBase | None = None

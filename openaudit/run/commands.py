@@ -144,14 +144,11 @@ def audit_targets(targets: Sequence[str], opts: RunOptions, *, source: Source | 
     src = source or (_audit_source(opts) if needs_source else _folder_links(opts))
     _list_owners_of(src, refs)
     run = _Targets(refs, src, opts.depth, KeptInOrder(when, opts.limit) if when is not None else None, started)
-    # Live from the Hub, licence matches are kept beside the snapshots, in the cache's identify/ (as for an
-    # organisation); a replay from a snapshot store or a folder alone writes nothing outside what it was given.
-    cache = getattr(src, "cache", None) if source is None and opts.snapshots is None else None
     # Many models are audited in worker processes, as an organisation's are; a few in one thread.
     workers = opts.processes if opts.processes is not None else (None if len(refs) >= AUDIT_PROCESSES_FROM else 0)
     count = Counter(progress, len(refs))
-    with Auditors(_auditor(opts), profs, opts.strict, workers, warm_up=partial(warm_up, profs, opts.strict),
-                  memo_dir=cache.root / "identify" if cache is not None else None) as auditors:
+    warm = partial(warm_up, profs, opts.strict)
+    with Auditors(_auditor(opts), profs, opts.strict, workers, warm_up=warm) as auditors:
         got = pipeline(list(range(len(refs))), set(), run.read, _linker(src, opts.depth, RunMemo()), auditors,
                        opts.threads, lambda: None, key=str, settled=lambda i: count.step(run.name(i)[0]),
                        crashed=run.crashed)
@@ -335,9 +332,7 @@ def audit_organisation(org: str, opts: RunOptions, *, progress: Progress | None 
 
     hub = src.cached.hub if src.cached is not None else None
     assert src.linked is not None  # both _org_from_store and _org_from_hub set it
-    # Licence matches are kept in the cache (cache/identify): the next run does not match them again.
-    memo_dir = src.cached.cache.root / "identify" if src.cached is not None else None
-    with Auditors(_auditor(opts), profs, opts.strict, opts.processes, memo_dir=memo_dir,
+    with Auditors(_auditor(opts), profs, opts.strict, opts.processes,
                   warm_up=None if src.warmed else partial(warm_up, profs, opts.strict)) as auditors:
         threads = hub.gate.jobs if hub is not None else opts.threads
         packed = pipeline(chosen, named, read, _linker(src.linked, opts.depth, memo), auditors, threads,

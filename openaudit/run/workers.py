@@ -20,116 +20,24 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
-import json
 import os
-import shutil
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from openaudit import gctune
 from openaudit.criteria import Profile
 from openaudit.snapshot import SnapshotBundle
-from openaudit.sources.store import atomic_write
 
 AuditFn = Callable[..., Any]  # fn(bundle, profiles, strict, *args) -> a picklable result
 MAX_PROCESSES = 16  # beyond this, pickling and the parent's reads are the limit, not the audits
 
 # Set in each worker process before its first task (inherited through fork, never pickled).
 _WORKER: tuple[AuditFn, Sequence[Profile], bool] | None = None
-
-
-class SharedMemo:
-    """Results of slow pure calls (askalono: ~0.3 s), kept as a folder of JSON files, one per key.
-
-    A few locks taken by key make the worker processes (`processes=True`: made before the fork,
-    the locks are inherited) or the threads of one run compute a key once, not once each. With a
-    `root`, the folder is kept after the run (an organisation's cache keeps its licence matches: the
-    same Apache-2.0 text is not matched again next time); without, it is a temporary folder. Keys must
-    name everything the value depends on (openaudit.licenses.identify puts askalono's version in).
-    A value read back is checked by the caller's `valid`: the folder is a cache, not a contract.
-    """
-
-    LOCKS = 16
-    LOCK_TIMEOUT = 30.0  # seconds; a call it guards takes well under one
-
-    def __init__(self, root: Path | None = None, *, processes: bool = True) -> None:
-        import tempfile
-
-        self.keep = root is not None
-        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="openaudit-memo-"))
-        if processes:
-            import multiprocessing
-
-            ctx = multiprocessing.get_context("fork")
-            self._locks: list[Any] = [ctx.Lock() for _ in range(self.LOCKS)]
-        else:  # one process, audits on threads: the same key is still computed once
-            self._locks = [threading.Lock() for _ in range(self.LOCKS)]
-        self._open = True
-
-    def __call__(self, key: str, compute: Callable[[], Any], valid: Callable[[Any], bool] = lambda v: True) -> Any:
-        """The value kept for `key`, else `compute()` kept. A kept value that is not `valid` (a damaged
-        file) is computed and written again."""
-        from openaudit.seal import seal, sealed
-
-        path = self.root / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
-        lock = self._locks[int(path.name[:8], 16) % self.LOCKS]
-        # A worker killed while holding a lock never releases it: wait a bounded time, then compute alone.
-        held = lock.acquire(timeout=self.LOCK_TIMEOUT)
-        try:
-            try:
-                # A kept value names the key it was computed for (the content hash of the text) and is
-                # sealed with this user's key (openaudit.seal): one written anywhere else, or moved from
-                # another key's file, is computed again, never believed.
-                kept = _bounded_json(path)
-                if (isinstance(kept, dict) and kept.get("key") == key and "value" in kept
-                        and sealed(_sealed_part(key, kept["value"]), kept.get("seal")) and valid(kept["value"])):
-                    return kept["value"]
-            except (OSError, ValueError, TypeError, RecursionError):
-                pass
-            value = compute()
-            # Not after close() (the run is over: no folder is made again), and no None: that is a
-            # call that failed (askalono missing or raising), to be tried again, not remembered.
-            if self._open and value is not None:
-                with contextlib.suppress(OSError, TypeError, ValueError):  # unshareable: still this answer
-                    tag = seal(_sealed_part(key, value))
-                    if tag is not None:
-                        atomic_write(path, json.dumps({"key": key, "value": value, "seal": tag}),
-                                     self.root.parent if self.keep else None)
-            return value
-        finally:
-            if held:
-                lock.release()
-
-    def close(self) -> None:
-        self._open = False
-        if not self.keep:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-
-MAX_MEMO_BYTES = 64 * 1024
-
-
-def _sealed_part(key: str, value: Any) -> bytes:
-    return json.dumps([key, value], sort_keys=True).encode("utf-8", "surrogatepass")
-
-
-def _bounded_json(path: Path) -> Any:
-    """A memo file's JSON, read without following a link and at most MAX_MEMO_BYTES."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    try:
-        data = os.read(fd, MAX_MEMO_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(data) > MAX_MEMO_BYTES:
-        raise ValueError("memo file too large")
-    return json.loads(data)
 
 
 def _stop(pool: Executor) -> None:
@@ -168,16 +76,12 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _init_worker(fn: AuditFn, profiles: Sequence[Profile], strict: bool, memo: SharedMemo | None = None) -> None:
+def _init_worker(fn: AuditFn, profiles: Sequence[Profile], strict: bool) -> None:
     global _WORKER
     if sys.platform.startswith("linux"):
         _die_with_parent()
     _WORKER = (fn, profiles, strict)
     gctune.tune()  # an audit's ~100,000 short-lived objects are freed by reference counting
-    if memo is not None:
-        from openaudit.licenses import identify
-
-        identify.SHARED_MEMO = memo
     # Ctrl-C reaches the whole process group: the parent handles it (exit 130, nothing written);
     # a worker must not print a traceback of its own. SIGTERM ends a worker at once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -259,13 +163,11 @@ class Auditors:
     """Runs `fn(bundle, profiles, strict, *args)` off the calling threads; `submit` returns a Future of its result."""
 
     def __init__(self, fn: AuditFn, profiles: Sequence[Profile], strict: bool, processes: int | None = None,
-                 warm_up: Callable[[], Any] | None = None, memo_dir: Path | None = None):
-        """`memo_dir`: where licence matches are kept between runs (SharedMemo); None: this run only."""
+                 warm_up: Callable[[], Any] | None = None):
         self.fn, self.profiles, self.strict = fn, list(profiles), strict
         want = _wanted(processes)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openaudit-audit")
         self._procs: Executor | None = None
-        self._memo: SharedMemo | None = None
         self._restore = contextlib.ExitStack()  # what shutdown() puts back as it was
         if want > 0 and can_fork() and warm_up is not None:
             # What every audit loads on first use (the licence knowledge base, compiled fingerprints
@@ -275,7 +177,6 @@ class Auditors:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            self._memo = SharedMemo(memo_dir)
             # Frozen, what the workers inherit is never walked by their collector: collections stay
             # small and do not write to (and so copy) the shared pages. The parent thaws at once
             # (unless its own process had frozen objects before: then it is left as it was).
@@ -285,7 +186,7 @@ class Auditors:
             _PARENT = os.getpid()
             self._procs = ProcessPoolExecutor(max_workers=want, mp_context=multiprocessing.get_context("fork"),
                                               initializer=_init_worker,
-                                              initargs=(fn, self.profiles, strict, self._memo))
+                                              initargs=(fn, self.profiles, strict))
             # Fork every worker now, while this is still the only thread (the pool forks them all on
             # its first task, before starting its own management thread).
             try:
@@ -294,12 +195,6 @@ class Auditors:
                 if thaw:
                     gc.unfreeze()
         self.processes = want if self._procs is not None else 0
-        if self._procs is None and memo_dir is not None:
-            # Audits in this process's thread: the kept matches serve it too, until shutdown.
-            from openaudit.licenses.identify import memo_in_use
-
-            self._memo = SharedMemo(memo_dir, processes=False)
-            self._restore.enter_context(memo_in_use(self._memo))
 
     def submit(self, bundle: SnapshotBundle, *args: Any) -> Future[Any]:
         if self._procs is None:
@@ -341,8 +236,6 @@ class Auditors:
                 self._procs.shutdown(wait=True)
         self._thread.shutdown(wait=not cancel, cancel_futures=cancel)
         self._restore.close()
-        if self._memo is not None:
-            self._memo.close()
 
     def __enter__(self) -> Auditors:
         return self

@@ -469,7 +469,7 @@ class SnapshotCache:
 
 # Why an entry was not believed without the Hub (stderr; the subject's `cache` field).
 NOT_SEALED = "is not sealed with this user's cache key (written on another machine or with another key, or changed)"
-_ENTRY_LABEL = b"openaudit cache entry v1\0"  # apart from what else the key seals (identify/ matches)
+_ENTRY_LABEL = b"openaudit cache entry v1\0"  # apart from what else the key seals
 
 
 def _entry_body(repo_type: str, repo_id: str, sidecar: dict[str, Any], info: dict[str, Any]) -> bytes:

@@ -106,15 +106,13 @@ def test_offline_the_report_says_the_data_came_from_an_unverified_cache(
     assert offline["schema_version"].startswith("1.")
 
 
-def test_a_rewritten_licence_match_in_the_cache_is_not_believed(
+def test_licence_matches_planted_in_the_cache_are_never_read(
     hub: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """identify/ holds licence matches by the text's hash: an attacker rewrote them to say a
-    non-commercial licence. Entries are sealed with this user's key (openaudit.seal), so a forged
-    one is matched again; only one sealed with that key would be believed."""
+    """Older versions kept licence matches in the cache's identify/. An attacker who can write there
+    plants matches saying a non-commercial licence, in that format: nothing reads them (a match is
+    made afresh in each run, in a few milliseconds), and a run writes no match of its own."""
     from openaudit.licenses import identify
-    from openaudit.run.workers import _sealed_part
-    from openaudit.seal import seal
 
     def verdicts(report: dict[str, Any]) -> dict[str, Any]:
         return {s["repo_id"]: (_licence(s), sorted(f["id"] for f in s["flags"]), s["dimensions"]["license"]["verdict"],
@@ -129,33 +127,16 @@ def test_a_rewritten_licence_match_in_the_cache_is_not_believed(
     assert code == 0 and first is not None, out
     before = verdicts(first)
     assert before[f"{ORG}/model-01"][0] == "Apache-2.0"
-    kept = sorted((cache / "identify").glob("*.json"))
-    assert kept
-    entries = {path: json.loads(path.read_text(encoding="utf-8")) for path in kept}
-    assert all(set(e) == {"key", "value", "seal"} for e in entries.values())
+    assert not (cache / "identify").exists()
+    (cache / "identify").mkdir()
     forged = ["CC-BY-NC-4.0", 1.0, ""]  # (key, score, added terms)
-
-    def rerun() -> dict[str, Any]:
-        identify._match.cache_clear()  # this process's own memory of the matches: a new run has none
-        identify._identify_cached.cache_clear()
-        _, again, out = run(monkeypatch, hub.url, *args, "--refresh")
-        assert again is not None, out
-        return verdicts(again)
-
-    for fake in (lambda e: {**e, "value": forged}, lambda e: forged,
-                 lambda e: {**e, "value": forged, "seal": "0" * 64}):
-        for path, e in entries.items():
-            path.write_text(json.dumps(fake(e)), encoding="utf-8")
-        assert rerun() == before
-    # The check can fail: the same forgery sealed with this user's key is believed.
-    for path, e in entries.items():
-        path.write_text(json.dumps({**e, "value": forged, "seal": seal(_sealed_part(e["key"], forged))}),
-                        encoding="utf-8")
-    try:
-        assert rerun() != before
-    finally:  # the forged matches this process now remembers must not reach a later test
-        identify._match.cache_clear()
-        identify._identify_cached.cache_clear()
+    for i in range(4):
+        (cache / "identify" / f"{i:064x}.json").write_text(json.dumps({"key": f"k{i}", "value": forged}))
+    identify._match.cache_clear()
+    identify._identify_cached.cache_clear()
+    _, again, out = run(monkeypatch, hub.url, *args, "--refresh")
+    assert again is not None, out
+    assert verdicts(again) == before
 
 
 def test_a_gated_repo_cached_with_one_token_is_not_served_to_another(
