@@ -240,12 +240,15 @@ class ExternalSource:
             result = e
         except Exception as e:  # a host's odd answer must not cost the subject its audit
             result = errors.NetworkError(rid, f"{host}: unexpected answer ({type(e).__name__})")
-        finally:
+        except BaseException:  # interrupted: the waiters fetch it themselves
             with self._lock:
                 self._inflight.pop(key, None)
             event.set()
-        with self._lock:
+            raise
+        with self._lock:  # the result is kept before the waiters wake: none of them fetches it again
             self._memo[key] = result
+            self._inflight.pop(key, None)
+        event.set()
         if isinstance(result, errors.FetchError):
             raise result
         return result
