@@ -134,28 +134,32 @@ def make_folder(root: Path, base: str = BASE, dataset: str = DATASET) -> Path:
     return folder
 
 
+# Qwen2.5-3B's Hub metadata (model-facts.md §17), as the fake Hub serves it.
+BASE_INFO: dict[str, Any] = {
+    "author": "Qwen", "private": False, "gated": False, "disabled": False,
+    "lastModified": "2024-09-25T12:32:50.000Z", "createdAt": "2024-09-15T12:17:40.000Z",
+    "library_name": "transformers", "pipeline_tag": "text-generation",
+    "tags": ["transformers", "safetensors", "qwen2", "text-generation", "en", "license:other", "region:us"],
+    "config": {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2"},
+    "cardData": {"license": "other", "license_name": "qwen-research",
+                 "license_link": "https://huggingface.co/Qwen/Qwen2.5-3B/blob/main/LICENSE",
+                 "language": ["en"], "pipeline_tag": "text-generation", "library_name": "transformers"},
+    "safetensors": {"parameters": {"BF16": 3_085_938_688}, "total": 3_085_938_688},
+    "siblings": [{"rfilename": ".gitattributes"}, {"rfilename": "LICENSE"}, {"rfilename": "README.md"},
+                 {"rfilename": "config.json"}, {"rfilename": "generation_config.json"},
+                 {"rfilename": "model-00001-of-00002.safetensors", "size": 3_968_658_944},
+                 {"rfilename": "model-00002-of-00002.safetensors", "size": 2_203_268_048},
+                 {"rfilename": "model.safetensors.index.json"}, {"rfilename": "tokenizer.json"}],
+}
+
+
 @pytest.fixture(scope="module")
 def hub_store(tmp_path_factory: pytest.TempPathFactory, repo_writer: Any) -> Path:
     """A Hub holding the research-licensed base, a public dataset and a gated base (Llama 3.1)."""
     store = tmp_path_factory.mktemp("folder-links-store")
     shutil.copytree(STORE / "datasets" / DATASET, store / "datasets" / DATASET)
     shutil.copytree(STORE / "models" / "meta-llama" / "Llama-3.1-8B", store / "models" / "meta-llama" / "Llama-3.1-8B")
-    shards = [("model-00001-of-00002.safetensors", 3_968_658_944), ("model-00002-of-00002.safetensors", 2_203_268_048)]
-    repo_writer(store, BASE, {
-        "author": "Qwen", "private": False, "gated": False, "disabled": False,
-        "lastModified": "2024-09-25T12:32:50.000Z", "createdAt": "2024-09-15T12:17:40.000Z",
-        "library_name": "transformers", "pipeline_tag": "text-generation",
-        "tags": ["transformers", "safetensors", "qwen2", "text-generation", "en", "license:other", "region:us"],
-        "config": {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2"},
-        "cardData": {"license": "other", "license_name": "qwen-research",
-                     "license_link": "https://huggingface.co/Qwen/Qwen2.5-3B/blob/main/LICENSE",
-                     "language": ["en"], "pipeline_tag": "text-generation", "library_name": "transformers"},
-        "safetensors": {"parameters": {"BF16": 3_085_938_688}, "total": 3_085_938_688},
-        "siblings": [{"rfilename": ".gitattributes"}, {"rfilename": "LICENSE"}, {"rfilename": "README.md"},
-                     {"rfilename": "config.json"}, {"rfilename": "generation_config.json"},
-                     *({"rfilename": n, "size": z} for n, z in shards),
-                     {"rfilename": "model.safetensors.index.json"}, {"rfilename": "tokenizer.json"}],
-    }, {"README.md": BASE_CARD, "LICENSE": RESEARCH_LICENSE})
+    repo_writer(store, BASE, BASE_INFO, {"README.md": BASE_CARD, "LICENSE": RESEARCH_LICENSE})
     return store
 
 

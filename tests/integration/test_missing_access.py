@@ -27,6 +27,7 @@ from openaudit.report import Report, Subject
 from tests.integration.test_folder_links import (
     BASE,
     BASE_CARD,
+    BASE_INFO,
     DATASET,
     FOLDER_CARD,
     RESEARCH_LICENSE,
@@ -41,24 +42,6 @@ MODEL = "tutor-labs/tutor-3b"
 GHOST = "tutor-labs/tutor-3b-draft"  # a base the Hub does not have
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 pytestmark = pytest.mark.skipif(not (STORE / "models").is_dir(), reason="fixture store not generated")
-
-_QWEN_INFO: dict[str, Any] = {
-    "author": "Qwen", "private": False, "gated": False, "disabled": False,
-    "lastModified": "2024-09-25T12:32:50.000Z", "createdAt": "2024-09-15T12:17:40.000Z",
-    "library_name": "transformers", "pipeline_tag": "text-generation",
-    "tags": ["transformers", "safetensors", "qwen2", "text-generation", "en", "license:other", "region:us"],
-    "config": {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2"},
-    "cardData": {"license": "other", "license_name": "qwen-research",
-                 "license_link": "https://huggingface.co/Qwen/Qwen2.5-3B/blob/main/LICENSE",
-                 "language": ["en"], "pipeline_tag": "text-generation", "library_name": "transformers"},
-    "safetensors": {"parameters": {"BF16": 3_085_938_688}, "total": 3_085_938_688},
-    "siblings": [{"rfilename": ".gitattributes"}, {"rfilename": "LICENSE"}, {"rfilename": "README.md"},
-                 {"rfilename": "config.json"},
-                 {"rfilename": "model-00001-of-00002.safetensors", "size": 3_968_658_944},
-                 {"rfilename": "model-00002-of-00002.safetensors", "size": 2_203_268_048},
-                 {"rfilename": "model.safetensors.index.json"}, {"rfilename": "tokenizer.json"}],
-}
-
 
 def _tutor_info(repo_id: str, base: str) -> dict[str, Any]:
     return {
@@ -82,7 +65,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, repo_writer: Any) -> Path:
     fine-tune whose declared base is not on the Hub."""
     root = tmp_path_factory.mktemp("missing-access-store")
     shutil.copytree(STORE / "datasets" / DATASET, root / "datasets" / DATASET)
-    repo_writer(root, BASE, _QWEN_INFO, {"README.md": BASE_CARD, "LICENSE": RESEARCH_LICENSE})
+    repo_writer(root, BASE, BASE_INFO, {"README.md": BASE_CARD, "LICENSE": RESEARCH_LICENSE})
     mit = (TEXTS / "licenses" / "mit.txt").read_text(encoding="utf-8")
     for rid, base in ((MODEL, BASE), (GHOST + "-ft", GHOST)):
         repo_writer(root, rid, _tutor_info(rid, base),
@@ -334,8 +317,8 @@ def test_a_third_party_base_read_without_an_identifiable_licence_leaves_the_lice
     whose LICENSE a reader without a token cannot open, or no licence at all (all rights reserved).
     The fine-tune's own MIT tag is then a claim nothing checked: undetermined, never open."""
     base = f"lumen-research/lumen-3b-{base_card}"
-    info = {**_QWEN_INFO, "author": "lumen-research", "cardData": {"language": ["en"]},
-            "tags": [t for t in _QWEN_INFO["tags"] if not t.startswith("license:")]}
+    info = {**BASE_INFO, "author": "lumen-research", "cardData": {"language": ["en"]},
+            "tags": [t for t in BASE_INFO["tags"] if not t.startswith("license:")]}
     files = {"README.md": "---\nlanguage:\n- en\n---\n# Lumen 3B\n\nA base model.\n"}
     if base_card == "other-gated":
         info = {**info, "gated": "manual", "cardData": {"license": "other", "language": ["en"]},
