@@ -7,8 +7,9 @@
 For each format, the CPU and wall time of writing it (its chunks counted, not stored) from the report's
 subjects packed as `org` holds them, (a) rendered in this process after the run, as every format was
 before, and (b) for html, md and mof-yaml, from the parts an audit worker renders beside each audit (`html.Pieces`,
-made here first and timed apart: in a run that CPU is spent in the workers, in parallel). Both give
-the same bytes (checked).
+made here first and timed apart: in a run that CPU is spent in the workers, in parallel), and for
+sarif from `sarif.Results`. Both give the same bytes (checked). `site` is written as a folder
+(`write_site`) into a temporary directory; its bytes are the digest of every file's path and text.
 """
 
 from __future__ import annotations
@@ -27,6 +28,20 @@ def _write(fmt: str, report: object) -> tuple[float, float, int, str]:
     cpu, wall = time.process_time(), time.perf_counter()
     digest = hashlib.sha256()
     size = 0
+    if fmt == "site":
+        import tempfile
+
+        from openaudit.render.site import write_site
+
+        with tempfile.TemporaryDirectory() as tmp:
+            write_site(report, Path(tmp) / "site")  # type: ignore[arg-type]
+            elapsed = time.process_time() - cpu, time.perf_counter() - wall
+            for path in sorted((Path(tmp) / "site").rglob("*")):
+                if path.is_file():
+                    data = path.read_bytes()
+                    digest.update(str(path.relative_to(tmp)).encode() + b"\0" + data)
+                    size += len(data)
+        return *elapsed, size, digest.hexdigest()[:16]
     out = stream(fmt)(report)  # type: ignore[arg-type]
     for chunk in [out] if isinstance(out, str | bytes) else out:
         data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
@@ -40,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("report", type=Path, help="a JSON report (org_audit.py --keep leaves one)")
     ap.add_argument("--formats", default="json,html", help="comma-separated formats (default json,html)")
     a = ap.parse_args(argv)
-    from openaudit.render import html, markdown, mof_yaml
+    from openaudit.render import html, markdown, mof_yaml, sarif
     from openaudit.report import Report
     from openaudit.subjects import SubjectStore
 
@@ -52,20 +67,21 @@ def main(argv: list[str] | None = None) -> int:
     print("| format | rendered after the run: CPU s | wall s | from the workers' parts: CPU s | wall s | bytes |")
     print("|---|---|---|---|---|---|")
     parts = None
+    ids = [p.id for p in report.profiles]
     for fmt in formats:
         cpu, wall, size, digest = _write(fmt, report)
         after = "n/a | n/a"
-        if fmt in ("html", "md", "mof-yaml"):
+        if fmt in ("html", "md", "mof-yaml", "sarif"):
             if parts is None:
                 t0 = time.process_time()
                 parts = report.model_copy(update={"subjects": SubjectStore(
                     [replace(p, pieces={"html": html.Pieces.of(s), "md": markdown.Part.of(s),
-                                        "mof-yaml": mof_yaml.Doc.of(s)})
+                                        "mof-yaml": mof_yaml.Doc.of(s), "sarif": sarif.Results.of(s, ids)})
                      for p in store.packed() for s in [p.subject()]])})
                 made = time.process_time() - t0
                 each = made / max(1, len(store)) * 1000
-                print(f"(html, md and mof-yaml parts made in {made:.2f} CPU-s, {each:.2f} ms a model: the workers' "
-                      "share in a run)", file=sys.stderr)
+                print(f"(html, md, mof-yaml and sarif parts made in {made:.2f} CPU-s, {each:.2f} ms a model: the "
+                      "workers' share in a run)", file=sys.stderr)
             pcpu, pwall, psize, pdigest = _write(fmt, parts)
             if (psize, pdigest) != (size, digest):
                 print(f"{fmt} from the workers' parts differs from the one rendered after the run", file=sys.stderr)
