@@ -217,7 +217,7 @@ class Results:
     data: bytes
     count: int
     base: dict[str, str] | None
-    policy_rules: frozenset[str]
+    policy_rules: str  # one a line (one string, not ~30: it waits in the run's store for every model)
 
     @classmethod
     def of(cls, s: Subject, profile_ids: Sequence[str]) -> Results | None:
@@ -227,10 +227,14 @@ class Results:
         if any(f.criterion not in table.criteria for f in s.findings):
             return None
         results, rules = _subject_results(s, table.index, None)
-        return cls(table.key, zlib.compress(_serialised(results), 1), len(results), _base(s), frozenset(rules))
+        return cls(table.key, zlib.compress(_serialised(results), 1), len(results), _base(s), "\n".join(sorted(rules)))
 
     def chunk(self) -> bytes:
         return zlib.decompress(self.data)
+
+    def waived(self, repo_id: str, waivers: Waivers) -> bool:
+        """Whether the policy waives any of these results (they are then rendered again, with it)."""
+        return bool(waivers) and bool(self.policy_rules) and waivers.touches(repo_id, self.policy_rules.split("\n"))
 
 
 def render_chunks(report: Report) -> Iterator[bytes]:
@@ -249,7 +253,7 @@ def render_chunks(report: Report) -> Iterator[bytes]:
         for item in as_packed(report.subjects):
             made = (getattr(item, "pieces", None) or {}).get("sarif")
             if (isinstance(made, Results) and made.rules == table.key
-                    and not (waivers and waivers.touches(item.repo_id, made.policy_rules))):
+                    and not made.waived(item.repo_id, waivers)):
                 # Made where the model was audited, and no waiver of the policy's changes it: copied.
                 repo_id, base, n, data = item.repo_id, made.base, made.count, made.chunk() if made.count else b""
             else:
