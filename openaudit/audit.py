@@ -206,9 +206,10 @@ def audit_packed(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
 
 
 def _prerendered(packed: Packed, formats: Sequence[str], profile_ids: Sequence[str] = ()) -> Packed:
-    """The subject's parts of `formats` (html, md, mof-yaml, sarif) made now, from the subject as the report
-    holds it (decoded from its JSON, as a renderer reads it); a failure, or no part (sarif's when the
-    rules depend on the findings), leaves that format's part to the renderer (which says whose it is).
+    """The subject's parts of `formats` (html, md, mof-yaml, sarif, junit, github) made now, from the
+    subject as the report holds it (decoded from its JSON, as a renderer reads it); a failure, or no
+    part (sarif's when the rules depend on the findings), leaves that format's part to the renderer
+    (which says whose it is).
     `profile_ids`: the profiles that ran, in order (SARIF numbers its rules by them)."""
     from dataclasses import replace
     from functools import partial
@@ -230,6 +231,14 @@ def _prerendered(packed: Packed, formats: Sequence[str], profile_ids: Sequence[s
         from openaudit.render.sarif import Results
 
         makers["sarif"] = partial(Results.of, profile_ids=tuple(profile_ids))
+    if "junit" in formats:
+        from openaudit.render.junit import Suite
+
+        makers["junit"] = Suite.of
+    if "github" in formats:
+        from openaudit.render.github import Lines
+
+        makers["github"] = Lines.of
     if not makers:
         return packed
     subject = packed.subject()

@@ -1,6 +1,8 @@
-"""SARIF results made where each model was audited (issue 23): the log copies them in order and renders
-again, after the run, only the models one of whose results the policy waives; the log says byte for
-byte what the whole renderer says, with the waivers where a scan of the policy's violations puts them."""
+"""The CI formats' parts made where each model was audited (issue 23). SARIF: the log copies each
+model's results in order and renders again, after the run, only the models one of whose results the
+policy waives; the log says byte for byte what the whole renderer says, with the waivers where a scan
+of the policy's violations puts them. JUnit and GitHub annotations: the same bytes as the renderers
+that built the whole document at once (kept here as the reference), with and without the parts."""
 
 from __future__ import annotations
 
@@ -52,11 +54,12 @@ def _results_rules(s: Subject) -> list[str]:
             + [f"flag:{fl.id}" for fl in s.flags])
 
 
-def _policy(violations: list[Violation]) -> PolicyResult:
+def _policy(violations: list[Violation], checked: dict[str, list[str]]) -> PolicyResult:
     waived = sum(1 for v in violations if v.waived_by)
     return PolicyResult(file=".openaudit.yaml", passed=False, strict_failed=False, failed=len(violations) - waived,
                         violations=violations, waived=waived, baselined=0, expired_waivers=[], expiring_waivers=[],
-                        unused_waivers=[], checked={}, out_of_scope=[], fail_on_incomplete=False, today="2026-12-03")
+                        unused_waivers=[], checked=checked, out_of_scope=[], fail_on_incomplete=False,
+                        today="2026-12-03")
 
 
 def _waiver(index: int, reason: str) -> WaiverRef:
@@ -79,7 +82,10 @@ def waived(plain: Report) -> tuple[Report, set[str]]:
         Violation(repo_id=b.repo_id, rule=rule_b, detail="waived", waived_by=_waiver(1, "upstream")),
         Violation(repo_id=d.repo_id, rule="min_score", detail="waived", waived_by=_waiver(2, "waiver-on-no-result")),
     ]
-    return plain.model_copy(update={"policy": _policy(violations)}), {a.repo_id, b.repo_id}
+    checked = {s.repo_id: ["min_score", *_results_rules(s)[:2]] for s in subjects[::3]}
+    for v in violations:
+        checked.setdefault(v.repo_id, ["min_score"]).append(v.rule)
+    return plain.model_copy(update={"policy": _policy(violations, checked)}), {a.repo_id, b.repo_id}
 
 
 def _chunks(report: Report) -> str:
@@ -170,10 +176,117 @@ def test_the_waiver_index_answers_as_a_scan_in_order(waived: tuple[Report, set[s
 
 @pytest.mark.parametrize("processes", [0, 2], ids=["thread", "forked workers"])
 def test_a_run_asked_for_sarif_has_its_workers_make_the_results(processes: int) -> None:
+    from openaudit.render import github, junit
     from openaudit.run.options import RunOptions
 
     ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]
-    report, _ = api.run_audit(ids, RunOptions(snapshots=STORE, processes=processes, prerender=("sarif",)))
+    report, _ = api.run_audit(ids, RunOptions(snapshots=STORE, processes=processes,
+                                              prerender=("sarif", "junit", "github")))
     packed = report.subjects.packed()  # type: ignore[attr-defined]
     assert all(isinstance(p.pieces["sarif"], sarif.Results) for p in packed)
+    assert all(isinstance(p.pieces["junit"], junit.Suite) and isinstance(p.pieces["github"], github.Lines)
+               for p in packed)
     assert _chunks(report) == sarif.render(report) == _chunks(_without_parts(report))
+    assert junit.render(report) == _old_junit(_without_parts(report))
+    assert github.render(report) == _old_github(_without_parts(report))
+
+
+def _old_junit(report: Report) -> str:
+    """The JUnit renderer before it wrote one suite at a time: the whole tree, indented at once."""
+    import xml.etree.ElementTree as ET
+
+    from openaudit.render import junit
+
+    stamp = report.generated_at.replace(microsecond=0).isoformat()
+    root = ET.Element("testsuites", {"name": "openaudit"})
+    flag_ids = list(junit.flag_rules())
+    for s in report.subjects:
+        suite = ET.SubElement(root, "testsuite", {"name": s.repo_id, "timestamp": stamp})
+        props = ET.SubElement(suite, "properties")
+        for key, value in (("revision", s.revision or ""), ("status", s.status), ("source", s.source),
+                           ("score", "" if s.score is None else f"{s.score:g}")):
+            ET.SubElement(props, "property", {"name": key, "value": value})
+        if s.status == "skipped" or (s.status == "incomplete" and report.policy is None):
+            err = ET.SubElement(junit._case(suite, s.repo_id, "audit"), "error", {"message": s.reason or s.status,
+                                                                                 "type": s.status})
+            err.text = s.reason or s.status
+        elif report.policy is not None:
+            junit._policy_cases(suite, s, report.policy)
+        else:
+            junit._criteria_cases(suite, s, flag_ids)
+        cases = suite.findall("testcase")
+        counts = {"tests": len(cases), "failures": sum(1 for c in cases if c.find("failure") is not None),
+                  "errors": sum(1 for c in cases if c.find("error") is not None),
+                  "skipped": sum(1 for c in cases if c.find("skipped") is not None)}
+        for k, v in counts.items():
+            suite.set(k, str(v))
+        suite.set("time", "0")
+    for k in ("tests", "failures", "errors", "skipped"):
+        root.set(k, str(sum(int(su.get(k, "0")) for su in root.findall("testsuite"))))
+    root.set("time", "0")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _old_github(report: Report) -> str:
+    """The annotations before the subjects were read once: every subject decoded into a dict first."""
+    from openaudit.render import github
+
+    subjects = {s.repo_id: s for s in report.subjects}
+    out: list[str] = []
+    policy = report.policy
+    if policy is not None:
+        for v in policy.get("violations", []):
+            s = subjects.get(v["repo_id"])
+            ev = github._flag_evidence(s, v["rule"]) if s else []
+            title = f"openaudit {v['rule']} ({v['repo_id']})"
+            if v.get("waived_by"):
+                w = v["waived_by"]
+                out.append(github._line("note", title, f"waived ({w['reason']}, expires {w['expires']}): "
+                                        f"{v['detail']}", s, ev))
+            elif not v.get("baselined"):
+                out.append(github._line("error", title, v["detail"], s, ev))
+    else:
+        for s in report.subjects:
+            for f in s.flags:
+                out.append(github._line(f.severity, f"openaudit {f.id} ({s.repo_id})",
+                                        f"{f.title}. {github.humanize(f.message)}", s, list(f.evidence)))
+    for s in report.subjects:
+        if s.status != "audited":
+            out.append(github._line("warning", f"openaudit {s.status} ({s.repo_id})", s.reason or s.status))
+    out.append(github.summary_line(report))
+    return "\n".join(out) + "\n"
+
+
+def _ci_parts(report: Report) -> Report:
+    from openaudit.render import github, junit
+
+    packed = report.subjects.packed()  # type: ignore[attr-defined]
+    made = [replace(p, pieces={"junit": junit.Suite.of(p.subject()), "github": github.Lines.of(p.subject())})
+            for p in packed]
+    return report.model_copy(update={"subjects": SubjectStore(made)})
+
+
+@pytest.mark.parametrize("which", ["plain", "policy"])
+def test_junit_and_github_from_the_workers_parts_are_the_whole_documents(
+        which: str, plain: Report, waived: tuple[Report, set[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from openaudit.render import github, junit
+
+    report = plain if which == "plain" else waived[0]
+    made = _ci_parts(report)
+    expected = {"junit": _old_junit(report), "github": _old_github(report)}
+    assert "<failure" in expected["junit"] if which == "policy" else "<system-out>" in expected["junit"]
+    assert junit.render(report) == expected["junit"] and github.render(report) == expected["github"]
+    decoded: list[str] = []
+    real = Packed.subject
+
+    def counting(self: Packed) -> Subject:
+        decoded.append(self.repo_id)
+        return real(self)
+
+    monkeypatch.setattr(Packed, "subject", counting)
+    got = {"junit": junit.render(made), "github": github.render(made)}
+    assert decoded == []  # every suite and line from the parts (with a policy: from their few fields)
+    assert got == expected
+    empty = report.model_copy(update={"subjects": SubjectStore([])})
+    assert junit.render(empty) == _old_junit(empty)
