@@ -6,10 +6,12 @@
 
 For each format, the CPU and wall time of writing it (its chunks counted, not stored) from the report's
 subjects packed as `org` holds them, (a) rendered in this process after the run, as every format was
-before, and (b) for html, md and mof-yaml, from the parts an audit worker renders beside each audit (`html.Pieces`,
-made here first and timed apart: in a run that CPU is spent in the workers, in parallel), and for
-sarif, junit and github from `sarif.Results`, `junit.Suite`, `github.Lines`. Both give the same bytes (checked). `site` is written as a folder
-(`write_site`) into a temporary directory; its bytes are the digest of every file's path and text.
+before, and (b) for html, md, mof-yaml, sarif, junit and github, from the parts an audit worker renders
+beside each audit (`html.Pieces`, `markdown.Part`, `mof_yaml.Doc`, `sarif.Results`, `junit.Suite`,
+`github.Lines`, made here first and timed apart: in a run that CPU is spent in the workers, in
+parallel). Both give the same bytes (checked). `site` is written as a folder (`write_site`) into a
+temporary directory; its bytes and digest are every file's. `--no-parts` times (a) alone, which a
+tree before the parts can run too (`PYTHONPATH=BASE python benchmarks/render_tail.py ... --no-parts`).
 """
 
 from __future__ import annotations
