@@ -8,7 +8,7 @@ For each format, the CPU and wall time of writing it (its chunks counted, not st
 subjects packed as `org` holds them, (a) rendered in this process after the run, as every format was
 before, and (b) for html, md, mof-yaml, sarif, junit and github, from the parts an audit worker renders
 beside each audit (`html.Pieces`, `markdown.Part`, `mof_yaml.Doc`, `sarif.Results`, `junit.Suite`,
-`github.Lines`, made here first and timed apart: in a run that CPU is spent in the workers, in
+`github.Lines`, `site.Page`, made here first and timed apart: in a run that CPU is spent in the workers, in
 parallel). Both give the same bytes (checked). `site` is written as a folder (`write_site`) into a
 temporary directory; its bytes and digest are every file's. `--no-parts` times (a) alone, which a
 tree before the parts can run too (`PYTHONPATH=BASE python benchmarks/render_tail.py ... --no-parts`).
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--formats", default="json,html", help="comma-separated formats (default json,html)")
     ap.add_argument("--no-parts", action="store_true", help="only what is rendered after the run (no workers' parts)")
     a = ap.parse_args(argv)
-    from openaudit.render import github, html, junit, markdown, mof_yaml, sarif
+    from openaudit.render import github, html, junit, markdown, mof_yaml, sarif, site
     from openaudit.report import Report
     from openaudit.subjects import SubjectStore
 
@@ -72,16 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|")
     parts = None
     ids = [p.id for p in report.profiles]
+    refs = [(p.id, p.version) for p in report.profiles]
     for fmt in formats:
         cpu, wall, size, digest = _write(fmt, report)
         after = "n/a | n/a"
-        if fmt in ("html", "md", "mof-yaml", "sarif", "junit", "github") and not a.no_parts:
+        if fmt in ("html", "md", "mof-yaml", "sarif", "junit", "github", "site") and not a.no_parts:
             if parts is None:
                 makers = {"html": html.Pieces.of, "md": markdown.Part.of, "mof-yaml": mof_yaml.Doc.of}
                 if hasattr(sarif, "Results"):  # not in a tree before it (`PYTHONPATH=BASE python ...`)
                     makers["sarif"] = lambda s: sarif.Results.of(s, ids)
                     makers["junit"] = junit.Suite.of
                     makers["github"] = github.Lines.of
+                    makers["site"] = lambda s: site.Page.of(s, refs)
                 spent = dict.fromkeys(makers, 0.0)
                 made_items = []
                 for p in store.packed():

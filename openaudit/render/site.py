@@ -17,7 +17,9 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
+from dataclasses import replace as _replace
 from pathlib import Path
+from typing import Any
 
 from openaudit.render.explain import methodology
 from openaudit.render.html import (
@@ -103,7 +105,7 @@ def flag_words(flag_id: str) -> str:
 def render_index(report: Report, rows: Sequence[IndexRow] | None = None) -> str:
     """The leaderboard; `rows`: the models' rows in report order (read from the report's subjects unless given)."""
     if rows is None:
-        rows = [row for _page, row in _pages(report)]
+        rows = [row for _page, row in _pages(report, pages=False)]
     views = sorted(rows, key=lambda v: (-(v.score if v.score is not None else -1), v.repo_id))
     categories = sorted({v.license["category"] for v in views if v.license["name"]},
                         key=lambda c: (CATEGORY_ORDER.index(c) if c in CATEGORY_ORDER else 99, c))
@@ -121,32 +123,98 @@ def render_methodology(report: Report) -> str:
         method=methodology(), csp=csp(None), back_href="index.html", **_common(report))
 
 
-def _pages(report: Report) -> Iterator[tuple[Iterator[str], IndexRow]]:
-    """Each model's page (lazily, as Jinja generates it) and its index row, one subject decoded at a
-    time. A repo met twice (two revisions) gets its revision in its page's name."""
+def _context(report: Report) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """What a model's page says of the report besides its time stamp: tool version, schema, profiles."""
+    return report.tool.version, report.schema_version, tuple((p.id, p.version) for p in report.profiles)
+
+
+def _page(v: SubjectView, common: dict[str, Any]) -> Iterator[str]:
+    return environment().get_template("single.html").generate(
+        v=v, csp=csp(None), back_href="../index.html", method_href="../methodology.html", method=methodology(),
+        **common)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One model's page and index row made where it was audited (an audit worker, `audit.audit_packed`):
+    the page compressed, rendered with `marker` standing for the report's time stamp (unknown there)
+    and `context` for the rest of what it says of the report (used only when the report says the
+    same), and its `IndexRow` (without its file name, which depends on the models before it) pickled
+    and compressed."""
+
+    page: bytes
+    marker: str
+    context: tuple[str, str, tuple[tuple[str, str], ...]]
+    row: bytes
+
+    @classmethod
+    def of(cls, s: Subject, profiles: Sequence[tuple[str, str]]) -> Page:
+        import pickle
+        import secrets
+        import zlib
+        from types import SimpleNamespace
+
+        from openaudit.report import SCHEMA_VERSION, ToolInfo
+
+        marker = f"g{secrets.token_hex(16)}"
+        tool = ToolInfo()
+        refs = [SimpleNamespace(id=pid, version=version) for pid, version in profiles]
+        # What the page reads of the report (base.html's footer); anything else it read would fail here, and the
+        # page would be rendered after the run instead.
+        common = {"report": SimpleNamespace(schema_version=SCHEMA_VERSION), "generated": marker, "tool": tool,
+                  "profiles": refs}
+        v = subject_view(s)
+        text = "".join(_page(v, common))
+        return cls(zlib.compress(text.encode("utf-8"), 1), marker,
+                   (tool.version, SCHEMA_VERSION, tuple((pid, version) for pid, version in profiles)),
+                   zlib.compress(pickle.dumps(IndexRow.row(v, ""), pickle.HIGHEST_PROTOCOL), 1))
+
+    def text(self, generated: str) -> str:
+        import zlib
+
+        return zlib.decompress(self.page).decode("utf-8").replace(self.marker, generated)
+
+    def index_row(self) -> IndexRow:
+        import pickle
+        import zlib
+
+        row: IndexRow = pickle.loads(zlib.decompress(self.row))  # made by this run's own worker
+        return row
+
+
+def _pages(report: Report, pages: bool = True) -> Iterator[tuple[str, IndexRow]]:
+    """Each model's page ("" unless `pages`) and its index row, one subject decoded at a time, or none
+    where an audit worker made them (`Page`). A repo met twice (two revisions) gets its revision in its
+    page's name."""
     from openaudit.subjects import as_packed
 
-    single = environment().get_template("single.html")
     common = _common(report)
-    method = methodology()
+    context = _context(report)
     used: set[str] = set()
     for i, item in enumerate(as_packed(report.subjects)):
-        s = item if isinstance(item, Subject) else item.subject()
-        v = subject_view(s)
-        fs = v.file_slug
+        made = (getattr(item, "pieces", None) or {}).get("site")
+        if isinstance(made, Page) and made.context == context:  # copied: nothing decoded
+            page = made.text(common["generated"]) if pages else ""
+            row, revision = made.index_row(), item.revision
+        else:
+            s = item if isinstance(item, Subject) else item.subject()
+            v = subject_view(s)
+            page = "".join(_page(v, common)) if pages else ""
+            row, revision = IndexRow.row(v, ""), s.revision
+            del v, s
+        fs = file_slug(row.repo_id)
         if fs in used:
-            fs = file_slug(f"{fs}@{(s.revision or str(i))[:12]}")
+            fs = file_slug(f"{fs}@{(revision or str(i))[:12]}")
         used.add(fs)
-        yield single.generate(v=v, csp=csp(None), back_href="../index.html", method_href="../methodology.html",
-                              method=method, **common), IndexRow.row(v, fs)
-        del v, s, item
+        yield page, _replace(row, file_slug=fs)
+        del item, page
 
 
 def site_pages(report: Report) -> Iterator[tuple[str, str]]:
     """The site's files (relative path, text), one model's page at a time, the index and methodology last."""
     rows: list[IndexRow] = []
     for page, row in _pages(report):
-        yield f"models/{row.file_slug}.html", "".join(page)
+        yield f"models/{row.file_slug}.html", page
         rows.append(row)
     yield "index.html", render_index(report, rows)
     yield "methodology.html", render_methodology(report)

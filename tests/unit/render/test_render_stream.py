@@ -242,9 +242,9 @@ def test_the_cli_has_the_workers_render_the_formats_it_writes(tmp_path: Path, mo
     asked: list[tuple[str, ...]] = []
     real = audit._prerendered
 
-    def spy(packed: Packed, formats: tuple[str, ...], profile_ids: tuple[str, ...] = ()) -> Packed:
+    def spy(packed: Packed, formats: tuple[str, ...], profiles: tuple[tuple[str, str], ...] = ()) -> Packed:
         asked.append(tuple(formats))
-        return real(packed, formats, profile_ids)
+        return real(packed, formats, profiles)
 
     monkeypatch.setattr(audit, "_prerendered", spy)
     ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]

@@ -125,3 +125,60 @@ def test_the_cli_writes_the_same_site_into_a_new_or_an_earlier_folder(many: Repo
         assert files.pop(MARKER).startswith("Written by openaudit")
         assert files == expected
         assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "site"]  # nothing staged left behind
+
+
+def test_pages_made_where_each_model_was_audited_are_copied_into_the_same_site(
+        many: Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An audit worker renders its model's page and row (`site.Page`, a stand-in for the report's time
+    stamp); the site copies them without decoding a subject and is the same; a page made for another
+    report context (other profiles) is rendered again."""
+    from dataclasses import replace
+
+    from openaudit.subjects import Packed
+
+    profiles = [(p.id, p.version) for p in many.profiles]
+    packed = list(many.subjects.packed())  # type: ignore[attr-defined]
+    made = [replace(p, pieces={"site": site.Page.of(p.subject(), profiles if k % 7 else profiles[:1])})
+            if k % 5 else p for k, p in enumerate(packed)]
+    report = many.model_copy(update={"subjects": SubjectStore(made)})
+    decoded: list[str] = []
+    real = Packed.subject
+
+    def counting(self: Packed) -> Subject:
+        decoded.append(self.repo_id)
+        return real(self)
+
+    monkeypatch.setattr(Packed, "subject", counting)
+    files = site.site_files(report)
+    # Decoded: the models without a part, and those whose part names other profiles.
+    assert len(decoded) == sum(1 for k in range(len(made)) if not k % 5 or not k % 7)
+    monkeypatch.undo()
+    assert files == _old_site(many)
+
+
+@pytest.mark.parametrize("processes", [0, 2], ids=["thread", "forked workers"])
+def test_a_run_asked_for_a_site_has_its_workers_render_the_pages(processes: int) -> None:
+    from dataclasses import replace
+
+    from openaudit.run.options import RunOptions
+
+    ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]
+    report, _ = api.run_audit(ids, RunOptions(snapshots=STORE, processes=processes, prerender=("site",)))
+    packed = report.subjects.packed()  # type: ignore[attr-defined]
+    assert all(isinstance(p.pieces["site"], site.Page) for p in packed)
+    plain = report.model_copy(update={"subjects": SubjectStore([replace(p, pieces=None) for p in packed])})
+    assert site.site_files(report) == _old_site(plain)
+
+
+def test_audit_of_several_models_writes_the_site_from_its_workers_pages(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from openaudit.cli import app
+
+    ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]
+    r = CliRunner().invoke(app, ["audit", *ids, "--snapshots", str(STORE), "--processes", "0", "-q",
+                                 "-f", "json", "-o", str(tmp_path / "r.json"), "-f", "site", "-o", str(tmp_path / "s")])
+    assert r.exit_code in (0, 1, 3), r.output
+    files = _read_tree(tmp_path / "s")
+    assert files.pop(MARKER).startswith("Written by openaudit")
+    assert files == _old_site(Report.model_validate_json((tmp_path / "r.json").read_bytes()))
