@@ -227,9 +227,10 @@ def site_files(report: Report) -> dict[str, str]:
 
 
 def _write_files(root: Path, files: Mapping[str, str] | Iterable[tuple[str, str]]) -> None:
+    real = root.resolve()
     for rel, text in files.items() if isinstance(files, Mapping) else files:
-        target = (root / rel).resolve()
-        if not target.is_relative_to(root.resolve()):
+        target = (real / rel).resolve()
+        if not target.is_relative_to(real):
             raise ValueError(f"refusing to write outside the site: {rel}")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
