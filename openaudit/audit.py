@@ -202,14 +202,18 @@ def audit_packed(bundle: SnapshotBundle, profiles: Sequence[Profile], strict: bo
                                  status="incomplete", taken_at=snap.taken_at, reason=f"{e.kind}: {e}",
                                  reason_kind=e.kind))
     packed = Packed.of(_withlost_links(subject, bundle))
-    return _prerendered(packed, prerender) if prerender else packed
+    return _prerendered(packed, prerender, [(p.id, p.version) for p in profiles]) if prerender else packed
 
 
-def _prerendered(packed: Packed, formats: Sequence[str]) -> Packed:
-    """The subject's parts of `formats` (html, md, mof-yaml) made now, from the subject as the report holds it
-    (decoded from its JSON, as a renderer reads it); a failure leaves that format's part to the
-    renderer (which says whose it is)."""
+def _prerendered(packed: Packed, formats: Sequence[str], profiles: Sequence[tuple[str, str]] = ()) -> Packed:
+    """The subject's parts of `formats` (html, md, mof-yaml, sarif, junit, github, site) made now, from the
+    subject as the report holds it (decoded from its JSON, as a renderer reads it); a failure, or no
+    part (sarif's when the rules depend on the findings), leaves that format's part to the renderer
+    (which says whose it is).
+    `profiles`: (id, version) of the profiles that ran, in order (SARIF numbers its rules by them; a
+    site's page names them)."""
     from dataclasses import replace
+    from functools import partial
 
     makers: dict[str, Any] = {}
     if "html" in formats:
@@ -224,15 +228,33 @@ def _prerendered(packed: Packed, formats: Sequence[str]) -> Packed:
         from openaudit.render.mof_yaml import Doc
 
         makers["mof-yaml"] = Doc.of
+    if "sarif" in formats:
+        from openaudit.render.sarif import Results
+
+        makers["sarif"] = partial(Results.of, profile_ids=tuple(pid for pid, _version in profiles))
+    if "junit" in formats:
+        from openaudit.render.junit import Suite
+
+        makers["junit"] = Suite.of
+    if "github" in formats:
+        from openaudit.render.github import Lines
+
+        makers["github"] = Lines.of
+    if "site" in formats:
+        from openaudit.render.site import Page
+
+        makers["site"] = partial(Page.of, profiles=tuple(profiles))
     if not makers:
         return packed
     subject = packed.subject()
     pieces: dict[str, Any] = {}
     for fmt, make in makers.items():
         try:
-            pieces[fmt] = make(subject)
+            part = make(subject)
         except Exception:
             continue
+        if part is not None:
+            pieces[fmt] = part
     return replace(packed, pieces=pieces) if pieces else packed
 
 

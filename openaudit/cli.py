@@ -183,7 +183,8 @@ def _outputs(ctx: typer.Context, formats: list[str] | None, outputs: list[str] |
 
 def _prerender(pairs: list[Output]) -> tuple[str, ...]:
     """The formats asked for whose per-model parts the audit workers render (issue 23)."""
-    return tuple(f for f in ("html", "md", "mof-yaml") if any(o.fmt == f for o in pairs))
+    return tuple(f for f in ("html", "md", "mof-yaml", "sarif", "junit", "github", "site")
+                 if any(o.fmt == f for o in pairs))
 
 
 def emit(report: Report, pairs: list[tuple[str, Path | str | None]] | list[Output], details: bool = False) -> Report:

@@ -24,7 +24,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -285,11 +285,11 @@ def write(report: Report, outputs: list[Output], details: bool = False) -> None:
     from openaudit.sources.store import stage_file
 
     badge_too_many(outputs, len(report.subjects))
-    staged: list[tuple[str | Path | dict[str, str], Output]] = []
+    staged: list[tuple[str | Path, Output]] = []
     try:
         for o in outputs:
-            if o.kind == "tree":
-                staged.append((_tree_files(report, o.fmt), o))
+            if o.kind == "tree":  # written as it is rendered, into a folder beside (or inside) the one given
+                staged.append((_stage_tree(report, o), o))
                 continue
             data = _renderer(o, details)(report)
             if o.kind == "stdout" and isinstance(data, str):
@@ -310,35 +310,55 @@ def write(report: Report, outputs: list[Output], details: bool = False) -> None:
             except OSError as e:
                 raise CannotWrite("stdout" if o.kind == "stdout" else o.given, e.strerror or str(e)) from None
     finally:
+        import shutil
+
         for item, _ in staged:
             if isinstance(item, Path):
-                item.unlink(missing_ok=True)
+                if item.is_dir() and not item.is_symlink():  # a tree not moved into place
+                    shutil.rmtree(item, ignore_errors=True)
+                else:
+                    item.unlink(missing_ok=True)
 
 
-def _tree_files(report: Report, fmt: str) -> dict[str, str]:
+def _tree_files(report: Report, fmt: str) -> Iterator[tuple[str, str]]:
+    """A folder format's files (relative path, text), rendered one at a time (`site`: a model's page each)."""
     from importlib import import_module
 
     from openaudit import __version__
 
-    mod, _, fn = {"site": "openaudit.render.site:site_files",
+    mod, _, fn = {"site": "openaudit.render.site:site_pages",
                   "badge": "openaudit.render.badge:badge_files"}[fmt].partition(":")
-    files: dict[str, str] = dict(getattr(import_module(mod), fn)(report))
-    files[MARKER] = (f"Written by openaudit {__version__} (--format {fmt}). openaudit replaces this folder "
-                     "whole on its next run into it; keep nothing else here.\n")
-    return files
+    files = getattr(import_module(mod), fn)(report)
+    yield from files.items() if isinstance(files, dict) else files
+    yield MARKER, (f"Written by openaudit {__version__} (--format {fmt}). openaudit replaces this folder "
+                   "whole on its next run into it; keep nothing else here.\n")
 
 
-def _put(item: str | Path | dict[str, str], o: Output) -> None:
+def _stage_tree(report: Report, o: Output) -> Path:
+    """The folder output's files written, as they are rendered, into a new hidden folder: inside the
+    folder given when it exists (its contents are replaced, `replace_contents`), else beside it (renamed
+    into place, `swap_in`). `_put` moves it in; nothing of the folder given changes before."""
+    from openaudit.render.site import stage_tree, write_tree
+
+    assert o.path is not None
+    if o.path.is_dir():
+        stage = o.path / f".openaudit-new-{os.getpid()}"
+        write_tree(stage, _tree_files(report, o.fmt))
+        return stage
+    return stage_tree(o.path, _tree_files(report, o.fmt))
+
+
+def _put(item: str | Path, o: Output) -> None:
     import shutil
 
-    if isinstance(item, dict):
-        assert o.path is not None
-        if o.path.is_dir():
-            replace_contents(o.path, item)
+    if o.kind == "tree":
+        assert o.path is not None and isinstance(item, Path)
+        if item.parent == o.path:
+            _move_in(item, o.path)
         else:
-            from openaudit.render.site import write_tree
+            from openaudit.render.site import swap_in
 
-            write_tree(o.path, item)
+            swap_in(item, o.path)
     elif isinstance(item, str):
         sys.stdout.write(item)
         sys.stdout.flush()
@@ -364,14 +384,19 @@ def replace_contents(folder: Path, files: dict[str, str]) -> None:
     shell standing in it (`-o .`) stays where it was. The new tree is written whole beside the old
     one inside the folder first; then the old entries are moved aside and the new ones moved in (a
     rename each), and the old removed. A failure before the swap leaves the folder as it was."""
-    import shutil
-
     from openaudit.render.site import write_tree
 
     stage = folder / f".openaudit-new-{os.getpid()}"
+    write_tree(stage, files)
+    _move_in(stage, folder)
+
+
+def _move_in(stage: Path, folder: Path) -> None:
+    """`replace_contents`' swap: what `folder` holds moved aside, what `stage` (inside it) holds moved in."""
+    import shutil
+
     trash = folder / f".openaudit-old-{os.getpid()}"
     try:
-        write_tree(stage, files)
         trash.mkdir()
         for name in os.listdir(folder):
             if name not in (stage.name, trash.name):

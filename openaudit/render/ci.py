@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -24,12 +25,18 @@ def _profile_rules(profile_id: str) -> dict[str, dict[str, Any]]:
                    "profile": prof.id, "dimension": c.dimension} for c in prof.criteria}
 
 
+def profile_criterion_rules(profile_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Every criterion of the profiles named, by id, in profile order (what the profiles' files say alone)."""
+    out: dict[str, dict[str, Any]] = {}
+    for pid in profile_ids:
+        for cid, meta in _profile_rules(pid).items():
+            out.setdefault(cid, meta)
+    return out
+
+
 def criterion_rules(report: Report) -> dict[str, dict[str, Any]]:
     """Every criterion of every profile that ran, by id, in profile order."""
-    out: dict[str, dict[str, Any]] = {}
-    for ref in report.profiles:
-        for cid, meta in _profile_rules(ref.id).items():
-            out.setdefault(cid, meta)
+    out = profile_criterion_rules(ref.id for ref in report.profiles)
     for s in report.subjects:  # profiles given as files: fall back to what the findings say
         for f in s.findings:
             out.setdefault(f.criterion, {"id": f.criterion, "name": f.slug, "title": f.title, "question": f.title,
@@ -90,11 +97,32 @@ def hf_uri(s: Subject) -> str:
     return f"hf://{s.repo_id}@{s.revision}" if s.revision else f"hf://{s.repo_id}"
 
 
+class Waivers:
+    """The waived violations of a report's policy, indexed by (repo id, rule): looked up once per SARIF
+    result, where a scan of every violation per result was quadratic in an organisation's size. The
+    first waived violation of a (repo id, rule) answers, as a scan in order would."""
+
+    def __init__(self, report: Report) -> None:
+        self._by: dict[tuple[str, str], WaiverRef] = {}
+        for v in report.policy.violations if report.policy else []:
+            if v.waived_by:
+                self._by.setdefault((v.repo_id, v.rule), v.waived_by)
+        self._repos = {repo_id for repo_id, _ in self._by}
+
+    def __bool__(self) -> bool:
+        return bool(self._by)
+
+    def get(self, repo_id: str, rule: str) -> WaiverRef | None:
+        return self._by.get((repo_id, rule))
+
+    def touches(self, repo_id: str, rules: Iterable[str]) -> bool:
+        """Whether any of `rules` is waived for `repo_id`."""
+        return repo_id in self._repos and any((repo_id, r) in self._by for r in rules)
+
+
 def waiver_for(report: Report, repo_id: str, rule: str) -> WaiverRef | None:
-    for v in report.policy.violations if report.policy else []:
-        if v.repo_id == repo_id and v.rule == rule and v.waived_by:
-            return v.waived_by
-    return None
+    """The waiver of one violation (for one look-up; `Waivers` for many)."""
+    return Waivers(report).get(repo_id, rule)
 
 
 def is_local(s: Subject) -> bool:

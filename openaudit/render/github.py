@@ -9,13 +9,17 @@ a file of the checked-out repository); Hub models are named in the title.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openaudit.render.ci import is_local, readme_line, revision_label
 from openaudit.render.prose import humanize
 from openaudit.report import Report, Subject
 from openaudit.textsafe import code, markdown, workflow_data, workflow_property
+
+if TYPE_CHECKING:
+    from openaudit.subjects import Packed
 
 CMD = {"error": "error", "warning": "warning", "note": "notice"}
 
@@ -43,21 +47,65 @@ def _flag_evidence(s: Subject, rule: str) -> list[str]:
     return []
 
 
+@dataclass(frozen=True)
+class Lines:
+    """One subject's lines when no policy is given (a line per flag that fired), made where it was
+    audited (an audit worker, `audit.audit_packed`), with its flag count and whether it is a local
+    folder (with a policy, only a folder's violations point into its card): after the run they are
+    copied, nothing decoded."""
+
+    text: str
+    flags: int
+    local: bool
+
+    @classmethod
+    def of(cls, s: Subject) -> Lines:
+        return cls("".join(line + "\n" for line in _flag_lines(s)), len(s.flags), is_local(s))
+
+
+def _flag_lines(s: Subject) -> list[str]:
+    return [_line(f.severity, f"openaudit {f.id} ({s.repo_id})", f"{f.title}. {humanize(f.message)}", s,
+                  list(f.evidence)) for f in s.flags]
+
+
+def _made(item: Subject | Packed) -> Lines | None:
+    made = (getattr(item, "pieces", None) or {}).get("github")
+    return made if isinstance(made, Lines) else None
+
+
+def _decoded(item: Subject | Packed) -> Subject:
+    return item if isinstance(item, Subject) else item.subject()
+
+
 def render(report: Report) -> str:
-    subjects = {s.repo_id: s for s in report.subjects}
+    """The lines. The subjects are read one at a time (a packed store decodes each as it is reached), or
+    not at all where an audit worker made their lines (`Lines`)."""
+    from openaudit.subjects import as_packed
+
+    items = list(as_packed(report.subjects))  # packed: nothing decoded
     out: list[str] = []
     policy = report.policy
+    flags = 0
     if policy is not None:
+        by_id = {it.repo_id: it for it in items}  # the last of a repo id, as before
+        local: dict[str, Subject | None] = {}  # a repo id -> its subject when it is a local folder, else None
         for v in policy.get("violations", []):
-            s = subjects.get(v["repo_id"])
+            repo_id = v["repo_id"]
+            if repo_id not in local:
+                it = by_id.get(repo_id)
+                made = None if it is None else _made(it)
+                s = None if it is None or (made is not None and not made.local) else _decoded(it)
+                local[repo_id] = s if s is not None and is_local(s) else None
+            s = local[repo_id]  # only a local folder's line names a file and line (see `_line`)
             ev = _flag_evidence(s, v["rule"]) if s else []
-            title = f"openaudit {v['rule']} ({v['repo_id']})"
+            title = f"openaudit {v['rule']} ({repo_id})"
             if v.get("waived_by"):
                 w = v["waived_by"]
                 out.append(_line("note", title, f"waived ({w['reason']}, expires {w['expires']}): {v['detail']}",
                                  s, ev))
             elif not v.get("baselined"):
                 out.append(_line("error", title, v["detail"], s, ev))
+        del local
         for w in policy.get("expired_waivers", []):
             out.append(_line("error" if not policy.get("passed") and policy.get("strict_failed") else "warning",
                              f"openaudit waiver {w['index']} expired",
@@ -66,22 +114,27 @@ def render(report: Report) -> str:
             out.append(_line("warning", f"openaudit waiver {w['index']} expires soon",
                              f"waiver for {w['target']} on {w['models']} expires on {w['expires']}"))
     else:
-        for s in report.subjects:
-            for f in s.flags:
-                out.append(_line(f.severity, f"openaudit {f.id} ({s.repo_id})", f"{f.title}. {humanize(f.message)}", s,
-                                 list(f.evidence)))
-    for s in report.subjects:
-        if s.status != "audited":
-            out.append(_line("warning", f"openaudit {s.status} ({s.repo_id})", s.reason or s.status))
-    out.append(summary_line(report))
+        for it in items:
+            made = _made(it)
+            if made is None:
+                made = Lines.of(_decoded(it))
+            if made.text:
+                out.append(made.text[:-1])
+            flags += made.flags
+    for it in items:
+        if it.status != "audited":
+            out.append(_line("warning", f"openaudit {it.status} ({it.repo_id})", it.reason or it.status))
+    out.append(summary_line(report, flags))
     return "\n".join(out) + "\n"
 
 
-def summary_line(report: Report) -> str:
+def summary_line(report: Report, flags: int | None = None) -> str:
+    """The last line; `flags`: how many flags fired over the report (counted here unless given)."""
     n = len(report.subjects)
     p = report.policy
     if p is None:
-        flags = sum(len(s.flags) for s in report.subjects)
+        if flags is None:
+            flags = sum(len(s.flags) for s in report.subjects)
         return f"openaudit: {n} model(s) audited, {flags} flag(s), no policy"
     verdict = "passed" if p.get("passed") else "FAILED"
     return (f"openaudit: {n} model(s), policy {verdict}: {p.get('failed', 0)} violation(s), "

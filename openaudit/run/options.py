@@ -43,7 +43,8 @@ class RunOptions:
         external: follow the card's links to allow-listed hosts outside the Hub (at depth full).
         now: the report's `generated_at` (default: the time the run ends).
         prerender: output formats whose per-model parts the audit workers render as they audit
-            (`html`, `md`, `mof-yaml`), so that writing them after the last audit only copies them in order.
+            (`html`, `md`, `mof-yaml`, `sarif`, `junit`, `github`, `site`), so that writing them after the last
+            audit only copies them in order.
     """
 
     profiles: Sequence[str] | None = None

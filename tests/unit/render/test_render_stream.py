@@ -243,22 +243,26 @@ def test_the_cli_has_the_workers_render_the_formats_it_writes(tmp_path: Path, mo
     asked: list[tuple[str, ...]] = []
     real = audit._prerendered
 
-    def spy(packed: Packed, formats: tuple[str, ...]) -> Packed:
+    def spy(packed: Packed, formats: tuple[str, ...], profiles: tuple[tuple[str, str], ...] = ()) -> Packed:
         asked.append(tuple(formats))
-        return real(packed, formats)
+        return real(packed, formats, profiles)
 
     monkeypatch.setattr(audit, "_prerendered", spy)
     ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]
-    out = {f: tmp_path / f"r.{ext}" for f, ext in (("json", "json"), ("html", "html"), ("md", "md"))}
+    out = {f: tmp_path / f"r.{ext}" for f, ext in (("json", "json"), ("html", "html"), ("md", "md"),
+                                                   ("sarif", "sarif"))}
     args = ["audit", *ids, "--snapshots", str(STORE), "--processes", "0", "-q"]
     for fmt, path in out.items():
         args += ["-f", fmt, "-o", str(path)]
     r = CliRunner().invoke(app, args)
     assert r.exit_code in (0, 1, 3), r.output
-    assert asked == [("html", "md")] * len(ids)
+    assert asked == [("html", "md", "sarif")] * len(ids)
     saved = Report.model_validate_json(out["json"].read_bytes())
     assert out["html"].read_text(encoding="utf-8") == html.render(saved)
     assert out["md"].read_text(encoding="utf-8") == markdown.render(saved)
+    from openaudit.render import sarif
+
+    assert out["sarif"].read_text(encoding="utf-8") == sarif.render(saved)
     asked.clear()
     r = CliRunner().invoke(app, ["audit", *ids, "--snapshots", str(STORE), "--processes", "0", "-q",
                                  "-f", "json", "-o", str(out["json"])])

@@ -1,0 +1,184 @@
+"""`--format site` writes each model's page as its subject is read (issue 23): one subject held at a time,
+only a small row per model kept for the index; the files are byte for byte those of the site built
+whole in memory (every model's full view at once, then every page: the renderer before it streamed,
+kept here as the reference)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from openaudit import api
+from openaudit.outputs import MARKER
+from openaudit.render import html, site
+from openaudit.render.tally import tally
+from openaudit.report import Report, Subject
+from openaudit.subjects import SubjectStore
+
+STORE = Path(__file__).parents[2] / "store"
+
+
+@pytest.fixture(scope="module")
+def many() -> Report:
+    """Every fixture model, a copy of each under another owner, and one repo at a second revision (its
+    page gets the revision in its name), packed as `org` keeps them."""
+    ids = sorted(f"{o.name}/{m.name}" for o in (STORE / "models").iterdir() for m in o.iterdir() if m.is_dir())
+    report = api.audit_models(ids, snapshots=STORE, processes=0)
+    subjects = list(report.subjects)
+    copies = [s.model_copy(update={"repo_id": f"copy-{s.repo_id}"}) for s in subjects]
+    audited = next(s for s in subjects if s.revision)
+    again = audited.model_copy(update={"revision": "f" * 40})
+    return report.model_copy(update={"subjects": SubjectStore([*subjects, *copies, again])})
+
+
+def _old_site(report: Report) -> dict[str, str]:
+    """The site as it was built before: every view at once, the index from them, then each page."""
+    views = html.subject_views(report, prefixed=False)
+    ordered = sorted(views, key=lambda v: (-(v.score if v.score is not None else -1), v.repo_id))
+    categories = sorted({v.license["category"] for v in ordered if v.license["name"]},
+                        key=lambda c: (site.CATEGORY_ORDER.index(c) if c in site.CATEGORY_ORDER else 99, c))
+    index = html.environment().get_template("index.html").render(
+        views=ordered, fw_cols=html.all_framework_columns(ordered), dims=html.DIMENSIONS,
+        table_dims=site.TABLE_DIMS, dim_short=site.DIM_SHORT, verdict_short=site.VERDICT_SHORT,
+        rank=site.VERDICT_SORT_RANK, categories=categories, flags=sorted({f["id"] for v in ordered for f in v.flags}),
+        flag_words=site.flag_words, category_tone=site.CATEGORY_TONE, bars=site.spread(ordered), fill=html.FILL,
+        script=html.SORT_SCRIPT, csp=html.csp(html.SORT_SCRIPT), tally=tally([v.subject for v in ordered]),
+        **html._common(report))
+    files = {"index.html": index, "methodology.html": site.render_methodology(report)}
+    for i, v in enumerate(views):
+        files[f"models/{v.file_slug}.html"] = html.render_single(report, i, back_href="../index.html",
+                                                                 method_href="../methodology.html")
+    return files
+
+
+def _read_tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in root.rglob("*") if p.is_file()}
+
+
+def test_the_site_written_page_by_page_is_the_site_built_whole(many: Report, tmp_path: Path) -> None:
+    expected = _old_site(many)
+    assert len([f for f in expected if f.startswith("models/")]) == len(many.subjects)  # every model has its page
+    assert any(f.endswith("-ffffffffffff.html") for f in expected)
+    assert site.site_files(many) == expected
+    site.write_site(many, tmp_path / "site")
+    assert _read_tree(tmp_path / "site") == expected
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # built beside it, renamed into place
+    assert site.render_index(many) == expected["index.html"]
+
+
+def _lazy(subjects: list[Subject], alive: list[int]) -> Iterator[Subject]:
+    """The subjects one at a time, as a packed store decodes them; `alive` records, as each is produced,
+    how many produced before it are still held."""
+    refs: list[weakref.ref[Subject]] = []
+    for s in subjects:
+        gc.collect(0)
+        alive.append(sum(r() is not None for r in refs))
+        fresh = s.model_copy(deep=True)
+        refs.append(weakref.ref(fresh))
+        yield fresh
+        del fresh
+
+
+class _Once:
+    def __init__(self, items: Iterator[Subject], n: int) -> None:
+        self.items, self.n = items, n
+
+    def __iter__(self) -> Iterator[Subject]:
+        return self.items
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def test_each_page_is_written_before_the_next_subject_is_read(many: Report) -> None:
+    subjects = list(many.subjects)
+    alive: list[int] = []
+    lazy = many.model_copy(update={"subjects": _Once(_lazy(subjects, alive), len(subjects))})
+    written = []
+    for rel, _text in site.site_pages(lazy):
+        written.append(rel)
+        if rel.startswith("models/"):
+            assert len(written) == len(alive)  # this page came before the next subject was read
+    assert len(alive) == len(subjects) and max(alive) <= 1
+    assert written[-2:] == ["index.html", "methodology.html"]
+    assert dict(zip(written, [t for _r, t in site.site_pages(many)], strict=True)) == _old_site(many)
+
+
+def test_the_cli_writes_the_same_site_into_a_new_or_an_earlier_folder(many: Report, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from openaudit.cli import app
+
+    saved = tmp_path / "r.json"
+    few = many.model_copy(update={"subjects": list(many.subjects)[:6]})
+    saved.write_text(few.model_dump_json(), encoding="utf-8")
+    reread = Report.model_validate_json(saved.read_bytes())
+    expected = _old_site(reread)
+    for _ in range(2):  # a new folder, then the same one again (marked as openaudit's: replaced)
+        r = CliRunner().invoke(app, ["report", str(saved), "-f", "site", "-o", str(tmp_path / "site")])
+        assert r.exit_code == 0, r.output
+        files = _read_tree(tmp_path / "site")
+        assert files.pop(MARKER).startswith("Written by openaudit")
+        assert files == expected
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "site"]  # nothing staged left behind
+
+
+def test_pages_made_where_each_model_was_audited_are_copied_into_the_same_site(
+        many: Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An audit worker renders its model's page and row (`site.Page`, a stand-in for the report's time
+    stamp); the site copies them without decoding a subject and is the same; a page made for another
+    report context (other profiles) is rendered again."""
+    from dataclasses import replace
+
+    from openaudit.subjects import Packed
+
+    profiles = [(p.id, p.version) for p in many.profiles]
+    packed = list(many.subjects.packed())  # type: ignore[attr-defined]
+    made = [replace(p, pieces={"site": site.Page.of(p.subject(), profiles if k % 7 else profiles[:1])})
+            if k % 5 else p for k, p in enumerate(packed)]
+    report = many.model_copy(update={"subjects": SubjectStore(made)})
+    decoded: list[str] = []
+    real = Packed.subject
+
+    def counting(self: Packed) -> Subject:
+        decoded.append(self.repo_id)
+        return real(self)
+
+    monkeypatch.setattr(Packed, "subject", counting)
+    files = site.site_files(report)
+    # Decoded: the models without a part, and those whose part names other profiles.
+    assert len(decoded) == sum(1 for k in range(len(made)) if not k % 5 or not k % 7)
+    monkeypatch.undo()
+    assert files == _old_site(many)
+
+
+@pytest.mark.parametrize("processes", [0, 2], ids=["thread", "forked workers"])
+def test_a_run_asked_for_a_site_has_its_workers_render_the_pages(processes: int) -> None:
+    from dataclasses import replace
+
+    from openaudit.run.options import RunOptions
+
+    ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]
+    report, _ = api.run_audit(ids, RunOptions(snapshots=STORE, processes=processes, prerender=("site",)))
+    packed = report.subjects.packed()  # type: ignore[attr-defined]
+    assert all(isinstance(p.pieces["site"], site.Page) for p in packed)
+    plain = report.model_copy(update={"subjects": SubjectStore([replace(p, pieces=None) for p in packed])})
+    assert site.site_files(report) == _old_site(plain)
+
+
+def test_audit_of_several_models_writes_the_site_from_its_workers_pages(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from openaudit.cli import app
+
+    ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]
+    r = CliRunner().invoke(app, ["audit", *ids, "--snapshots", str(STORE), "--processes", "0", "-q",
+                                 "-f", "json", "-o", str(tmp_path / "r.json"), "-f", "site", "-o", str(tmp_path / "s")])
+    assert r.exit_code in (0, 1, 3), r.output
+    files = _read_tree(tmp_path / "s")
+    assert files.pop(MARKER).startswith("Written by openaudit")
+    assert files == _old_site(Report.model_validate_json((tmp_path / "r.json").read_bytes()))
