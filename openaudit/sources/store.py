@@ -83,10 +83,9 @@ def _load_json(path: Path) -> dict[str, Any]:
     return data
 
 
-
 def _recorded_not_found(path: Path) -> str | None:
-    """" (on DATE)" (or "") when `path` records that the Hub answered 404, else None. A link or an
-    unreadable record is no record."""
+    """When `path` records that the Hub answered 404: " (on DATE)", or "" without a date; else None.
+    A link or an unreadable record is no record."""
     try:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > _MAX_NOT_FOUND_BYTES:
             return None
