@@ -322,8 +322,14 @@ def audit_organisation(org: str, opts: RunOptions, *, progress: Progress | None 
         if item["id"] in named:
             memo.reserve("model", item["id"])
     count = Counter(progress, 2 * len(chosen))
+    listed = len(src.listed)
+    src.listed = []  # only its count is needed now; each chosen row goes once its model is read (below)
 
-    def read(item: dict[str, Any]) -> RepoSnapshot | Subject:
+    def read(i: int) -> RepoSnapshot | Subject:
+        # The listing's row (~5 KB: siblings, card data, config) is the snapshot's once it is read: the
+        # run keeps only its id (a model that fails is named by it), not every row until the last audit.
+        item = chosen[i]
+        chosen[i] = {"id": item["id"]}
         try:
             out = src.read(opts.depth, item)
         except BaseException:
@@ -343,11 +349,14 @@ def audit_organisation(org: str, opts: RunOptions, *, progress: Progress | None 
         threads = hub.gate.jobs if hub is not None else opts.threads
         # Each model's result is spilled as it is settled: memory does not grow with the organisation.
         subjects = SubjectStore()
-        spilled = pipeline(chosen, named, read, _linker(src.linked, opts.depth, memo), auditors, threads,
-                           lambda: count.step(f"auditing {org}"), keep=subjects.spill)
+        spilled = pipeline(list(range(len(chosen))), named, read, _linker(src.linked, opts.depth, memo), auditors,
+                           threads, lambda: count.step(f"auditing {org}"), key=lambda i: str(chosen[i]["id"]),
+                           crashed=lambda i, err: Packed.of(crashed_subject(chosen[i]["id"], "hub", err,
+                                                                            "reading, linking or auditing")),
+                           keep=subjects.spill)
     subjects.extend(spilled)
     subjects.extend(src.extra)
-    stats = RunStats(listed=len(src.listed), audited=len(chosen), audit_processes=auditors.processes,
+    stats = RunStats(listed=listed, audited=len(chosen), audit_processes=auditors.processes,
                      cache=str(src.cached.cache.root) if src.cached else None,
                      requests=0, api_requests=0, file_requests=0, rate_limited=0, deduped_reads=0, unread_duplicates=0)
     if hub is not None:
