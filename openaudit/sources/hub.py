@@ -40,6 +40,7 @@ import hmac
 import logging
 import os
 import random
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -106,11 +107,12 @@ def _display(endpoint: str) -> str:
 
 
 class _RecentTexts:
-    """Decoded texts by blob id, the most recently used kept up to CAP characters (not thread-safe: the
-    caller's lock). Identical files (an organisation's shared LICENSE, read again and again) stay; a
-    census's cards, each read once, are let go instead of staying for the whole run (~8 KB a model)."""
+    """Decoded texts by blob id, the most recently used kept up to CAP bytes of memory (a text with
+    emoji takes 4 bytes a character); not thread-safe: the caller's lock. Identical files (an
+    organisation's shared LICENSE, read again and again) stay; a census's cards, each read once, are
+    let go instead of staying for the whole run (~8 KB a model)."""
 
-    CAP = 4_000_000
+    CAP = 4 << 20
 
     def __init__(self) -> None:
         self._texts: OrderedDict[str, str] = OrderedDict()
@@ -127,10 +129,10 @@ class _RecentTexts:
         if known is not None:
             return known
         self._texts[key] = text
-        self._size += len(text)
+        self._size += sys.getsizeof(text)
         while self._size > self.CAP and len(self._texts) > 1:
             _, old = self._texts.popitem(last=False)
-            self._size -= len(old)
+            self._size -= sys.getsizeof(old)
         return text
 
 
