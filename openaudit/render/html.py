@@ -559,7 +559,7 @@ def _i(s: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ColumnView:
-    """What the comparison's table reads of one model (~2 KB, with slots, and words shared between
+    """What the comparison's table reads of one model (~5 KB, with slots, and words shared between
     models interned): the table is written after every model is seen, so this is kept for each, and
     the full `SubjectView` only while its section is rendered."""
 
