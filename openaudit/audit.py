@@ -150,7 +150,7 @@ def isolated(err: BaseException) -> bool:
 
 def license_changes(subjects: list[Subject] | SubjectStore) -> None:
     """Flag `license-changed` when two revisions of one repo in the same run disagree on the weights licence."""
-    rows = ([(p.repo_id, p.revision, p.has_license, p.license_key) for p in subjects.packed()]
+    rows = ([(h.repo_id, h.revision, h.has_license, h.license_key) for h in subjects.heads()]
             if isinstance(subjects, SubjectStore) else
             [(s.repo_id, s.revision, s.license is not None, s.license.key if s.license else None) for s in subjects])
     by_repo: dict[str, list[int]] = {}

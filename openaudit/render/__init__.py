@@ -62,11 +62,17 @@ def without_render_failures(report: Report, formats: Iterable[str]) -> Report | 
     on its own replaced by an `incomplete` subject saying so (one model never takes the run down,
     issue 26), or None when no single subject fails (the failure is not one model's)."""
     from openaudit.report import Subject
+    from openaudit.subjects import Packed, SubjectStore, as_packed
     from openaudit.textsafe import line
 
-    subjects = list(report.subjects)
+    # A run's store gives a store (each subject decoded one at a time, the rest kept packed): the
+    # report of an organisation is never held as every subject's objects at once.
+    subjects: list[Subject | Packed] | SubjectStore = (
+        SubjectStore() if isinstance(report.subjects, SubjectStore) else [])
     changed = False
-    for i, s in enumerate(subjects):
+    for item in as_packed(report.subjects):
+        s = item.subject() if isinstance(item, Packed) else item
+        kept: Subject | Packed = item
         for f in formats:
             if f == "site":
                 continue
@@ -76,13 +82,15 @@ def without_render_failures(report: Report, formats: Iterable[str]) -> Report | 
                 if getattr(e, "exit_code", None) == 2:  # a usage error is the run's
                     raise
                 detail = line(str(e), 200)
-                subjects[i] = Subject(repo_id=s.repo_id, revision=s.revision,
-                                      requested_revision=s.requested_revision, source=s.source,
-                                      status="incomplete", taken_at=s.taken_at, reason_kind="error",
-                                      reason=f"error: {type(e).__name__} while rendering {f}"
-                                      + (f": {detail}" if detail else ""))
+                kept = Subject(repo_id=s.repo_id, revision=s.revision,
+                               requested_revision=s.requested_revision, source=s.source,
+                               status="incomplete", taken_at=s.taken_at, reason_kind="error",
+                               reason=f"error: {type(e).__name__} while rendering {f}"
+                               + (f": {detail}" if detail else ""))
                 changed = True
                 break
+        subjects.append(kept)
+        del s, item
     return report.model_copy(update={"subjects": subjects}) if changed else None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -518,11 +519,51 @@ def render_single(report: Report, subject_index: int = 0, back_href: str | None 
         **_common(report))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class _DimCell:
+    """A dimension's cell in the comparison's table (what it reads of a `DimView`)."""
+
+    verdict: str
+    rationale: str
+    anchor: str
+
+
+@dataclass(frozen=True, slots=True)
+class _FrameworkCell:
+    """A framework's cell in the comparison's table (what it reads of a `FrameworkView`)."""
+
+    short: str
+    tone: str
+    display: str
+    lead: str
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _FlagCell:
+    id: str
+    title: str
+    severity: str
+
+
+@dataclass(frozen=True, slots=True)
+class _LicenseCell:
+    name: str | None
+    category: str | None
+    restrictions: tuple[str, ...]
+    short: str | None = None
+
+
+def _i(s: str) -> str:
+    """Interned: the same words in many models' cells (verdicts, tones, common rationales) held once."""
+    return sys.intern(s) if isinstance(s, str) else s
+
+
+@dataclass(frozen=True, slots=True)
 class ColumnView:
-    """What the comparison's table reads of one model (a few hundred bytes): the table is written after
-    every model is seen, so this is kept for each, and the full `SubjectView` only while its section
-    is rendered."""
+    """What the comparison's table reads of one model (~5 KB, with slots, and words shared between
+    models interned): the table is written after every model is seen, so this is kept for each, and
+    the full `SubjectView` only while its section is rendered."""
 
     prefix: str
     repo_id: str
@@ -530,21 +571,25 @@ class ColumnView:
     status: str
     reason: str | None
     score: float | None
-    flags: list[dict[str, Any]]
-    dim_by_name: dict[str, DimView]
-    license: dict[str, Any]
+    flags: tuple[_FlagCell, ...]
+    dim_by_name: dict[str, _DimCell]
+    license: _LicenseCell
     access: str | None
     gated: bool
-    fw_by_id: dict[str, FrameworkView]
+    fw_by_id: dict[str, _FrameworkCell]
 
     @classmethod
     def of(cls, v: SubjectView) -> ColumnView:
-        return cls(prefix=v.prefix, repo_id=v.repo_id, short_rev=v.short_rev, status=v.status, reason=v.reason,
+        lic = v.license
+        return cls(prefix=v.prefix, repo_id=v.repo_id, short_rev=v.short_rev, status=_i(v.status), reason=v.reason,
                    score=v.score,
-                   flags=[{"id": f["id"], "title": f["title"], "severity": f["severity"]} for f in v.flags],
-                   dim_by_name={k: replace(d, evidence=[]) for k, d in v.dim_by_name.items()},
-                   license=v.license, access=v.access, gated=v.gated,
-                   fw_by_id={k: replace(f, progress=[], missing=[], reasons=[], warnings=[], points=[])
+                   flags=tuple(_FlagCell(_i(f["id"]), _i(f["title"]), _i(f["severity"])) for f in v.flags),
+                   dim_by_name={_i(k): _DimCell(_i(d.verdict), _i(d.rationale), d.anchor)
+                                for k, d in v.dim_by_name.items()},
+                   license=_LicenseCell(lic.get("name"), lic.get("category"),
+                                        tuple(lic.get("restrictions") or ()), lic.get("short")),
+                   access=v.access, gated=v.gated,
+                   fw_by_id={_i(k): _FrameworkCell(_i(f.short), _i(f.tone), _i(f.display), _i(f.lead), f.score)
                              for k, f in v.fw_by_id.items()})
 
     def prefixed(self, prefix: str, cut: int) -> ColumnView:
@@ -553,18 +598,36 @@ class ColumnView:
                        dim_by_name={k: replace(d, anchor=prefix + d.anchor[cut:]) for k, d in self.dim_by_name.items()})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Verdict:
     verdict: str
     mof_class: str | None = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_verdict, (self.verdict, self.mof_class))  # unpickled as the one shared instance
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class _Id:
     id: str
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_flag_id, (self.id,))
 
-@dataclass(frozen=True)
+
+# A few distinct values, one instance each: every model's `TallyRow` waits for the table until the last
+# model is seen, and shares them (a verdict object for each of ~10 results of each model cost ~2 KB a model).
+@lru_cache(maxsize=4096)
+def _verdict(verdict: str, mof_class: str | None = None) -> _Verdict:
+    return _Verdict(verdict, mof_class)
+
+
+@lru_cache(maxsize=4096)
+def _flag_id(fid: str) -> _Id:
+    return _Id(fid)
+
+
+@dataclass(frozen=True, slots=True)
 class TallyRow:
     """What `tally` counts of one subject, without its evidence and findings."""
 
@@ -575,9 +638,9 @@ class TallyRow:
 
     @classmethod
     def of(cls, s: Subject) -> TallyRow:
-        return cls(status=s.status, dimensions={d: _Verdict(r.verdict) for d, r in s.dimensions.items()},
-                   frameworks={f: _Verdict(r.verdict, r.mof_class) for f, r in s.frameworks.items()},
-                   flags=tuple(_Id(f.id) for f in s.flags))
+        return cls(status=_i(s.status), dimensions={_i(d): _verdict(r.verdict) for d, r in s.dimensions.items()},
+                   frameworks={_i(f): _verdict(r.verdict, r.mof_class) for f, r in s.frameworks.items()},
+                   flags=tuple(_flag_id(f.id) for f in s.flags))
 
 
 _CHUNK = 1 << 16

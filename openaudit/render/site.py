@@ -29,10 +29,10 @@ from openaudit.render.html import (
     SORT_SCRIPT,
     VERDICT_LABEL,
     ColumnView,
-    DimView,
     SubjectView,
     TallyRow,
     _common,
+    _DimCell,
     all_framework_columns,
     csp,
     environment,
@@ -69,7 +69,7 @@ class IndexRow(ColumnView):
     counted: TallyRow | None = None
 
     @property
-    def dims(self) -> list[DimView]:
+    def dims(self) -> list[_DimCell]:
         return list(self.dim_by_name.values())  # the view's dimensions, in its order
 
     @classmethod
@@ -79,7 +79,7 @@ class IndexRow(ColumnView):
                    counted=TallyRow.of(v.subject))
 
 
-def spread(views: Sequence[SubjectView] | Sequence[IndexRow]) -> list[Bar]:
+def spread(views: Sequence[IndexRow]) -> list[Bar]:
     """How the models spread over each dimension's verdicts, and over licence categories."""
     judged = [v for v in views if v.dims]
     bars = []
@@ -90,7 +90,7 @@ def spread(views: Sequence[SubjectView] | Sequence[IndexRow]) -> list[Bar]:
                     for k in (*VERDICT_SORT_RANK, *sorted(set(counts) - set(VERDICT_SORT_RANK))) if counts.get(k)]
             segs.sort(key=lambda x: -VERDICT_SORT_RANK.get(x[0], -1))
             bars.append(Bar(DIM_LABEL[d], segs, sum(counts.values())))
-    cats = Counter(v.license["category"] if v.license["name"] else "unknown" for v in judged)
+    cats = Counter((v.license.category or "unknown") if v.license.name else "unknown" for v in judged)
     if cats:
         order = [c for c in CATEGORY_ORDER if cats.get(c)] + sorted(set(cats) - set(CATEGORY_ORDER))
         bars.append(Bar("Licence category", [(c, c.replace("-", " "), cats[c], FILL[CATEGORY_TONE.get(c, "unknown")])
@@ -107,9 +107,9 @@ def render_index(report: Report, rows: Sequence[IndexRow] | None = None) -> str:
     if rows is None:
         rows = [row for _page, row in _pages(report, pages=False)]
     views = sorted(rows, key=lambda v: (-(v.score if v.score is not None else -1), v.repo_id))
-    categories = sorted({v.license["category"] for v in views if v.license["name"]},
+    categories = sorted({v.license.category or "unknown" for v in views if v.license.name},
                         key=lambda c: (CATEGORY_ORDER.index(c) if c in CATEGORY_ORDER else 99, c))
-    flags = sorted({f["id"] for v in views for f in v.flags})
+    flags = sorted({f.id for v in views for f in v.flags})
     return environment().get_template("index.html").render(
         views=views, fw_cols=all_framework_columns(views), dims=DIMENSIONS, table_dims=TABLE_DIMS,
         dim_short=DIM_SHORT, verdict_short=VERDICT_SHORT, rank=VERDICT_SORT_RANK, categories=categories, flags=flags,

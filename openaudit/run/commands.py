@@ -147,12 +147,13 @@ def audit_targets(targets: Sequence[str], opts: RunOptions, *, source: Source | 
     # Many models are audited in worker processes, as an organisation's are; a few in one thread.
     workers = opts.processes if opts.processes is not None else (None if len(refs) >= AUDIT_PROCESSES_FROM else 0)
     count = Counter(progress, len(refs))
+    subjects = SubjectStore()  # each model's result spilled as it is settled (openaudit.subjects)
     warm = partial(warm_up, profs, opts.strict)
     with Auditors(_auditor(opts), profs, opts.strict, workers, warm_up=warm) as auditors:
         got = pipeline(list(range(len(refs))), set(), run.read, _linker(src, opts.depth, RunMemo()), auditors,
                        opts.threads, lambda: None, key=str, settled=lambda i: count.step(run.name(i)[0]),
-                       crashed=run.crashed)
-    subjects = SubjectStore(run.window.trim(got) if run.window is not None else [p for p in got if p is not None])
+                       crashed=run.crashed, keep=subjects.spill)
+    subjects.extend(run.window.trim(got) if run.window is not None else [p for p in got if p is not None])
     stats = RunStats(given=len(given), chosen=len(refs), audited=len(subjects), audit_processes=auditors.processes,
                      left_out_since=sorted(run.window.left_out) if run.window else [])
     stats.counted(getattr(src, "gate", None)).external(src, getattr(src, "gate", None))
@@ -318,8 +319,14 @@ def audit_organisation(org: str, opts: RunOptions, *, progress: Progress | None 
         if item["id"] in named:
             memo.reserve("model", item["id"])
     count = Counter(progress, 2 * len(chosen))
+    listed = len(src.listed)
+    src.listed = []  # only its count is needed now; each chosen row goes once its model is read (below)
 
-    def read(item: dict[str, Any]) -> RepoSnapshot | Subject:
+    def read(i: int) -> RepoSnapshot | Subject:
+        # The listing's row (~5 KB: siblings, card data, config) is the snapshot's once it is read: the
+        # run keeps only its id (a model that fails is named by it), not every row until the last audit.
+        item = chosen[i]
+        chosen[i] = {"id": item["id"]}
         try:
             out = src.read(opts.depth, item)
         except BaseException:
@@ -335,12 +342,16 @@ def audit_organisation(org: str, opts: RunOptions, *, progress: Progress | None 
     with Auditors(_auditor(opts), profs, opts.strict, opts.processes,
                   warm_up=None if src.warmed else partial(warm_up, profs, opts.strict)) as auditors:
         threads = hub.gate.jobs if hub is not None else opts.threads
-        packed = pipeline(chosen, named, read, _linker(src.linked, opts.depth, memo), auditors, threads,
-                          lambda: count.step(f"auditing {org}"))
-    subjects = SubjectStore(packed)
-    for s in src.extra:
-        subjects.append(s)
-    stats = RunStats(listed=len(src.listed), audited=len(chosen), audit_processes=auditors.processes,
+        # Each model's result is spilled as it is settled: memory does not grow with the organisation.
+        subjects = SubjectStore()
+        spilled = pipeline(list(range(len(chosen))), named, read, _linker(src.linked, opts.depth, memo), auditors,
+                           threads, lambda: count.step(f"auditing {org}"), key=lambda i: str(chosen[i]["id"]),
+                           crashed=lambda i, err: Packed.of(crashed_subject(chosen[i]["id"], "hub", err,
+                                                                            "reading, linking or auditing")),
+                           keep=subjects.spill)
+    subjects.extend(spilled)
+    subjects.extend(src.extra)
+    stats = RunStats(listed=listed, audited=len(chosen), audit_processes=auditors.processes,
                      cache=str(src.cached.cache.root) if src.cached else None,
                      requests=0, api_requests=0, file_requests=0, rate_limited=0, deduped_reads=0, unread_duplicates=0)
     if hub is not None:

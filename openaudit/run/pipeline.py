@@ -131,9 +131,10 @@ class _Run(Generic[I]):
     def __init__(self, items: Sequence[I], read: Callable[[I], RepoSnapshot | Subject | None],
                  link: Link, auditors: Auditor, jobs: int, audited: Callable[[], None],
                  settled: Callable[[int], None] | None, crashed: Callable[[I, BaseException], Any],
-                 final: Callable[[Subject], Any]) -> None:
+                 final: Callable[[Subject], Any], keep: Callable[[Any], Any] | None = None) -> None:
         self.items, self.read, self.link, self.auditors = items, read, link, auditors
         self.audited, self.settled, self.crashed, self.final = audited, settled, crashed, final
+        self.keep = keep
         self.results: list[Any] = [None] * len(items)
         self.slots = threading.BoundedSemaphore(max(32, 4 * jobs))
         self.lock = threading.Lock()
@@ -142,6 +143,11 @@ class _Run(Generic[I]):
         self.io = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="openaudit-read")
 
     def settle(self, i: int, value: Any) -> None:
+        if self.keep is not None and value is not None and not isinstance(value, BaseException):
+            try:
+                value = self.keep(value)
+            except BaseException as e:  # the item's, as any other failure of its own (isolated() decides)
+                value = e
         self.results[i] = value
         self.slots.release()
         with self.lock:
@@ -227,7 +233,8 @@ def pipeline(items: Sequence[I], named: set[str], read: Callable[[I], RepoSnapsh
              link: Link, auditors: Auditor, jobs: int, audited: Callable[[], None], *,
              key: Callable[[I], str] = _listed_id, settled: Callable[[int], None] | None = None,
              crashed: Callable[[I, BaseException], Any] = _crashed_packed,
-             final: Callable[[Subject], Any] = Packed.of) -> list[Any]:
+             final: Callable[[Subject], Any] = Packed.of,
+             keep: Callable[[Any], Any] | None = None) -> list[Any]:
     """Read, link and audit every item, pipelined; the results in the items' order.
 
     `read(item)` gives the snapshot, or a Subject (a model that could not be read: `final(subject)` is
@@ -236,11 +243,13 @@ def pipeline(items: Sequence[I], named: set[str], read: Callable[[I], RepoSnapsh
     MoreLinks is linked again with them). Items whose `key` is in `named` are read first. `audited()`
     is called as each item has a result, `settled(i)` as item i is done whatever became of it. An
     exception of one item's is `crashed(item, err)`, its result; what ends the run is raised at the end.
+    `keep(result)` is what is kept of each result as it is settled, on the thread that settled it (a
+    run's `SubjectStore.spill`: results wait in the store's spool, not in memory, until the last one).
     """
     if not items:
         return []
     early = {i for i, item in enumerate(items) if key(item) in named}
-    return _Run(items, read, link, auditors, jobs, audited, settled, crashed, final).run(early)
+    return _Run(items, read, link, auditors, jobs, audited, settled, crashed, final, keep).run(early)
 
 
 class Inline:

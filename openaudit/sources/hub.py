@@ -40,8 +40,10 @@ import hmac
 import logging
 import os
 import random
+import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -104,6 +106,36 @@ def _display(endpoint: str) -> str:
     return endpoint
 
 
+class _RecentTexts:
+    """Decoded texts by blob id, the most recently used kept up to CAP bytes of memory (a text with
+    emoji takes 4 bytes a character); not thread-safe: the caller's lock. Identical files (an
+    organisation's shared LICENSE, read again and again) stay; a census's cards, each read once, are
+    let go instead of staying for the whole run (~8 KB a model)."""
+
+    CAP = 4 << 20
+
+    def __init__(self) -> None:
+        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._size = 0
+
+    def get(self, key: str) -> str | None:
+        text = self._texts.get(key)
+        if text is not None:
+            self._texts.move_to_end(key)
+        return text
+
+    def setdefault(self, key: str, text: str) -> str:
+        known = self.get(key)
+        if known is not None:
+            return known
+        self._texts[key] = text
+        self._size += sys.getsizeof(text)
+        while self._size > self.CAP and len(self._texts) > 1:
+            _, old = self._texts.popitem(last=False)
+            self._size -= sys.getsizeof(old)
+        return text
+
+
 class HubSource:
     """Snapshots from the Hugging Face Hub (or any server speaking its API, e.g. tests/fakehub.py)."""
 
@@ -135,7 +167,7 @@ class HubSource:
         self.gate = gate or RequestGate(self.workers)
         self._shown = _display(self.endpoint)
         self._hdrs: dict[str, str] | None = None
-        self._texts: dict[str, str] = {}  # blob id (ETag) -> decoded text, shared by identical files
+        self._texts = _RecentTexts()  # blob id (ETag) -> decoded text, shared by identical files
         self._texts_lock = threading.Lock()
         self.deduped_reads = 0  # read, and found identical to a text already read (memory and decoding saved)
         self.unread_duplicates = 0  # not read at all: the metadata's blob id named a text already read

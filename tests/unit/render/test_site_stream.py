@@ -35,6 +35,29 @@ def many() -> Report:
     return report.model_copy(update={"subjects": SubjectStore([*subjects, *copies, again])})
 
 
+def _old_spread(views: list[html.SubjectView]) -> list[site.Bar]:
+    """The spread chart as it was made from full views (licences as dicts)."""
+    from collections import Counter
+
+    judged = [v for v in views if v.dims]
+    bars = []
+    for d in html.DIMENSIONS:
+        counts = Counter(v.dim_by_name[d].verdict for v in judged if d in v.dim_by_name)
+        if counts:
+            rank = site.VERDICT_SORT_RANK
+            segs = [(k, html.VERDICT_LABEL.get(k, k), counts[k], html.FILL.get(k, html.FILL["unknown"]))
+                    for k in (*rank, *sorted(set(counts) - set(rank))) if counts.get(k)]
+            segs.sort(key=lambda x: -rank.get(x[0], -1))
+            bars.append(site.Bar(html.DIM_LABEL[d], segs, sum(counts.values())))
+    cats = Counter(v.license["category"] if v.license["name"] else "unknown" for v in judged)
+    if cats:
+        order = [c for c in site.CATEGORY_ORDER if cats.get(c)] + sorted(set(cats) - set(site.CATEGORY_ORDER))
+        bars.append(site.Bar("Licence category", [(c, c.replace("-", " "), cats[c],
+                                                    html.FILL[site.CATEGORY_TONE.get(c, "unknown")]) for c in order],
+                             sum(cats.values())))
+    return bars
+
+
 def _old_site(report: Report) -> dict[str, str]:
     """The site as it was built before: every view at once, the index from them, then each page."""
     views = html.subject_views(report, prefixed=False)
@@ -45,7 +68,7 @@ def _old_site(report: Report) -> dict[str, str]:
         views=ordered, fw_cols=html.all_framework_columns(ordered), dims=html.DIMENSIONS,
         table_dims=site.TABLE_DIMS, dim_short=site.DIM_SHORT, verdict_short=site.VERDICT_SHORT,
         rank=site.VERDICT_SORT_RANK, categories=categories, flags=sorted({f["id"] for v in ordered for f in v.flags}),
-        flag_words=site.flag_words, category_tone=site.CATEGORY_TONE, bars=site.spread(ordered), fill=html.FILL,
+        flag_words=site.flag_words, category_tone=site.CATEGORY_TONE, bars=_old_spread(ordered), fill=html.FILL,
         script=html.SORT_SCRIPT, csp=html.csp(html.SORT_SCRIPT), tally=tally([v.subject for v in ordered]),
         **html._common(report))
     files = {"index.html": index, "methodology.html": site.render_methodology(report)}
