@@ -660,17 +660,130 @@ def _encoded(parts: Iterable[str]) -> Iterator[bytes]:
         yield "".join(buf).encode("utf-8")
 
 
+# The comparison table's rows, in the page's order, by key (comparison_cells.html has a macro for each);
+# a row for each framework ("fw:" + its id) follows them.
+_TABLE_ROWS = ("title", "head", "score", "flags", *(f"dim:{d}" for d in DIMENSIONS), "licence", "download")
+
+
+@cache
+def _cell_macros() -> Any:
+    return environment().get_template("comparison_cells.html").module
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One model's column of the comparison's table, rendered: its cell in each row (by row key; "title"
+    is its name in the page's title, "fw:<id>" its cell in a framework's row, only for the frameworks it
+    has), each framework's short title, and what the page's counts read of it."""
+
+    cells: dict[str, str]
+    shorts: dict[str, str]
+    counted: TallyRow
+
+    @classmethod
+    def of(cls, v: SubjectView) -> Column:
+        col = ColumnView.of(v)  # what the table read of each model, so each cell says what it said
+        m = _cell_macros()
+        cells = {"title": str(m.title(col)), "head": str(m.head(col)), "score": str(m.score(col)),
+                 "flags": str(m.flags(col))}
+        for d in DIMENSIONS:
+            cells[f"dim:{d}"] = str(m.dim(col, d))
+        cells["licence"] = str(m.licence(col))
+        cells["download"] = str(m.download(col))
+        for fid in col.fw_by_id:
+            cells[f"fw:{fid}"] = str(m.framework(col, fid))
+        return cls(cells=cells, shorts={fid: f.short for fid, f in col.fw_by_id.items()},
+                   counted=TallyRow.of(v.subject))
+
+
+@cache
+def _no_framework_cell() -> str:
+    """A framework's cell for a model without it."""
+    return str(_cell_macros().framework({"fw_by_id": {}}, ""))
+
+
+# Each row's spool stays in memory up to this size, then goes to a temporary file (a library caller's few
+# models never touch the disk; an organisation's table costs this much memory a row at most).
+_ROW_IN_MEMORY = 1 << 16
+
+
+class _Table:
+    """The comparison's table, one model's column at a time: each row's cells appended to that row's
+    spool as each model is read, and only counters kept (how many models, how many flagged, each
+    framework's short title, the verdict counts), so memory stays flat in the number of models. The
+    rows are read back, in chunks, when the page is written."""
+
+    def __init__(self) -> None:
+        from openaudit.render.tally import Counts
+
+        self.count = 0
+        self.flagged = 0
+        self.shorts: dict[str, str] = {}
+        self.counts = Counts()
+        self.rows: dict[str, tempfile.SpooledTemporaryFile[bytes]] = {}
+        for key in _TABLE_ROWS:
+            self.rows[key] = tempfile.SpooledTemporaryFile(_ROW_IN_MEMORY)
+
+    def add(self, col: Column) -> None:
+        cells = col.cells
+        for fid, short in col.shorts.items():
+            if fid not in self.shorts:  # a framework first seen now: the models before it lack it
+                self.shorts[fid] = short
+                spool = self.rows[f"fw:{fid}"] = tempfile.SpooledTemporaryFile(_ROW_IN_MEMORY)
+                if self.count:
+                    missing = _no_framework_cell().encode("utf-8")
+                    for _ in range(self.count):
+                        spool.write(missing)
+        for key, spool in self.rows.items():
+            cell = cells.get(key)
+            if cell is None:  # a framework this model lacks
+                cell = _no_framework_cell()
+            elif key == "title" and self.count:
+                cell = " vs " + cell
+            spool.write(cell.encode("utf-8"))
+        self.count += 1
+        self.flagged += bool(col.counted.flags)
+        self.counts.add(col.counted)
+
+    def read(self, key: str) -> Iterator[Any]:
+        """A row's text as it was appended, in chunks (markup: rendered with autoescape)."""
+        return _read_back(self.rows[key])
+
+    def close(self) -> None:
+        for spool in self.rows.values():
+            spool.close()
+
+
+def _read_back(spool: Any) -> Iterator[Any]:
+    """A spool's UTF-8 text from its start, in chunks of about 64 KB (a character split between two
+    reads is held for the next), as markup: it was rendered with autoescape."""
+    import codecs
+
+    from markupsafe import Markup
+
+    spool.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    while data := spool.read(_CHUNK):
+        text = decoder.decode(data)
+        if text:
+            yield Markup(text)
+    text = decoder.decode(b"", final=True)
+    if text:
+        yield Markup(text)
+
+
 @dataclass(frozen=True)
 class Pieces:
     """One model's part of the comparison page, made where it was audited (an audit worker,
-    `audit.audit_packed`): its section, compressed, rendered with `marker` standing for the model's
-    number in the report (unknown there; a random token no card can hold), its table cells without a
-    prefix, and its verdict counts. The page is then these copied in order."""
+    `audit.audit_packed`): its section and its column of the table (`Column`), rendered with `marker`
+    standing for the model's number in the report (unknown there; a random token no card can hold), each
+    compressed. The page is then these copied in order: the sections one after another, each cell
+    appended to its row."""
 
     section: bytes
     marker: str
-    # (ColumnView, TallyRow) pickled and compressed: ~1.5 KB a model where the objects take several
-    # times that, and they wait in the run's store until the last model is audited.
+    # The `Column` pickled and compressed: its cells are text, and wait in the run's store until the
+    # model's turn comes after the last audit.
     table: bytes
 
     @classmethod
@@ -682,22 +795,22 @@ class Pieces:
         marker = f"n{secrets.token_hex(16)}"
         v = subject_view(s, 0, _prefix(marker, s.repo_id))
         section = environment().get_template("comparison_section.html").render(v=v)
-        table = (ColumnView.of(v).prefixed("", len(v.prefix)), TallyRow.of(s))
         return cls(section=zlib.compress(section.encode("utf-8"), 1), marker=marker,
-                   table=zlib.compress(pickle.dumps(table, pickle.HIGHEST_PROTOCOL), 1))
+                   table=zlib.compress(pickle.dumps(Column.of(v), pickle.HIGHEST_PROTOCOL), 1))
 
     def section_for(self, number: int) -> bytes:
         import zlib
 
         return zlib.decompress(self.section).replace(self.marker.encode("ascii"), str(number).encode("ascii"))
 
-    def table_for(self, number: int) -> tuple[ColumnView, TallyRow]:
-        """The model's table cells (with its prefix) and verdict counts."""
+    def column_for(self, number: int) -> Column:
+        """The model's column of the table, its anchors carrying its number."""
         import pickle
         import zlib
 
-        column, counted = pickle.loads(zlib.decompress(self.table))  # made by this run's own worker
-        return column.prefixed(_prefix(str(number), column.repo_id), 0), counted
+        col: Column = pickle.loads(zlib.decompress(self.table))  # made by this run's own worker
+        number_text = str(number)
+        return replace(col, cells={k: c.replace(self.marker, number_text) for k, c in col.cells.items()})
 
 
 def _prefix(number: str, repo_id: str) -> str:
@@ -706,47 +819,39 @@ def _prefix(number: str, repo_id: str) -> str:
 
 def comparison_chunks(report: Report, subjects: Iterable[Subject] | None = None) -> Iterator[bytes]:
     """The comparison page as UTF-8 chunks, one model at a time: each subject (decoded from a packed
-    store as it is reached) is rendered into its section, which goes to a temporary file, and only its
-    table cells (`ColumnView`) and verdict counts (`TallyRow`) are kept; the page (title, counts,
-    table, then the sections copied back in order) is written once every model has been seen. Memory
-    stays flat in the number of models. `subjects`: the report's, unless given (any iterable, read once)."""
-    from markupsafe import Markup
-
+    store as it is reached) is rendered into its section, which goes to a temporary file, and its
+    column of the table, whose cells go to their rows' spools (`_Table`); only counters are kept. The
+    page (title, counts, the table's rows, then the sections copied back in order) is written once every
+    model has been seen. Memory stays flat in the number of models. `subjects`: the report's, unless
+    given (any iterable, read once)."""
     env = environment()
     section = env.get_template("comparison_section.html")
-    cols: list[ColumnView] = []
-    rows: list[TallyRow] = []
-    lengths: list[int] = []
-    with tempfile.TemporaryFile() as spool:
-        from openaudit.subjects import as_packed
+    table = _Table()
+    try:
+        with tempfile.TemporaryFile() as spool:
+            from openaudit.subjects import as_packed
 
-        for i, item in enumerate(as_packed(report.subjects) if subjects is None else subjects):
-            made = (getattr(item, "pieces", None) or {}).get("html")
-            if isinstance(made, Pieces):  # rendered where it was audited: copied, nothing decoded
-                data = made.section_for(i + 1)
-                column, counted = made.table_for(i + 1)
-                cols.append(column)
-                rows.append(counted)
-            else:
-                s = item if isinstance(item, Subject) else item.subject()
-                v = subject_view(s, i, _prefix(str(i + 1), s.repo_id))
-                data = section.render(v=v).encode("utf-8")
-                cols.append(ColumnView.of(v))
-                rows.append(TallyRow.of(s))
-                del v, s  # the next subject is decoded with this one already freed
-            spool.write(data)
-            lengths.append(len(data))
-            del item
-        spool.seek(0)
-
-        def sections() -> Iterator[Markup]:
-            for n in lengths:
-                yield Markup(spool.read(n).decode("utf-8"))  # rendered with autoescape above
-
-        page = env.get_template("comparison.html").generate(
-            views=cols, sections=sections(), fw_cols=all_framework_columns(cols), dims=DIMENSIONS, csp=csp(None),
-            tally=tally(rows), method_href=None, method=methodology(), **_common(report))
-        yield from _encoded(page)
+            for i, item in enumerate(as_packed(report.subjects) if subjects is None else subjects):
+                made = (getattr(item, "pieces", None) or {}).get("html")
+                if isinstance(made, Pieces):  # rendered where it was audited: copied, nothing decoded
+                    data = made.section_for(i + 1)
+                    table.add(made.column_for(i + 1))
+                else:
+                    s = item if isinstance(item, Subject) else item.subject()
+                    v = subject_view(s, i, _prefix(str(i + 1), s.repo_id))
+                    data = section.render(v=v).encode("utf-8")
+                    table.add(Column.of(v))
+                    del v, s  # the next subject is decoded with this one already freed
+                spool.write(data)
+                del item, data
+            rows = {key: table.read(key) for key in table.rows}
+            page = env.get_template("comparison.html").generate(
+                rows=rows, count=table.count, flagged=table.flagged, sections=_read_back(spool),
+                fw_cols=framework_columns(table.shorts), dims=DIMENSIONS, csp=csp(None),
+                tally=table.counts.tally(), method_href=None, method=methodology(), **_common(report))
+            yield from _encoded(page)
+    finally:
+        table.close()
 
 
 def render_comparison(report: Report) -> str:

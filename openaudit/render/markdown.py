@@ -23,7 +23,7 @@ from openaudit.render.html import (
     safe_url,
     subject_view,
 )
-from openaudit.render.tally import Tally, tally
+from openaudit.render.tally import Counts, Tally
 from openaudit.report import Report, Subject
 from openaudit.textsafe import markdown
 
@@ -211,17 +211,33 @@ class Part:
 _Row = tuple[list[str], dict[str, str], str]
 
 
-def _read_models(
-    subjects: Iterable[Subject], many: bool
-) -> tuple[list[_Row], dict[str, str], list[TallyRow], list[str], list[list[str]]]:
+def _least_size(row: _Row) -> int:
+    """The fewest characters `row`'s line can take in the table, whatever its framework columns (each adds
+    at least " | " and a character)."""
+    cells, _fws, flags = row
+    return _size(["| " + " | ".join([*cells, flags]) + " |"])
+
+
+@dataclass
+class _Models:
+    """What the report keeps of its models, read one at a time: bounded by GitHub's limit, not by their number."""
+
+    read: int  # how many models were read
+    rows: list[_Row]  # the first models' table rows, while they could fit in the table (see `cut`)
+    cut: bool  # a row was let go: it could not fit in the table, nor any after it
+    shorts: dict[str, str]  # each framework's short title, from the first model naming it
+    counts: Counts
+    ids: list[str]  # the ids of the models whose sections were kept and of the 20 after them
+    sections: list[list[str]]  # the first models' sections, while they could fit
+
+
+def _read_models(subjects: Iterable[Subject], many: bool) -> _Models:
     """Each model read once, one at a time (a packed store decodes each as it is reached), keeping only
-    its table row, framework short names, verdict counts, id and, while they fit, its section: so that
-    an organisation's report never holds every model at once."""
-    rows: list[_Row] = []
-    shorts: dict[str, str] = {}
-    counted: list[TallyRow] = []
-    ids: list[str] = []
-    sections: list[list[str]] = []  # the first models' sections, while they could fit (see below)
+    what can reach the report: its table row while the table could hold it, its framework short names,
+    its verdict counts (counters), its section while it could fit and its id while it could be named:
+    so that an organisation's report never holds every model, nor a row or id for each."""
+    out = _Models(read=0, rows=[], cut=False, shorts={}, counts=Counts(), ids=[], sections=[])
+    table = 0  # the least size of the rows kept
     kept = 0
     from openaudit.subjects import as_packed
 
@@ -231,12 +247,19 @@ def _read_models(
             m = made.load()
         else:
             m = _ModelParts.of(item if isinstance(item, Subject) else item.subject())
-        ids.append(m.repo_id)
-        counted.append(m.counted)
+        out.read += 1
+        out.counts.add(m.counted)
         if many:
-            rows.append(m.row)
+            # A row whose least size passes half the limit with the ones before it would be cut from the
+            # table (`_table_block`), and so would every one after it.
+            if not out.cut and table + _least_size(m.row) <= _BUDGET // 2:
+                out.rows.append(m.row)
+                table += _least_size(m.row)
+            else:
+                out.cut = True
             for fid, short in m.shorts.items():
-                shorts.setdefault(fid, short)
+                out.shorts.setdefault(fid, short)
+        sections = out.sections
         if len(sections) == i:  # every section before this one was kept
             section = m.section
             if many:  # many models: each model's details folded under its row's summary
@@ -245,15 +268,18 @@ def _read_models(
             if kept + _size(section) <= _BUDGET:
                 sections.append(section)
                 kept += _size(section)
+        if i < len(sections) + 20:  # a model left out is named only among the first 20 left out
+            out.ids.append(m.repo_id)
         del m, item
-    return rows, shorts, counted, ids, sections
+    return out
 
 
-def _table_block(head: list[str], rows: list[_Row], shorts: dict[str, str], count: int) -> list[str]:
+def _table_block(head: list[str], rows: list[_Row], cut: bool, shorts: dict[str, str], count: int) -> list[str]:
     """The comparison table and its blank line; an organisation's is cut to half of GitHub's limit so
-    that some details still fit, with a note saying how many rows are shown."""
+    that some details still fit, with a note saying how many rows are shown. `cut`: rows past `rows`
+    were let go (they could not fit)."""
     table = _comparison(rows, framework_columns(shorts))
-    if _size(head + table) > _BUDGET // 2:  # an organisation: the table alone would not fit
+    if cut or _size(head + table) > _BUDGET // 2:  # an organisation: the table alone would not fit
         keep = 2
         while keep < len(table) and _size(table[: keep + 1]) <= _BUDGET // 2:
             keep += 1
@@ -262,23 +288,25 @@ def _table_block(head: list[str], rows: list[_Row], shorts: dict[str, str], coun
     return [*table, ""]
 
 
-def _details_block(lines: list[str], ids: list[str], sections: list[list[str]], tail: int, count: int) -> list[str]:
+def _details_block(lines: list[str], models: _Models, tail: int, count: int) -> list[str]:
     """The models' sections, in order, while they fit before the `tail` characters still to come; from
     the first that does not, every one is left out and named, so the comment never passes GitHub's limit."""
     out: list[str] = []
-    left_out: list[str] = []
+    first_left: int | None = None
+    sections = models.sections
     used = _size(lines)  # what is already written, with the sections added below
-    for i, repo_id in enumerate(ids):
+    for i in range(models.read):
         done = sections[i] if i < len(sections) else None
-        if left_out or done is None or used + _size(done) + tail > _BUDGET:
-            left_out.append(repo_id)
-            continue
+        if done is None or used + _size(done) + tail > _BUDGET:
+            first_left = i
+            break
         out += done
         used += _size(done)
-    if left_out:
-        names = ", ".join(esc(r) for r in left_out[:20]) + (f" and {len(left_out) - 20} more" if len(left_out) > 20
-                                                            else "")
-        out += [f"*Details of {len(left_out)} of {count} models left out to stay under GitHub's 65,536-"
+    if first_left is not None:
+        left = models.read - first_left
+        named = models.ids[first_left:first_left + 20]
+        names = ", ".join(esc(r) for r in named) + (f" and {left - 20} more" if left > 20 else "")
+        out += [f"*Details of {left} of {count} models left out to stay under GitHub's 65,536-"
                 f"character limit: {names}. The JSON or HTML report has them all.*", ""]
     return out
 
@@ -298,14 +326,14 @@ def render(report: Report, subjects: Iterable[Subject] | None = None, count: int
     foot = (f"<sub>Generated {gen} by openaudit {esc(report.tool.version)}; each verdict rests on the "
             "evidence linked at the pinned commit. An assessment, not legal advice.</sub>")
     how = _how_scored()
-    rows, shorts, counted, ids, sections = _read_models(subjects, many)
+    models = _read_models(subjects, many)
     lines = ["## openaudit: what was actually published", ""]
     if many:
-        lines += _table_block(lines, rows, shorts, count)
-    summed = tally(counted)
+        lines += _table_block(lines, models.rows, models.cut, models.shorts, count)
+    summed = models.counts.tally()
     if summed:
         lines += [*_tally(summed), ""]
-    lines += _details_block(lines, ids, sections, _size(how) + len(foot), count)
+    lines += _details_block(lines, models, _size(how) + len(foot), count)
     lines += how
     lines.append(foot)
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -7,7 +7,6 @@ A table of 80 (or 2,000) rows says how open each model is, not how open the orga
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -46,24 +45,47 @@ class Tally:
 def tally(rows: Sequence[Any]) -> Tally | None:
     """`rows`: subjects, or anything with their `status`, `dimensions`, `frameworks` and `flags`;
     None for fewer than TALLY_FROM of them (nothing to sum up)."""
-    if len(rows) < TALLY_FROM:
-        return None
-    status = Counter(r.status for r in rows)
-    judged = [r for r in rows if r.dimensions]  # a skipped model has no verdict to count
-    dims = []
-    for d in DIMENSIONS:
-        got = Counter(r.dimensions[d].verdict for r in judged if d in r.dimensions)
-        if got:
-            dims.append((d, _ordered(got, VERDICT_ORDER)))
-    present = {k for r in judged for k in r.frameworks}
-    fws = []
-    for f in [f for f in FRAMEWORK_ORDER if f in present] + sorted(present - set(FRAMEWORK_ORDER)):
-        labels = [framework_label(r.frameworks[f]) for r in judged if f in r.frameworks]
-        fws.append((f, _summed(labels)))
-    flags = Counter(fid for r in rows for fid in {fl.id for fl in r.flags})
-    return Tally(models=len(rows), status=_ordered(status, STATUS_ORDER), dimensions=dims, frameworks=fws,
-                 flagged=sum(1 for r in rows if r.flags),
-                 flags=sorted(flags.items(), key=lambda kv: (-kv[1], kv[0])))
+    counts = Counts()
+    for r in rows:
+        counts.add(r)
+    return counts.tally()
+
+
+class Counts:
+    """`tally` counted one row at a time, keeping counters only (never the rows): an organisation's
+    page sums up its models as each is read."""
+
+    def __init__(self) -> None:
+        self.models = 0
+        self.status: Counter[str] = Counter()
+        self.dimensions: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
+        self.frameworks: dict[str, Counter[str]] = {}  # framework -> how many of each label
+        self.flagged = 0
+        self.flags: Counter[str] = Counter()
+
+    def add(self, r: Any) -> None:
+        self.models += 1
+        self.status[r.status] += 1
+        if r.dimensions:  # a skipped model has no verdict to count
+            for d, got in self.dimensions.items():
+                if d in r.dimensions:
+                    got[r.dimensions[d].verdict] += 1
+            for f, fr in r.frameworks.items():
+                self.frameworks.setdefault(f, Counter())[framework_label(fr)] += 1
+        self.flags.update({fl.id for fl in r.flags})
+        if r.flags:
+            self.flagged += 1
+
+    def tally(self) -> Tally | None:
+        """The sum so far; None for fewer than TALLY_FROM rows."""
+        if self.models < TALLY_FROM:
+            return None
+        dims = [(d, _ordered(got, VERDICT_ORDER)) for d, got in self.dimensions.items() if got]
+        present = set(self.frameworks)
+        order = [f for f in FRAMEWORK_ORDER if f in present] + sorted(present - set(FRAMEWORK_ORDER))
+        return Tally(models=self.models, status=_ordered(self.status, STATUS_ORDER), dimensions=dims,
+                     frameworks=[(f, _summed(self.frameworks[f])) for f in order], flagged=self.flagged,
+                     flags=sorted(self.flags.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _ordered(counts: Counter[str], order: Iterable[str]) -> list[tuple[str, int]]:
@@ -71,19 +93,37 @@ def _ordered(counts: Counter[str], order: Iterable[str]) -> list[tuple[str, int]
     return known + sorted(((k, n) for k, n in counts.items() if k not in order), key=lambda kv: (-kv[1], kv[0]))
 
 
-def _summed(labels: list[str]) -> str:
-    """Counts of each result; for a percentage (the OSAI Index), its median and range."""
-    pct: list[float] = []
+def _summed(labels: Counter[str]) -> str:
+    """Counts of each result (`labels`: how many models got each); for a percentage (the OSAI Index),
+    its median and range."""
+    pct: Counter[float] = Counter()
     counts: Counter[str] = Counter()
-    for label in labels:
+    for label, n in labels.items():
         value = _percent(label)
         if value is None:
-            counts[label] += 1
+            counts[label] += n
         else:
-            pct.append(value)
-    head = [f"median {statistics.median(pct):.0f}% ({min(pct):.0f}-{max(pct):.0f}%)"] if pct else []
+            pct[value] += n
+    head = [f"median {_median(pct):.0f}% ({min(pct):.0f}-{max(pct):.0f}%)"] if pct else []
     ranked = sorted(counts.items(), key=lambda kv: (_RESULT_RANK.get(kv[0], 5), -kv[1], kv[0]))
     return " · ".join(head + [f"{k} {n}" for k, n in ranked])
+
+
+def _median(counts: Counter[float]) -> float:
+    """`statistics.median` of the values counted (each as many times as its count), without listing them."""
+    ranked = sorted(counts.items())
+    size = sum(counts.values())
+
+    def nth(k: int) -> float:  # the k-th value (from 0) in sorted order
+        for value, n in ranked:
+            if k < n:
+                return value
+            k -= n
+        raise IndexError(k)
+
+    if size % 2:
+        return nth(size // 2)
+    return (nth(size // 2 - 1) + nth(size // 2)) / 2
 
 
 def _percent(label: str) -> float | None:

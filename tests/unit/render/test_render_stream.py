@@ -24,11 +24,36 @@ from openaudit.subjects import Packed, SubjectStore
 
 STORE = Path(__file__).parents[2] / "store"
 
-# The comparison page as one template over every model's full view: the renderer before it streamed.
+# The comparison page as one template over every model's full view, as comparison.html was before the
+# page streamed (its table included: one column per model), kept here as the reference.
 _WHOLE_PAGE = """{% extends "base.html" %}
 {% from "macros.html" import pill, headline, flag_list, frameworks, details, in_short, tally_block, how_scored %}
-""" + (Path(html.__file__).parent / "templates" / "comparison.html").read_text(encoding="utf-8").split(
-    "\n", 2)[2].replace("{% for section in sections %}{{ section }}{% endfor %}\n", """{% for v in views %}
+{% block title %}{% for v in views %}{{ v.repo_id.split("/")[-1] }}{% if not loop.last %} vs {% endif %}{% endfor %} — openaudit{% endblock %}
+{% block body %}
+<h1>How open are these models, really?</h1>
+<p class="meta">{{ views|length }} models compared on what was actually published: weights, code, training data, licence and documentation. Click any cell for the evidence behind it. <a href="#how-scored">How this is scored</a>.</p>
+{% if tally %}{{ tally_block(tally) }}
+{% endif %}<p class="legend">{{ pill("open") }} published and usable · {{ pill("partial") }} partly published · {{ pill("closed") }} not published or restricted · {{ pill("unknown") }} could not be determined</p>
+<div class="scroll">
+<table class="compare">
+<thead><tr><th scope="col"></th>{% for v in views %}<th scope="col"><a href="#{{ v.prefix }}details">{{ v.repo_id }}</a>{% if v.short_rev %}<div class="meta mono">@{{ v.short_rev }}</div>{% endif %}</th>{% endfor %}</tr></thead>
+<tbody>
+<tr><th scope="row">Openness score</th>{% for v in views %}<td><a class="cell" href="#{{ v.prefix }}evidence"><span class="score" style="font-size:24px">{{ v.score|pct }}</span>{% if v.score is not none %}<span class="meta">/100</span>{% endif %}{% if v.reason %}<span class="why">{{ v.status }}: {{ v.reason|truncate(120) }}</span>{% endif %}</a></td>{% endfor %}</tr>
+{% if views|selectattr("flags")|list %}
+<tr><th scope="row">Warnings</th>{% for v in views %}<td>{% if v.flags %}<a class="cell" href="#{{ v.prefix }}flags">{% for f in v.flags %}<span class="why"><strong>{{ {"error": "✖", "note": "ℹ"}.get(f.severity, "⚠") }} {{ f.title }}</strong></span>{% endfor %}</a>{% else %}<span class="meta">none</span>{% endif %}</td>{% endfor %}</tr>
+{% endif %}
+{% for d in dims %}
+<tr><th scope="row">{{ DIM_LABEL[d] }}</th>{% for v in views %}<td>{% set dv = v.dim_by_name.get(d) %}{% if dv %}<a class="cell" href="#{{ dv.anchor }}">{{ pill(dv.verdict) }}<span class="why">{{ dv.rationale|truncate(140) }}</span><span class="go noprint">evidence ›</span></a>{% else %}<span class="meta">—</span>{% endif %}</td>{% endfor %}</tr>
+{% endfor %}
+<tr><th scope="row">Licence terms</th>{% for v in views %}<td>{% if v.license.name %}<a class="cell" href="#{{ v.prefix }}dim-license"><strong>{{ v.license.name }}</strong><span class="why">{{ v.license.category }}{% if v.license.restrictions %}; use restrictions: {{ v.license.restrictions|join(", ")|truncate(120) }}{% endif %}</span></a>{% else %}<span class="meta">unknown</span>{% endif %}</td>{% endfor %}</tr>
+<tr><th scope="row">Download</th>{% for v in views %}<td>{% if v.access %}<a class="cell" href="#{{ v.prefix }}dim-weights">{% if v.gated %}<span class="pill v-partial">gated</span>{% else %}<span class="pill v-open">no gate</span>{% endif %}<span class="why">{{ v.access }}</span></a>{% else %}<span class="meta">unknown</span>{% endif %}</td>{% endfor %}</tr>
+{% for fid, short in fw_cols %}
+<tr><th scope="row">{{ short }}</th>{% for v in views %}<td>{% set f = v.fw_by_id.get(fid) %}{% if f %}<a class="cell" href="#{{ v.prefix }}fw-{{ fid }}"><span class="pill t-{{ f.tone }}">{{ f.display }}</span>{% if f.lead %}<span class="why">{{ f.lead|truncate(160) }}</span>{% endif %}</a>{% else %}<span class="meta">—</span>{% endif %}</td>{% endfor %}</tr>
+{% endfor %}
+</tbody>
+</table>
+</div>
+{% for v in views %}
 <section class="model" style="border-top:3px solid #1b1f24;margin-top:44px;padding-top:8px" id="{{ v.prefix }}details">
 {{ headline(v, "h2", how_href="#how-scored") }}
 {{ flag_list(v) }}
@@ -37,7 +62,9 @@ _WHOLE_PAGE = """{% extends "base.html" %}
 {{ details(v, "h3") }}
 </section>
 {% endfor %}
-""")
+{{ how_scored(method) }}
+{% endblock %}
+"""
 
 
 def _written(fmt: str, report: Report) -> str:
