@@ -15,6 +15,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any
@@ -23,7 +24,6 @@ from urllib.parse import urlsplit
 from openaudit.evidence.model import Evidence
 from openaudit.render.explain import framework_story, methodology
 from openaudit.render.prose import humanize, license_name, short_license_name
-from openaudit.render.tally import tally
 from openaudit.report import DimensionResult, FrameworkResult, Report, Subject
 from openaudit.vocab import DIMENSIONS, FRAMEWORK_ORDER, VERDICTS
 
@@ -713,23 +713,27 @@ class _Table:
     framework's short title, the verdict counts), so memory stays flat in the number of models. The
     rows are read back, in chunks, when the page is written."""
 
-    def __init__(self) -> None:
+    def __init__(self, files: ExitStack) -> None:
         from openaudit.render.tally import Counts
 
+        self.files = files  # closes the spools
         self.count = 0
         self.flagged = 0
         self.shorts: dict[str, str] = {}
         self.counts = Counts()
         self.rows: dict[str, tempfile.SpooledTemporaryFile[bytes]] = {}
         for key in _TABLE_ROWS:
-            self.rows[key] = tempfile.SpooledTemporaryFile(_ROW_IN_MEMORY)
+            self.rows[key] = self._spool()
+
+    def _spool(self) -> tempfile.SpooledTemporaryFile[bytes]:
+        return self.files.enter_context(tempfile.SpooledTemporaryFile(_ROW_IN_MEMORY))
 
     def add(self, col: Column) -> None:
         cells = col.cells
         for fid, short in col.shorts.items():
             if fid not in self.shorts:  # a framework first seen now: the models before it lack it
                 self.shorts[fid] = short
-                spool = self.rows[f"fw:{fid}"] = tempfile.SpooledTemporaryFile(_ROW_IN_MEMORY)
+                spool = self.rows[f"fw:{fid}"] = self._spool()
                 if self.count:
                     missing = _no_framework_cell().encode("utf-8")
                     for _ in range(self.count):
@@ -748,10 +752,6 @@ class _Table:
     def read(self, key: str) -> Iterator[Any]:
         """A row's text as it was appended, in chunks (markup: rendered with autoescape)."""
         return _read_back(self.rows[key])
-
-    def close(self) -> None:
-        for spool in self.rows.values():
-            spool.close()
 
 
 def _read_back(spool: Any) -> Iterator[Any]:
@@ -826,32 +826,30 @@ def comparison_chunks(report: Report, subjects: Iterable[Subject] | None = None)
     given (any iterable, read once)."""
     env = environment()
     section = env.get_template("comparison_section.html")
-    table = _Table()
-    try:
-        with tempfile.TemporaryFile() as spool:
-            from openaudit.subjects import as_packed
+    with ExitStack() as files:
+        table = _Table(files)
+        spool = files.enter_context(tempfile.TemporaryFile())
+        from openaudit.subjects import as_packed
 
-            for i, item in enumerate(as_packed(report.subjects) if subjects is None else subjects):
-                made = (getattr(item, "pieces", None) or {}).get("html")
-                if isinstance(made, Pieces):  # rendered where it was audited: copied, nothing decoded
-                    data = made.section_for(i + 1)
-                    table.add(made.column_for(i + 1))
-                else:
-                    s = item if isinstance(item, Subject) else item.subject()
-                    v = subject_view(s, i, _prefix(str(i + 1), s.repo_id))
-                    data = section.render(v=v).encode("utf-8")
-                    table.add(Column.of(v))
-                    del v, s  # the next subject is decoded with this one already freed
-                spool.write(data)
-                del item, data
-            rows = {key: table.read(key) for key in table.rows}
-            page = env.get_template("comparison.html").generate(
-                rows=rows, count=table.count, flagged=table.flagged, sections=_read_back(spool),
-                fw_cols=framework_columns(table.shorts), dims=DIMENSIONS, csp=csp(None),
-                tally=table.counts.tally(), method_href=None, method=methodology(), **_common(report))
-            yield from _encoded(page)
-    finally:
-        table.close()
+        for i, item in enumerate(as_packed(report.subjects) if subjects is None else subjects):
+            made = (getattr(item, "pieces", None) or {}).get("html")
+            if isinstance(made, Pieces):  # rendered where it was audited: copied, nothing decoded
+                data = made.section_for(i + 1)
+                table.add(made.column_for(i + 1))
+            else:
+                s = item if isinstance(item, Subject) else item.subject()
+                v = subject_view(s, i, _prefix(str(i + 1), s.repo_id))
+                data = section.render(v=v).encode("utf-8")
+                table.add(Column.of(v))
+                del v, s  # the next subject is decoded with this one already freed
+            spool.write(data)
+            del item, data
+        rows = {key: table.read(key) for key in table.rows}
+        page = env.get_template("comparison.html").generate(
+            rows=rows, count=table.count, flagged=table.flagged, sections=_read_back(spool),
+            fw_cols=framework_columns(table.shorts), dims=DIMENSIONS, csp=csp(None),
+            tally=table.counts.tally(), method_href=None, method=methodology(), **_common(report))
+        yield from _encoded(page)
 
 
 def render_comparison(report: Report) -> str:

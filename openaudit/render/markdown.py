@@ -212,10 +212,10 @@ _Row = tuple[list[str], dict[str, str], str]
 
 
 def _least_size(row: _Row) -> int:
-    """The fewest characters `row`'s line can take in the table, whatever its framework columns (each adds
-    at least " | " and a character)."""
-    cells, _fws, flags = row
-    return _size(["| " + " | ".join([*cells, flags]) + " |"])
+    """The fewest characters `row`'s line can take in the table: its own cells, and at least " | " and a
+    character ("—") for each framework column it lacks (counted apart, see `_read_models`)."""
+    cells, fws, flags = row
+    return _size(["| " + " | ".join([*cells, *fws.values(), flags]) + " |"])
 
 
 @dataclass
@@ -237,7 +237,8 @@ def _read_models(subjects: Iterable[Subject], many: bool) -> _Models:
     its verdict counts (counters), its section while it could fit and its id while it could be named:
     so that an organisation's report never holds every model, nor a row or id for each."""
     out = _Models(read=0, rows=[], cut=False, shorts={}, counts=Counts(), ids=[], sections=[])
-    table = 0  # the least size of the rows kept
+    table = 0  # the least size of the rows kept, without the framework columns they lack
+    own = 0  # how many framework cells the rows kept have
     kept = 0
     from openaudit.subjects import as_packed
 
@@ -250,15 +251,18 @@ def _read_models(subjects: Iterable[Subject], many: bool) -> _Models:
         out.read += 1
         out.counts.add(m.counted)
         if many:
-            # A row whose least size passes half the limit with the ones before it would be cut from the
-            # table (`_table_block`), and so would every one after it.
-            if not out.cut and table + _least_size(m.row) <= _BUDGET // 2:
-                out.rows.append(m.row)
-                table += _least_size(m.row)
-            else:
-                out.cut = True
             for fid, short in m.shorts.items():
                 out.shorts.setdefault(fid, short)
+            # A row whose least size passes half the limit with the ones before it (each with a "—" at
+            # least in every framework column it lacks, of the columns known so far) would be cut from
+            # the table (`_table_block`), and so would every one after it.
+            least = table + _least_size(m.row)
+            lacking = (len(out.rows) + 1) * len(out.shorts) - own - len(m.row[1])
+            if not out.cut and least + 4 * lacking <= _BUDGET // 2:
+                out.rows.append(m.row)
+                table, own = least, own + len(m.row[1])
+            else:
+                out.cut = True
         sections = out.sections
         if len(sections) == i:  # every section before this one was kept
             section = m.section

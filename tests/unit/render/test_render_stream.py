@@ -20,7 +20,7 @@ from openaudit.render.tally import tally
 from openaudit.report import Report, Subject
 from openaudit.run import workers
 from openaudit.run.options import RunOptions
-from openaudit.subjects import Packed, SubjectStore
+from openaudit.subjects import Packed, SubjectStore, as_packed
 
 STORE = Path(__file__).parents[2] / "store"
 
@@ -64,7 +64,7 @@ _WHOLE_PAGE = """{% extends "base.html" %}
 {% endfor %}
 {{ how_scored(method) }}
 {% endblock %}
-"""
+"""  # noqa: E501
 
 
 def _written(fmt: str, report: Report) -> str:
@@ -295,3 +295,102 @@ def test_the_cli_has_the_workers_render_the_formats_it_writes(tmp_path: Path, mo
                                  "-f", "json", "-o", str(out["json"])])
     assert r.exit_code in (0, 1, 3), r.output
     assert asked == []  # json alone: nothing rendered in the workers
+
+
+def _with_parts(subjects: list[Subject], every: int = 1) -> list[Packed | Subject]:
+    """The subjects packed as `org` keeps them, each `every`-th with the parts an audit worker makes."""
+    out: list[Packed | Subject] = []
+    for k, s in enumerate(subjects):
+        p = Packed.of(s)
+        out.append(replace(p, pieces={"html": html.Pieces.of(s), "md": markdown.Part.of(s)}) if k % every == 0 else p)
+    return out
+
+
+def test_the_table_is_the_same_whichever_model_first_names_a_framework(big: Report) -> None:
+    """Each row of the table is appended to as each model is read, so a framework first seen at the
+    fifth model (a profile the first four were not audited with, or skipped models) still gets a dash
+    cell for the four before it, in its own row, under the right title; with and without the workers'
+    parts, with the warnings row present or not and the counts under the table."""
+    subjects = list(big.subjects)[:30]
+    lacking = [s.model_copy(update={"frameworks": {k: v for k, v in s.frameworks.items() if k != "osai-index"}})
+               for s in subjects[:4]]
+    unflagged = [s.model_copy(update={"flags": []}) for s in subjects[4:30]]
+    for chosen in ([*lacking, *subjects[4:]], [*lacking, *unflagged], lacking[:2]):
+        report = big.model_copy(update={"subjects": chosen})
+        whole = _whole_page(report)
+        assert html.render(report) == whole  # a library caller's list of subjects: no parts
+        for every in (1, 2):
+            made = report.model_copy(update={"subjects": SubjectStore(_with_parts(chosen, every))})
+            assert _written("html", made) == whole
+    report = big.model_copy(update={"subjects": [*lacking, *subjects[4:]]})
+    page = html.render(report)
+    osai = page.split('<tr><th scope="row">OSAI Index</th>')[1].split("</tr>")[0]
+    assert osai.count("<td>") == len(subjects) and osai.startswith('<td><span class="meta">—</span></td>' * 4)
+    assert 'href="#m5-' in osai.split("</td>")[4] and "In numbers" in page
+    assert '<th scope="row">Warnings</th>' not in html.render(report.model_copy(update={"subjects": [
+        *lacking[:0], *unflagged]}))
+
+
+def test_a_report_rebuilt_after_a_render_failure_is_rendered_from_its_parts_and_its_new_subjects(
+        big: Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a renderer failed, the report is rebuilt with the failing model replaced by an incomplete
+    subject (no part): the page and the Markdown mix the others' parts with it and say what the whole
+    page says."""
+    from openaudit.render import without_render_failures
+
+    subjects = list(big.subjects)[:14]
+    report = big.model_copy(update={"subjects": SubjectStore(_with_parts(subjects))})
+    bad = subjects[6].repo_id
+    real = html.subject_view
+
+    def failing(s: Subject, *args: object, **kwargs: object) -> html.SubjectView:
+        if s.repo_id == bad:
+            raise ValueError("this card breaks the page")
+        return real(s, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(html, "subject_view", failing)
+    rebuilt = without_render_failures(report, ["html"])
+    monkeypatch.undo()
+    assert rebuilt is not None
+    kept = list(as_packed(rebuilt.subjects))
+    assert all(isinstance(p, Packed) for p in kept)
+    assert kept[6].status == "incomplete" and not kept[6].pieces  # type: ignore[union-attr]
+    assert "while rendering html" in (kept[6].subject().reason or "")  # type: ignore[union-attr]
+    assert all(p.pieces for k, p in enumerate(kept) if k != 6)  # type: ignore[union-attr]
+    plain = rebuilt.model_copy(update={"subjects": [p.subject() for p in kept]})  # type: ignore[union-attr]
+    assert _written("html", rebuilt) == _whole_page(plain)
+    assert markdown.render(rebuilt) == markdown.render(plain)
+
+
+def test_markdown_keeps_only_the_rows_and_ids_it_can_show_and_says_what_it_said(big: Report) -> None:
+    """Markdown's table is cut to half of GitHub's limit: the rows it keeps while reading are the ones
+    that could fit, yet the table, its note and the names of the models left out are those of every
+    model's row and id (the way the Markdown was made before, rebuilt here)."""
+    subjects = list(big.subjects)
+    parts = [markdown._ModelParts.of(s) for s in subjects]
+    shorts: dict[str, str] = {}
+    for m in parts:
+        for fid, short in m.shorts.items():
+            shorts.setdefault(fid, short)
+    head = ["## openaudit: what was actually published", ""]
+    table = markdown._comparison([m.row for m in parts], html.framework_columns(shorts))
+    keep = 2
+    while keep < len(table) and markdown._size(table[: keep + 1]) <= markdown._BUDGET // 2:
+        keep += 1
+    assert keep < len(table)  # the fixture's table is cut
+    md = markdown.render(big)
+    expected_table = [*table[:keep], "", f"*The table shows the first {keep - 2} of {len(subjects)} models: the "
+                      "rest would pass GitHub's 65,536-character limit; see the JSON or HTML report for all.*", ""]
+    assert md.split("\n")[: len(head) + len(expected_table)] == head + expected_table
+    shown = sum(1 for line in md.splitlines() if line.startswith("<details><summary><b>"))
+    left = len(subjects) - shown
+    names = ", ".join(markdown.esc(m.repo_id) for m in parts[shown:shown + 20]) + f" and {left - 20} more"
+    assert (f"*Details of {left} of {len(subjects)} models left out to stay under GitHub's 65,536-character "
+            f"limit: {names}. The JSON or HTML report has them all.*") in md
+    models = markdown._read_models(big.subjects, True)
+    assert keep - 2 <= len(models.rows) < len(subjects) and models.cut
+    assert shown <= len(models.sections) and len(models.ids) == len(models.sections) + 20 < len(subjects)
+    assert models.read == len(subjects) and models.counts.models == len(subjects)
+    # From the workers' parts: the same text.
+    made = big.model_copy(update={"subjects": SubjectStore(_with_parts(subjects, 3))})
+    assert markdown.render(made) == md
