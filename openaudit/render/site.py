@@ -21,6 +21,8 @@ from dataclasses import replace as _replace
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from openaudit.render.explain import methodology
 from openaudit.render.html import (
     DIM_LABEL,
@@ -102,16 +104,48 @@ def flag_words(flag_id: str) -> str:
     return flag_id.replace("-", " ")
 
 
-def render_index(report: Report, rows: Sequence[IndexRow] | None = None) -> str:
-    """The leaderboard; `rows`: the models' rows in report order (read from the report's subjects unless given)."""
+_FW = tuple[tuple[str, str], ...]  # framework columns: (id, short title), in order
+
+
+def _row_html(v: IndexRow, fw_cols: Sequence[tuple[str, str]]) -> str:
+    """A model's row of the leaderboard, under these framework columns."""
+    row = environment().get_template("index_row.html").module.row
+    return str(row(v, fw_cols, DIMENSIONS, TABLE_DIMS, DIM_SHORT, VERDICT_SHORT, VERDICT_SORT_RANK, flag_words))
+
+
+def render_index(report: Report, rows: Sequence[IndexRow] | None = None,
+                 made: Sequence[tuple[str, _FW] | None] | None = None) -> str:
+    """The leaderboard; `rows`: the models' rows in report order (read from the report's subjects unless
+    given); `made`: beside each, its row's HTML made where it was audited and the framework columns it
+    was made under (used when they are the index's), or None."""
     if rows is None:
-        rows = [row for _page, row in _pages(report, pages=False)]
-    views = sorted(rows, key=lambda v: (-(v.score if v.score is not None else -1), v.repo_id))
+        made = []
+        got = []
+        for _page, row, row_made in _pages(report, pages=False):
+            got.append(row)
+            made.append(row_made)
+        rows = got
+    listed = rows
+
+    def key(i: int) -> tuple[float, str]:
+        score = listed[i].score
+        return -(score if score is not None else -1), listed[i].repo_id
+
+    order = sorted(range(len(rows)), key=key)  # stable: as the rows were sorted by the same key
+    views = [rows[i] for i in order]
+    fw_cols = all_framework_columns(views)
+    columns = tuple(fw_cols)
+
+    def html_rows() -> Iterator[Markup]:
+        for i in order:
+            ready = made[i] if made is not None else None
+            yield Markup(ready[0] if ready is not None and ready[1] == columns else _row_html(rows[i], fw_cols))
+
     categories = sorted({v.license.category or "unknown" for v in views if v.license.name},
                         key=lambda c: (CATEGORY_ORDER.index(c) if c in CATEGORY_ORDER else 99, c))
     flags = sorted({f.id for v in views for f in v.flags})
     return environment().get_template("index.html").render(
-        views=views, fw_cols=all_framework_columns(views), dims=DIMENSIONS, table_dims=TABLE_DIMS,
+        rows=html_rows(), count=len(views), fw_cols=fw_cols, dims=DIMENSIONS, table_dims=TABLE_DIMS,
         dim_short=DIM_SHORT, verdict_short=VERDICT_SHORT, rank=VERDICT_SORT_RANK, categories=categories, flags=flags,
         flag_words=flag_words, category_tone=CATEGORY_TONE, bars=spread(views), fill=FILL,
         script=SORT_SCRIPT, csp=csp(SORT_SCRIPT), tally=tally([v.counted for v in views if v.counted]),
@@ -146,6 +180,11 @@ class Page:
     marker: str
     context: tuple[str, str, tuple[tuple[str, str], ...]]
     row: bytes
+    # The row's HTML (`index_row.html`) under the model's own framework columns, `slug` standing for its
+    # page's file name; used when the index's columns are the same (every model audited with the same profiles).
+    row_html: bytes = b""
+    slug: str = ""
+    columns: _FW = ()
 
     @classmethod
     def of(cls, s: Subject, profiles: Sequence[tuple[str, str]]) -> Page:
@@ -165,9 +204,14 @@ class Page:
                   "profiles": refs}
         v = subject_view(s)
         text = "".join(_page(v, common))
+        row = IndexRow.row(v, "")
+        slug = f"s{secrets.token_hex(16)}"
+        columns = tuple(all_framework_columns([row]))
+        row_html = _row_html(_replace(row, file_slug=slug), columns)
         return cls(zlib.compress(text.encode("utf-8"), 1), marker,
                    (tool.version, SCHEMA_VERSION, tuple((pid, version) for pid, version in profiles)),
-                   zlib.compress(pickle.dumps(IndexRow.row(v, ""), pickle.HIGHEST_PROTOCOL), 1))
+                   zlib.compress(pickle.dumps(row, pickle.HIGHEST_PROTOCOL), 1),
+                   zlib.compress(row_html.encode("utf-8"), 1), slug, columns)
 
     def text(self, generated: str) -> str:
         import zlib
@@ -181,11 +225,19 @@ class Page:
         row: IndexRow = pickle.loads(zlib.decompress(self.row))  # made by this run's own worker
         return row
 
+    def row_for(self, file_slug: str) -> tuple[str, _FW] | None:
+        """The row's HTML with its page's file name, and the framework columns it was made under."""
+        import zlib
 
-def _pages(report: Report, pages: bool = True) -> Iterator[tuple[str, IndexRow]]:
-    """Each model's page ("" unless `pages`) and its index row, one subject decoded at a time, or none
-    where an audit worker made them (`Page`). A repo met twice (two revisions) gets its revision in its
-    page's name."""
+        if not self.slug:
+            return None
+        return zlib.decompress(self.row_html).decode("utf-8").replace(self.slug, file_slug), self.columns
+
+
+def _pages(report: Report, pages: bool = True) -> Iterator[tuple[str, IndexRow, tuple[str, _FW] | None]]:
+    """Each model's page ("" unless `pages`), its index row and that row's HTML (where an audit worker
+    made it, else None), one subject decoded at a time, or none where an audit worker made them (`Page`).
+    A repo met twice (two revisions) gets its revision in its page's name."""
     from openaudit.subjects import as_packed
 
     common = _common(report)
@@ -195,28 +247,30 @@ def _pages(report: Report, pages: bool = True) -> Iterator[tuple[str, IndexRow]]
         made = (getattr(item, "pieces", None) or {}).get("site")
         if isinstance(made, Page) and made.context == context:  # copied: nothing decoded
             page = made.text(common["generated"]) if pages else ""
-            row, revision = made.index_row(), item.revision
+            row, revision, ready = made.index_row(), item.revision, made
         else:
             s = item if isinstance(item, Subject) else item.subject()
             v = subject_view(s)
             page = "".join(_page(v, common)) if pages else ""
-            row, revision = IndexRow.row(v, ""), s.revision
+            row, revision, ready = IndexRow.row(v, ""), s.revision, None
             del v, s
         fs = file_slug(row.repo_id)
         if fs in used:
             fs = file_slug(f"{fs}@{(revision or str(i))[:12]}")
         used.add(fs)
-        yield page, _replace(row, file_slug=fs)
-        del item, page
+        yield page, _replace(row, file_slug=fs), ready.row_for(fs) if ready is not None else None
+        del item, page, ready
 
 
 def site_pages(report: Report) -> Iterator[tuple[str, str]]:
     """The site's files (relative path, text), one model's page at a time, the index and methodology last."""
     rows: list[IndexRow] = []
-    for page, row in _pages(report):
+    made: list[tuple[str, _FW] | None] = []
+    for page, row, row_made in _pages(report):
         yield f"models/{row.file_slug}.html", page
         rows.append(row)
-    yield "index.html", render_index(report, rows)
+        made.append(row_made)
+    yield "index.html", render_index(report, rows, made)
     yield "methodology.html", render_methodology(report)
 
 

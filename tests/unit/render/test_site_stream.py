@@ -35,6 +35,58 @@ def many() -> Report:
     return report.model_copy(update={"subjects": SubjectStore([*subjects, *copies, again])})
 
 
+# The leaderboard as index.html was before its rows were made where each model is audited: one template over
+# every model's row, kept here as the reference.
+_OLD_INDEX = """{% extends "base.html" %}
+{% from "macros.html" import pill, tally_block, spread_chart %}
+{% block title %}Model openness leaderboard — openaudit{% endblock %}
+{% block main_class %} class="wide"{% endblock %}
+{% block body %}
+<h1>Model openness leaderboard</h1>
+<p class="meta">{{ views|length }} models audited on what was actually published. Click a column heading to sort; click a model for its full report and evidence, any cell for the evidence behind it. <a href="methodology.html">How this is scored</a>.</p>
+<p class="legend"><span class="key c-open">open</span> published and usable · <span class="key c-partial">partial</span> partly published, gated or restricted · <span class="key c-closed">closed</span> not published or not open · <span class="key c-unknown">unknown</span> could not be determined</p>
+<form id="filters" class="filters noprint" hidden aria-label="Filter and sort the leaderboard">
+<label>Show models whose <select name="dim"><option value="">any dimension</option>{% for d in dims %}<option value="{{ d }}">{{ DIM_LABEL[d]|lower }}</option>{% endfor %}</select></label>
+<label>is <select name="verdict"><option value="">any verdict</option>{% for k in ("open", "partial", "closed", "unknown") %}<option value="{{ k }}">{{ VERDICT_LABEL[k] }}</option>{% endfor %}</select></label>
+<label>Licence <select name="licence"><option value="">any category</option>{% for c in categories %}<option value="{{ c }}">{{ c|replace("-", " ") }}</option>{% endfor %}</select></label>
+<label>Flag <select name="flag"><option value="">any</option><option value="none">no flag</option>{% for f in flags %}<option value="{{ f }}">{{ flag_words(f) }}</option>{% endfor %}</select></label>
+<label>Sort by <select name="sort"><option value="">—</option><option value="1:desc">score, highest first</option><option value="1:asc">score, lowest first</option><option value="0:asc">model name</option></select></label>
+<button type="reset">Clear</button> <output id="shown" class="meta" aria-live="polite">{{ views|length }} of {{ views|length }} models shown</output>
+</form>
+<div class="board">
+<table class="sortable lb" id="leaderboard">
+<thead><tr>
+<th scope="col" class="model"><button type="button">Model</button></th>
+<th scope="col" aria-sort="descending" class="num"><button type="button">Score</button></th>
+{% for d in table_dims %}<th scope="col"><button type="button" title="{{ DIM_LABEL[d] }}">{{ dim_short[d] }}</button></th>{% endfor %}
+<th scope="col" class="lic"><button type="button" title="The licence, its category, and the licence verdict">Licence</button></th>
+{% for fid, short in fw_cols %}<th scope="col"><button type="button">{{ short }}</button></th>{% endfor %}
+<th scope="col" class="flagcol"><button type="button">Flags</button></th>
+</tr></thead>
+<tbody>
+{% for v in views %}
+{% set lic_dim = v.dim_by_name.get("license") %}
+<tr data-verdicts="{% for d in v.dims %}{{ d.verdict }}{% if not loop.last %} {% endif %}{% endfor %}"{% for d in dims %}{% set dv = v.dim_by_name.get(d) %}{% if dv %} data-d-{{ d }}="{{ dv.verdict }}"{% endif %}{% endfor %} data-licence="{{ v.license.category if v.license.name else 'unknown' }}" data-flags="{% for f in v.flags %}{{ f.id }}{% if not loop.last %} {% endif %}{% endfor %}">
+<td class="model" data-sort="{{ v.repo_id|lower }}"><a href="models/{{ v.file_slug }}.html">{{ v.repo_id }}</a>{% if v.status != "audited" %} <span class="meta">({{ v.status }})</span>{% endif %}</td>
+<td class="num" data-label="Score" data-sort="{{ v.score if v.score is not none else -1 }}"><strong>{{ v.score|pct }}</strong></td>
+{% for d in table_dims %}{% set dv = v.dim_by_name.get(d) %}<td class="c c-{{ dv.verdict if dv else 'unknown' }}" data-label="{{ dim_short[d] }}" data-sort="{{ rank.get(dv.verdict, -1) if dv else -1 }}">{% if dv %}<a href="models/{{ v.file_slug }}.html#{{ dv.anchor }}" title="{{ DIM_LABEL[d] }}: {{ VERDICT_LABEL.get(dv.verdict, dv.verdict) }}">{{ verdict_short.get(dv.verdict, dv.verdict) }}</a>{% else %}—{% endif %}</td>{% endfor %}
+<td class="c lic c-{{ lic_dim.verdict if lic_dim else 'unknown' }}" data-label="Licence" data-sort="{{ rank.get(lic_dim.verdict, -1) if lic_dim else -1 }} {{ (v.license.short or '')|lower }}"><a href="models/{{ v.file_slug }}.html#{{ lic_dim.anchor if lic_dim else 'evidence' }}" title="{{ v.license.name or 'unknown licence' }}{% if lic_dim %}: licence verdict {{ VERDICT_LABEL.get(lic_dim.verdict, lic_dim.verdict) }}{% endif %}">{{ v.license.short if v.license.name else "unknown" }}</a>{% if v.license.name or v.gated %} <span class="cat">{% if v.license.name %}{{ v.license.category|replace("-", " ") }}{% endif %}{% if v.gated %}{% if v.license.name %} · {% endif %}gated{% endif %}</span>{% endif %}</td>
+{% for fid, short in fw_cols %}{% set f = v.fw_by_id.get(fid) %}<td class="c t-{{ f.tone if f else 'neutral' }}" data-label="{{ short }}" data-sort="{{ (f.score if f and f.score is not none else (f.display if f else '')) }}">{% if f %}<a href="models/{{ v.file_slug }}.html#fw-{{ fid }}" title="{{ f.lead }}">{{ f.display }}</a>{% else %}—{% endif %}</td>{% endfor %}
+<td class="flagcol" data-label="Flags" data-sort="{{ v.flags|length }}">{% for f in v.flags %}<span class="fl sev-{{ f.severity }}" title="{{ f.title }}">{{ "⚠" if f.severity != "error" else "✖" }} {{ flag_words(f.id) }}</span>{% else %}<span class="meta">none</span>{% endfor %}</td>
+</tr>
+{% endfor %}
+</tbody>
+</table>
+</div>
+{{ spread_chart(bars) }}
+{% if tally %}{{ tally_block(tally) }}
+{% endif %}
+{% endblock %}
+{% block script %}<script>{{ script|safe }}</script>
+{% endblock %}
+"""  # noqa: E501
+
+
 def _old_spread(views: list[html.SubjectView]) -> list[site.Bar]:
     """The spread chart as it was made from full views (licences as dicts)."""
     from collections import Counter
@@ -64,7 +116,7 @@ def _old_site(report: Report) -> dict[str, str]:
     ordered = sorted(views, key=lambda v: (-(v.score if v.score is not None else -1), v.repo_id))
     categories = sorted({v.license["category"] for v in ordered if v.license["name"]},
                         key=lambda c: (site.CATEGORY_ORDER.index(c) if c in site.CATEGORY_ORDER else 99, c))
-    index = html.environment().get_template("index.html").render(
+    index = html.environment().from_string(_OLD_INDEX).render(
         views=ordered, fw_cols=html.all_framework_columns(ordered), dims=html.DIMENSIONS,
         table_dims=site.TABLE_DIMS, dim_short=site.DIM_SHORT, verdict_short=site.VERDICT_SHORT,
         rank=site.VERDICT_SORT_RANK, categories=categories, flags=sorted({f["id"] for v in ordered for f in v.flags}),
@@ -205,3 +257,36 @@ def test_audit_of_several_models_writes_the_site_from_its_workers_pages(tmp_path
     files = _read_tree(tmp_path / "s")
     assert files.pop(MARKER).startswith("Written by openaudit")
     assert files == _old_site(Report.model_validate_json((tmp_path / "r.json").read_bytes()))
+
+
+def test_index_rows_made_where_each_model_was_audited_are_used_under_the_same_columns(
+        many: Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An audit worker renders its model's leaderboard row too, under the frameworks that model has (the
+    index's columns are known only once every model is seen): the index uses it where the columns are the
+    index's, renders the row again where they are not (a model without a framework others have, a skipped
+    one), and is the index built whole either way."""
+    from dataclasses import replace
+
+    from openaudit.subjects import Packed
+
+    profiles = [(p.id, p.version) for p in many.profiles]
+    subjects = list(many.subjects)
+    lacking = [s.model_copy(update={"frameworks": {k: v for k, v in s.frameworks.items() if k != "osai-index"}})
+               for s in subjects[:3]]
+    chosen = [*lacking, *subjects[3:]]
+    made = many.model_copy(update={"subjects": SubjectStore(
+        [replace(Packed.of(s), pieces={"site": site.Page.of(s, profiles)}) for s in chosen])})
+    full = set().union(*(s.frameworks for s in chosen))
+    again: list[str] = []
+    real = site._row_html
+
+    def counting(v: site.IndexRow, fw_cols: list[tuple[str, str]]) -> str:
+        again.append(v.repo_id)
+        return real(v, fw_cols)
+
+    monkeypatch.setattr(site, "_row_html", counting)
+    files = site.site_files(made)
+    monkeypatch.undo()
+    assert files == _old_site(many.model_copy(update={"subjects": chosen}))
+    assert sorted(again) == sorted(s.repo_id for s in chosen if set(s.frameworks) != full)
+    assert {s.repo_id for s in lacking} <= set(again) and len(again) < len(chosen)
