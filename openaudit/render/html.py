@@ -562,8 +562,8 @@ def _i(s: str) -> str:
 @dataclass(frozen=True, slots=True)
 class ColumnView:
     """What the comparison's table reads of one model (~5 KB, with slots, and words shared between
-    models interned): the table is written after every model is seen, so this is kept for each, and
-    the full `SubjectView` only while its section is rendered."""
+    models interned): its cells are rendered from it (`Column.of`), and the site's index keeps one for
+    each model (`site.IndexRow`) until every model is seen."""
 
     prefix: str
     repo_id: str
