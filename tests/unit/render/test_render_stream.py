@@ -18,7 +18,6 @@ from openaudit import api
 from openaudit.render import html, markdown, mof_yaml, stream
 from openaudit.render.tally import tally
 from openaudit.report import Report, Subject
-from openaudit.run import workers
 from openaudit.run.options import RunOptions
 from openaudit.subjects import Packed, SubjectStore, as_packed
 
@@ -214,7 +213,10 @@ def test_a_run_asked_for_html_has_its_workers_render_the_parts(processes: int) -
     ids = ["EleutherAI/pythia-1b", "allenai/OLMo-2-1124-7B", "Qwen/Qwen2.5-7B"]
     report, stats = api.run_audit(ids, RunOptions(snapshots=STORE, processes=processes,
                                                   prerender=("html", "md", "mof-yaml")))
-    assert stats.audit_processes == processes or not workers.can_fork()
+    # Under load a thread of the run's reads may still be exiting when the workers would be forked
+    # (workers.settle_threads waits a bounded time): the audits then run in a thread, which must make
+    # the same parts. (That forking happens at all: test_org's command-line run.)
+    assert stats.audit_processes in {processes, 0}
     for p in report.subjects.packed():  # type: ignore[attr-defined]
         assert isinstance(p.pieces["html"], html.Pieces) and isinstance(p.pieces["md"], markdown.Part)
     assert html.render(report) == html.render(_without_pieces(report))
