@@ -8,7 +8,8 @@ the Hub). Each row is written to a spool as it is listed (`ListingSpool.add`: pi
 unlinked), and memory keeps a `Listed` record a model: its id, sha, dates (for `--since` and the
 cached listing), the base ids its row names, and where its row is. The row is read back when its
 model is read (`ListingSpool.row`), a fresh dict equal to the one listed: pickle gives back exactly
-what it was given (key order, floats, any string), and only this process writes the file.
+what it was given (key order, floats, any string), and only this process writes the file. A row the
+file cannot take (a full or unwritable temporary folder) is kept in memory, as every row was before.
 """
 
 from __future__ import annotations
@@ -57,21 +58,28 @@ class ListingSpool:
         self._file = tempfile.SpooledTemporaryFile(max_size=_IN_MEMORY)  # noqa: SIM115 - closed by close()
         self._end = 0
         self._lock = threading.Lock()
+        self._held: list[dict[str, Any]] = []  # rows the file could not take (a full or unwritable disk)
 
     def add(self, item: dict[str, Any]) -> Listed:
         data = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
         with self._lock:
             at = self._end
-            self._file.seek(at)
-            self._file.write(data)
+            try:
+                self._file.seek(at)
+                self._file.write(data)
+            except OSError:  # kept in memory, as before the spool: the run goes on
+                self._held.append(item)
+                return Listed(item, -1 - len(self._held), 0)  # -2, -3, ...: the first, the second, ... held
             self._end = at + len(data)
         return Listed(item, at, len(data))
 
     def row(self, rec: Listed) -> dict[str, Any]:
-        """The listed row of `rec`, as listed (a fresh dict each time)."""
-        if rec._at < 0:
+        """The listed row of `rec`, as listed (a fresh dict each time, but for a row held in memory)."""
+        if rec._at == -1:
             raise ValueError(f"{rec.id}: its row was not spooled")
         with self._lock:
+            if rec._at < 0:
+                return self._held[-rec._at - 2]
             self._file.seek(rec._at)
             data = self._file.read(rec._size)
         row = pickle.loads(data)  # bytes this process wrote to its own unnamed file
@@ -80,6 +88,7 @@ class ListingSpool:
 
     def close(self) -> None:
         self._file.close()
+        self._held = []
 
     def __enter__(self) -> ListingSpool:
         return self

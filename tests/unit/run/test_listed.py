@@ -113,3 +113,25 @@ def test_threads_read_rows_while_the_listing_is_still_spooled(monkeypatch: pytes
         t.join(timeout=60)
     assert not wrong and not any(t.is_alive() for t in threads)
     spool.close()
+
+
+def test_rows_the_file_cannot_take_are_kept_in_memory_and_the_rest_still_read_back(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(listed, "_IN_MEMORY", 1)
+    spool = ListingSpool()
+    rows = [_row(i) for i in range(6)]
+    recs = [spool.add(r) for r in rows[:2]]
+    real_write = spool._file.write
+
+    def full(data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(spool._file, "write", full)
+    recs += [spool.add(r) for r in rows[2:4]]
+    monkeypatch.setattr(spool._file, "write", real_write)
+    recs += [spool.add(r) for r in rows[4:]]
+    assert all(_same(spool.row(rec), row) for rec, row in zip(recs, rows, strict=True))
+    assert [rec.id for rec in recs] == [r["id"] for r in rows]
+    with pytest.raises(ValueError, match="not spooled"):
+        spool.row(Listed(rows[0]))
