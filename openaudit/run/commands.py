@@ -30,7 +30,8 @@ from openaudit.criteria import Profile
 from openaudit.errors import ConfigFileError, FetchError, UsageError
 from openaudit.repoid import RepoRef, parse_ref, shown
 from openaudit.report import ProfileRef, Report, Subject
-from openaudit.run.linker import RunMemo, bases_named_in, fetch_bundle
+from openaudit.run.linker import RunMemo, fetch_bundle
+from openaudit.run.listed import Listed, ListingSpool, bases_of
 from openaudit.run.options import RunOptions
 from openaudit.run.pipeline import Counter, Inline, Progress, RunStats, pipeline
 from openaudit.run.targets import KeptInOrder, list_owners, parse_targets, select_models, select_targets
@@ -188,20 +189,24 @@ def _list_owners_of(src: Source | None, refs: Sequence[RepoRef | Path]) -> None:
 class _Org:
     """Where an organisation's models come from: a snapshot store, or the cache in front of the Hub."""
 
-    listed: list[dict[str, Any]] = field(default_factory=list)
+    # A `Listed` record a model of a Hub listing (its row in `spool` until it is read), else a row:
+    # the cached listing's (id, sha, dates) offline.
+    listed: list[Any] = field(default_factory=list)
     extra: list[Subject] = field(default_factory=list)  # what is in the report but not audited: bad items
     warmed: bool = False  # the audit's code loaded before the workers fork
     store: Any = None
     cached: CachedSource | None = None
     linked: Source | None = None
+    spool: ListingSpool | None = None  # the listing's rows, read back one at a time
 
-    def read(self, depth: str, item: dict[str, Any]) -> RepoSnapshot | Subject:
+    def read(self, depth: str, item: Any) -> RepoSnapshot | Subject:
         rid, sha = item["id"], item.get("sha")
         try:
             if self.store is not None:
                 return trim_to_depth(self.store.model(rid), cast("Any", depth))
             assert self.cached is not None
-            return self.cached.listed(item, cast("Any", depth))  # the cache, else the Hub (never offline)
+            row = self.spool.row(item) if isinstance(item, Listed) and self.spool is not None else item
+            return self.cached.listed(row, cast("Any", depth))  # the cache, else the Hub (never offline)
         except FetchError as e:
             return Subject(repo_id=rid, revision=sha, source="hub" if self.store is None else "store",
                            status=e.status, reason=f"{e.kind}: {e}", reason_kind=e.kind)
@@ -215,7 +220,8 @@ def _org_from_store(org: str, opts: RunOptions) -> _Org:
         from openaudit.sources.external import StoreExternal
 
         attach_external(store, StoreExternal(cast("Any", opts.snapshots)))
-    return _Org(listed=store.list_models(org), store=store, linked=store)
+    # Read by id: each model's record (id, sha, dates, the bases it names), not its whole info.
+    return _Org(listed=[Listed(info) for info in store.list_models(org)], store=store, linked=store)
 
 
 def _org_from_hub(org: str, opts: RunOptions, profs: Sequence[Profile]) -> _Org:
@@ -265,7 +271,8 @@ def _list_org(org: str, opts: RunOptions, hub: BulkHubSource, profs: Sequence[Pr
     ended before the audit workers are forked (openaudit.run.workers forks single-threaded only)."""
     from openaudit.sources.bulk import INVALID_ITEM
 
-    out = _Listing()
+    spool = ListingSpool()
+    out = _Listing(spool=spool)
     filtered = bool(opts.include or opts.exclude or opts.since)
     failed: list[BaseException] = []
     notes: list[str] = []
@@ -277,7 +284,7 @@ def _list_org(org: str, opts: RunOptions, hub: BulkHubSource, profs: Sequence[Pr
                     out.extra.append(Subject(repo_id=item["id"], source="hub", status="skipped",
                                              reason=f"refused: {item[INVALID_ITEM]}", reason_kind="refused"))
                     continue
-                out.listed.append(item)
+                out.listed.append(spool.add(item))  # the row on disk, its record in memory
                 if not filtered and opts.limit is not None and len(out.listed) >= opts.limit:
                     break
         except BaseException as e:  # raised below, in the calling thread
@@ -314,19 +321,18 @@ def audit_organisation(org: str, opts: RunOptions, *, progress: Progress | None 
     chosen = select_models(src.listed, opts.include, opts.exclude, opts.since_date, opts.limit)
     # Only org models that another one names as its base are kept in the memo, so a large org's
     # snapshots are freed as soon as each is audited.
-    named, memo = bases_named_in(chosen), RunMemo()
+    named, memo = bases_of(chosen), RunMemo()
     for item in chosen:
         if item["id"] in named:
             memo.reserve("model", item["id"])
     count = Counter(progress, 2 * len(chosen))
     listed = len(src.listed)
-    src.listed = []  # only its count is needed now; each chosen row goes once its model is read (below)
+    src.listed = []  # only its count is needed now
 
     def read(i: int) -> RepoSnapshot | Subject:
-        # The listing's row (~5 KB: siblings, card data, config) is the snapshot's once it is read: the
-        # run keeps only its id (a model that fails is named by it), not every row until the last audit.
+        # A chosen model's listing row (~4 KB as objects: siblings, card data, config) is read back from
+        # the spool here, and is the snapshot's: the run keeps only its record (Listed, ~0.4 KB).
         item = chosen[i]
-        chosen[i] = {"id": item["id"]}
         try:
             out = src.read(opts.depth, item)
         except BaseException:
@@ -349,6 +355,8 @@ def audit_organisation(org: str, opts: RunOptions, *, progress: Progress | None 
                            crashed=lambda i, err: Packed.of(crashed_subject(chosen[i]["id"], "hub", err,
                                                                             "reading, linking or auditing")),
                            keep=subjects.spill)
+    if src.spool is not None:
+        src.spool.close()  # every chosen row was read (the rest were never wanted)
     subjects.extend(spilled)
     subjects.extend(src.extra)
     stats = RunStats(listed=listed, audited=len(chosen), audit_processes=auditors.processes,

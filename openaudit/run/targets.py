@@ -59,9 +59,9 @@ def modified_since(info: dict[str, Any], since: datetime) -> bool:
     return bool(dates) and max(dates) > since
 
 
-def select_models(items: list[dict[str, Any]], include: Sequence[str] = (),
+def select_models(items: Sequence[Any], include: Sequence[str] = (),
                   exclude: Sequence[str] = (), since: datetime | None = None,
-                  limit: int | None = None) -> list[dict[str, Any]]:
+                  limit: int | None = None) -> list[Any]:
     """Listed models (Hub list items) kept by the globs, `since` and `limit`, in listing order."""
     out = []
     for item in items:

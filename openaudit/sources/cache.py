@@ -43,14 +43,15 @@ cache, `default_cache_dir()` unless `--cache-dir` says otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from hashlib import sha1, sha256
+from hashlib import blake2b, sha1, sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -123,11 +124,14 @@ class SnapshotCache:
         self.root = Path(root)
         self.linked_ttl = linked_ttl
         self.offline = offline
-        self._locks: dict[str, threading.Lock] = {}
+        # A lock per entry being written, and how many threads hold or wait for it: gone once none
+        # does (a lock per entry for the whole run was ~0.2 KB a model of an organisation).
+        self._locks: dict[str, tuple[threading.Lock, list[int]]] = {}
         self._guard = threading.Lock()
         self._blobs = BlobIndex()
         self._told = False  # an unwritable cache is reported once per run
-        self._mine: dict[str, tuple[Any, Any]] = {}  # "type:id" -> (sha, digest) this run wrote
+        # "type:id" -> a 16-byte BLAKE2b of the (sha, digest) this run wrote (the pair was ~0.3 KB).
+        self._mine: dict[str, bytes] = {}
         self.refetched: dict[str, str] = {}  # "type:id" -> why its cached entry was not used (tampered)
         self.unverified: dict[str, str] = {}  # "type:id" -> why its entry was used unverified (offline, no key)
         self._key_told = False
@@ -163,9 +167,20 @@ class SnapshotCache:
         except OSError:
             pass
 
-    def _lock(self, key: str) -> threading.Lock:
+    @contextlib.contextmanager
+    def _lock(self, key: str) -> Iterator[None]:
+        """Writes of one entry one at a time; the lock is dropped when no thread holds or awaits it."""
         with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
+            lock, users = self._locks.setdefault(key, (threading.Lock(), [0]))
+            users[0] += 1
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                users[0] -= 1
+                if not users[0]:
+                    del self._locks[key]
 
     # ---- entries ------------------------------------------------------------------------------
     def get(self, repo_type: RepoType, repo_id: str, sha: str | None, depth: Depth, *,
@@ -246,7 +261,7 @@ class SnapshotCache:
     def _wrote(self, repo_type: RepoType, repo_id: str, meta: dict[str, Any]) -> bool:
         with self._guard:
             mine = self._mine.get(f"{repo_type}:{repo_id}")
-        return mine is not None and mine == (meta.get("sha"), meta.get("digest"))
+        return mine is not None and hmac.compare_digest(mine, _written(meta.get("sha"), meta.get("digest")))
 
     def _note(self, into: dict[str, str], key: str, why: str) -> None:
         sealing.note_distrust(self._guard, into, key, why, cache="cache", root=self.root, log=log)
@@ -392,7 +407,7 @@ class SnapshotCache:
                                    sidecar_extra={"cache": meta}, blobs=self._blobs)
                 (d / META).unlink(missing_ok=True)  # an older cache's entry: superseded by the sidecar
                 with self._guard:
-                    self._mine[key] = (meta["sha"], meta["digest"])
+                    self._mine[key] = _written(meta["sha"], meta["digest"])
             except OSError as e:
                 self._unwritable(e)
 
@@ -465,6 +480,12 @@ class SnapshotCache:
                 rows.append({"id": info["id"], "sha": info.get("sha"), "createdAt": info.get("createdAt"),
                              "lastModified": info.get("lastModified")})
         return rows or None
+
+
+def _written(sha: Any, digest: Any) -> bytes:
+    """What `_mine` keeps of an entry this run wrote: a 128-bit BLAKE2b of its sha and digest (as JSON,
+    so that no two pairs are hashed alike), equal only for the same pair."""
+    return blake2b(json.dumps([sha, digest]).encode(), digest_size=16).digest()
 
 
 # Why an entry was not believed without the Hub (stderr; the subject's `cache` field).
