@@ -138,8 +138,9 @@ class StoreSource:
     def _locate(self, repo_type: RepoType, repo_id: str, revision: str | None) -> Path:
         base = repo_dir(self.root, repo_type, repo_id)
         if not (base / "info.json").is_file() and (when := _recorded_not_found(base / NOT_FOUND)) is not None:
+            # No path of this machine in the reason: it reaches the report, which others read.
             raise RepoNotFound(repo_id, f"{repo_type} '{repo_id}' was not found on the Hub when the snapshot store "
-                               f"{self.root} was taken{when}")
+                               f"was taken{when}")
         if not base.is_dir():
             raise NotRecorded(repo_id, f"{repo_type} '{repo_id}' was not recorded in the snapshot store")
         if not (base / "info.json").is_file():

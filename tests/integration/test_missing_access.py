@@ -280,6 +280,7 @@ def test_a_base_the_hub_answered_404_for_is_recorded_and_replays_as_not_found(
     assert missing.value["reason"].startswith(f"not-found: model '{GHOST}' was not found on the Hub when the "
                                               "snapshot store")
     assert flag(s, "lineage-broken") is not None and s.dimensions["license"].verdict == "open"
+    assert "(on 20" in missing.summary and str(recorded) not in s.model_dump_json()
     # Asked for itself, the recorded 404 is the answer too.
     (gone,) = api.audit_models([GHOST], snapshots=recorded).subjects
     assert gone.status == "skipped" and gone.reason_kind == "not-found"
