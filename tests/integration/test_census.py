@@ -422,7 +422,9 @@ def test_hostile_rows_are_kept_and_the_page_escapes_them(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_sigterm_ends_the_run_keeping_its_parts(tmp_path: Path) -> None:
-    models, cards = write_dumps(tmp_path / "in", 600, row_group_size=50)
+    # 24 parts: a run of some seconds, so that under a loaded CI machine the signal still arrives while
+    # parts are left (with 12, the faster audits of issue 23 once finished them all first: exit 3).
+    models, cards = write_dumps(tmp_path / "in", 1200, row_group_size=50)
     out = tmp_path / "o"
     proc = subprocess.Popen([sys.executable, "-m", "openaudit", "census", str(models), "--cards", str(cards),
                              "-o", str(out), "--workers", "0", "--quiet"], stdout=subprocess.DEVNULL,
@@ -435,7 +437,7 @@ def test_sigterm_ends_the_run_keeping_its_parts(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert "run the same command again to resume" in err and "Traceback" not in err
     kept = list((out / "results").glob("part-*.parquet"))
-    assert 1 <= len(kept) < 12
+    assert 1 <= len(kept) < 24
     res = run(str(models), out, cards=str(cards), workers=0, quiet=True)
     assert res.reused == len(kept)
 
